@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+"""Make the demo shows' media reproducibly, then ingest it: `python scripts/make_demo_media.py`.
+
+What it makes (the repository keeps the results; rerunning gives the same bytes on the same
+tool versions):
+- `feeds/art/<show>.jpg`: square 1400 px RGB JPEG cover art, drawn with Pillow;
+- six "Grandir en Hlm" episodes: French speech from espeak-ng (a synthetic voice presenting the
+  series; the real testimonials are not ours to ship), encoded to MP3 by ffmpeg (CBR with a Xing
+  header), tagged with mutagen (ID3v2.4 title, artist, album, track, date, comment, cover, chapters);
+- the replay of "l'Émission": an MP4 with H.264 video (the cover) and AAC audio (speech), tagged.
+Each file is then ingested with `grandirenhlm ingest --force`, which keeps every episode's GUID and
+texts and only updates its `[media]` table and the content-addressed copy in `media/`.
+
+Needs espeak-ng (Debian: `apt-get install espeak-ng`) and the test extra (imageio-ffmpeg).
+Texts use only facts from ../shared/source/semaine-innovation-hlm-2023.txt.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import imageio_ffmpeg
+from mutagen.id3 import (
+    APIC,
+    CHAP,
+    COMM,
+    CTOC,
+    ID3,
+    TALB,
+    TCOP,
+    TDRC,
+    TIT2,
+    TLAN,
+    TPE1,
+    TRCK,
+    CTOCFlags,
+)
+from mutagen.mp4 import MP4, MP4Cover
+from PIL import Image, ImageDraw, ImageFont
+
+ROOT = Path(__file__).resolve().parents[1]
+FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+AUTHOR = "Union sociale pour l'habitat"
+COPYRIGHT = "© 2023 Union sociale pour l'habitat"
+
+SERIES_INTRO = (
+    "Cette série réunit six témoignages sur l'enfance en logement social. Elle a été publiée "
+    "à l'occasion de la dixième Semaine de l'innovation Hlm, organisée du 17 au 25 juin 2023 "
+    "par l'Union sociale pour l'habitat, sur le thème Enfance et Hlm."
+)
+DEMO_NOTE = (
+    "Ceci est un enregistrement de démonstration lu par une voix de synthèse. "
+    "Les témoignages originaux sont disponibles sur toutes les plateformes d'écoute de podcast."
+)
+ORDINALS = ["premier", "deuxième", "troisième", "quatrième", "cinquième", "sixième"]
+
+
+@dataclass(frozen=True)
+class Part:
+    title: str  # chapter title
+    speech: str
+
+
+def testimonial_parts(n: int) -> list[Part]:
+    return [
+        Part("Présentation", f"Grandir en Hlm. Témoignage numéro {n} sur six."),
+        Part("La série", SERIES_INTRO),
+        Part("À propos de cet enregistrement", DEMO_NOTE),
+    ]
+
+
+REPLAY_PARTS = [
+    Part("Ouverture", "L'Émission, clôture de la Semaine de l'innovation Hlm 2023."),
+    Part(
+        "Le thème",
+        "Diffusée en ligne, l'émission a réuni un plateau d'experts pour approfondir le sujet "
+        "de l'enfance et des Hlm. Pendant la Semaine, près de deux cents événements ont été "
+        "organisés partout en France.",
+    ),
+    Part(
+        "Hlm sur cour(t)",
+        "La Semaine accueillait aussi la dixième édition du concours de courts métrages "
+        "Hlm sur court, sur le même thème.",
+    ),
+    Part(
+        "À propos de cet enregistrement",
+        DEMO_NOTE.replace("Les témoignages originaux sont", "Le replay original est"),
+    ),
+]
+
+
+def run(args: list[str]) -> None:
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def make_cover(path: Path, title: str, subtitle: str, colour: tuple[int, int, int]) -> None:
+    size = 1400
+    img = Image.new("RGB", (size, size), colour)
+    draw = ImageDraw.Draw(img)
+    for i in range(0, size, 100):  # a quiet pattern of windows, like a housing block
+        for j in range(600, size - 120, 100):
+            draw.rectangle([i + 25, j + 20, i + 75, j + 70], fill=tuple(min(255, c + 40) for c in colour))
+    big = ImageFont.load_default(size=150)
+    small = ImageFont.load_default(size=60)
+    draw.text((100, 150), title, font=big, fill="white")
+    draw.text((100, 380), subtitle, font=small, fill="white")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path, "JPEG", quality=85, optimize=True)
+
+
+def speak(parts: list[Part], tmp: Path, stem: str) -> tuple[Path, list[float]]:
+    """One WAV master of all parts (with a pause between them) and each part's start time."""
+    wavs, starts, position = [], [], 0.0
+    for i, part in enumerate(parts):
+        wav = tmp / f"{stem}-{i}.wav"
+        run(["espeak-ng", "-v", "fr-fr", "-s", "150", "-w", str(wav), part.speech])
+        starts.append(position)
+        position += _duration(wav) + 0.8
+        wavs.append(wav)
+    listing = tmp / f"{stem}.txt"
+    silence = tmp / "silence.wav"
+    if not silence.exists():
+        run(
+            [
+                FFMPEG,
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "anullsrc=r=22050:cl=mono",
+                "-t",
+                "0.8",
+                "-c:a",
+                "pcm_s16le",
+                str(silence),
+            ]
+        )
+    listing.write_text("".join(f"file '{w}'\nfile '{silence}'\n" for w in wavs))
+    master = tmp / f"{stem}.wav"
+    run([FFMPEG, "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-c:a", "pcm_s16le", str(master)])
+    return master, starts
+
+
+def _duration(wav: Path) -> float:
+    import wave
+
+    with wave.open(str(wav)) as w:
+        return w.getnframes() / w.getframerate()
+
+
+def encode_mp3(master: Path, out: Path) -> None:
+    run(
+        [
+            FFMPEG,
+            "-y",
+            "-i",
+            str(master),
+            "-map_metadata",
+            "-1",
+            "-fflags",
+            "+bitexact",
+            "-flags:a",
+            "+bitexact",
+            "-ar",
+            "44100",
+            "-ac",
+            "1",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "64k",
+            "-write_xing",
+            "1",
+            "-id3v2_version",
+            "0",
+            str(out),
+        ]
+    )
+
+
+def tag_mp3(
+    path: Path,
+    title: str,
+    album: str,
+    track: str,
+    date: str,
+    comment: str,
+    cover: Path,
+    parts: list[Part],
+    starts: list[float],
+    length: float,
+) -> None:
+    tags = ID3()
+    tags.add(TIT2(encoding=3, text=title))
+    tags.add(TPE1(encoding=3, text=AUTHOR))
+    tags.add(TALB(encoding=3, text=album))
+    tags.add(TRCK(encoding=3, text=track))
+    tags.add(TDRC(encoding=3, text=date))
+    tags.add(TLAN(encoding=3, text="fra"))
+    tags.add(TCOP(encoding=3, text=COPYRIGHT))
+    tags.add(COMM(encoding=3, lang="fra", desc="", text=comment))
+    tags.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="Cover", data=cover.read_bytes()))
+    ids = [f"chp{i}" for i in range(len(parts))]
+    tags.add(
+        CTOC(
+            element_id="toc",
+            flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+            child_element_ids=ids,
+            sub_frames=[TIT2(encoding=3, text="Chapitres")],
+        )
+    )
+    ends = [*starts[1:], length]
+    for cid, part, start, end in zip(ids, parts, starts, ends, strict=True):
+        tags.add(
+            CHAP(
+                element_id=cid,
+                start_time=round(start * 1000),
+                end_time=round(end * 1000),
+                sub_frames=[TIT2(encoding=3, text=part.title)],
+            )
+        )
+    tags.save(path, v2_version=4)
+
+
+def make_video(master: Path, cover: Path, out: Path) -> None:
+    run(
+        [
+            FFMPEG,
+            "-y",
+            "-loop",
+            "1",
+            "-framerate",
+            "2",
+            "-i",
+            str(cover),
+            "-i",
+            str(master),
+            "-map_metadata",
+            "-1",
+            "-fflags",
+            "+bitexact",
+            "-flags",
+            "+bitexact",
+            "-vf",
+            "scale=640:640,pad=1138:640:(ow-iw)/2:0:color=0x1d3557,format=yuv420p",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryslow",
+            "-tune",
+            "stillimage",
+            "-crf",
+            "30",
+            "-threads",
+            "1",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+            "-ar",
+            "44100",
+            "-ac",
+            "1",
+            "-shortest",
+            "-movflags",
+            "+faststart",
+            str(out),
+        ]
+    )
+
+
+def tag_mp4(path: Path, title: str, album: str, date: str, comment: str, cover: Path) -> None:
+    mp4 = MP4(path)
+    mp4["\xa9nam"] = [title]
+    mp4["\xa9ART"] = [AUTHOR]
+    mp4["\xa9alb"] = [album]
+    mp4["\xa9day"] = [date]
+    mp4["\xa9cmt"] = [comment]
+    mp4["cprt"] = [COPYRIGHT]
+    mp4["covr"] = [MP4Cover(cover.read_bytes(), imageformat=MP4Cover.FORMAT_JPEG)]
+    mp4.save()
+
+
+def ingest(show: str, slug: str, path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grandirenhlm",
+            "--project",
+            str(ROOT),
+            "ingest",
+            "--force",
+            "--show",
+            show,
+            "--slug",
+            slug,
+            str(path),
+        ],
+        check=True,
+    )
+
+
+def main() -> None:
+    if shutil.which("espeak-ng") is None:
+        sys.exit("error: espeak-ng: not installed (Debian: apt-get install espeak-ng)")
+    art = ROOT / "feeds" / "art"
+    grandir_cover, emission_cover = art / "grandir-en-hlm.jpg", art / "l-emission.jpg"
+    make_cover(grandir_cover, "Grandir en Hlm", "Six témoignages sur l’enfance en Hlm", (0, 82, 156))
+    make_cover(emission_cover, "l’Émission", "Semaine de l’innovation Hlm 2023", (29, 53, 87))
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        for n in range(1, 7):
+            parts = testimonial_parts(n)
+            master, starts = speak(parts, tmp, f"temoignage-{n}")
+            mp3 = tmp / f"grandir-en-hlm-{n}.mp3"
+            encode_mp3(master, mp3)
+            from mutagen.mp3 import MP3
+
+            length = MP3(mp3).info.length
+            tag_mp3(
+                mp3,
+                f"Grandir en Hlm – témoignage n° {n}",
+                "Grandir en Hlm",
+                f"{n}/6",
+                f"2023-06-26T09:{n:02d}:00",
+                f"Le {ORDINALS[n - 1]} des six témoignages de la série « Grandir en Hlm ».",
+                grandir_cover,
+                parts,
+                starts,
+                length,
+            )
+            ingest("grandir-en-hlm", f"temoignage-{n}", mp3)
+        master, _ = speak(REPLAY_PARTS, tmp, "replay")
+        mp4 = tmp / "l-emission-replay.mp4"
+        make_video(master, emission_cover, mp4)
+        tag_mp4(
+            mp4,
+            "l’Émission – le replay",
+            "l’Émission",
+            "2023-07-03T10:00:00",
+            "Le replay de l’émission de clôture de la Semaine de l’innovation Hlm 2023.",
+            emission_cover,
+        )
+        ingest("l-emission", "replay-2023", mp4)
+
+
+if __name__ == "__main__":
+    main()

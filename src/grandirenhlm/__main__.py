@@ -1,0 +1,5 @@
+"""`python -m grandirenhlm` runs the CLI."""
+
+from grandirenhlm.cli import main
+
+main()

@@ -1,0 +1,143 @@
+"""Catalog + templates -> the list of `Artifact`s of a site. Nothing is written here."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import mimetypes
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum
+from pathlib import Path
+from typing import BinaryIO
+
+from grandirenhlm import layout
+from grandirenhlm.catalog import Catalog
+from grandirenhlm.config import Project
+from grandirenhlm.feed import render_feed
+from grandirenhlm.media import sha256_file
+from grandirenhlm.pages import render_episode, render_home, render_show, template_environment
+
+IMMUTABLE = "public, max-age=31536000, immutable"  # content-addressed: the URL changes with the bytes
+SHORT = "public, max-age=300"  # feeds and pages: apps and browsers see an update within minutes
+HTML = "text/html; charset=utf-8"
+RSS = "application/rss+xml; charset=utf-8"
+
+
+class Stage(IntEnum):
+    """Publish order: whatever a later stage points at is already up."""
+
+    MEDIA = 0
+    ASSET = 1
+    PAGE = 2
+    FEED = 3
+
+
+@dataclass(frozen=True)
+class Artifact:
+    key: str
+    stage: Stage
+    content_type: str
+    cache_control: str
+    sha256: str
+    size: int
+    source: Path | None = None  # a file on disk (media, images), or…
+    data: bytes | None = None  # …bytes made by the build (pages, feeds)
+    references: tuple[str, ...] = ()  # keys this object links to (a feed's enclosures and cover)
+
+    def open(self) -> BinaryIO:
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        assert self.source is not None
+        return self.source.open("rb")
+
+    @classmethod
+    def from_bytes(
+        cls, key: str, stage: Stage, content_type: str, data: bytes, references: tuple[str, ...] = ()
+    ) -> Artifact:
+        return cls(
+            key,
+            stage,
+            content_type,
+            SHORT,
+            hashlib.sha256(data).hexdigest(),
+            len(data),
+            data=data,
+            references=references,
+        )
+
+
+def build_site(project: Project, catalog: Catalog, base_url: str, at: datetime) -> list[Artifact]:
+    """Every object of the site as published at `at`, in publish order."""
+    env = template_environment(project)
+    artifacts: list[Artifact] = list(_assets(project))
+    home: list = []
+    for slug, show in sorted(catalog.shows.items()):
+        episodes = catalog.published(slug, at)
+        cover_sha = sha256_file(show.image)
+        cover_key = layout.cover(show, cover_sha)
+        artifacts.append(
+            Artifact(
+                cover_key,
+                Stage.ASSET,
+                _guess_type(show.image),
+                IMMUTABLE,
+                cover_sha,
+                show.image.stat().st_size,
+                source=show.image,
+            )
+        )
+        for i, episode in enumerate(episodes):
+            media = episode.media
+            artifacts.append(
+                Artifact(
+                    layout.media(episode),
+                    Stage.MEDIA,
+                    media.mime_type,
+                    IMMUTABLE,
+                    media.sha256,
+                    media.size,
+                    source=media.path,
+                )
+            )
+            previous = episodes[i - 1] if i > 0 else None
+            following = episodes[i + 1] if i + 1 < len(episodes) else None
+            page = render_episode(env, project, base_url, show, cover_key, episode, previous, following)
+            artifacts.append(
+                Artifact.from_bytes(
+                    layout.episode_page(episode), Stage.PAGE, HTML, page, references=(layout.media(episode),)
+                )
+            )
+        page = render_show(env, project, base_url, show, cover_key, episodes)
+        artifacts.append(Artifact.from_bytes(layout.show_page(show), Stage.PAGE, HTML, page))
+        feed = render_feed(show, episodes, base_url, cover_key)
+        references = (cover_key, *(layout.media(e) for e in episodes))
+        artifacts.append(Artifact.from_bytes(layout.feed(show), Stage.FEED, RSS, feed, references))
+        home.append((show, cover_key, len(episodes)))
+    artifacts.append(
+        Artifact.from_bytes("index.html", Stage.PAGE, HTML, render_home(env, project, base_url, home))
+    )
+    return sorted(artifacts, key=lambda a: (a.stage, a.key))
+
+
+def _assets(project: Project) -> Iterator[Artifact]:
+    """Static files of `templates/assets/` (project first, then packaged defaults)."""
+    from grandirenhlm.pages import default_templates_dir
+
+    seen: dict[str, Path] = {}
+    for folder in (project.templates_dir / "assets", default_templates_dir() / "assets"):
+        if folder.is_dir():
+            for path in sorted(folder.iterdir()):
+                if path.is_file() and not path.name.startswith("."):
+                    seen.setdefault(path.name, path)
+    for name, path in sorted(seen.items()):
+        data = path.read_bytes()
+        yield Artifact.from_bytes(f"assets/{name}", Stage.ASSET, _guess_type(path), data)
+
+
+def _guess_type(path: Path) -> str:
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if content_type.startswith("text/") or content_type == "application/javascript":
+        content_type += "; charset=utf-8"
+    return content_type

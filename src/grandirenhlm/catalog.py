@@ -1,0 +1,102 @@
+"""All shows and their episodes, loaded together so that every problem is reported at once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from grandirenhlm.config import Project
+from grandirenhlm.errors import ConfigError, ValidationError
+from grandirenhlm.model import Episode, Show
+from grandirenhlm.records import display_path, load_episode, load_show
+
+
+@dataclass(frozen=True)
+class Catalog:
+    shows: dict[str, Show]
+    episodes: dict[str, tuple[Episode, ...]]  # show slug -> episodes in feed order
+
+    def published(self, show: str, at: datetime) -> tuple[Episode, ...]:
+        """Episodes of `show` visible at `at`: not drafts, not scheduled later."""
+        return tuple(e for e in self.episodes[show] if not e.draft and e.pub_date <= at)
+
+
+def episode_order(episode: Episode) -> tuple:
+    """Feed order: by publication date, then GUID, so equal dates still sort the same way."""
+    return (episode.pub_date, episode.guid)
+
+
+def load_catalog(project: Project) -> Catalog:
+    """Load `feeds/*.toml` and `episodes/<show>/*.toml`; raise one error listing every problem."""
+    problems: list[str] = []
+    shows: dict[str, Show] = {}
+    if not project.feeds_dir.is_dir():
+        raise ConfigError(f"{display_path(project.feeds_dir)}: no such folder (show definitions)")
+    for path in sorted(project.feeds_dir.glob("*.toml")):
+        try:
+            shows[path.stem] = load_show(path)
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            continue
+        shows.setdefault(path.stem, None)  # type: ignore[arg-type]  # known even when invalid
+    if not shows and not problems:
+        problems.append(f"{display_path(project.feeds_dir)}: no show definitions (*.toml)")
+
+    episodes: dict[str, list[Episode]] = {slug: [] for slug in shows}
+    if project.episodes_dir.is_dir():
+        for folder in sorted(p for p in project.episodes_dir.iterdir() if p.is_dir()):
+            if folder.name not in shows:
+                problems.append(
+                    f"{display_path(folder)}: no show {folder.name!r} in {display_path(project.feeds_dir)}"
+                )
+                continue
+            for path in sorted(folder.glob("*.toml")):
+                try:
+                    episodes[folder.name].append(load_episode(path, folder.name))
+                except ValidationError as exc:
+                    problems.extend(exc.problems)
+                except ConfigError as exc:
+                    problems.append(str(exc))
+
+    problems.extend(_cross_checks(shows, episodes))
+    if problems:
+        raise ValidationError(problems)
+    return Catalog(
+        shows=shows,
+        episodes={slug: tuple(sorted(eps, key=episode_order)) for slug, eps in episodes.items()},
+    )
+
+
+def _cross_checks(shows: dict[str, Show], episodes: dict[str, list[Episode]]) -> list[str]:
+    problems = []
+    guids = Counter(e.guid for eps in episodes.values() for e in eps)
+    for eps in episodes.values():
+        for e in eps:
+            if guids[e.guid] > 1:
+                problems.append(f"{display_path(e.source)}: guid: {e.guid!r} is used by another episode")
+    for slug, eps in episodes.items():
+        show = shows.get(slug)
+        if show is None:
+            continue
+        if show.show_type == "serial":
+            for e in eps:
+                if e.number is None and e.episode_type == "full":
+                    problems.append(
+                        f"{display_path(e.source)}: episode: missing, "
+                        f"{show.title!r} is a serial so every full episode needs its number"
+                    )
+        numbers = Counter((e.season, e.number) for e in eps if e.number is not None)
+        for e in eps:
+            if e.number is not None and numbers[(e.season, e.number)] > 1:
+                problems.append(
+                    f"{display_path(e.source)}: episode: number {e.number} is used twice in {slug}"
+                )
+    return problems
+
+
+def episodes_dir_for(project: Project, show: str) -> Path:
+    return project.episodes_dir / show

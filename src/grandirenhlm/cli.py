@@ -1,0 +1,339 @@
+"""The `grandirenhlm` command: each subcommand parses its options, calls one function, prints.
+
+User mistakes (`GrandirError`) become `error: <file or setting>: <what is wrong>` on stderr and
+exit status 1, without a traceback. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from grandirenhlm import __version__
+from grandirenhlm.errors import GrandirError, ValidationError
+
+
+class ErrorReportingGroup(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ValidationError as exc:
+            for problem in exc.problems:
+                click.echo(f"error: {problem}", err=True)
+            ctx.exit(1)
+        except GrandirError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+
+
+def _project(ctx: click.Context):
+    from grandirenhlm.config import find_project, load_project
+
+    root = ctx.obj.get("project_dir")
+    return load_project(Path(root).resolve() if root else find_project(Path.cwd()))
+
+
+def _parse_moment(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise GrandirError(
+            f"--at: expected a date like 2023-06-26 or 2023-06-26T10:00+02:00, got {value!r}"
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@click.group(cls=ErrorReportingGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="grandirenhlm")
+@click.option(
+    "--project",
+    "project_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Project folder (holds feeds/ and episodes/). Default: found from the current folder.",
+)
+@click.pass_context
+def main(ctx: click.Context, project_dir: str | None) -> None:
+    """Ingest podcast media, build RSS feeds and pages, publish them to a folder or S3."""
+    ctx.ensure_object(dict)["project_dir"] = project_dir
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object (one file) or array.")
+@click.option("--jsonl", is_flag=True, help="Print one JSON object per line.")
+def inspect(files: tuple[Path, ...], as_json: bool, jsonl: bool) -> None:
+    """Show what mutagen reads from media FILES: duration, format, tags, cover, chapters."""
+    from grandirenhlm.media import probe, to_json
+
+    results, failed = [], False
+    for path in files:
+        try:
+            info = probe(path)
+        except GrandirError as exc:
+            click.echo(f"error: {exc}", err=True)
+            failed = True
+            continue
+        data = to_json(info)
+        if jsonl:
+            click.echo(json.dumps(data, ensure_ascii=False))
+        elif as_json:
+            results.append(data)
+        else:
+            _print_info(data)
+    if as_json and results:
+        click.echo(json.dumps(results[0] if len(files) == 1 else results, ensure_ascii=False, indent=2))
+    if failed:
+        sys.exit(1)
+
+
+def _print_info(data: dict) -> None:
+    click.echo(f"{data['path']}")
+    for key in (
+        "mime_type",
+        "container",
+        "codec",
+        "duration_seconds",
+        "bitrate",
+        "sample_rate",
+        "channels",
+        "size",
+        "sha256",
+    ):
+        click.echo(f"  {key:17} {data[key]}")
+    if data["video"]:
+        click.echo(f"  {'video':17} {data['video']['width']}x{data['video']['height']}")
+    for key, value in data["tags"].items():
+        if value:
+            click.echo(f"  tag {key:13} {value}")
+    cover = data["cover"]
+    click.echo(
+        f"  {'cover':17} "
+        + (f"{cover['mime']} {cover['width']}x{cover['height']}" if cover["present"] else "none")
+    )
+    for chapter in data["chapters"]:
+        click.echo(f"  chapter {chapter['start_seconds']:>9.3f} {chapter['title']}")
+    click.echo(f"  {'publishable':17} {'yes' if data['publishable'] else 'no (a master: encode it first)'}")
+    for warning in data["warnings"]:
+        click.echo(f"warning: {data['path']}: {warning}", err=True)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--show", "show", required=True, help="Slug of the show (the name of its feeds/<show>.toml).")
+@click.option("--slug", help="Episode slug (one file only). Default: from the title tag or file name.")
+@click.option("--title", help="Episode title (one file only). Default: the title tag or file name.")
+@click.option("--force", is_flag=True, help="Replace the media of an existing episode (its GUID is kept).")
+@click.pass_context
+def ingest(ctx, files: tuple[Path, ...], show: str, slug: str | None, title: str | None, force: bool) -> None:
+    """Store media FILES (or folders of them) for SHOW and write their episode records."""
+    from grandirenhlm.ingest import ingest_file
+    from grandirenhlm.records import display_path
+
+    project = _project(ctx)
+    paths = _expand(files)
+    if (slug or title) and len(paths) > 1:
+        raise GrandirError("--slug/--title: give them with a single file only")
+    failures = 0
+    for path in paths:
+        try:
+            result = ingest_file(project, show, path, slug=slug, title=title, force=force)
+        except GrandirError as exc:
+            if str(exc).startswith("--show:"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            failures += 1
+            continue
+        click.echo(f"{result.action}: {display_path(result.record)} <- {display_path(path)}")
+    if failures:
+        click.echo(f"error: {failures} of {len(paths)} file(s) not ingested", err=True)
+        sys.exit(1)
+
+
+def _expand(files: tuple[Path, ...]) -> list[Path]:
+    """Folders become the files in them (recursively, hidden ones skipped), in name order."""
+    out: list[Path] = []
+    for path in files:
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
+        else:
+            out.append(path)
+    return out
+
+
+@main.command()
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--deep", is_flag=True, help="Also re-hash every media file against its record.")
+@click.pass_context
+def check(ctx, strict: bool, deep: bool) -> None:
+    """Validate show definitions and episode records before anything is published."""
+    findings = _run_checks(_project(ctx), deep)
+    errors = [f for f in findings if f.level == "error" or strict]
+    if errors:
+        sys.exit(1)
+    click.echo(f"ok: {len(findings)} warning(s)" if findings else "ok: no problems found")
+
+
+def _run_checks(project, deep: bool = False):
+    from grandirenhlm.catalog import load_catalog
+    from grandirenhlm.check import check_catalog
+
+    catalog = load_catalog(project)
+    findings = check_catalog(catalog, deep=deep)
+    for finding in findings:
+        click.echo(str(finding), err=True)
+    return findings
+
+
+@main.command()
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder. Default: public/ in the project.",
+)
+@click.option("--base-url", help="Public URL the folder will be served at (feeds need absolute URLs).")
+@click.option("--at", "at", help="Build the site as it is at this date-time (scheduled episodes).")
+@click.pass_context
+def build(ctx, output: Path | None, base_url: str | None, at: str | None) -> None:
+    """Write feeds, pages, covers and media into an output folder."""
+    from grandirenhlm.config import Target, ensure_slash
+
+    project = _project(ctx)
+    out = output.resolve() if output else project.output_dir
+    target = Target(
+        name=str(out),
+        url=str(out),
+        public_base_url=ensure_slash(base_url or project.targets["local"].public_base_url),
+    )
+    result = _publish(project, target, at=_parse_moment(at), quiet=True)
+    click.echo(f"built {result.summary()['uploaded']} new file(s), {result.skipped} unchanged, in {out}")
+
+
+@main.command()
+@click.option("--to", "to", help="Target name from grandirenhlm.toml, a folder, or s3://BUCKET/PREFIX.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (PUT, SKIP, DELETE per key); change nothing.")
+@click.option("--prune", is_flag=True, help="Delete objects no longer part of the site.")
+@click.option("--endpoint-url", help="S3 API endpoint (MinIO, Ceph, R2, OVHcloud, Scaleway...).")
+@click.option("--region", help="S3 region.")
+@click.option("--profile", help="AWS profile for credentials.")
+@click.option("--addressing-style", type=click.Choice(["auto", "path", "virtual"]), default=None)
+@click.option(
+    "--acl",
+    type=click.Choice(["none", "private", "public-read"]),
+    default=None,
+    help="Canned ACL to set on objects (default: none; many providers refuse ACLs).",
+)
+@click.option("--public-base-url", help="URL listeners reach the target at (CDN or website endpoint).")
+@click.option("--at", "at", help="Publish the site as it is at this date-time.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.pass_context
+def publish(
+    ctx,
+    to,
+    dry_run,
+    prune,
+    endpoint_url,
+    region,
+    profile,
+    addressing_style,
+    acl,
+    public_base_url,
+    at,
+    as_json,
+    quiet,
+) -> None:
+    """Check, build and upload the site to a target (default: the local public/ folder)."""
+    from grandirenhlm.config import with_overrides
+
+    project = _project(ctx)
+    target = with_overrides(
+        project.target(to),
+        endpoint_url=endpoint_url,
+        region=region,
+        profile=profile,
+        addressing_style=addressing_style,
+        acl=acl,
+        public_base_url=public_base_url,
+    )
+    findings = _run_checks(project)
+    if any(f.level == "error" for f in findings):
+        raise GrandirError("check found errors: nothing published")
+    result = _publish(project, target, at=_parse_moment(at), prune=prune, dry_run=dry_run, quiet=quiet)
+    if result is None:
+        return
+    if as_json:
+        click.echo(json.dumps(result.summary()))
+    elif not quiet:
+        s = result.summary()
+        click.echo(
+            f"published to {target.url}: {s['uploaded']} uploaded, {s['skipped']} unchanged, "
+            f"{s['deleted']} deleted, {s['bytes']} bytes in {s['seconds']} s"
+        )
+        if not target.is_s3:
+            click.echo(f"site: {(project.root / target.url).resolve()}/index.html")
+            click.echo(f"run `grandirenhlm serve` and open {target.public_base_url}")
+
+
+def _publish(project, target, at: datetime, prune: bool = False, dry_run: bool = False, quiet: bool = False):
+    from grandirenhlm.build import build_site
+    from grandirenhlm.catalog import load_catalog
+    from grandirenhlm.plan import plan_publish
+    from grandirenhlm.publish import run_plan
+    from grandirenhlm.storage import open_storage
+
+    catalog = load_catalog(project)
+    base_url = target.public_base_url
+    if not base_url:
+        from grandirenhlm.storage.s3 import default_public_base_url
+
+        base_url = default_public_base_url(target)
+    artifacts = build_site(project, catalog, base_url, at)
+    storage = open_storage(project, target)
+    manifest = storage.read_manifest()
+    plan = plan_publish(artifacts, manifest, prune=prune)
+    if dry_run:
+        for line in plan.lines():
+            click.echo(line)
+        return None
+    log = (lambda line: None) if quiet else (lambda line: click.echo(line, err=True))
+    return run_plan(plan, storage, manifest, log=log)
+
+
+@main.command()
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--directory",
+    "-d",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to serve. Default: public/ in the project.",
+)
+@click.pass_context
+def serve(ctx, port: int, directory: Path | None) -> None:
+    """Serve the output folder on 127.0.0.1 with HTTP Range support (for players and apps)."""
+    from grandirenhlm.serve import make_server
+
+    root = directory or _project(ctx).output_dir
+    if not root.is_dir():
+        raise GrandirError(f"{root}: no such folder; run `grandirenhlm publish` or `build` first")
+    try:
+        server = make_server(root, port)
+    except OSError as exc:
+        raise GrandirError(f"--port: cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc
+    host, real_port = server.server_address[:2]
+    click.echo(f"serving {root} at http://{host}:{real_port}/ (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

@@ -1,0 +1,162 @@
+"""Media file -> content-addressed copy in the media store + a new or updated episode record.
+
+Identity rules: an episode's GUID is assigned once, at first ingest, and kept forever. The media
+copy is named by its content hash, so a corrected file gets a new URL (podcast apps cache byte
+ranges per URL) while the episode, and its GUID, stay the same.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from slugify import slugify
+
+from grandirenhlm.config import Project
+from grandirenhlm.errors import ConfigError, GrandirError, MediaError
+from grandirenhlm.media import probe
+from grandirenhlm.model import MediaInfo
+from grandirenhlm.records import display_path, episode_to_toml, read_toml, write_toml_atomic
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    source: Path
+    record: Path
+    action: str  # "created", "updated" or "unchanged"
+
+
+def make_slug(text: str) -> str:
+    """ASCII-only, lowercase, hyphenated: what URLs and file names made from French titles need."""
+    return slugify(text, max_length=80, word_boundary=True) or "episode"
+
+
+def ingest_file(
+    project: Project,
+    show: str,
+    path: Path,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    force: bool = False,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Ingest one file into `show`. Raises `GrandirError` (nothing written) on any problem."""
+    if not (project.feeds_dir / f"{show}.toml").is_file():
+        known = ", ".join(sorted(p.stem for p in project.feeds_dir.glob("*.toml"))) or "none"
+        raise ConfigError(f"--show: unknown show {show!r} (shows: {known})")
+    info = probe(path)
+    if not info.publishable:
+        raise MediaError(
+            f"{display_path(path)}: {info.mime_type} ({info.container}) is a master format, "
+            "not publishable as a podcast enclosure; encode it to MP3 or M4A first"
+        )
+    records = project.episodes_dir / show
+    existing = _find_by_sha(records, info.sha256)
+    if existing is not None:
+        return IngestResult(path, existing, "unchanged")
+
+    slug = slug or make_slug(title or info.tags.get("title") or path.stem)
+    record_path = records / f"{slug}.toml"
+    stored = store_media(project, show, slug, info)
+    media = _media_table(info, stored, record_path)
+    if record_path.exists():
+        if not force:
+            raise GrandirError(
+                f"{display_path(record_path)}: already exists with other media "
+                f"(sha256 {read_toml(record_path).get('media', {}).get('sha256', '?')[:12]}…); "
+                "use --force to replace its media (its GUID is kept)"
+            )
+        record = read_toml(record_path)
+        record["media"] = media
+        write_toml_atomic(record_path, episode_to_toml(record))
+        return IngestResult(path, record_path, "updated")
+
+    record = _new_record(info, title, media, now or datetime.now(UTC))
+    write_toml_atomic(record_path, episode_to_toml(record))
+    return IngestResult(path, record_path, "created")
+
+
+def _new_record(info: MediaInfo, title: str | None, media: dict, now: datetime) -> dict[str, Any]:
+    """Defaults from the file's tags; the user edits the record afterwards."""
+    record: dict[str, Any] = {
+        "title": title or info.tags.get("title") or info.path.stem,
+        "guid": f"urn:uuid:{uuid.uuid4()}",
+        "pub_date": tag_moment(info.tags.get("date", "")) or now.replace(microsecond=0),
+        "description": info.tags.get("comment", ""),
+    }
+    track = info.tags.get("track", "").split("/")[0]
+    if track.isdigit() and int(track) > 0:
+        record["episode"] = int(track)
+    record["media"] = media
+    if info.chapters:
+        record["chapters"] = [
+            {"start_seconds": c.start_seconds, "title": c.title} for c in info.chapters
+        ]
+    return record
+
+
+def tag_moment(text: str) -> datetime | None:
+    """A full date-time from a date tag (ID3 TDRC, ©day, DATE): one without offset is UTC.
+
+    A bare year or date is not precise enough to order episodes: it is ignored.
+    """
+    if "T" not in text and " " not in text.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _media_table(info: MediaInfo, stored: Path, record_path: Path) -> dict[str, Any]:
+    table: dict[str, Any] = {
+        "file": os.path.relpath(stored, record_path.parent),
+        "sha256": info.sha256,
+        "size": info.size,
+        "mime_type": info.mime_type,
+        "duration_seconds": info.duration_seconds,
+    }
+    if info.bitrate:
+        table["bitrate"] = info.bitrate
+    if info.has_video and info.width and info.height:
+        table["width"], table["height"] = info.width, info.height
+    return table
+
+
+def store_media(project: Project, show: str, slug: str, info: MediaInfo) -> Path:
+    """Copy the file to `media/<show>/<slug>-<sha256[:12]><ext>` atomically; reuse it if present."""
+    target = project.media_dir / show / f"{slug}-{info.sha256[:12]}{info.extension}"
+    if target.is_file() and target.stat().st_size == info.size:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        shutil.copyfile(info.path, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise MediaError(f"{display_path(target)}: cannot write to the media store: {exc.strerror}") from exc
+    return target
+
+
+def _find_by_sha(records: Path, sha256: str) -> Path | None:
+    if not records.is_dir():
+        return None
+    for path in sorted(records.glob("*.toml")):
+        try:
+            media = read_toml(path).get("media", {})
+        except ConfigError:
+            continue
+        if isinstance(media, dict) and media.get("sha256") == sha256:
+            return path
+    return None

@@ -1,0 +1,94 @@
+"""Run a `Plan` against a `Storage`: media, then assets, pages and feeds, the manifest last.
+
+If anything before the feeds fails, no feed is written, so a feed never points at an object that
+is not uploaded; the manifest still records what did go up, so the next run resumes from there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from grandirenhlm.build import Stage
+from grandirenhlm.errors import StorageError
+from grandirenhlm.plan import Plan
+from grandirenhlm.storage import Storage, dump_manifest
+
+
+@dataclass
+class PublishResult:
+    target: str
+    uploaded: list[str] = field(default_factory=list)
+    skipped: int = 0
+    deleted: list[str] = field(default_factory=list)
+    bytes_uploaded: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> dict:
+        return {
+            "target": self.target,
+            "uploaded": len(self.uploaded),
+            "skipped": self.skipped,
+            "deleted": len(self.deleted),
+            "bytes": self.bytes_uploaded,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def run_plan(
+    plan: Plan,
+    storage: Storage,
+    manifest: dict[str, dict],
+    log: Callable[[str], None] = lambda line: None,
+) -> PublishResult:
+    """Execute `plan`; raise `StorageError` naming every failed object (feeds then stay as they were)."""
+    started = time.perf_counter()
+    result = PublishResult(target=storage.name, skipped=len(plan.skip))
+    objects = dict(manifest)
+
+    def done(key: str, size: int) -> None:
+        result.uploaded.append(key)
+        result.bytes_uploaded += size
+        log(f"PUT {key} ({size} bytes)")
+
+    failed: dict[str, str] = {}
+    try:
+        for stage, artifacts in plan.stages():
+            if not artifacts:
+                continue
+            if stage == Stage.FEED and failed:
+                break  # never publish a feed while something it may point at is missing
+            by_key = {a.key: a for a in artifacts}
+            try:
+                failed.update(storage.put_many(artifacts, done))
+            finally:
+                for key in result.uploaded:
+                    if key in by_key:
+                        objects[key] = {"sha256": by_key[key].sha256, "size": by_key[key].size}
+    except StorageError:
+        _save_manifest_best_effort(storage, objects)
+        raise
+    if plan.delete and not failed:
+        storage.delete(plan.delete)
+        for key in plan.delete:
+            objects.pop(key, None)
+            log(f"DELETE {key}")
+        result.deleted = list(plan.delete)
+    storage.write_manifest(dump_manifest(objects))
+    result.seconds = time.perf_counter() - started
+    if failed:
+        first = "; ".join(f"{k}: {v}" for k, v in sorted(failed.items())[:5])
+        more = f" (and {len(failed) - 5} more)" if len(failed) > 5 else ""
+        raise StorageError(
+            f"{storage.name}: {len(failed)} object(s) failed, feeds not updated: {first}{more}"
+        )
+    return result
+
+
+def _save_manifest_best_effort(storage: Storage, objects: dict[str, dict]) -> None:
+    """Record what did go up before a fatal error, so that the next run resumes from there."""
+    # if the target is gone too, the next run uploads these objects again
+    with contextlib.suppress(StorageError):
+        storage.write_manifest(dump_manifest(objects))

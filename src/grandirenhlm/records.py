@@ -1,0 +1,307 @@
+"""TOML <-> model for one file: show definitions, episode records, the project configuration.
+
+Every reader collects all the problems of a file and raises them at once, each naming the file and
+the key. Records are written atomically (a temporary file beside the target, then `os.replace`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tomllib
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from grandirenhlm.errors import ConfigError, ValidationError
+from grandirenhlm.model import PUBLISHABLE_MIME_TYPES, Chapter, Episode, EpisodeMedia, Owner, Show
+
+EPISODE_TYPES = ("full", "trailer", "bonus")
+SHOW_TYPES = ("episodic", "serial")
+MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog")
+
+
+def display_path(path: Path) -> str:
+    """A path as the user typed it: relative to the working directory when it is below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse one TOML file, turning every failure into a one-line `ConfigError`."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{display_path(path)}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{display_path(path)}: is a directory, expected a TOML file") from exc
+    except PermissionError as exc:
+        raise ConfigError(f"{display_path(path)}: permission denied") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{display_path(path)}: not UTF-8 text") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{display_path(path)}: invalid TOML: {exc}") from exc
+
+
+def write_toml_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write `data` as TOML so that readers see the old file or the new one, never half of it."""
+    write_bytes_atomic(path, tomli_w.dumps(data, multiline_strings=True).encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class FieldReader:
+    """Typed access to one TOML table that records a problem instead of raising."""
+
+    def __init__(self, data: dict[str, Any], where: str, problems: list[str], prefix: str = ""):
+        self.data = data
+        self.where = where
+        self.problems = problems
+        self.prefix = prefix
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(f"{self.where}: {self.prefix}{key}: {message}")
+
+    def _get(self, key: str, required: bool, expected: str, check: Callable[[Any], bool]) -> Any:
+        if key not in self.data:
+            if required:
+                self.problem(key, f"missing, expected {expected}")
+            return None
+        value = self.data[key]
+        if not check(value):
+            self.problem(key, f"expected {expected}, got {value!r}")
+            return None
+        return value
+
+    def text(self, key: str, required: bool = True, max_chars: int | None = None) -> str | None:
+        value = self._get(key, required, "a text", lambda v: isinstance(v, str))
+        if value is not None:
+            value = value.strip()
+            if not value and required:
+                self.problem(key, "is empty")
+                return None
+            if max_chars is not None and len(value) > max_chars:
+                self.problem(key, f"{len(value)} characters, at most {max_chars} allowed")
+        return value
+
+    def boolean(self, key: str, default: bool | None = None) -> bool | None:
+        value = self._get(key, False, "true or false", lambda v: isinstance(v, bool))
+        return default if value is None else value
+
+    def integer(self, key: str, minimum: int = 0, required: bool = False) -> int | None:
+        value = self._get(
+            key,
+            required,
+            f"a whole number >= {minimum}",
+            lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= minimum,
+        )
+        return value
+
+    def number(self, key: str, required: bool = True) -> float | None:
+        value = self._get(
+            key,
+            required,
+            "a number >= 0",
+            lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v >= 0,
+        )
+        return None if value is None else float(value)
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        value = self._get(key, False, "one of " + ", ".join(choices), lambda v: v in choices)
+        return default if value is None else value
+
+    def moment(self, key: str) -> datetime | None:
+        """A TOML date-time (with offset) or date; a date means midnight UTC."""
+        value = self._get(
+            key,
+            True,
+            "a date like 2023-06-26 or 2023-06-26T10:00:00+02:00",
+            lambda v: isinstance(v, date | datetime),
+        )
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            return datetime.combine(value, time(0), tzinfo=UTC)
+        if value.tzinfo is None:
+            self.problem(key, f"needs a UTC offset, like {value.isoformat()}+02:00")
+            return None
+        return value
+
+    def table(self, key: str, required: bool = True) -> FieldReader | None:
+        value = self._get(key, required, "a table", lambda v: isinstance(v, dict))
+        if value is None:
+            return None
+        return FieldReader(value, self.where, self.problems, f"{self.prefix}{key}.")
+
+    def unknown_keys(self, known: set[str]) -> None:
+        for key in sorted(set(self.data) - known):
+            self.problem(key, "unknown key")
+
+    def relative_path(self, key: str, base: Path, required: bool = True) -> Path | None:
+        value = self.text(key, required)
+        if not value:
+            return None
+        path = (base / value).resolve()
+        if not path.is_file():
+            self.problem(key, f"no such file: {value}")
+            return None
+        return path
+
+
+SHOW_KEYS = {
+    "title", "subtitle", "description", "language", "author", "owner", "image", "category",
+    "subcategory", "explicit", "type", "complete", "copyright", "website", "podcast_guid",
+    "medium", "links",
+}  # fmt: skip
+
+
+def load_show(path: Path) -> Show:
+    """Read `feeds/<slug>.toml` into a `Show`, raising every problem of the file at once."""
+    data = read_toml(path)
+    problems: list[str] = []
+    r = FieldReader(data, display_path(path), problems)
+    r.unknown_keys(SHOW_KEYS)
+    owner = r.table("owner")
+    owner_name = owner.text("name") if owner else None
+    owner_email = owner.text("email") if owner else None
+    if owner_email and "@" not in owner_email:
+        r.problem("owner.email", f"not an email address: {owner_email!r}")
+    links = r._get("links", False, "a table of platform = URL", _is_str_table) or {}
+    show = dict(
+        slug=path.stem,
+        source=path.resolve(),
+        title=r.text("title", max_chars=255),
+        subtitle=r.text("subtitle", required=False, max_chars=255),
+        description=r.text("description"),
+        language=r.text("language"),
+        author=r.text("author", max_chars=255),
+        image=r.relative_path("image", path.parent),
+        category=r.text("category"),
+        subcategory=r.text("subcategory", required=False),
+        explicit=r.boolean("explicit", False),
+        show_type=r.choice("type", SHOW_TYPES, "episodic"),
+        complete=r.boolean("complete", False),
+        copyright=r.text("copyright", required=False),
+        website=r.text("website", required=False),
+        podcast_guid=r.text("podcast_guid", required=False),
+        medium=r.choice("medium", MEDIUMS, "podcast"),
+        links=dict(links),
+    )
+    if problems:
+        raise ValidationError(problems)
+    return Show(owner=Owner(owner_name, owner_email), **show)  # type: ignore[arg-type]
+
+
+def _is_str_table(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+EPISODE_KEYS = {
+    "guid", "title", "pub_date", "description", "episode", "season", "episode_type", "explicit",
+    "draft", "media", "chapters",
+}  # fmt: skip
+MEDIA_KEYS = {"file", "sha256", "size", "mime_type", "duration_seconds", "bitrate", "width", "height"}
+
+
+def load_episode(path: Path, show_slug: str) -> Episode:
+    """Read `episodes/<show>/<slug>.toml` into an `Episode`, raising every problem at once."""
+    data = read_toml(path)
+    problems: list[str] = []
+    r = FieldReader(data, display_path(path), problems)
+    r.unknown_keys(EPISODE_KEYS)
+    media = _read_media(r, path.parent)
+    chapters = _read_chapters(r)
+    episode = dict(
+        show=show_slug,
+        slug=path.stem,
+        source=path.resolve(),
+        guid=r.text("guid", max_chars=255),
+        title=r.text("title", max_chars=255),
+        pub_date=r.moment("pub_date"),
+        description=r.text("description", required=False) or "",
+        number=r.integer("episode", minimum=1),
+        season=r.integer("season", minimum=1),
+        episode_type=r.choice("episode_type", EPISODE_TYPES, "full"),
+        explicit=r.boolean("explicit"),
+        draft=r.boolean("draft", False),
+        chapters=chapters,
+    )
+    if problems:
+        raise ValidationError(problems)
+    return Episode(media=media, **episode)  # type: ignore[arg-type]
+
+
+def _read_media(r: FieldReader, base: Path) -> EpisodeMedia | None:
+    m = r.table("media")
+    if m is None:
+        return None
+    m.unknown_keys(MEDIA_KEYS)
+    path = m.relative_path("file", base)
+    sha256 = m.text("sha256")
+    if sha256 and (len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256)):
+        m.problem("sha256", "expected 64 lowercase hexadecimal digits")
+    size = m.integer("size", minimum=1, required=True)
+    mime_type = m.text("mime_type")
+    if mime_type and mime_type not in PUBLISHABLE_MIME_TYPES:
+        m.problem(
+            "mime_type",
+            f"{mime_type} cannot be published as an enclosure; "
+            f"expected one of {', '.join(sorted(PUBLISHABLE_MIME_TYPES))}",
+        )
+    duration = m.number("duration_seconds")
+    if path and size and path.stat().st_size != size:
+        m.problem("file", f"{path.name} is {path.stat().st_size} bytes, the record says {size}")
+    fields = dict(
+        path=path,
+        sha256=sha256,
+        size=size,
+        mime_type=mime_type,
+        duration_seconds=duration,
+        bitrate=m.integer("bitrate"),
+        width=m.integer("width"),
+        height=m.integer("height"),
+    )
+    if any(fields[k] is None for k in ("path", "sha256", "size", "mime_type", "duration_seconds")):
+        return None
+    return EpisodeMedia(**fields)  # type: ignore[arg-type]
+
+
+def _read_chapters(r: FieldReader) -> tuple[Chapter, ...]:
+    raw = r._get("chapters", False, "an array of tables", lambda v: isinstance(v, list))
+    chapters = []
+    for i, item in enumerate(raw or []):
+        if not isinstance(item, dict):
+            r.problem(f"chapters[{i}]", "expected a table with start_seconds and title")
+            continue
+        c = FieldReader(item, r.where, r.problems, f"chapters[{i}].")
+        start, title = c.number("start_seconds"), c.text("title")
+        if start is not None and title:
+            chapters.append(Chapter(start_seconds=start, title=title))
+    return tuple(chapters)
+
+
+def episode_to_toml(record: dict[str, Any]) -> dict[str, Any]:
+    """Order an episode record's keys the way people read them: identity, texts, then media."""
+    order = ["title", "guid", "pub_date", "episode", "season", "episode_type", "explicit", "draft"]
+    out = {k: record[k] for k in order if k in record and record[k] is not None}
+    out.update({k: v for k, v in record.items() if k not in out and v is not None})
+    return out

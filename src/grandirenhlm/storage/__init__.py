@@ -1,0 +1,63 @@
+"""Publish targets. `open_storage(target)` gives a `Storage`: a local folder or an S3 bucket."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from grandirenhlm.errors import StorageError
+
+if TYPE_CHECKING:
+    from grandirenhlm.build import Artifact
+    from grandirenhlm.config import Project, Target
+
+MANIFEST_KEY = ".grandirenhlm/manifest.json"
+
+# Called after each object is written: (key, bytes written).
+Progress = Callable[[str, int], None]
+
+
+class Storage(Protocol):
+    """What `publish` needs from a target. Keys are relative to the target's prefix."""
+
+    name: str  # how messages name the target (never with credentials)
+
+    def read_manifest(self) -> dict[str, dict]:
+        """{key: {"sha256": ..., "size": ...}} of what a previous publish left, or {}."""
+        ...
+
+    def put_many(self, artifacts: Sequence[Artifact], progress: Progress) -> dict[str, str]:
+        """Write every artifact; return {key: reason} for those that failed (others succeeded)."""
+        ...
+
+    def delete(self, keys: Sequence[str]) -> None: ...
+
+    def write_manifest(self, data: bytes) -> None: ...
+
+
+def open_storage(project: Project, target: Target) -> Storage:
+    if target.is_s3:
+        from grandirenhlm.storage.s3 import S3Storage
+
+        return S3Storage(target)
+    from grandirenhlm.storage.local import LocalStorage
+
+    return LocalStorage(project.root / target.url, name=target.url)
+
+
+def parse_manifest(raw: bytes, where: str) -> dict[str, dict]:
+    try:
+        data = json.loads(raw)
+        objects = data["objects"]
+        if not isinstance(objects, dict):
+            raise TypeError("objects is not a table")
+        return {k: v for k, v in objects.items() if isinstance(v, dict) and "sha256" in v}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StorageError(
+            f"{where}: {MANIFEST_KEY} is damaged ({exc}); delete it to republish everything"
+        ) from exc
+
+
+def dump_manifest(objects: dict[str, dict]) -> bytes:
+    return json.dumps({"version": 1, "objects": dict(sorted(objects.items()))}, indent=1).encode()

@@ -1,0 +1,82 @@
+"""A local folder as a publish target (the default): what `grandirenhlm serve` serves."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from grandirenhlm.build import Artifact
+from grandirenhlm.errors import StorageError
+from grandirenhlm.storage import MANIFEST_KEY, Progress, parse_manifest
+
+
+class LocalStorage:
+    def __init__(self, root: Path, name: str | None = None):
+        self.root = root
+        self.name = name or str(root)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise StorageError(f"{self.name}: key {key!r} escapes the target folder")
+        return path
+
+    def read_manifest(self) -> dict[str, dict]:
+        path = self.root / MANIFEST_KEY
+        if not path.is_file():
+            return {}
+        manifest = parse_manifest(path.read_bytes(), self.name)
+        # Trust the manifest only for files still there with their size: someone may have
+        # deleted part of the folder by hand.
+        return {
+            key: entry
+            for key, entry in manifest.items()
+            if (p := self.root / key).is_file() and p.stat().st_size == entry.get("size")
+        }
+
+    def put_many(self, artifacts: Sequence[Artifact], progress: Progress) -> dict[str, str]:
+        failed: dict[str, str] = {}
+        for artifact in artifacts:
+            try:
+                self._write(self._path(artifact.key), artifact)
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+                    # the next object would fail the same way: stop here
+                    raise StorageError(f"{self.name}: cannot write {artifact.key}: {exc.strerror}") from exc
+                failed[artifact.key] = exc.strerror or str(exc)
+                continue
+            progress(artifact.key, artifact.size)
+        return failed
+
+    def _write(self, path: Path, artifact: Artifact) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out, artifact.open() as src:
+                shutil.copyfileobj(src, out, 1024 * 1024)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def delete(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            path = self._path(key)
+            path.unlink(missing_ok=True)
+            for parent in path.parents:
+                if parent == self.root.resolve() or any(parent.iterdir()):
+                    break
+                parent.rmdir()
+
+    def write_manifest(self, data: bytes) -> None:
+        from grandirenhlm.records import write_bytes_atomic
+
+        try:
+            write_bytes_atomic(self.root / MANIFEST_KEY, data)
+        except OSError as exc:
+            raise StorageError(f"{self.name}: cannot write {MANIFEST_KEY}: {exc.strerror}") from exc

@@ -1,0 +1,191 @@
+"""S3-compatible buckets (AWS, OVHcloud, Scaleway, Cloudflare R2, MinIO, Ceph RGW).
+
+Every provider quirk lives here:
+- custom `endpoint_url` and path-style addressing (MinIO, Ceph, most on-premise gateways);
+- no ACL header unless asked (R2 and buckets with "object ownership: enforced" reject ACLs);
+- `request_checksum_calculation`/`response_checksum_validation` = when_required for non-AWS
+  endpoints: botocore >= 1.36 sends CRC32 trailers that older MinIO, Ceph and R2 reject
+  (https://github.com/boto/boto3/issues/4392);
+- botocore's standard retry mode (exponential backoff on 5xx, throttling and dropped connections).
+Uploads go through boto3's transfer manager: multipart above a threshold, several files at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+import boto3
+import botocore.exceptions
+from boto3.s3.transfer import S3UploadFailedError, TransferConfig, create_transfer_manager
+from botocore.config import Config
+
+from grandirenhlm.build import Artifact
+from grandirenhlm.config import Target
+from grandirenhlm.errors import StorageError
+from grandirenhlm.storage import MANIFEST_KEY, Progress, parse_manifest
+
+MB = 1024 * 1024
+
+# S3 error codes -> what the user should hear. Messages never include keys or secrets.
+_CLIENT_ERRORS = {
+    "InvalidAccessKeyId": "wrong credentials: the access key is not known to this endpoint",
+    "SignatureDoesNotMatch": "wrong credentials: the secret key does not match the access key",
+    "InvalidToken": "wrong credentials: the session token is invalid",
+    "ExpiredToken": "wrong credentials: the session token has expired",
+    "NoSuchBucket": "the bucket does not exist",
+    "AccessDenied": "permission denied",
+    "AllAccessDisabled": "permission denied: all access to this bucket is disabled",
+    "AccessControlListNotSupported": 'the bucket refuses ACLs; set acl = "none" for this target',
+    "InvalidRequest": "the server refused the request",
+    "NotImplemented": "the server does not implement this request",
+}
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for a botocore/boto3 failure, without credentials."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in _CLIENT_ERRORS:
+            return f"{_CLIENT_ERRORS[code]} ({code})"
+        if status == 403:
+            return f"permission denied ({code or 403})"
+        if status == 404 and code in ("404", "NotFound"):
+            return "the bucket does not exist (404)"
+        return f"the server answered {code or status}"
+    if isinstance(exc, S3UploadFailedError):
+        text = str(exc)
+        for code, message in _CLIENT_ERRORS.items():
+            if f"({code})" in text:
+                return f"{message} ({code})"
+        return "upload failed: " + text.split(": ", 1)[-1]
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+    if isinstance(exc, botocore.exceptions.ProfileNotFound):
+        return f"AWS profile not found: {exc.kwargs.get('profile')}"
+    if isinstance(exc, botocore.exceptions.EndpointConnectionError | botocore.exceptions.ConnectTimeoutError):
+        return f"cannot reach the endpoint {exc.kwargs.get('endpoint_url', '')}".rstrip()
+    if isinstance(exc, botocore.exceptions.ReadTimeoutError):
+        return "the endpoint stopped answering (read timeout)"
+    if isinstance(exc, botocore.exceptions.ConnectionClosedError):
+        return "the endpoint closed the connection"
+    if isinstance(exc, botocore.exceptions.BotoCoreError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def default_public_base_url(target: Target) -> str:
+    """Where anonymous clients read the bucket when no public_base_url is configured."""
+    parts = urlsplit(target.url)
+    bucket, prefix = parts.netloc, parts.path.strip("/")
+    if target.endpoint_url:
+        base = f"{target.endpoint_url.rstrip('/')}/{bucket}/"
+    else:
+        region = target.region or "us-east-1"
+        base = f"https://{bucket}.s3.{region}.amazonaws.com/"
+    return base + (prefix + "/" if prefix else "")
+
+
+class S3Storage:
+    def __init__(self, target: Target):
+        parts = urlsplit(target.url)
+        self.bucket = parts.netloc
+        self.prefix = parts.path.strip("/")
+        self.name = target.url
+        self.target = target
+        checksums = target.checksums or ("when_required" if target.endpoint_url else "when_supported")
+        config = Config(
+            region_name=target.region,
+            s3={"addressing_style": target.addressing_style},
+            retries={"mode": "standard", "max_attempts": 5},
+            request_checksum_calculation=checksums,
+            response_checksum_validation=checksums,
+            connect_timeout=10,
+            read_timeout=60,
+            max_pool_connections=max(10, target.max_concurrency * 2),
+        )
+        try:
+            session = boto3.Session(profile_name=target.profile)
+            self.client = session.client("s3", endpoint_url=target.endpoint_url, config=config)
+        except (botocore.exceptions.BotoCoreError, ValueError) as exc:
+            raise StorageError(f"{self.name}: {describe_error(exc)}") from exc
+        self.transfer_config = TransferConfig(
+            multipart_threshold=target.multipart_threshold_mb * MB,
+            multipart_chunksize=max(8, target.multipart_threshold_mb) * MB,
+            max_concurrency=target.max_concurrency,
+        )
+
+    def key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def read_manifest(self) -> dict[str, dict]:
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self.key(MANIFEST_KEY))["Body"].read()
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchKey":
+                return {}
+            raise StorageError(f"{self.name}: {describe_error(exc)}") from exc
+        except (botocore.exceptions.BotoCoreError, S3UploadFailedError) as exc:
+            raise StorageError(f"{self.name}: {describe_error(exc)}") from exc
+        return parse_manifest(body, self.name)
+
+    def _extra_args(self, artifact: Artifact) -> dict[str, str]:
+        extra = {"ContentType": artifact.content_type, "CacheControl": artifact.cache_control}
+        if self.target.acl != "none":
+            extra["ACL"] = self.target.acl
+        if self.target.storage_class:
+            extra["StorageClass"] = self.target.storage_class
+        return extra
+
+    def put_many(self, artifacts: Sequence[Artifact], progress: Progress) -> dict[str, str]:
+        failed: dict[str, str] = {}
+        futures = []
+        with create_transfer_manager(self.client, self.transfer_config) as manager:
+            for artifact in artifacts:
+                extra = self._extra_args(artifact)
+                if artifact.source is not None:
+                    future = manager.upload(str(artifact.source), self.bucket, self.key(artifact.key), extra)
+                else:
+                    future = manager.upload(artifact.open(), self.bucket, self.key(artifact.key), extra)
+                futures.append((artifact, future))
+            for artifact, future in futures:
+                try:
+                    future.result()
+                except (
+                    botocore.exceptions.BotoCoreError,
+                    botocore.exceptions.ClientError,
+                    S3UploadFailedError,
+                    OSError,
+                ) as exc:
+                    failed[artifact.key] = describe_error(exc)
+                    continue
+                progress(artifact.key, artifact.size)
+        fatal = {
+            r
+            for r in failed.values()
+            if r.startswith(("wrong credentials", "no credentials", "the bucket does not exist"))
+        }
+        if fatal:
+            raise StorageError(f"{self.name}: {sorted(fatal)[0]}")
+        return failed
+
+    def delete(self, keys: Sequence[str]) -> None:
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": self.key(k)} for k in keys[start : start + 1000]]
+            try:
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                raise StorageError(f"{self.name}: cannot delete: {describe_error(exc)}") from exc
+
+    def write_manifest(self, data: bytes) -> None:
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self.key(MANIFEST_KEY),
+                Body=data,
+                ContentType="application/json",
+                CacheControl="no-cache",
+            )
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise StorageError(f"{self.name}: cannot write {MANIFEST_KEY}: {describe_error(exc)}") from exc

@@ -1,0 +1,50 @@
+"""Text helpers shared by feeds and pages: plain text to HTML, French dates, durations, sizes."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+
+def text_to_html(text: str) -> str:
+    """Plain text with blank-line paragraphs -> escaped HTML paragraphs."""
+    paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+    return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+
+
+def date_fr(moment: datetime) -> str:
+    """« 26 juin 2023 »: a long French date, from Babel's CLDR data."""
+    return format_date(moment, format="long", locale="fr_FR")
+
+
+def duration_fr(seconds: float) -> str:
+    """« 1 h 02 min », « 12 min 30 s », « 45 s »: French abbreviations with non-breaking spaces."""
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    nbsp = "\u00a0"
+    if hours:
+        return f"{hours}{nbsp}h{nbsp}{minutes:02d}{nbsp}min"
+    if minutes:
+        return f"{minutes}{nbsp}min{nbsp}{secs:02d}{nbsp}s" if secs else f"{minutes}{nbsp}min"
+    return f"{secs}{nbsp}s"
+
+
+def size_fr(size: int) -> str:
+    """« 1,2 Mo »: a file size in French decimal units."""
+    nbsp = "\u00a0"
+    for unit, factor in (("Go", 10**9), ("Mo", 10**6), ("ko", 10**3)):
+        if size >= factor:
+            return f"{format_decimal(size / factor, format='#,##0.#', locale='fr_FR')}{nbsp}{unit}"
+    return f"{size}{nbsp}octets"
+
+
+def iso_duration(seconds: float) -> str:
+    """ISO 8601 duration (PT12M30S), as schema.org wants it."""
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + f"{secs}S"
