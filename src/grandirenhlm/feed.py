@@ -32,8 +32,9 @@ def render_feed(show: Show, episodes: Sequence[Episode], base_url: str, cover_ke
     cover_url = layout.absolute(base_url, cover_key)
 
     fg.title(show.title)
-    fg.link(href=page_url, rel="alternate")
+    # feedgen writes the *last* link as RSS <link>: the self link first, the web page last.
     fg.link(href=feed_url, rel="self")
+    fg.link(href=page_url, rel="alternate")
     fg.description(show.description)
     fg.language(show.language)
     fg.generator("grandirenhlm", uri="https://pypi.org/project/grandirenhlm/")

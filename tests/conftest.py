@@ -1,0 +1,215 @@
+"""Shared fixtures: real media made on the fly, project folders, a real S3 server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import struct
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import imageio_ffmpeg
+import lameenc
+import pytest
+from click.testing import CliRunner, Result
+from mutagen.id3 import APIC, COMM, ID3, TALB, TDRC, TIT2, TPE1, TRCK
+from PIL import Image
+
+from grandirenhlm.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+
+
+# ---------------------------------------------------------------- media made by the tests
+
+
+def sine_pcm(seconds: float, rate: int = 44100, freq: float = 440.0, channels: int = 1) -> bytes:
+    """16-bit little-endian PCM of a sine tone."""
+    frames = int(seconds * rate)
+    samples = (int(12000 * math.sin(2 * math.pi * freq * i / rate)) for i in range(frames))
+    if channels == 1:
+        return struct.pack(f"<{frames}h", *samples)
+    return b"".join(struct.pack("<h", s) * channels for s in samples)
+
+
+def make_mp3(
+    path: Path,
+    seconds: float = 2.0,
+    *,
+    title: str | None = None,
+    comment: str | None = None,
+    track: str | None = None,
+    date: str | None = None,
+    cover: bytes | None = None,
+    bitrate: int = 64,
+    freq: float = 440.0,
+) -> Path:
+    """A real CBR MP3 encoded by LAME, with ID3v2.4 tags written by mutagen."""
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(bitrate)
+    encoder.set_in_sample_rate(44100)
+    encoder.set_channels(1)
+    encoder.set_quality(7)
+    data = encoder.encode(sine_pcm(seconds, freq=freq)) + encoder.flush()
+    path.write_bytes(bytes(data))
+    tags = ID3()
+    if title:
+        tags.add(TIT2(encoding=3, text=title))
+        tags.add(TPE1(encoding=3, text="Union sociale pour l’habitat"))
+        tags.add(TALB(encoding=3, text="Grandir en Hlm"))
+    if comment:
+        tags.add(COMM(encoding=3, lang="fra", desc="", text=comment))
+    if track:
+        tags.add(TRCK(encoding=3, text=track))
+    if date:
+        tags.add(TDRC(encoding=3, text=date))
+    if cover:
+        tags.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="Cover", data=cover))
+    if len(tags):
+        tags.save(path, v2_version=4)
+    return path
+
+
+def make_mp4(path: Path, seconds: float = 2.0, video: bool = True) -> Path:
+    """A real MP4 made by ffmpeg: H.264 video + AAC audio, or AAC audio only (an .m4a)."""
+    args = [FFMPEG, "-y", "-v", "error", "-f", "lavfi", "-i", f"sine=frequency=330:duration={seconds}"]
+    if video:
+        args += ["-f", "lavfi", "-i", f"color=c=blue:size=320x180:duration={seconds}:rate=5",
+                 "-c:v", "libx264", "-pix_fmt", "yuv420p"]
+    args += ["-c:a", "aac", "-b:a", "48k", "-shortest", "-movflags", "+faststart"]
+    if not video:
+        args += ["-f", "ipod"]
+    subprocess.run([*args, str(path)], check=True)
+    return path
+
+
+def make_wav(path: Path, seconds: float = 1.0) -> Path:
+    import wave
+
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(44100)
+        w.writeframes(sine_pcm(seconds))
+    return path
+
+
+def make_cover(path: Path, size: int = 1400, mode: str = "RGB", fmt: str = "JPEG") -> Path:
+    Image.new(mode, (size, size), (0, 82, 156) if mode == "RGB" else (0, 82, 156, 255)).save(path, fmt)
+    return path
+
+
+@pytest.fixture
+def cover_bytes(tmp_path: Path) -> bytes:
+    return make_cover(tmp_path / "cover-embedded.jpg", size=1400).read_bytes()
+
+
+# ---------------------------------------------------------------- projects
+
+
+SHOW_TOML = """\
+title = "Grandir en Hlm"
+description = "Six témoignages sur l’enfance en Hlm & ailleurs."
+language = "fr"
+author = "Union sociale pour l’habitat"
+category = "Society & Culture"
+type = "serial"
+image = "cover.jpg"
+
+[owner]
+name = "Union sociale pour l’habitat"
+email = "podcasts@example.org"
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh project with one serial show and no episodes yet; the working directory."""
+    root = tmp_path / "project"
+    (root / "feeds").mkdir(parents=True)
+    (root / "feeds" / "grandir-en-hlm.toml").write_text(SHOW_TOML, encoding="utf-8")
+    make_cover(root / "feeds" / "cover.jpg")
+    monkeypatch.chdir(root)  # as a user works: messages name files relative to the project
+    return root
+
+
+@pytest.fixture
+def demo_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the repository's demo content (shows, episodes, media, templates, config); the
+    working directory."""
+    root = tmp_path / "demo"
+    root.mkdir()
+    for name in ("feeds", "episodes", "media", "templates"):
+        shutil.copytree(REPO / name, root / name)
+    shutil.copy(REPO / "grandirenhlm.toml", root / "grandirenhlm.toml")
+    monkeypatch.chdir(root)
+    return root
+
+
+def run_cli(project: Path | None, *args: str) -> Result:
+    """Run the CLI in-process; stdout and stderr stay separate."""
+    runner = CliRunner()
+    prefix = ["--project", str(project)] if project else []
+    return runner.invoke(main, [*prefix, *args], catch_exceptions=False)
+
+
+def assert_clean_error(result: Result, *fragments: str) -> None:
+    """Exit status 1, `error: ...` lines on stderr naming what is wrong, no traceback."""
+    assert result.exit_code == 1, (result.exit_code, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert lines and all(line.startswith(("error: ", "warning: ")) for line in lines), lines
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+
+
+# ---------------------------------------------------------------- S3: moto's server on 127.0.0.1
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Test credentials in the standard variables; no real AWS config is read."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing-key-id")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-secret-do-not-print")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def s3_bucket(moto_endpoint: str, aws_env: None) -> tuple[str, str]:
+    """A fresh bucket on the moto server: (endpoint URL, bucket name)."""
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket=name)
+    return moto_endpoint, name
+
+
+def s3_client(endpoint: str):
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+
+
+@pytest.fixture(autouse=True)
+def _no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    os.environ.pop("AWS_ENDPOINT_URL_S3", None)

@@ -1,0 +1,194 @@
+"""Publishing to a local folder and to a real S3 server (moto's server mode on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from grandirenhlm.build import Stage, build_site
+from grandirenhlm.catalog import load_catalog
+from grandirenhlm.config import load_project
+from grandirenhlm.plan import plan_publish
+from grandirenhlm.storage import MANIFEST_KEY
+from tests.conftest import assert_clean_error, run_cli, s3_client
+
+
+def publish_json(root: Path, *args: str) -> dict:
+    result = run_cli(root, "publish", "--json", *args)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_local_publish_is_complete_then_incremental(demo_project: Path):
+    first = publish_json(demo_project)
+    public = demo_project / "public"
+    assert first["uploaded"] == len([p for p in public.rglob("*") if p.is_file()]) - 1  # + manifest
+    assert (public / "index.html").is_file()
+    for show, count in (("grandir-en-hlm", 6), ("l-emission", 1)):
+        parsed = feedparser.parse((public / show / "feed.xml").read_bytes())
+        assert len(parsed.entries) == count
+        for entry in parsed.entries:
+            key = entry.enclosures[0].href.removeprefix("http://127.0.0.1:8000/")
+            assert (public / key).stat().st_size == int(entry.enclosures[0].length)
+    second = publish_json(demo_project)
+    assert second["uploaded"] == 0
+    assert second["skipped"] == first["uploaded"]
+
+    record = demo_project / "episodes" / "l-emission" / "replay-2023.toml"
+    record.write_text(record.read_text(encoding="utf-8").replace("Le replay", "La rediffusion", 1), encoding="utf-8")
+    third = publish_json(demo_project)
+    changed = {"l-emission/feed.xml", "l-emission/index.html", "l-emission/replay-2023/index.html"}
+    assert third["uploaded"] == len(changed)
+
+
+def test_demo_publish_prints_where_the_site_is(demo_project: Path):
+    result = run_cli(demo_project, "publish")
+    assert result.exit_code == 0, result.stderr
+    assert f"site: {demo_project / 'public'}/index.html" in result.stdout
+    assert "http://127.0.0.1:8000/" in result.stdout
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(demo_project: Path):
+    result = run_cli(demo_project, "publish", "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "PUT    grandir-en-hlm/feed.xml" in lines
+    assert lines[-1].startswith("PUT    ") and lines[-1].endswith("feed.xml")
+    assert not (demo_project / "public").exists()
+
+
+def test_plan_puts_media_first_feeds_last_and_prunes_only_unreferenced(demo_project: Path):
+    project = load_project(demo_project)
+    artifacts = build_site(project, load_catalog(project), "http://x/", datetime.now(UTC))
+    plan = plan_publish(artifacts, {"old/page.html": {"sha256": "0" * 64, "size": 1}}, prune=True)
+    stages = [a.stage for a in plan.put]
+    assert stages == sorted(stages)
+    assert plan.put[0].stage == Stage.MEDIA and plan.put[-1].stage == Stage.FEED
+    assert plan.delete == ("old/page.html",)
+    feed = next(a for a in artifacts if a.key == "grandir-en-hlm/feed.xml")
+    manifest = {a.key: {"sha256": a.sha256, "size": a.size} for a in artifacts}
+    stale_media = feed.references[-1]
+    kept = plan_publish([a for a in artifacts if a.key != stale_media], manifest, prune=True)
+    assert stale_media not in kept.delete  # a published feed still points at it
+    assert plan_publish(artifacts, manifest, prune=False).put == ()
+
+
+def test_failed_media_upload_keeps_the_old_feed(demo_project: Path):
+    project = load_project(demo_project)
+    artifacts = build_site(project, load_catalog(project), "http://127.0.0.1:8000/", datetime.now(UTC))
+    media_key = next(a.key for a in artifacts if a.stage == Stage.MEDIA and "l-emission" in a.key)
+    (demo_project / "public" / media_key).mkdir(parents=True)  # a folder where the file must go
+    result = run_cli(demo_project, "publish", "--quiet")
+    assert_clean_error(result, "public: 1 object(s) failed, feeds not updated", media_key)
+    public = demo_project / "public"
+    assert not (public / "l-emission" / "feed.xml").exists()
+    assert not (public / "grandir-en-hlm" / "feed.xml").exists()
+    manifest = json.loads((public / MANIFEST_KEY).read_text())["objects"]
+    assert "media/grandir-en-hlm/" in "".join(manifest)  # what went up is remembered
+    (public / media_key).rmdir()
+    again = publish_json(demo_project)
+    assert again["uploaded"] == 3  # the missing video, then both feeds
+    assert (public / "l-emission" / "feed.xml").is_file()
+
+
+# ------------------------------------------------------------------------------------------- S3
+
+
+def s3_publish(root: Path, endpoint: str, bucket: str, *extra: str):
+    return run_cli(
+        root, "publish", "--to", f"s3://{bucket}/podcasts", "--endpoint-url", endpoint,
+        "--addressing-style", "path", "--public-base-url", f"{endpoint}/{bucket}/podcasts/", *extra,
+    )
+
+
+def test_s3_publish_uploads_everything_with_types_and_is_incremental(demo_project, s3_bucket):
+    endpoint, bucket = s3_bucket
+    first = s3_publish(demo_project, endpoint, bucket, "--json")
+    assert first.exit_code == 0, first.stderr
+    summary = json.loads(first.stdout.strip().splitlines()[-1])
+    client = s3_client(endpoint)
+    keys = {o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix="podcasts/")["Contents"]}
+    assert len(keys) == summary["uploaded"] + 1  # + the manifest
+    expected = {
+        "podcasts/grandir-en-hlm/feed.xml": ("application/rss+xml; charset=utf-8", "max-age=300"),
+        "podcasts/index.html": ("text/html; charset=utf-8", "max-age=300"),
+    }
+    for key in keys:
+        if key.endswith(".mp3"):
+            expected[key] = ("audio/mpeg", "immutable")
+        elif key.endswith(".mp4"):
+            expected[key] = ("video/mp4", "immutable")
+        elif key.endswith(".jpg"):
+            expected[key] = ("image/jpeg", "immutable")
+    for key, (content_type, cache) in expected.items():
+        head = client.head_object(Bucket=bucket, Key=key)
+        assert head["ContentType"] == content_type, key
+        assert cache in head["CacheControl"], key
+
+    # an anonymous HTTP client reads the feed and streams an enclosure with a byte range,
+    # once the bucket has the usual public-read policy of a podcast bucket
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }]}
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    feed_url = f"{endpoint}/{bucket}/podcasts/grandir-en-hlm/feed.xml"
+    with urllib.request.urlopen(feed_url, timeout=10) as response:
+        parsed = feedparser.parse(response.read())
+    assert len(parsed.entries) == 6
+    enclosure = parsed.entries[0].enclosures[0]
+    request = urllib.request.Request(enclosure.href, headers={"Range": "bytes=0-1"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 206
+        assert response.read() == b"ID"  # the ID3 header of a tagged MP3
+        assert response.headers["Content-Range"] == f"bytes 0-1/{enclosure.length}"
+
+    second = s3_publish(demo_project, endpoint, bucket, "--json")
+    assert json.loads(second.stdout.strip().splitlines()[-1])["uploaded"] == 0
+
+
+def test_s3_missing_bucket_is_a_clean_error(demo_project, moto_endpoint, aws_env):
+    result = s3_publish(demo_project, moto_endpoint, "no-such-bucket-here")
+    assert_clean_error(result, "error: s3://no-such-bucket-here/podcasts: the bucket does not exist")
+
+
+def test_s3_unreachable_endpoint_is_a_clean_error(demo_project, aws_env):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    result = s3_publish(demo_project, f"http://127.0.0.1:{port}", "bucket")
+    assert_clean_error(result, "s3://bucket/podcasts: cannot reach the endpoint")
+
+
+def test_s3_without_credentials_is_a_clean_error(demo_project, moto_endpoint, aws_env, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    result = s3_publish(demo_project, moto_endpoint, "bucket")
+    assert_clean_error(result, "no credentials")
+
+
+def test_secrets_never_appear_in_output(demo_project, moto_endpoint, aws_env):
+    result = s3_publish(demo_project, moto_endpoint, "no-such-bucket-here")
+    assert "testing-secret-do-not-print" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("config", "fragment"),
+    [
+        ('[targets.x]\nurl = "s3://"\n', "has no bucket name"),
+        ('[targets.x]\nurl = "ftp://host/dir"\n', "unsupported target"),
+        ('[targets.x]\nurl = "s3://b"\naddressing_style = "sideways"\n', "addressing_style: expected one of"),
+        ('[targets.x]\nurl = "s3://b"\naws_secret_access_key = "k"\n', "never put keys in files"),
+        ('[publish]\ntarget = "nowhere"\n', "publish.target: no [targets.nowhere] table"),
+    ],
+)
+def test_bad_target_configuration_is_named(demo_project: Path, config: str, fragment: str):
+    (demo_project / "grandirenhlm.toml").write_text(config, encoding="utf-8")
+    result = run_cli(demo_project, "publish", "--dry-run")
+    assert_clean_error(result, "grandirenhlm.toml", fragment)

@@ -1,0 +1,125 @@
+"""`grandirenhlm serve`: a real HTTP server on 127.0.0.1 answering byte ranges like a CDN."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from grandirenhlm.serve import make_server
+from tests.conftest import run_cli
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, bytes]]:
+    root = tmp_path / "site"
+    root.mkdir()
+    body = bytes(range(256)) * 40  # 10240 bytes
+    (root / "episode.mp3").write_bytes(body)
+    server = make_server(root, port=0, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", body
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def get(url: str, range_header: str | None = None):
+    headers = {"Range": range_header} if range_header else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read()
+
+
+def test_whole_file_announces_ranges(served):
+    base, body = served
+    status, headers, data = get(f"{base}/episode.mp3")
+    assert (status, data) == (200, body)
+    assert headers["Accept-Ranges"] == "bytes"
+    assert headers["Content-Type"] == "audio/mpeg"
+
+
+@pytest.mark.parametrize(
+    ("header", "start", "end"),
+    [("bytes=0-1", 0, 1), ("bytes=100-199", 100, 199), ("bytes=10000-", 10000, 10239),
+     ("bytes=-40", 10200, 10239), ("bytes=10200-99999", 10200, 10239)],
+)
+def test_single_ranges_answer_206(served, header: str, start: int, end: int):
+    base, body = served
+    status, headers, data = get(f"{base}/episode.mp3", header)
+    assert status == 206
+    assert data == body[start : end + 1]
+    assert headers["Content-Range"] == f"bytes {start}-{end}/{len(body)}"
+    assert headers["Content-Length"] == str(end - start + 1)
+    assert headers["Content-Type"] == "audio/mpeg"
+
+
+def test_unsatisfiable_range_answers_416(served):
+    base, body = served
+    status, headers, _ = get(f"{base}/episode.mp3", "bytes=20000-")
+    assert status == 416
+    assert headers["Content-Range"] == f"bytes */{len(body)}"
+
+
+def test_serve_command_serves_the_published_demo(demo_project: Path):
+    assert run_cli(demo_project, "publish", "--quiet").exit_code == 0
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grandirenhlm", "--project", str(demo_project), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith(f"serving {demo_project / 'public'} at http://127.0.0.1:{port}/")
+        base = f"http://127.0.0.1:{port}"
+        status, headers, feed = _retry(lambda: get(f"{base}/grandir-en-hlm/feed.xml"))
+        assert status == 200 and headers["Content-Type"] == "application/rss+xml; charset=utf-8"
+        parsed = feedparser.parse(feed)
+        for entry in parsed.entries:
+            enclosure = entry.enclosures[0]
+            assert enclosure.href.startswith(f"http://127.0.0.1:8000/")
+            path = enclosure.href.removeprefix("http://127.0.0.1:8000/")
+            status, headers, data = get(f"{base}/{path}", "bytes=0-1")
+            assert status == 206 and headers["Content-Range"] == f"bytes 0-1/{enclosure.length}"
+        status, _, page = get(f"{base}/grandir-en-hlm/temoignage-1/")
+        assert status == 200 and b"<audio" in page
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_serve_without_output_folder_is_a_clean_error(project: Path):
+    result = run_cli(project, "serve")
+    assert result.exit_code == 1
+    assert "no such folder; run `grandirenhlm publish`" in result.stderr
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _retry(call, attempts: int = 50):
+    for _ in range(attempts):
+        try:
+            return call()
+        except urllib.error.URLError:
+            time.sleep(0.1)
+    return call()
