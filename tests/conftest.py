@@ -79,8 +79,16 @@ def make_mp4(path: Path, seconds: float = 2.0, video: bool = True) -> Path:
     """A real MP4 made by ffmpeg: H.264 video + AAC audio, or AAC audio only (an .m4a)."""
     args = [FFMPEG, "-y", "-v", "error", "-f", "lavfi", "-i", f"sine=frequency=330:duration={seconds}"]
     if video:
-        args += ["-f", "lavfi", "-i", f"color=c=blue:size=320x180:duration={seconds}:rate=5",
-                 "-c:v", "libx264", "-pix_fmt", "yuv420p"]
+        args += [
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c=blue:size=320x180:duration={seconds}:rate=5",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ]
     args += ["-c:a", "aac", "-b:a", "48k", "-shortest", "-movflags", "+faststart"]
     if not video:
         args += ["-f", "ipod"]

@@ -47,17 +47,38 @@ def test_every_problem_of_a_show_is_reported_at_once(demo_project: Path):
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("pub_date = 2023-06-26 09:01:00+00:00", 'pub_date = "26/06/2023"',
-         "pub_date: expected a date like 2023-06-26 or 2023-06-26T10:00:00+02:00, got '26/06/2023'"),
-        ("pub_date = 2023-06-26 09:01:00+00:00", "pub_date = 2023-06-26T09:01:00",
-         "pub_date: needs a UTC offset, like 2023-06-26T09:01:00+02:00"),
+        (
+            "pub_date = 2023-06-26 09:01:00+00:00",
+            'pub_date = "26/06/2023"',
+            "pub_date: expected a date like 2023-06-26 or 2023-06-26T10:00:00+02:00, got '26/06/2023'",
+        ),
+        (
+            "pub_date = 2023-06-26 09:01:00+00:00",
+            "pub_date = 2023-06-26T09:01:00",
+            "pub_date: needs a UTC offset, like 2023-06-26T09:01:00+02:00",
+        ),
         ("episode = 1\n", "", "episode: missing, 'Grandir en Hlm' is a serial"),
         ("episode = 1", "episode = 2", "episode: number 2 is used twice in grandir-en-hlm"),
-        ('episode_type = "full"', 'episode_type = "teaser"', "episode_type: expected one of full, trailer, bonus"),
-        ("size = 321676", "size = 321677", "media.file: temoignage-1-db4c366a0008.mp3 is 321676 bytes, the record says 321677"),
-        ('file = "../../media/grandir-en-hlm/temoignage-1-db4c366a0008.mp3"', 'file = "../../media/gone.mp3"',
-         "media.file: no such file: ../../media/gone.mp3"),
-        ('mime_type = "audio/mpeg"', 'mime_type = "audio/wav"', "media.mime_type: audio/wav cannot be published"),
+        (
+            'episode_type = "full"',
+            'episode_type = "teaser"',
+            "episode_type: expected one of full, trailer, bonus",
+        ),
+        (
+            "size = 321676",
+            "size = 321677",
+            "media.file: temoignage-1-db4c366a0008.mp3 is 321676 bytes, the record says 321677",
+        ),
+        (
+            'file = "../../media/grandir-en-hlm/temoignage-1-db4c366a0008.mp3"',
+            'file = "../../media/gone.mp3"',
+            "media.file: no such file: ../../media/gone.mp3",
+        ),
+        (
+            'mime_type = "audio/mpeg"',
+            'mime_type = "audio/wav"',
+            "media.mime_type: audio/wav cannot be published",
+        ),
     ],
 )
 def test_episode_record_problems_name_file_and_key(demo_project: Path, old: str, new: str, message: str):
@@ -82,12 +103,16 @@ def test_invalid_toml_names_the_file(demo_project: Path):
 
 def test_category_must_be_apples(demo_project: Path):
     edit(demo_project, SHOW, 'category = "Society & Culture"', 'category = "Society and Culture"')
-    assert_clean_error(run_cli(demo_project, "check"), "category: 'Society and Culture' is not an Apple Podcasts category")
+    assert_clean_error(
+        run_cli(demo_project, "check"), "category: 'Society and Culture' is not an Apple Podcasts category"
+    )
 
 
 def test_episode_folder_without_show(demo_project: Path):
     (demo_project / "episodes" / "unknown-show").mkdir()
-    assert_clean_error(run_cli(demo_project, "check"), "episodes/unknown-show: no show 'unknown-show' in feeds")
+    assert_clean_error(
+        run_cli(demo_project, "check"), "episodes/unknown-show: no show 'unknown-show' in feeds"
+    )
 
 
 def test_warnings_pass_unless_strict(demo_project: Path):
@@ -128,11 +153,16 @@ def test_outside_a_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def test_console_script_and_module_entry_points(demo_project: Path):
     script = Path(sys.executable).with_name("grandirenhlm")
     for command in ([str(script)], [sys.executable, "-m", "grandirenhlm"]):
-        done = subprocess.run([*command, "--project", str(demo_project), "check"], capture_output=True, text=True)
+        done = subprocess.run(
+            [*command, "--project", str(demo_project), "check"], capture_output=True, text=True
+        )
         assert done.returncode == 0, done.stderr
         assert done.stdout == "ok: no problems found\n"
-        bad = subprocess.run([*command, "--project", str(demo_project), "ingest", "--show", "nope", "x.mp3"],
-                             capture_output=True, text=True)
+        bad = subprocess.run(
+            [*command, "--project", str(demo_project), "ingest", "--show", "nope", "x.mp3"],
+            capture_output=True,
+            text=True,
+        )
         assert bad.returncode == 1
         assert bad.stderr.startswith("error: --show: unknown show 'nope'")
         assert "Traceback" not in bad.stderr

@@ -28,7 +28,9 @@ BASE = "http://127.0.0.1:8000/"
 
 def site(root: Path) -> dict[str, bytes]:
     project = load_project(root)
-    return {a.key: a.data for a in build_site(project, load_catalog(project), BASE, datetime.now(UTC)) if a.data}
+    return {
+        a.key: a.data for a in build_site(project, load_catalog(project), BASE, datetime.now(UTC)) if a.data
+    }
 
 
 @pytest.mark.parametrize(("show", "count"), [("grandir-en-hlm", 6), ("l-emission", 1)])
@@ -92,7 +94,7 @@ def test_feed_is_newest_first_and_deterministic(demo_project: Path):
 
 
 def test_special_characters_survive_round_trip(project: Path, tmp_path: Path):
-    title = "L’école & la cité : « <grandir> » \"ensemble\" 🏠"
+    title = 'L’école & la cité : « <grandir> » "ensemble" 🏠'
     audio = make_mp3(tmp_path / "a.mp3", title=title, comment="Notes & <balises> à l’écoute")
     assert run_cli(project, "ingest", "--show", "grandir-en-hlm", str(audio)).exit_code == 0
     record = next((project / "episodes" / "grandir-en-hlm").glob("*.toml"))
@@ -110,8 +112,13 @@ def test_special_characters_survive_round_trip(project: Path, tmp_path: Path):
 
 def test_scheduled_and_draft_episodes_stay_out(project: Path, tmp_path: Path):
     for n, extra in ((1, ""), (2, "draft = true\n"), (3, "")):
-        audio = make_mp3(tmp_path / f"{n}.mp3", title=f"Épisode {n}", track=str(n), freq=300 + n,
-                         date=f"{2023 + (n == 3) * 10}-06-26T09:00:00")
+        audio = make_mp3(
+            tmp_path / f"{n}.mp3",
+            title=f"Épisode {n}",
+            track=str(n),
+            freq=300 + n,
+            date=f"{2023 + (n == 3) * 10}-06-26T09:00:00",
+        )
         assert run_cli(project, "ingest", "--show", "grandir-en-hlm", str(audio)).exit_code == 0
         record = project / "episodes" / "grandir-en-hlm" / f"episode-{n}.toml"
         record.write_text(extra + record.read_text(encoding="utf-8"), encoding="utf-8")

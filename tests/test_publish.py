@@ -41,7 +41,9 @@ def test_local_publish_is_complete_then_incremental(demo_project: Path):
     assert second["skipped"] == first["uploaded"]
 
     record = demo_project / "episodes" / "l-emission" / "replay-2023.toml"
-    record.write_text(record.read_text(encoding="utf-8").replace("Le replay", "La rediffusion", 1), encoding="utf-8")
+    record.write_text(
+        record.read_text(encoding="utf-8").replace("Le replay", "La rediffusion", 1), encoding="utf-8"
+    )
     third = publish_json(demo_project)
     changed = {"l-emission/feed.xml", "l-emission/index.html", "l-emission/replay-2023/index.html"}
     assert third["uploaded"] == len(changed)
@@ -102,8 +104,17 @@ def test_failed_media_upload_keeps_the_old_feed(demo_project: Path):
 
 def s3_publish(root: Path, endpoint: str, bucket: str, *extra: str):
     return run_cli(
-        root, "publish", "--to", f"s3://{bucket}/podcasts", "--endpoint-url", endpoint,
-        "--addressing-style", "path", "--public-base-url", f"{endpoint}/{bucket}/podcasts/", *extra,
+        root,
+        "publish",
+        "--to",
+        f"s3://{bucket}/podcasts",
+        "--endpoint-url",
+        endpoint,
+        "--addressing-style",
+        "path",
+        "--public-base-url",
+        f"{endpoint}/{bucket}/podcasts/",
+        *extra,
     )
 
 
@@ -133,10 +144,17 @@ def test_s3_publish_uploads_everything_with_types_and_is_incremental(demo_projec
 
     # an anonymous HTTP client reads the feed and streams an enclosure with a byte range,
     # once the bucket has the usual public-read policy of a podcast bucket
-    policy = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{bucket}/*",
-    }]}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        ],
+    }
     client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
     feed_url = f"{endpoint}/{bucket}/podcasts/grandir-en-hlm/feed.xml"
     with urllib.request.urlopen(feed_url, timeout=10) as response:
@@ -192,3 +210,26 @@ def test_bad_target_configuration_is_named(demo_project: Path, config: str, frag
     (demo_project / "grandirenhlm.toml").write_text(config, encoding="utf-8")
     result = run_cli(demo_project, "publish", "--dry-run")
     assert_clean_error(result, "grandirenhlm.toml", fragment)
+
+
+def test_build_writes_a_folder_for_another_base_url(demo_project: Path, tmp_path: Path):
+    out = tmp_path / "site"
+    result = run_cli(
+        demo_project, "build", "--output", str(out), "--base-url", "https://podcasts.example.org/hlm"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("built 22 new file(s), 0 unchanged")
+    parsed = feedparser.parse((out / "l-emission" / "feed.xml").read_bytes())
+    assert (
+        parsed.entries[0].enclosures[0].href.startswith("https://podcasts.example.org/hlm/media/l-emission/")
+    )
+    assert parsed.entries[0].enclosures[0].type == "video/mp4"
+    assert not (demo_project / "public").exists()
+
+
+def test_build_at_a_date_before_the_replay_leaves_it_out(demo_project: Path, tmp_path: Path):
+    out = tmp_path / "site"
+    assert run_cli(demo_project, "build", "--output", str(out), "--at", "2023-06-30").exit_code == 0
+    assert len(feedparser.parse((out / "l-emission" / "feed.xml").read_bytes()).entries) == 0
+    assert len(feedparser.parse((out / "grandir-en-hlm" / "feed.xml").read_bytes()).entries) == 6
+    assert_clean_error(run_cli(demo_project, "build", "--at", "yesterday"), "--at: expected a date")

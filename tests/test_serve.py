@@ -54,8 +54,13 @@ def test_whole_file_announces_ranges(served):
 
 @pytest.mark.parametrize(
     ("header", "start", "end"),
-    [("bytes=0-1", 0, 1), ("bytes=100-199", 100, 199), ("bytes=10000-", 10000, 10239),
-     ("bytes=-40", 10200, 10239), ("bytes=10200-99999", 10200, 10239)],
+    [
+        ("bytes=0-1", 0, 1),
+        ("bytes=100-199", 100, 199),
+        ("bytes=10000-", 10000, 10239),
+        ("bytes=-40", 10200, 10239),
+        ("bytes=10200-99999", 10200, 10239),
+    ],
 )
 def test_single_ranges_answer_206(served, header: str, start: int, end: int):
     base, body = served
@@ -80,7 +85,10 @@ def test_serve_command_serves_the_published_demo(demo_project: Path):
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "grandirenhlm", "--project", str(demo_project), "serve", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
     )
     try:
         line = proc.stdout.readline()
@@ -91,10 +99,11 @@ def test_serve_command_serves_the_published_demo(demo_project: Path):
         parsed = feedparser.parse(feed)
         for entry in parsed.entries:
             enclosure = entry.enclosures[0]
-            assert enclosure.href.startswith(f"http://127.0.0.1:8000/")
+            assert enclosure.href.startswith("http://127.0.0.1:8000/")
             path = enclosure.href.removeprefix("http://127.0.0.1:8000/")
             status, headers, data = get(f"{base}/{path}", "bytes=0-1")
             assert status == 206 and headers["Content-Range"] == f"bytes 0-1/{enclosure.length}"
+            assert data == (demo_project / "public" / path).read_bytes()[:2]
         status, _, page = get(f"{base}/grandir-en-hlm/temoignage-1/")
         assert status == 200 and b"<audio" in page
     finally:

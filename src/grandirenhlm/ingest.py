@@ -34,7 +34,9 @@ class IngestResult:
 
 def make_slug(text: str) -> str:
     """ASCII-only, lowercase, hyphenated: what URLs and file names made from French titles need."""
-    return slugify(text, max_length=80, word_boundary=True) or "episode"
+    # Elisions split words (« l’école » -> l-ecole); « n° » is a number sign, not "deg".
+    replacements = [["’", "-"], ["'", "-"], ["°", ""]]
+    return slugify(text, max_length=80, word_boundary=True, replacements=replacements) or "episode"
 
 
 def ingest_file(
@@ -64,16 +66,16 @@ def ingest_file(
 
     slug = slug or make_slug(title or info.tags.get("title") or path.stem)
     record_path = records / f"{slug}.toml"
+    if record_path.exists() and not force:
+        raise GrandirError(
+            f"{display_path(record_path)}: already exists with other media "
+            f"(sha256 {read_toml(record_path).get('media', {}).get('sha256', '?')[:12]}…); "
+            "use --force to replace its media (its GUID is kept)"
+        )
+    record = read_toml(record_path) if record_path.exists() else None  # read before any write
     stored = store_media(project, show, slug, info)
     media = _media_table(info, stored, record_path)
-    if record_path.exists():
-        if not force:
-            raise GrandirError(
-                f"{display_path(record_path)}: already exists with other media "
-                f"(sha256 {read_toml(record_path).get('media', {}).get('sha256', '?')[:12]}…); "
-                "use --force to replace its media (its GUID is kept)"
-            )
-        record = read_toml(record_path)
+    if record is not None:
         record["media"] = media
         write_toml_atomic(record_path, episode_to_toml(record))
         return IngestResult(path, record_path, "updated")
@@ -96,9 +98,7 @@ def _new_record(info: MediaInfo, title: str | None, media: dict, now: datetime) 
         record["episode"] = int(track)
     record["media"] = media
     if info.chapters:
-        record["chapters"] = [
-            {"start_seconds": c.start_seconds, "title": c.title} for c in info.chapters
-        ]
+        record["chapters"] = [{"start_seconds": c.start_seconds, "title": c.title} for c in info.chapters]
     return record
 
 

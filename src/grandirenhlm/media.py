@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,12 +78,12 @@ def probe(path: Path) -> MediaInfo:
         raise MediaError(f"{name}: no audio frames found (duration is 0)")
     warnings: list[str] = []
     container, codec, mime_type = _kind(audio)
-    has_video, width, height = (False, None, None)
+    video: VideoTrack | None = None
     if isinstance(audio, MP4):
-        has_video, width, height = _mp4_video(path)
-        if has_video:
+        video = _mp4_video(path)
+        if video:
             mime_type, container = "video/mp4", "mp4"
-            codec = f"{codec}+video"
+            codec = f"{video.codec}+{codec}"
     if mime_type not in ("audio/mpeg", "audio/x-m4a", "video/mp4"):
         warnings.append(f"{container} is a master format: encode it to MP3 or M4A before publishing it")
     tags = _tags(audio)
@@ -98,9 +99,9 @@ def probe(path: Path) -> MediaInfo:
         bitrate=int(getattr(audio.info, "bitrate", 0) or 0) or None,
         sample_rate=getattr(audio.info, "sample_rate", None),
         channels=getattr(audio.info, "channels", None),
-        has_video=has_video,
-        width=width,
-        height=height,
+        has_video=video is not None,
+        width=video.width if video else None,
+        height=video.height if video else None,
         tags=tags,
         cover=cover,
         chapters=_chapters(audio, float(length)),
@@ -133,27 +134,35 @@ def _kind(audio: Any) -> tuple[str, str, str]:
     return kind, kind, f"application/x-{kind}"
 
 
-def _mp4_video(path: Path) -> tuple[bool, int | None, int | None]:
-    """Whether an MP4 has a video track, and its size, from the `hdlr` and `tkhd` atoms."""
+@dataclass(frozen=True)
+class VideoTrack:
+    codec: str  # the sample entry's four-character code: avc1, hvc1, ...
+    width: int
+    height: int
+
+
+def _mp4_video(path: Path) -> VideoTrack | None:
+    """The first video track of an MP4, from its `hdlr`, `tkhd` and `stsd` boxes (ISO 14496-12)."""
     with path.open("rb") as fh:
         try:
-            atoms = Atoms(fh)
-            moov = atoms.path(b"moov")[-1]
+            moov = Atoms(fh).path(b"moov")[-1]
         except (mutagen.MutagenError, KeyError, struct.error, EOFError):
-            return False, None, None
+            return None
         for trak in moov.findall(b"trak"):
             try:
-                hdlr = trak[b"mdia", b"hdlr"]
-                ok, data = hdlr.read(fh)
-                if not ok or data[8:12] != b"vide":
+                ok, hdlr = trak[b"mdia", b"hdlr"].read(fh)
+                if not ok or hdlr[8:12] != b"vide":
                     continue
                 ok, tkhd = trak[(b"tkhd",)].read(fh)
                 # tkhd ends with width and height as 16.16 fixed-point numbers
                 width, height = struct.unpack(">II", tkhd[-8:])
-                return True, width >> 16, height >> 16
+                ok, stsd = trak[b"mdia", b"minf", b"stbl", b"stsd"].read(fh)
+                # version/flags (4), entry count (4), then the first entry: size (4), format (4)
+                fourcc = stsd[12:16].decode("ascii", "replace") if ok and len(stsd) >= 16 else "video"
+                return VideoTrack(fourcc, width >> 16, height >> 16)
             except (KeyError, struct.error):
                 continue
-    return False, None, None
+    return None
 
 
 def _text(value: Any) -> str:

@@ -1,0 +1,45 @@
+"""Property tests of the publish plan: whatever the target already holds, the plan is safe."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grandirenhlm.build import Artifact, Stage
+from grandirenhlm.plan import plan_publish
+
+keys = st.text(alphabet="abcdef/", min_size=1, max_size=8)
+
+
+@st.composite
+def sites(draw):
+    media = draw(st.lists(keys.map(lambda k: f"media/{k}.mp3"), unique=True, max_size=6))
+    pages = draw(st.lists(keys.map(lambda k: f"{k}/index.html"), unique=True, max_size=6))
+    artifacts = [Artifact.from_bytes(k, Stage.MEDIA, "audio/mpeg", k.encode()) for k in media]
+    artifacts += [Artifact.from_bytes(k, Stage.PAGE, "text/html", k.encode()) for k in pages]
+    artifacts.append(
+        Artifact.from_bytes(
+            "show/feed.xml", Stage.FEED, "application/rss+xml", b"<rss/>", references=tuple(media)
+        )
+    )
+    return artifacts
+
+
+@given(sites(), st.lists(keys, unique=True, max_size=8), st.booleans())
+def test_plan_is_ordered_complete_and_never_deletes_what_a_feed_needs(artifacts, remote, prune):
+    manifest = {key: {"sha256": "0" * 64, "size": 1} for key in remote}  # stale or changed objects
+    for a in artifacts[: len(remote)]:  # some objects already up to date
+        manifest[a.key] = {"sha256": a.sha256, "size": a.size}
+    plan = plan_publish(artifacts, manifest, prune=prune)
+    assert {a.key for a in plan.put} | {a.key for a in plan.skip} == {a.key for a in artifacts}
+    assert not {a.key for a in plan.put} & {a.key for a in plan.skip}
+    stages = [a.stage for a in plan.put]
+    assert stages == sorted(stages)  # nothing is put before what it may point at
+    referenced = {r for a in artifacts for r in a.references}
+    assert not set(plan.delete) & ({a.key for a in artifacts} | referenced)
+    if not prune:
+        assert plan.delete == ()
+    else:
+        assert set(plan.delete) == set(manifest) - {a.key for a in artifacts} - referenced
+    for a in plan.skip:
+        assert manifest[a.key] == {"sha256": a.sha256, "size": a.size}
