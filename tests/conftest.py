@@ -207,13 +207,13 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def s3_bucket(moto_endpoint: str, aws_env: None) -> tuple[str, str]:
     """A fresh bucket on the moto server: (endpoint URL, bucket name)."""
     name = f"test-{uuid.uuid4().hex[:12]}"
-    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
-    client.create_bucket(Bucket=name)
+    s3_client(moto_endpoint).create_bucket(Bucket=name)
     return moto_endpoint, name
 
 
 def s3_client(endpoint: str):
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    """A client from a new session: boto3's default session caches credentials across tests."""
+    return boto3.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1")
 
 
 @pytest.fixture(autouse=True)

@@ -66,7 +66,7 @@ def test_apple_required_channel_tags(demo_project: Path):
     channel = root.find("channel")
     assert channel.findtext("title") == "Grandir en Hlm"
     assert channel.findtext("language") == "fr"
-    assert channel.findtext("link") == f"{BASE}grandir-en-hlm/"
+    assert channel.findtext("link") == f"{BASE}grandir-en-hlm/index.html"
     assert channel.find("atom:link[@rel='self']", NS).get("href") == f"{BASE}grandir-en-hlm/feed.xml"
     assert channel.find("itunes:image", NS).get("href").startswith(f"{BASE}grandir-en-hlm/cover-")
     assert channel.find("itunes:category", NS).get("text") == "Society & Culture"

@@ -47,8 +47,10 @@ def media(episode: Episode) -> str:
 
 
 def absolute(base_url: str, key: str) -> str:
-    """A public URL: the base URL plus the key, percent-encoded so it stays ASCII-only."""
-    key = key.removesuffix("index.html")
+    """A public URL: the base URL plus the key, percent-encoded so it stays ASCII-only.
+
+    Page URLs keep their `index.html`: a bare S3 endpoint and file:// serve no index documents.
+    """
     return base_url + quote(key, safe="/-._~")
 
 

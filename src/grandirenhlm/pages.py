@@ -65,8 +65,7 @@ class PageContext:
 
     def href(self, key: str) -> str:
         """Relative link from this page, so the site works from a folder or any base URL."""
-        target = layout.relative(self.key, key)
-        return target.removesuffix("index.html") or "./"
+        return layout.relative(self.key, key)
 
     def url(self, key: str) -> str:
         return layout.absolute(self.base_url, key)

@@ -1,0 +1,132 @@
+"""The same publish path against a real Ceph RADOS Gateway (../shared/s3/start), stricter than moto.
+
+Skipped with the reason when the gateway cannot start here (no ../shared/s3, no apt); .ci/run
+runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import feedparser
+import pytest
+
+from tests.conftest import REPO, assert_clean_error, run_cli
+
+pytestmark = pytest.mark.integration
+S3_SCRIPTS = REPO.parent / "shared" / "s3"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def rgw() -> Iterator[dict[str, str]]:
+    """Start a gateway on free ports in a private folder; yield its endpoint and keys."""
+    if not (S3_SCRIPTS / "start").is_file():
+        pytest.skip(f"no Ceph RGW scripts at {S3_SCRIPTS}")
+    home = Path(tempfile.mkdtemp(prefix="rgw-"))
+    shutil.rmtree(home)  # start makes it, so that stop --purge may delete it
+    env = {**os.environ, "S3_HOME": str(home), "S3_PORT": str(_free_port()), "S3_MON_PORT": str(_free_port())}
+    done = subprocess.run([str(S3_SCRIPTS / "start")], env=env, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        pytest.skip(f"Ceph RGW could not start here: {reason}")
+    values = {}
+    for line in done.stdout.splitlines():
+        if line.startswith("export "):
+            key, _, value = line.removeprefix("export ").partition("=")
+            values[key] = value.strip("'\"")
+    try:
+        yield values
+    finally:
+        subprocess.run([str(S3_SCRIPTS / "stop"), "--purge"], env=env, capture_output=True, timeout=120)
+
+
+@pytest.fixture
+def rgw_bucket(rgw: dict[str, str], aws_env: None, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", rgw["AWS_ACCESS_KEY_ID"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", rgw["AWS_SECRET_ACCESS_KEY"])
+    endpoint = rgw["S3_ENDPOINT_URL"]
+    bucket = f"ceph-{uuid.uuid4().hex[:10]}"
+    # a new session: boto3's default one caches the credentials of an earlier test
+    client = boto3.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket=bucket)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        ],
+    }
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    return endpoint, bucket
+
+
+def publish(root: Path, endpoint: str, bucket: str, *extra: str):
+    return run_cli(
+        root, "publish", "--json", "--to", f"s3://{bucket}/hlm", "--endpoint-url", endpoint,
+        "--addressing-style", "path", "--public-base-url", f"{endpoint}/{bucket}/hlm/", *extra,
+    )  # fmt: skip
+
+
+def test_publish_to_ceph_is_readable_anonymously_and_incremental(demo_project: Path, rgw_bucket):
+    endpoint, bucket = rgw_bucket
+    first = publish(demo_project, endpoint, bucket)
+    assert first.exit_code == 0, first.stderr
+    assert json.loads(first.stdout)["uploaded"] == 22
+
+    import urllib.request
+
+    with urllib.request.urlopen(f"{endpoint}/{bucket}/hlm/grandir-en-hlm/feed.xml", timeout=10) as r:
+        assert r.headers["Content-Type"] == "application/rss+xml; charset=utf-8"
+        parsed = feedparser.parse(r.read())
+    assert len(parsed.entries) == 6
+    for entry in parsed.entries:
+        enclosure = entry.enclosures[0]
+        request = urllib.request.Request(enclosure.href, headers={"Range": "bytes=0-1"})
+        with urllib.request.urlopen(request, timeout=10) as r:
+            assert r.status == 206
+            assert r.headers["Content-Length"] == "2"
+            assert r.headers["Content-Type"] == "audio/mpeg"
+            assert r.headers["Content-Range"] == f"bytes 0-1/{enclosure.length}"
+    page = parsed.entries[0].link
+    assert page.startswith(f"{endpoint}/{bucket}/hlm/grandir-en-hlm/") and page.endswith("/index.html")
+    with urllib.request.urlopen(page, timeout=10) as r:
+        assert r.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert b"<audio" in r.read()
+    second = publish(demo_project, endpoint, bucket)
+    assert json.loads(second.stdout)["uploaded"] == 0
+
+
+def test_wrong_credentials_are_a_clean_error_without_secrets(demo_project: Path, rgw_bucket, monkeypatch):
+    endpoint, bucket = rgw_bucket
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-right-secret-key")
+    result = publish(demo_project, endpoint, bucket)
+    assert_clean_error(result, f"error: s3://{bucket}/hlm: wrong credentials")
+    assert "not-the-right-secret-key" not in result.stderr + result.stdout
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "UNKNOWNKEY0000000000")
+    assert_clean_error(
+        publish(demo_project, endpoint, bucket), "wrong credentials: the access key is not known"
+    )
+
+
+def test_missing_bucket_on_ceph(demo_project: Path, rgw_bucket):
+    endpoint, _ = rgw_bucket
+    assert_clean_error(publish(demo_project, endpoint, "no-such-bucket"), "the bucket does not exist")
