@@ -24,6 +24,7 @@ demo: $(VENV)/.installed
 	$(BIN)/grandirenhlm publish
 
 test: $(VENV)/.installed-test
+	-./scripts/ensure-test-browser
 	$(BIN)/python -m pytest
 
 serve: $(VENV)/.installed

@@ -11,7 +11,7 @@ tool versions):
 Each file is then ingested with `grandirenhlm ingest --force`, which keeps every episode's GUID and
 texts and only updates its `[media]` table and the content-addressed copy in `media/`.
 
-Needs espeak-ng (Debian: `apt-get install espeak-ng`) and the test extra (imageio-ffmpeg).
+Needs espeak-ng and fonts-dejavu-core (Debian packages) and the test extra (imageio-ffmpeg).
 Texts use only facts from ../shared/source/semaine-innovation-hlm-2023.txt.
 """
 
@@ -46,6 +46,7 @@ from PIL import Image, ImageDraw, ImageFont
 ROOT = Path(__file__).resolve().parents[1]
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 AUTHOR = "Union sociale pour l'habitat"
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 COPYRIGHT = "© 2023 Union sociale pour l'habitat"
 
 SERIES_INTRO = (
@@ -105,8 +106,9 @@ def make_cover(path: Path, title: str, subtitle: str, colour: tuple[int, int, in
     for i in range(0, size, 100):  # a quiet pattern of windows, like a housing block
         for j in range(600, size - 120, 100):
             draw.rectangle([i + 25, j + 20, i + 75, j + 70], fill=tuple(min(255, c + 40) for c in colour))
-    big = ImageFont.load_default(size=150)
-    small = ImageFont.load_default(size=60)
+    # DejaVu (Debian's fonts-dejavu-core) has é and É; Pillow's built-in font does not.
+    big = ImageFont.truetype(FONT, size=150)
+    small = ImageFont.truetype(FONT, size=60)
     draw.text((100, 150), title, font=big, fill="white")
     draw.text((100, 380), subtitle, font=small, fill="white")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -228,6 +230,8 @@ def tag_mp3(
 
 
 def make_video(master: Path, cover: Path, out: Path) -> None:
+    # -t on the looped image: with -shortest alone, x264's lookahead makes the video track (and the
+    # movie) twice as long as the audio, and browsers show the longer duration.
     run(
         [
             FFMPEG,
@@ -236,6 +240,8 @@ def make_video(master: Path, cover: Path, out: Path) -> None:
             "1",
             "-framerate",
             "2",
+            "-t",
+            f"{_duration(master):.3f}",
             "-i",
             str(cover),
             "-i",
@@ -309,6 +315,8 @@ def ingest(show: str, slug: str, path: Path) -> None:
 def main() -> None:
     if shutil.which("espeak-ng") is None:
         sys.exit("error: espeak-ng: not installed (Debian: apt-get install espeak-ng)")
+    if not Path(FONT).is_file():
+        sys.exit(f"error: {FONT}: not installed (Debian: apt-get install fonts-dejavu-core)")
     art = ROOT / "feeds" / "art"
     grandir_cover, emission_cover = art / "grandir-en-hlm.jpg", art / "l-emission.jpg"
     make_cover(grandir_cover, "Grandir en Hlm", "Six témoignages sur l’enfance en Hlm", (0, 82, 156))

@@ -1,0 +1,335 @@
+"""The published demo in a real headless browser: every episode plays when served by `grandirenhlm serve`.
+
+Drives Debian's Chromium (/usr/bin/chromium, installed by scripts/ensure-test-browser) through
+Playwright's Python API; Playwright's own browser download is never used. Screenshots go to
+test-artifacts/screenshots/ (git-ignored) to be looked at by a person.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.error
+import urllib.request
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, run_cli
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+H264_AAC = 'video/mp4; codecs="avc1.42E01E, mp4a.40.2"'
+
+
+def _unavailable(reason: str) -> None:
+    """Skip on a developer's machine; fail in CI, where a missing browser must not pass silently."""
+    if os.environ.get("CI"):
+        pytest.fail(f"browser tests cannot run in CI: {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+if not CHROMIUM.is_file():
+    _unavailable(
+        f"{CHROMIUM} is missing; run scripts/ensure-test-browser (as root) to install Debian's chromium"
+    )
+try:
+    from playwright.sync_api import Browser, Page, sync_playwright
+except ImportError:  # pragma: no cover - depends on the environment
+    _unavailable("the playwright package is missing; install the test extra: pip install -e '.[test]'")
+
+
+# ---------------------------------------------------------------- the demo episodes
+
+
+@dataclass(frozen=True)
+class DemoEpisode:
+    show: str
+    slug: str
+    mime_type: str
+    duration: float
+    media_name: str
+
+    @property
+    def page(self) -> str:
+        return f"/{self.show}/{self.slug}/"
+
+    @property
+    def media(self) -> str:
+        return f"/media/{self.show}/{self.media_name}"
+
+    @property
+    def is_video(self) -> bool:
+        return self.mime_type.startswith("video/")
+
+
+def _demo_episodes() -> list[DemoEpisode]:
+    episodes = []
+    for record in sorted((REPO / "episodes").glob("*/*.toml")):
+        data = tomllib.loads(record.read_text(encoding="utf-8"))
+        if data.get("draft"):
+            continue
+        media = data["media"]
+        episodes.append(
+            DemoEpisode(
+                show=record.parent.name,
+                slug=record.stem,
+                mime_type=media["mime_type"],
+                duration=float(media["duration_seconds"]),
+                media_name=Path(media["file"]).name,
+            )
+        )
+    return episodes
+
+
+EPISODES = _demo_episodes()
+AUDIO_EPISODE = next(e for e in EPISODES if not e.is_video)
+VIDEO_EPISODE = next(e for e in EPISODES if e.is_video)
+
+
+def test_the_demo_has_the_expected_episodes():
+    pages = sorted(e.page for e in EPISODES)
+    assert len(pages) == 7, pages
+    assert sum(p.startswith("/grandir-en-hlm/") for p in pages) == 6
+    assert "/l-emission/replay-2023/" in pages
+
+
+# ---------------------------------------------------------------- the served site and the browser
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo, published to <copy>/public and served by a real `grandirenhlm serve` process."""
+    root = tmp_path_factory.mktemp("browser") / "demo"
+    root.mkdir()
+    for name in ("feeds", "episodes", "media", "templates"):
+        shutil.copytree(REPO / name, root / name)
+    shutil.copy(REPO / "grandirenhlm.toml", root / "grandirenhlm.toml")
+    result = run_cli(root, "publish", "--quiet")
+    assert result.exit_code == 0, result.stderr
+
+    port = _free_port()
+    log_path = root / "serve.log"
+    with log_path.open("wb") as log:  # a file, not a pipe: request logs can never block the server
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "grandirenhlm", "--project", str(root), "serve", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(f"{base}/", proc, log_path)
+        assert log_path.read_text().startswith(f"serving {root / 'public'} at {base}/")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    # launch() gives Chromium a new, empty temporary --user-data-dir of its own (and refuses one
+    # passed in args), removed when the browser closes.
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def plays_h264(browser: Browser) -> bool:
+    """Whether this Chromium build decodes H.264/AAC in MP4 (proprietary codecs)."""
+    page = browser.new_page()
+    try:
+        answer = page.evaluate("t => document.createElement('video').canPlayType(t)", H264_AAC)
+    finally:
+        page.close()
+    return answer in ("probably", "maybe")
+
+
+# ---------------------------------------------------------------- a. every episode plays
+
+
+@pytest.mark.parametrize("episode", EPISODES, ids=lambda e: f"{e.show}/{e.slug}")
+def test_episode_plays_in_the_browser(page: Page, base_url: str, plays_h264: bool, episode: DemoEpisode):
+    media_responses: list[tuple[int, str | None]] = []
+    page.on(
+        "response",
+        lambda r: (
+            r.url.endswith(episode.media)
+            and media_responses.append((r.status, r.request.headers.get("range")))
+        ),
+    )
+    response = page.goto(base_url + episode.page)
+    assert response is not None and response.status == 200
+
+    tag = "video" if episode.is_video else "audio"
+    element = page.locator(f"main {tag}")
+    assert element.count() == 1, f"one <{tag}> expected on {episode.page}"
+    source = element.locator("source")
+    assert source.get_attribute("type") == episode.mime_type
+    assert source.get_attribute("src").endswith(episode.media.rsplit("/", 1)[1])
+    assert page.locator(f"a[download][href$='{episode.media_name}']").count() == 1
+
+    if episode.is_video and not plays_h264:
+        # This Chromium lacks the proprietary H.264/AAC decoders: the browser cannot play the
+        # replay, so check what a user still gets: a byte-range-capable server and a download link.
+        warnings.warn(
+            f"this Chromium cannot play H.264/AAC (canPlayType({H264_AAC!r}) is empty): "
+            f"{episode.page} checked for a <video>, its <source>, a download link and a 206 answer only",
+            stacklevel=1,
+        )
+        status, headers = _range_request(base_url + episode.media, "bytes=0-99")
+        assert status == 206 and headers["Content-Range"].startswith("bytes 0-99/")
+        assert headers["Content-Type"] == "video/mp4"
+        return
+
+    handle = element.element_handle()
+    page.wait_for_function("el => Number.isFinite(el.duration) && el.duration > 0", arg=handle)
+    # The metadata came through byte ranges answered 206 by `grandirenhlm serve`.
+    assert any(status == 206 for status, _ in media_responses), media_responses
+
+    handle.evaluate("el => { el.muted = true; return el.play(); }")  # muted: autoplay policy
+    page.wait_for_function("el => el.currentTime > 0.5", arg=handle, timeout=5_000)
+    assert handle.evaluate("el => el.error === null ? null : [el.error.code, el.error.message]") is None
+    assert handle.evaluate("el => el.paused") is False
+
+    duration = handle.evaluate("el => el.duration")
+    assert abs(duration - episode.duration) <= 1.0, (duration, episode.duration)
+
+
+@pytest.mark.parametrize("episode", EPISODES, ids=lambda e: f"{e.show}/{e.slug}")
+def test_player_is_visible_on_a_phone(browser: Browser, base_url: str, episode: DemoEpisode):
+    """Scripts can play a 0-px player; people can't: the native controls take real space."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto(base_url + episode.page)
+        element = page.locator("main video" if episode.is_video else "main audio")
+        element.evaluate(
+            "el => el.readyState >= 1 || new Promise(r => el.addEventListener('loadedmetadata', r))"
+        )
+        box = element.bounding_box()
+    finally:
+        context.close()
+    assert box is not None, "the player is not rendered"
+    assert box["height"] >= 30 and 250 <= box["width"] <= 390, f"player box {box} on a 390-px screen"
+
+
+# ---------------------------------------------------------------- b. keyboard
+
+
+@pytest.mark.parametrize("episode", [AUDIO_EPISODE, VIDEO_EPISODE], ids=lambda e: f"{e.show}/{e.slug}")
+def test_keyboard_reaches_skip_link_then_player(page: Page, base_url: str, episode: DemoEpisode):
+    page.goto(base_url + episode.page)
+    page.keyboard.press("Tab")
+    first = page.evaluate(
+        "() => { const a = document.activeElement;"
+        " return [a.tagName, a.textContent.trim(), a.getAttribute('href')]; }"
+    )
+    assert first == ["A", "Aller au contenu", "#contenu"]
+
+    tag = "VIDEO" if episode.is_video else "AUDIO"
+    focused = []
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        # Focus inside the native controls' shadow tree is retargeted to the media element.
+        focused.append(page.evaluate("() => document.activeElement.tagName"))
+        if focused[-1] == tag:
+            break
+    assert tag in focused, f"<{tag.lower()}> not reached in 15 Tab presses: {focused}"
+
+
+# ---------------------------------------------------------------- c. screenshots
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 800)])
+def test_screenshots(browser: Browser, base_url: str, width: int, height: int):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        shots = {
+            f"show-grandir-en-hlm-{width}x{height}.png": "/grandir-en-hlm/",
+            f"episode-{AUDIO_EPISODE.slug}-{width}x{height}.png": AUDIO_EPISODE.page,
+        }
+        for name, path in shots.items():
+            page.goto(base_url + path)
+            page.wait_for_load_state("load")
+            # The page fits the viewport's width: no horizontal scrolling on a phone.
+            overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{path} is {overflow}px wider than a {width}px viewport"
+            page.screenshot(path=SCREENSHOTS / name, full_page=True)
+    finally:
+        context.close()
+    for name in shots:
+        data = (SCREENSHOTS / name).read_bytes()
+        assert len(data) > 1000 and data.startswith(b"\x89PNG\r\n\x1a\n"), name
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"`grandirenhlm serve` exited with {proc.returncode}: {log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"`grandirenhlm serve` did not answer {url} in {timeout} s: {log_path.read_text()}"
+                )
+            time.sleep(0.05)
+
+
+def _range_request(url: str, header: str):
+    request = urllib.request.Request(url, headers={"Range": header})
+    with urllib.request.urlopen(request, timeout=5) as r:
+        r.read()
+        return r.status, r.headers
