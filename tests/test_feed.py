@@ -142,3 +142,13 @@ def test_podcast_guid_matches_the_specification_vector():
 def test_podcast_namespace_rejects_bad_values(method: str, value: str, message: str):
     with pytest.raises(ValueError, match=message):
         getattr(PodcastIndexExtension(), method)(value)
+
+
+def test_a_batch_without_dates_keeps_its_track_order(project: Path, tmp_path: Path):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for n in range(1, 7):  # same pub_date (ingest time) for all: the numbers decide
+        make_mp3(folder / f"{7 - n}.mp3", seconds=0.5, title=f"Partie {n}", track=f"{n}/6", freq=200 + 20 * n)
+    assert run_cli(project, "ingest", "--show", "grandir-en-hlm", str(folder)).exit_code == 0
+    titles = [e.title for e in feedparser.parse(site(project)["grandir-en-hlm/feed.xml"]).entries]
+    assert titles == [f"Partie {n}" for n in range(6, 0, -1)]

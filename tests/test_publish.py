@@ -233,3 +233,11 @@ def test_build_at_a_date_before_the_replay_leaves_it_out(demo_project: Path, tmp
     assert len(feedparser.parse((out / "l-emission" / "feed.xml").read_bytes()).entries) == 0
     assert len(feedparser.parse((out / "grandir-en-hlm" / "feed.xml").read_bytes()).entries) == 6
     assert_clean_error(run_cli(demo_project, "build", "--at", "yesterday"), "--at: expected a date")
+
+
+def test_noop_publish_does_not_rewrite_the_manifest(demo_project: Path):
+    publish_json(demo_project)
+    manifest = demo_project / "public" / MANIFEST_KEY
+    before = manifest.stat().st_mtime_ns
+    assert publish_json(demo_project)["uploaded"] == 0
+    assert manifest.stat().st_mtime_ns == before

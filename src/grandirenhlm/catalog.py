@@ -24,8 +24,9 @@ class Catalog:
 
 
 def episode_order(episode: Episode) -> tuple:
-    """Feed order: by publication date, then GUID, so equal dates still sort the same way."""
-    return (episode.pub_date, episode.guid)
+    """Feed order: by publication date, then season and number (a batch ingested together shares
+    its date), then GUID, so that equal dates still sort the same way every time."""
+    return (episode.pub_date, episode.season or 0, episode.number or 0, episode.guid)
 
 
 def load_catalog(project: Project) -> Catalog:

@@ -133,7 +133,7 @@ def _print_info(data: dict) -> None:
 @click.pass_context
 def ingest(ctx, files: tuple[Path, ...], show: str, slug: str | None, title: str | None, force: bool) -> None:
     """Store media FILES (or folders of them) for SHOW and write their episode records."""
-    from grandirenhlm.ingest import ingest_file
+    from grandirenhlm.ingest import MediaIndex, ingest_file
     from grandirenhlm.records import display_path
 
     project = _project(ctx)
@@ -141,9 +141,13 @@ def ingest(ctx, files: tuple[Path, ...], show: str, slug: str | None, title: str
     if (slug or title) and len(paths) > 1:
         raise GrandirError("--slug/--title: give them with a single file only")
     failures = 0
+    index = MediaIndex(project.episodes_dir / show)
+    now = datetime.now(UTC)  # one date for the batch: its episode numbers then order it
     for path in paths:
         try:
-            result = ingest_file(project, show, path, slug=slug, title=title, force=force)
+            result = ingest_file(
+                project, show, path, slug=slug, title=title, force=force, index=index, now=now
+            )
         except GrandirError as exc:
             if str(exc).startswith("--show:"):
                 raise

@@ -48,8 +48,12 @@ def ingest_file(
     title: str | None = None,
     force: bool = False,
     now: datetime | None = None,
+    index: MediaIndex | None = None,
 ) -> IngestResult:
-    """Ingest one file into `show`. Raises `GrandirError` (nothing written) on any problem."""
+    """Ingest one file into `show`. Raises `GrandirError` (nothing written) on any problem.
+
+    Pass the same `index` for a batch of files so the show's records are read once, not per file.
+    """
     if not (project.feeds_dir / f"{show}.toml").is_file():
         known = ", ".join(sorted(p.stem for p in project.feeds_dir.glob("*.toml"))) or "none"
         raise ConfigError(f"--show: unknown show {show!r} (shows: {known})")
@@ -60,7 +64,9 @@ def ingest_file(
             "not publishable as a podcast enclosure; encode it to MP3 or M4A first"
         )
     records = project.episodes_dir / show
-    existing = _find_by_sha(records, info.sha256)
+    if index is None or index.folder != records:
+        index = MediaIndex(records)
+    existing = index.get(info.sha256)
     if existing is not None:
         return IngestResult(path, existing, "unchanged")
 
@@ -78,10 +84,12 @@ def ingest_file(
     if record is not None:
         record["media"] = media
         write_toml_atomic(record_path, episode_to_toml(record))
+        index.add(info.sha256, record_path)
         return IngestResult(path, record_path, "updated")
 
     record = _new_record(info, title, media, now or datetime.now(UTC))
     write_toml_atomic(record_path, episode_to_toml(record))
+    index.add(info.sha256, record_path)
     return IngestResult(path, record_path, "created")
 
 
@@ -149,14 +157,28 @@ def store_media(project: Project, show: str, slug: str, info: MediaInfo) -> Path
     return target
 
 
-def _find_by_sha(records: Path, sha256: str) -> Path | None:
-    if not records.is_dir():
-        return None
-    for path in sorted(records.glob("*.toml")):
-        try:
-            media = read_toml(path).get("media", {})
-        except ConfigError:
-            continue
-        if isinstance(media, dict) and media.get("sha256") == sha256:
-            return path
-    return None
+class MediaIndex:
+    """sha256 of each record's media -> record path, for one show's folder of records."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._by_sha: dict[str, Path] = {}
+        self._by_record: dict[Path, str] = {}
+        for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
+            try:
+                media = read_toml(path).get("media", {})
+            except ConfigError:
+                continue  # `check` reports broken records; ingest only needs the good ones
+            if isinstance(media, dict) and isinstance(media.get("sha256"), str):
+                self._by_sha.setdefault(media["sha256"], path)
+                self._by_record[path] = media["sha256"]
+
+    def get(self, sha256: str) -> Path | None:
+        return self._by_sha.get(sha256)
+
+    def add(self, sha256: str, record: Path) -> None:
+        old = self._by_record.get(record)
+        if old is not None and self._by_sha.get(old) == record:
+            del self._by_sha[old]  # the record no longer points at its old media
+        self._by_sha[sha256] = record
+        self._by_record[record] = sha256

@@ -15,6 +15,7 @@ from pathlib import Path
 import jinja2
 
 from grandirenhlm import layout
+from grandirenhlm.catalog import episode_order
 from grandirenhlm.config import Project
 from grandirenhlm.errors import ConfigError
 from grandirenhlm.model import Episode, Show
@@ -96,7 +97,7 @@ def render_show(
     if show.show_type == "serial":
         ordered = sorted(episodes, key=lambda e: (e.season or 0, e.number or 0, e.pub_date))
     else:
-        ordered = sorted(episodes, key=lambda e: (e.pub_date, e.guid), reverse=True)
+        ordered = sorted(episodes, key=episode_order, reverse=True)
     return render(env, "show.html", ctx, show=show, cover_key=cover_key, episodes=ordered)
 
 

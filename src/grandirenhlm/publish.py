@@ -76,7 +76,8 @@ def run_plan(
             objects.pop(key, None)
             log(f"DELETE {key}")
         result.deleted = list(plan.delete)
-    storage.write_manifest(dump_manifest(objects))
+    if objects != manifest:  # a no-op publish makes no request at all
+        storage.write_manifest(dump_manifest(objects))
     result.seconds = time.perf_counter() - started
     if failed:
         first = "; ".join(f"{k}: {v}" for k, v in sorted(failed.items())[:5])
