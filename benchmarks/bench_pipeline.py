@@ -155,11 +155,14 @@ def stage_inspect(ctx: dict, clock: Clock) -> dict:
 
 
 def stage_ingest(ctx: dict, clock: Clock) -> dict:
-    from grandirenhlm.ingest import ingest_file
+    from grandirenhlm.ingest import ingest_files
 
     project, files = _project(ctx), _files(ctx)
     with clock:
-        actions = Counter(ingest_file(project, SHOW, path).action for path in files)
+        actions = Counter(
+            result.action if hasattr(result, "action") else "failed"
+            for _, result in ingest_files(project, SHOW, files)
+        )
     return {action: actions[action] for action in ("created", "updated", "unchanged")}
 
 

@@ -17,7 +17,13 @@ from grandirenhlm.catalog import Catalog
 from grandirenhlm.config import Project
 from grandirenhlm.feed import render_feed
 from grandirenhlm.media import sha256_file
-from grandirenhlm.pages import render_episode, render_home, render_show, template_environment
+from grandirenhlm.pages import (
+    default_templates_dir,
+    render_episode,
+    render_home,
+    render_show,
+    template_environment,
+)
 
 IMMUTABLE = "public, max-age=31536000, immutable"  # content-addressed: the URL changes with the bytes
 SHORT = "public, max-age=300"  # feeds and pages: apps and browsers see an update within minutes
@@ -123,8 +129,6 @@ def build_site(project: Project, catalog: Catalog, base_url: str, at: datetime) 
 
 def _assets(project: Project) -> Iterator[Artifact]:
     """Static files of `templates/assets/` (project first, then packaged defaults)."""
-    from grandirenhlm.pages import default_templates_dir
-
     seen: dict[str, Path] = {}
     for folder in (project.templates_dir / "assets", default_templates_dir() / "assets"):
         if folder.is_dir():

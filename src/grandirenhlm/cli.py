@@ -133,28 +133,24 @@ def _print_info(data: dict) -> None:
 @click.pass_context
 def ingest(ctx, files: tuple[Path, ...], show: str, slug: str | None, title: str | None, force: bool) -> None:
     """Store media FILES (or folders of them) for SHOW and write their episode records."""
-    from grandirenhlm.ingest import MediaIndex, ingest_file
+    from grandirenhlm.ingest import ingest_file, ingest_files
     from grandirenhlm.records import display_path
 
     project = _project(ctx)
     paths = _expand(files)
     if (slug or title) and len(paths) > 1:
         raise GrandirError("--slug/--title: give them with a single file only")
+    if slug or title:
+        results = [(paths[0], ingest_file(project, show, paths[0], slug=slug, title=title, force=force))]
+    else:
+        results = ingest_files(project, show, paths, force=force)
     failures = 0
-    index = MediaIndex(project.episodes_dir / show)
-    now = datetime.now(UTC)  # one date for the batch: its episode numbers then order it
-    for path in paths:
-        try:
-            result = ingest_file(
-                project, show, path, slug=slug, title=title, force=force, index=index, now=now
-            )
-        except GrandirError as exc:
-            if str(exc).startswith("--show:"):
-                raise
-            click.echo(f"error: {exc}", err=True)
+    for path, result in results:
+        if isinstance(result, GrandirError):
+            click.echo(f"error: {result}", err=True)
             failures += 1
-            continue
-        click.echo(f"{result.action}: {display_path(result.record)} <- {display_path(path)}")
+        else:
+            click.echo(f"{result.action}: {display_path(result.record)} <- {display_path(path)}")
     if failures:
         click.echo(f"error: {failures} of {len(paths)} file(s) not ingested", err=True)
         sys.exit(1)

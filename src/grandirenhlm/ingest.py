@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,30 @@ def make_slug(text: str) -> str:
     return slugify(text, max_length=80, word_boundary=True, replacements=replacements) or "episode"
 
 
+def require_show(project: Project, show: str) -> None:
+    if not (project.feeds_dir / f"{show}.toml").is_file():
+        known = ", ".join(sorted(p.stem for p in project.feeds_dir.glob("*.toml"))) or "none"
+        raise ConfigError(f"--show: unknown show {show!r} (shows: {known})")
+
+
+def ingest_files(
+    project: Project, show: str, paths: Iterable[Path], *, force: bool = False, now: datetime | None = None
+) -> Iterator[tuple[Path, IngestResult | GrandirError]]:
+    """Ingest many files: each gives its result or its error, and a bad file never stops the rest.
+
+    The show's records are read once for the batch, and the batch shares one date, so that
+    episodes ingested together keep the order of their episode numbers.
+    """
+    require_show(project, show)  # wrong for every file: raise now
+    index = MediaIndex(project.episodes_dir / show)
+    now = now or datetime.now(UTC)
+    for path in paths:
+        try:
+            yield path, ingest_file(project, show, path, force=force, now=now, index=index)
+        except GrandirError as exc:
+            yield path, exc
+
+
 def ingest_file(
     project: Project,
     show: str,
@@ -54,9 +79,7 @@ def ingest_file(
 
     Pass the same `index` for a batch of files so the show's records are read once, not per file.
     """
-    if not (project.feeds_dir / f"{show}.toml").is_file():
-        known = ", ".join(sorted(p.stem for p in project.feeds_dir.glob("*.toml"))) or "none"
-        raise ConfigError(f"--show: unknown show {show!r} (shows: {known})")
+    require_show(project, show)
     info = probe(path)
     if not info.publishable:
         raise MediaError(

@@ -81,7 +81,8 @@ class FieldReader:
     def problem(self, key: str, message: str) -> None:
         self.problems.append(f"{self.where}: {self.prefix}{key}: {message}")
 
-    def _get(self, key: str, required: bool, expected: str, check: Callable[[Any], bool]) -> Any:
+    def value(self, key: str, required: bool, expected: str, check: Callable[[Any], bool]) -> Any:
+        """The value at `key` if `check` accepts it; else record "expected <expected>" and None."""
         if key not in self.data:
             if required:
                 self.problem(key, f"missing, expected {expected}")
@@ -93,7 +94,7 @@ class FieldReader:
         return value
 
     def text(self, key: str, required: bool = True, max_chars: int | None = None) -> str | None:
-        value = self._get(key, required, "a text", lambda v: isinstance(v, str))
+        value = self.value(key, required, "a text", lambda v: isinstance(v, str))
         if value is not None:
             value = value.strip()
             if not value and required:
@@ -104,11 +105,11 @@ class FieldReader:
         return value
 
     def boolean(self, key: str, default: bool | None = None) -> bool | None:
-        value = self._get(key, False, "true or false", lambda v: isinstance(v, bool))
+        value = self.value(key, False, "true or false", lambda v: isinstance(v, bool))
         return default if value is None else value
 
     def integer(self, key: str, minimum: int = 0, required: bool = False) -> int | None:
-        value = self._get(
+        value = self.value(
             key,
             required,
             f"a whole number >= {minimum}",
@@ -117,7 +118,7 @@ class FieldReader:
         return value
 
     def number(self, key: str, required: bool = True) -> float | None:
-        value = self._get(
+        value = self.value(
             key,
             required,
             "a number >= 0",
@@ -126,12 +127,12 @@ class FieldReader:
         return None if value is None else float(value)
 
     def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
-        value = self._get(key, False, "one of " + ", ".join(choices), lambda v: v in choices)
+        value = self.value(key, False, "one of " + ", ".join(choices), lambda v: v in choices)
         return default if value is None else value
 
     def moment(self, key: str) -> datetime | None:
         """A TOML date-time (with offset) or date; a date means midnight UTC."""
-        value = self._get(
+        value = self.value(
             key,
             True,
             "a date like 2023-06-26 or 2023-06-26T10:00:00+02:00",
@@ -147,7 +148,7 @@ class FieldReader:
         return value
 
     def table(self, key: str, required: bool = True) -> FieldReader | None:
-        value = self._get(key, required, "a table", lambda v: isinstance(v, dict))
+        value = self.value(key, required, "a table", lambda v: isinstance(v, dict))
         if value is None:
             return None
         return FieldReader(value, self.where, self.problems, f"{self.prefix}{key}.")
@@ -185,7 +186,7 @@ def load_show(path: Path) -> Show:
     owner_email = owner.text("email") if owner else None
     if owner_email and "@" not in owner_email:
         r.problem("owner.email", f"not an email address: {owner_email!r}")
-    links = r._get("links", False, "a table of platform = URL", _is_str_table) or {}
+    links = r.value("links", False, "a table of platform = URL", _is_str_table) or {}
     show = dict(
         slug=path.stem,
         source=path.resolve(),
@@ -286,7 +287,7 @@ def _read_media(r: FieldReader, base: Path) -> EpisodeMedia | None:
 
 
 def _read_chapters(r: FieldReader) -> tuple[Chapter, ...]:
-    raw = r._get("chapters", False, "an array of tables", lambda v: isinstance(v, list))
+    raw = r.value("chapters", False, "an array of tables", lambda v: isinstance(v, list))
     chapters = []
     for i, item in enumerate(raw or []):
         if not isinstance(item, dict):
