@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -209,6 +210,18 @@ def s3_bucket(moto_endpoint: str, aws_env: None) -> tuple[str, str]:
     name = f"test-{uuid.uuid4().hex[:12]}"
     s3_client(moto_endpoint).create_bucket(Bucket=name)
     return moto_endpoint, name
+
+
+def allow_anonymous_reads(client, bucket: str) -> None:
+    """The usual bucket policy of a podcast bucket: anyone may GET its objects."""
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    policy = {"Version": "2012-10-17", "Statement": [statement]}
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
 
 
 def s3_client(endpoint: str):

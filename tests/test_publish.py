@@ -16,7 +16,7 @@ from grandirenhlm.catalog import load_catalog
 from grandirenhlm.config import load_project
 from grandirenhlm.plan import plan_publish
 from grandirenhlm.storage import MANIFEST_KEY
-from tests.conftest import assert_clean_error, run_cli, s3_client
+from tests.conftest import allow_anonymous_reads, assert_clean_error, run_cli, s3_client
 
 
 def publish_json(root: Path, *args: str) -> dict:
@@ -144,18 +144,7 @@ def test_s3_publish_uploads_everything_with_types_and_is_incremental(demo_projec
 
     # an anonymous HTTP client reads the feed and streams an enclosure with a byte range,
     # once the bucket has the usual public-read policy of a podcast bucket
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/*",
-            }
-        ],
-    }
-    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    allow_anonymous_reads(client, bucket)
     feed_url = f"{endpoint}/{bucket}/podcasts/grandir-en-hlm/feed.xml"
     with urllib.request.urlopen(feed_url, timeout=10) as response:
         parsed = feedparser.parse(response.read())

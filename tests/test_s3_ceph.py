@@ -20,7 +20,7 @@ import boto3
 import feedparser
 import pytest
 
-from tests.conftest import REPO, assert_clean_error, run_cli
+from tests.conftest import REPO, allow_anonymous_reads, assert_clean_error, run_cli
 
 pytestmark = pytest.mark.integration
 S3_SCRIPTS = REPO.parent / "shared" / "s3"
@@ -64,18 +64,7 @@ def rgw_bucket(rgw: dict[str, str], aws_env: None, monkeypatch: pytest.MonkeyPat
     # a new session: boto3's default one caches the credentials of an earlier test
     client = boto3.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1")
     client.create_bucket(Bucket=bucket)
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/*",
-            }
-        ],
-    }
-    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    allow_anonymous_reads(client, bucket)
     return endpoint, bucket
 
 
