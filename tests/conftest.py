@@ -205,19 +205,30 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def s3_bucket(moto_endpoint: str, aws_env: None) -> tuple[str, str]:
-    """A fresh bucket on the moto server: (endpoint URL, bucket name)."""
+def private_bucket(moto_endpoint: str, aws_env: None) -> tuple[str, str]:
+    """A fresh bucket on the moto server that only its owner can read: (endpoint URL, name)."""
     name = f"test-{uuid.uuid4().hex[:12]}"
     s3_client(moto_endpoint).create_bucket(Bucket=name)
     return moto_endpoint, name
 
 
-def allow_anonymous_reads(client, bucket: str) -> None:
-    """The usual bucket policy of a podcast bucket: anyone may GET its objects."""
+@pytest.fixture
+def s3_bucket(private_bucket: tuple[str, str]) -> tuple[str, str]:
+    """A fresh podcast bucket on the moto server: anyone may read its objects."""
+    allow_anonymous_reads(s3_client(private_bucket[0]), private_bucket[1], moto=True)
+    return private_bucket
+
+
+def allow_anonymous_reads(client, bucket: str, moto: bool = False) -> None:
+    """The usual bucket policy of a podcast bucket: anyone may GET (and so HEAD) its objects.
+
+    moto checks an anonymous HEAD against "s3:HeadObject", which is not an AWS action (AWS and
+    Ceph authorise HEAD with s3:GetObject), so its buckets also list that name.
+    """
     statement = {
         "Effect": "Allow",
         "Principal": "*",
-        "Action": "s3:GetObject",
+        "Action": ["s3:GetObject", "s3:HeadObject"] if moto else "s3:GetObject",
         "Resource": f"arn:aws:s3:::{bucket}/*",
     }
     policy = {"Version": "2012-10-17", "Statement": [statement]}

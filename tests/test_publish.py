@@ -16,7 +16,7 @@ from grandirenhlm.catalog import load_catalog
 from grandirenhlm.config import load_project
 from grandirenhlm.plan import plan_publish
 from grandirenhlm.storage import MANIFEST_KEY
-from tests.conftest import allow_anonymous_reads, assert_clean_error, run_cli, s3_client
+from tests.conftest import assert_clean_error, run_cli, s3_client
 
 
 def publish_json(root: Path, *args: str) -> dict:
@@ -142,9 +142,7 @@ def test_s3_publish_uploads_everything_with_types_and_is_incremental(demo_projec
         assert head["ContentType"] == content_type, key
         assert cache in head["CacheControl"], key
 
-    # an anonymous HTTP client reads the feed and streams an enclosure with a byte range,
-    # once the bucket has the usual public-read policy of a podcast bucket
-    allow_anonymous_reads(client, bucket)
+    # an anonymous HTTP client reads the feed and streams an enclosure with a byte range
     feed_url = f"{endpoint}/{bucket}/podcasts/grandir-en-hlm/feed.xml"
     with urllib.request.urlopen(feed_url, timeout=10) as response:
         parsed = feedparser.parse(response.read())
@@ -230,3 +228,62 @@ def test_noop_publish_does_not_rewrite_the_manifest(demo_project: Path):
     before = manifest.stat().st_mtime_ns
     assert publish_json(demo_project)["uploaded"] == 0
     assert manifest.stat().st_mtime_ns == before
+
+
+def test_enclosures_listeners_cannot_fetch_keep_the_feeds_out(demo_project, private_bucket):
+    endpoint, bucket = private_bucket
+    result = s3_publish(demo_project, endpoint, bucket, "--quiet")
+    assert_clean_error(
+        result, "7 object(s) failed, feeds not updated", "answered 403, listeners cannot download it"
+    )
+    client = s3_client(endpoint)
+    keys = {o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert "podcasts/grandir-en-hlm/feed.xml" not in keys
+    assert "podcasts/media/l-emission/" in "".join(keys)  # the media went up; only the feeds wait
+    unchecked = s3_publish(demo_project, endpoint, bucket, "--no-verify", "--json")
+    assert unchecked.exit_code == 0, unchecked.stderr
+    assert json.loads(unchecked.stdout)["uploaded"] == 2  # just the two feeds
+
+
+def test_setup_bucket_sets_the_cors_rule_players_need(demo_project, s3_bucket):
+    endpoint, bucket = s3_bucket
+    result = s3_publish(demo_project, endpoint, bucket, "--setup-bucket", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    (rule,) = s3_client(endpoint).get_bucket_cors(Bucket=bucket)["CORSRules"]
+    assert set(rule["AllowedMethods"]) == {"GET", "HEAD"}
+    assert "Range" in rule["AllowedHeaders"] and "Content-Range" in rule["ExposeHeaders"]
+    assert_clean_error(
+        run_cli(demo_project, "publish", "--setup-bucket"), "--setup-bucket: public is a folder"
+    )
+
+
+def test_verification_catches_a_wrong_content_type(demo_project, tmp_path):
+    """A server that answers, but not as players need: the check names what is wrong."""
+    from grandirenhlm.serve import make_server
+    from grandirenhlm.verify import verify_enclosures
+
+    project = load_project(demo_project)
+    artifacts = build_site(project, load_catalog(project), "http://x/", datetime.now(UTC))
+    media = [a for a in artifacts if a.stage == Stage.MEDIA]
+    site = tmp_path / "site"
+    for a in media:
+        (site / a.key).parent.mkdir(parents=True, exist_ok=True)
+        (site / a.key).write_bytes(a.source.read_bytes())
+    (site / media[0].key).write_bytes(b"truncated")
+    server = make_server(site, port=0, quiet=True)
+    import threading
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        report = verify_enclosures(f"http://127.0.0.1:{server.server_address[1]}/", media)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert report.checked == len(media) and report.skipped_reason is None
+    assert list(report.failures) == [media[0].key]
+    assert f"Content-Length 9, expected {media[0].size}" in report.failures[media[0].key]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    unreachable = verify_enclosures(f"http://127.0.0.1:{port}/", media)
+    assert unreachable.failures == {} and "does not answer" in unreachable.skipped_reason

@@ -233,6 +233,8 @@ def build(ctx, output: Path | None, base_url: str | None, at: str | None) -> Non
 )
 @click.option("--public-base-url", help="URL listeners reach the target at (CDN or website endpoint).")
 @click.option("--at", "at", help="Publish the site as it is at this date-time.")
+@click.option("--setup-bucket", is_flag=True, help="S3: first set the CORS rule browser players need.")
+@click.option("--no-verify", is_flag=True, help="S3: skip fetching new enclosures through the public URL.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.pass_context
@@ -248,6 +250,8 @@ def publish(
     acl,
     public_base_url,
     at,
+    setup_bucket,
+    no_verify,
     as_json,
     quiet,
 ) -> None:
@@ -264,10 +268,15 @@ def publish(
         acl=acl,
         public_base_url=public_base_url,
     )
+    if setup_bucket and not target.is_s3:
+        raise GrandirError(f"--setup-bucket: {target.url} is a folder; the option is for s3:// targets")
     findings = _run_checks(project)
     if any(f.level == "error" for f in findings):
         raise GrandirError("check found errors: nothing published")
-    result = _publish(project, target, at=_parse_moment(at), prune=prune, dry_run=dry_run, quiet=quiet)
+    result = _publish(
+        project, target, at=_parse_moment(at), prune=prune, dry_run=dry_run, quiet=quiet,
+        setup_bucket=setup_bucket, verify=target.is_s3 and not no_verify,
+    )  # fmt: skip
     if result is None:
         return
     if as_json:
@@ -283,7 +292,16 @@ def publish(
             click.echo(f"run `grandirenhlm serve` and open {target.public_base_url}")
 
 
-def _publish(project, target, at: datetime, prune: bool = False, dry_run: bool = False, quiet: bool = False):
+def _publish(
+    project,
+    target,
+    at: datetime,
+    prune: bool = False,
+    dry_run: bool = False,
+    quiet: bool = False,
+    setup_bucket: bool = False,
+    verify: bool = False,
+):
     from grandirenhlm.build import build_site
     from grandirenhlm.catalog import load_catalog
     from grandirenhlm.plan import plan_publish
@@ -298,6 +316,8 @@ def _publish(project, target, at: datetime, prune: bool = False, dry_run: bool =
         base_url = default_public_base_url(target)
     artifacts = build_site(project, catalog, base_url, at)
     storage = open_storage(project, target)
+    if setup_bucket and not dry_run:
+        storage.setup_bucket()
     manifest = storage.read_manifest()
     plan = plan_publish(artifacts, manifest, prune=prune)
     if dry_run:
@@ -305,7 +325,14 @@ def _publish(project, target, at: datetime, prune: bool = False, dry_run: bool =
             click.echo(line)
         return None
     log = (lambda line: None) if quiet else (lambda line: click.echo(line, err=True))
-    return run_plan(plan, storage, manifest, log=log)
+    check = None
+    if verify:
+        from grandirenhlm.verify import verify_enclosures
+
+        def check(media):
+            return verify_enclosures(base_url, media)
+
+    return run_plan(plan, storage, manifest, log=log, verify=check)
 
 
 @main.command()

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from grandirenhlm.build import Stage
+from grandirenhlm.build import Artifact, Stage
 from grandirenhlm.errors import StorageError
 from grandirenhlm.plan import Plan
 from grandirenhlm.storage import Storage, dump_manifest
+from grandirenhlm.verify import VerifyReport
 
 
 @dataclass
@@ -42,6 +43,7 @@ def run_plan(
     storage: Storage,
     manifest: dict[str, dict],
     log: Callable[[str], None] = lambda line: None,
+    verify: Callable[[Sequence[Artifact]], VerifyReport] | None = None,
 ) -> PublishResult:
     """Execute `plan`; raise `StorageError` naming every failed object (feeds then stay as they were)."""
     started = time.perf_counter()
@@ -58,6 +60,8 @@ def run_plan(
         for stage, artifacts in plan.stages():
             if not artifacts:
                 continue
+            if stage == Stage.FEED and not failed and verify is not None:
+                failed.update(_verified(verify, plan, log))
             if stage == Stage.FEED and failed:
                 break  # never publish a feed while something it may point at is missing
             by_key = {a.key: a for a in artifacts}
@@ -86,6 +90,19 @@ def run_plan(
             f"{storage.name}: {len(failed)} object(s) failed, feeds not updated: {first}{more}"
         )
     return result
+
+
+def _verified(verify, plan: Plan, log: Callable[[str], None]) -> dict[str, str]:
+    """Check the enclosures uploaded by this run through the public URL; {key: problem}."""
+    media = [a for a in plan.put if a.stage == Stage.MEDIA]
+    if not media:
+        return {}
+    report = verify(media)
+    if report.skipped_reason:
+        log(f"note: {report.skipped_reason}")
+    else:
+        log(f"checked {report.checked} new enclosure(s) through the public URL")
+    return report.failures
 
 
 def _save_manifest_best_effort(storage: Storage, objects: dict[str, dict]) -> None:

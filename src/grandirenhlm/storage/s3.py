@@ -27,6 +27,18 @@ from grandirenhlm.storage import MANIFEST_KEY, Progress, parse_manifest
 
 MB = 1024 * 1024
 
+# What browser players need to fetch media, transcripts and chapters from another origin: GET and
+# HEAD from anywhere, the Range request header, and the response headers that tell a seek worked.
+CORS_RULES = [
+    {
+        "AllowedOrigins": ["*"],
+        "AllowedMethods": ["GET", "HEAD"],
+        "AllowedHeaders": ["Range", "If-None-Match", "If-Modified-Since"],
+        "ExposeHeaders": ["Content-Range", "Content-Length", "Accept-Ranges", "ETag"],
+        "MaxAgeSeconds": 3600,
+    }
+]
+
 # S3 error codes -> what the user should hear. Messages never include keys or secrets.
 _CLIENT_ERRORS = {
     "InvalidAccessKeyId": "wrong credentials: the access key is not known to this endpoint",
@@ -118,6 +130,13 @@ class S3Storage:
 
     def key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
+
+    def setup_bucket(self) -> None:
+        """Set the CORS rule browser players need (`publish --setup-bucket`)."""
+        try:
+            self.client.put_bucket_cors(Bucket=self.bucket, CORSConfiguration={"CORSRules": CORS_RULES})
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise StorageError(f"{self.name}: cannot set the CORS rule: {describe_error(exc)}") from exc
 
     def read_manifest(self) -> dict[str, dict]:
         try:
