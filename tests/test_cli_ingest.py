@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tomllib
 import uuid
@@ -56,7 +57,11 @@ def sha256(path: Path) -> str:
 
 def assert_no_temp_files(project: Path) -> None:
     """Atomic writes leave nothing behind, whatever happened."""
-    leftovers = [p for p in project.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".")]
+    leftovers = [
+        p
+        for p in project.rglob("*")
+        if p.name.endswith(".tmp") or (p.name.startswith(".") and p.name != ".grandirenhlm")  # the cache
+    ]
     assert leftovers == []
 
 
@@ -366,3 +371,39 @@ def test_ingest_slug_with_several_files_is_refused(project: Path, src: Path) -> 
 
     assert_clean_error(result, "error: --slug/--title: give them with a single file only")
     assert records(project) == []
+
+
+def test_reingest_of_an_unchanged_folder_reads_no_file(project: Path, src: Path) -> None:
+    """The cache says a file with the same path, size and mtime is the one already ingested."""
+    a = make_mp3(src / "a.mp3", title="Épisode A", freq=300)
+    make_mp3(src / "b.mp3", title="Épisode B", freq=400)
+    assert ingest(project, str(src)).exit_code == 0
+    assert (project / ".grandirenhlm" / "ingest-cache.json").is_file()
+    before = snapshot(project)
+
+    # Same size and mtime, other bytes: only a cache hit can call it unchanged (as git would).
+    stat = a.stat()
+    data = bytearray(a.read_bytes())
+    data[-1] ^= 0xFF
+    a.write_bytes(bytes(data))
+    os.utime(a, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    again = ingest(project, str(src))
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.count("unchanged: ") == 2
+    assert snapshot(project) == before
+
+    # A new mtime: the file is read again and its new content found.
+    os.utime(a, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    changed = ingest(project, str(src))
+    assert changed.exit_code == 1  # same slug, other media: needs --force
+    assert "already exists with other media" in changed.stderr
+    assert changed.stdout.count("unchanged: ") == 1
+
+
+def test_a_damaged_cache_is_ignored(project: Path, src: Path) -> None:
+    make_mp3(src / "a.mp3", title="Épisode A")
+    cache = project / ".grandirenhlm" / "ingest-cache.json"
+    cache.parent.mkdir()
+    cache.write_text("{not json", encoding="utf-8")
+    assert ingest(project, str(src)).stdout.startswith("created: ")
+    assert ingest(project, str(src)).stdout.startswith("unchanged: ")

@@ -7,6 +7,7 @@ ranges per URL) while the episode, and its GUID, stay the same.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -23,7 +24,13 @@ from grandirenhlm.config import Project
 from grandirenhlm.errors import ConfigError, GrandirError, MediaError
 from grandirenhlm.media import probe
 from grandirenhlm.model import MediaInfo
-from grandirenhlm.records import display_path, episode_to_toml, read_toml, write_toml_atomic
+from grandirenhlm.records import (
+    display_path,
+    episode_to_toml,
+    read_toml,
+    write_bytes_atomic,
+    write_toml_atomic,
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,7 @@ class IngestResult:
     source: Path
     record: Path
     action: str  # "created", "updated" or "unchanged"
+    sha256: str
 
 
 def make_slug(text: str) -> str:
@@ -56,12 +64,68 @@ def ingest_files(
     """
     require_show(project, show)  # wrong for every file: raise now
     index = MediaIndex(project.episodes_dir / show)
+    cache = IngestCache(project.root / CACHE_PATH)
     now = now or datetime.now(UTC)
-    for path in paths:
+    try:
+        for path in paths:
+            known = cache.lookup(path)
+            if known is not None and (record := index.get(known)) is not None:
+                yield path, IngestResult(path, record, "unchanged", known)  # not even read again
+                continue
+            try:
+                result = ingest_file(project, show, path, force=force, now=now, index=index)
+            except GrandirError as exc:
+                yield path, exc
+                continue
+            cache.remember(path, result.sha256)
+            yield path, result
+    finally:
+        cache.save()
+
+
+CACHE_PATH = Path(".grandirenhlm") / "ingest-cache.json"
+
+
+class IngestCache:
+    """sha256 of files already ingested, keyed by absolute path, size and mtime (as git and rsync
+    decide a file is unchanged), so re-ingesting an unchanged folder reads no media file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.changed = False
         try:
-            yield path, ingest_file(project, show, path, force=force, now=now, index=index)
-        except GrandirError as exc:
-            yield path, exc
+            self.entries: dict[str, list] = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(self.entries, dict):
+                raise ValueError("not an object")
+        except (OSError, ValueError):
+            self.entries = {}  # a missing or damaged cache only costs a full read
+
+    @staticmethod
+    def _key(path: Path) -> tuple[str, list] | None:
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        return str(path.resolve()), [stat.st_size, stat.st_mtime_ns]
+
+    def lookup(self, path: Path) -> str | None:
+        key = self._key(path)
+        if key is None:
+            return None
+        entry = self.entries.get(key[0])
+        if isinstance(entry, list) and entry[:2] == key[1] and len(entry) == 3:
+            return entry[2]
+        return None
+
+    def remember(self, path: Path, sha256: str) -> None:
+        key = self._key(path)
+        if key is not None:
+            self.entries[key[0]] = [*key[1], sha256]
+            self.changed = True
+
+    def save(self) -> None:
+        if self.changed:
+            write_bytes_atomic(self.path, json.dumps(self.entries, indent=0, sort_keys=True).encode())
 
 
 def ingest_file(
@@ -91,7 +155,7 @@ def ingest_file(
         index = MediaIndex(records)
     existing = index.get(info.sha256)
     if existing is not None:
-        return IngestResult(path, existing, "unchanged")
+        return IngestResult(path, existing, "unchanged", info.sha256)
 
     slug = slug or make_slug(title or info.tags.get("title") or path.stem)
     record_path = records / f"{slug}.toml"
@@ -108,12 +172,12 @@ def ingest_file(
         record["media"] = media
         write_toml_atomic(record_path, episode_to_toml(record))
         index.add(info.sha256, record_path)
-        return IngestResult(path, record_path, "updated")
+        return IngestResult(path, record_path, "updated", info.sha256)
 
     record = _new_record(info, title, media, now or datetime.now(UTC))
     write_toml_atomic(record_path, episode_to_toml(record))
     index.add(info.sha256, record_path)
-    return IngestResult(path, record_path, "created")
+    return IngestResult(path, record_path, "created", info.sha256)
 
 
 def _new_record(info: MediaInfo, title: str | None, media: dict, now: datetime) -> dict[str, Any]:
