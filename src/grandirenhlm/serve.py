@@ -63,19 +63,13 @@ class RangeRequestHandler(SimpleHTTPRequestHandler):
         self.send_header("Content-Type", self.guess_type(path))
         self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.send_header("Content-Length", str(self._range))
-        self.send_header("Accept-Ranges", "bytes")
         self.send_header("Last-Modified", self.date_time_string(int(os.path.getmtime(path))))
         self.end_headers()
         return fh
 
     def end_headers(self):
-        if getattr(self, "_range", None) is None and not self._headers_buffer_has("Accept-Ranges"):
-            self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Accept-Ranges", "bytes")  # on every answer: players may seek
         super().end_headers()
-
-    def _headers_buffer_has(self, name: str) -> bool:
-        needle = name.lower().encode() + b":"
-        return any(line.lower().startswith(needle) for line in getattr(self, "_headers_buffer", []))
 
     def copyfile(self, source, outputfile):
         if self._range is None:
