@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import struct
 import subprocess
@@ -244,4 +243,4 @@ def s3_client(endpoint: str):
 def _no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    os.environ.pop("AWS_ENDPOINT_URL_S3", None)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)

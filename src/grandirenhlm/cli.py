@@ -6,6 +6,7 @@ exit status 1, without a traceback. Anything else is a bug and keeps its traceba
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from datetime import UTC, datetime
@@ -325,13 +326,9 @@ def _publish(
             click.echo(line)
         return None
     log = (lambda line: None) if quiet else (lambda line: click.echo(line, err=True))
-    check = None
-    if verify:
-        from grandirenhlm.verify import verify_enclosures
+    from grandirenhlm.verify import verify_enclosures
 
-        def check(media):
-            return verify_enclosures(base_url, media)
-
+    check = functools.partial(verify_enclosures, base_url) if verify else None
     return run_plan(plan, storage, manifest, log=log, verify=check)
 
 

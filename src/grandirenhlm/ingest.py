@@ -159,13 +159,13 @@ def ingest_file(
 
     slug = slug or make_slug(title or info.tags.get("title") or path.stem)
     record_path = records / f"{slug}.toml"
-    if record_path.exists() and not force:
+    record = read_toml(record_path) if record_path.exists() else None  # read before any write
+    if record is not None and not force:
         raise GrandirError(
             f"{display_path(record_path)}: already exists with other media "
-            f"(sha256 {read_toml(record_path).get('media', {}).get('sha256', '?')[:12]}…); "
+            f"(sha256 {record.get('media', {}).get('sha256', '?')[:12]}…); "
             "use --force to replace its media (its GUID is kept)"
         )
-    record = read_toml(record_path) if record_path.exists() else None  # read before any write
     stored = store_media(project, show, slug, info)
     media = _media_table(info, stored, record_path)
     if record is not None:
