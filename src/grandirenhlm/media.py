@@ -5,18 +5,22 @@ Every mutagen failure is wrapped here into a `MediaError` that names the file.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
+import math
+import re
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import mutagen
 from mutagen.aiff import AIFF
-from mutagen.flac import FLAC
+from mutagen.flac import FLAC, Picture
 from mutagen.id3 import ID3
-from mutagen.mp3 import MP3
+from mutagen.mp3 import MP3, BitrateMode
 from mutagen.mp4 import MP4, Atoms
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
@@ -24,6 +28,7 @@ from mutagen.wave import WAVE
 
 from grandirenhlm.errors import MediaError
 from grandirenhlm.model import Chapter, Cover, MediaInfo
+from grandirenhlm.mpeg import skip_id3v2, walk_frames
 from grandirenhlm.records import display_path
 
 TAG_KEYS = (
@@ -53,40 +58,48 @@ def sha256_file(path: Path) -> str:
 def probe(path: Path) -> MediaInfo:
     """Read one media file; raise `MediaError` naming the file if it is not one we understand."""
     name = display_path(path)
-    if path.is_dir():
-        raise MediaError(f"{name}: is a directory, expected a media file")
-    try:
-        size = path.stat().st_size
-        if size == 0:
-            raise MediaError(f"{name}: empty file (0 bytes)")
-        with path.open("rb"):
-            pass
-    except FileNotFoundError as exc:
-        raise MediaError(f"{name}: no such file") from exc
-    except PermissionError as exc:
-        raise MediaError(f"{name}: permission denied") from exc
+    size = _regular_file_size(path, name)
     try:
         audio = mutagen.File(path)
     except mutagen.MutagenError as exc:
         raise MediaError(f"{name}: unreadable media file: {_reason(exc)}") from exc
-    except (struct.error, ValueError, IndexError, OverflowError, EOFError) as exc:
-        raise MediaError(f"{name}: corrupt media file: {exc}") from exc
+    except MemoryError as exc:
+        raise MediaError(
+            f"{name}: corrupt media file: a size field asks for more memory than exists"
+        ) from exc
+    except (struct.error, ValueError, IndexError, KeyError, OverflowError, EOFError, UnicodeError) as exc:
+        raise MediaError(f"{name}: corrupt media file: {_reason(exc)}") from exc
     if audio is None or audio.info is None:
         raise MediaError(f"{name}: not a media file mutagen recognises (MP3, M4A, MP4, Ogg, FLAC, WAV, AIFF)")
-    length = getattr(audio.info, "length", 0) or 0
-    if length <= 0:
+    length = float(getattr(audio.info, "length", 0) or 0)
+    if not length > 0 or not math.isfinite(length):
         raise MediaError(f"{name}: no audio frames found (duration is 0)")
     warnings: list[str] = []
     container, codec, mime_type = _kind(audio)
+    bitrate = int(getattr(audio.info, "bitrate", 0) or 0) or None
+    chapters: list[Chapter] = []
     video: VideoTrack | None = None
+    if isinstance(audio, MP3) and audio.info.bitrate_mode == BitrateMode.UNKNOWN:
+        length, bitrate = _count_mp3_frames(path, audio, length, bitrate, warnings)
     if isinstance(audio, MP4):
-        video = _mp4_video(path)
+        extra = _mp4_extra(path)
+        video = extra.video
         if video:
             mime_type, container = "video/mp4", "mp4"
             codec = f"{video.codec}+{codec}"
+            if extra.movie_seconds > length + 0.5:
+                # mutagen gives the audio track's length; a video enclosure lasts as long as the movie
+                warnings.append(
+                    f"the video track ({extra.movie_seconds:.1f} s) is longer than the audio ({length:.1f} s)"
+                )
+                length = extra.movie_seconds
+        chapters = extra.chapters
     if mime_type not in ("audio/mpeg", "audio/x-m4a", "video/mp4"):
         warnings.append(f"{container} is a master format: encode it to MP3 or M4A before publishing it")
     tags = _tags(audio)
+    if isinstance(audio, WAVE | AIFF):
+        for key, value in _chunk_tags(path, riff=isinstance(audio, WAVE)).items():
+            tags.setdefault(key, value)
     cover = _cover(audio, warnings)
     return MediaInfo(
         path=path,
@@ -95,8 +108,8 @@ def probe(path: Path) -> MediaInfo:
         mime_type=mime_type,
         container=container,
         codec=codec,
-        duration_seconds=round(float(length), 3),
-        bitrate=int(getattr(audio.info, "bitrate", 0) or 0) or None,
+        duration_seconds=round(length, 3),
+        bitrate=bitrate,
         sample_rate=getattr(audio.info, "sample_rate", None),
         channels=getattr(audio.info, "channels", None),
         has_video=video is not None,
@@ -104,9 +117,53 @@ def probe(path: Path) -> MediaInfo:
         height=video.height if video else None,
         tags=tags,
         cover=cover,
-        chapters=_chapters(audio, float(length)),
+        chapters=_chapters(audio, length, chapters),
         warnings=tuple(warnings),
     )
+
+
+def _regular_file_size(path: Path, name: str) -> int:
+    """The size of `path`, after making sure it is a readable, non-empty regular file.
+
+    A FIFO or a device named .mp3 would block or never end when read; they are refused before mutagen
+    opens them.
+    """
+    try:
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise MediaError(f"{name}: is a directory, expected a media file")
+        if not stat.S_ISREG(st.st_mode):
+            raise MediaError(f"{name}: not a regular file (a pipe, socket or device), expected a media file")
+        if st.st_size == 0:
+            raise MediaError(f"{name}: empty file (0 bytes)")
+        with path.open("rb"):
+            pass
+    except FileNotFoundError as exc:
+        raise MediaError(f"{name}: no such file") from exc
+    except PermissionError as exc:
+        raise MediaError(f"{name}: permission denied") from exc
+    except OSError as exc:
+        raise MediaError(f"{name}: cannot read: {exc.strerror or exc}") from exc
+    return st.st_size
+
+
+def _count_mp3_frames(
+    path: Path, audio: MP3, length: float, bitrate: int | None, warnings: list[str]
+) -> tuple[float, int | None]:
+    """Without a Xing/Info or VBRI header mutagen estimates the duration from the first frame's
+    bitrate; count the frames instead. Constant-bitrate files come out the same, VBR ones exact."""
+    start = getattr(audio.info, "frame_offset", None)
+    with path.open("rb") as fh:
+        stats = walk_frames(fh, start if isinstance(start, int) else skip_id3v2(fh))
+    if not stats.frames:
+        return length, bitrate
+    if stats.variable_bitrate:
+        warnings.append(
+            f"variable-bitrate MP3 without a Xing/VBRI header: duration {stats.seconds:.1f} s counted over "
+            f"{stats.frames} MPEG frames (the header-based estimate was {length:.1f} s); some players will "
+            "show a wrong duration, re-encode with a Xing header"
+        )
+    return stats.seconds, (stats.mean_bitrate if stats.variable_bitrate else bitrate)
 
 
 def _reason(exc: Exception) -> str:
@@ -141,34 +198,224 @@ class VideoTrack:
     height: int
 
 
-def _mp4_video(path: Path) -> VideoTrack | None:
-    """The first video track of an MP4, from its `hdlr`, `tkhd` and `stsd` boxes (ISO 14496-12)."""
+@dataclass(frozen=True)
+class Mp4Extra:
+    """What mutagen does not read from an MP4: the video track, the movie's length, QuickTime chapters."""
+
+    video: VideoTrack | None
+    movie_seconds: float
+    chapters: list[Chapter]
+
+
+_MAX_CHAPTERS = 10_000
+
+
+def _mp4_extra(path: Path) -> Mp4Extra:
+    """Read the `moov` boxes (ISO 14496-12) that mutagen leaves alone; damaged boxes read as absent."""
     with path.open("rb") as fh:
         try:
             moov = Atoms(fh).path(b"moov")[-1]
-        except (mutagen.MutagenError, KeyError, struct.error, EOFError):
+        except (mutagen.MutagenError, KeyError, struct.error, EOFError, ValueError):
+            return Mp4Extra(None, 0.0, [])
+        movie_seconds = _mp4_movie_seconds(fh, moov)
+        traks = list(moov.findall(b"trak"))
+        video = None
+        for trak in traks:
+            video = _mp4_video_track(fh, trak)
+            if video:
+                break
+        try:
+            chapters = _mp4_quicktime_chapters(fh, traks)
+        except (KeyError, struct.error, ValueError, IndexError, OverflowError):
+            chapters = []
+    return Mp4Extra(video, movie_seconds, chapters)
+
+
+def _read_box(fh: BinaryIO, atom: Any, *names: bytes) -> bytes:
+    ok, data = atom[names].read(fh)
+    if not ok:
+        raise KeyError(names)
+    return data
+
+
+def _mp4_movie_seconds(fh: BinaryIO, moov: Any) -> float:
+    try:
+        mvhd = _read_box(fh, moov, b"mvhd")
+        # version 1 has 64-bit creation/modification times and duration
+        timescale, duration = (
+            struct.unpack(">IQ", mvhd[20:32]) if mvhd[0] == 1 else struct.unpack(">II", mvhd[12:20])
+        )
+    except (KeyError, struct.error, IndexError):
+        return 0.0
+    return duration / timescale if timescale else 0.0
+
+
+def _mp4_video_track(fh: BinaryIO, trak: Any) -> VideoTrack | None:
+    try:
+        hdlr = _read_box(fh, trak, b"mdia", b"hdlr")
+        if hdlr[8:12] != b"vide":
             return None
-        for trak in moov.findall(b"trak"):
-            try:
-                ok, hdlr = trak[b"mdia", b"hdlr"].read(fh)
-                if not ok or hdlr[8:12] != b"vide":
-                    continue
-                ok, tkhd = trak[(b"tkhd",)].read(fh)
-                # tkhd ends with width and height as 16.16 fixed-point numbers
-                width, height = struct.unpack(">II", tkhd[-8:])
-                ok, stsd = trak[b"mdia", b"minf", b"stbl", b"stsd"].read(fh)
-                # version/flags (4), entry count (4), then the first entry: size (4), format (4)
-                fourcc = stsd[12:16].decode("ascii", "replace") if ok and len(stsd) >= 16 else "video"
-                return VideoTrack(fourcc, width >> 16, height >> 16)
-            except (KeyError, struct.error):
-                continue
-    return None
+        tkhd = _read_box(fh, trak, b"tkhd")
+        # tkhd ends with width and height as 16.16 fixed-point numbers
+        width, height = struct.unpack(">II", tkhd[-8:])
+        stsd = _read_box(fh, trak, b"mdia", b"minf", b"stbl", b"stsd")
+    except (KeyError, struct.error):
+        return None
+    # version/flags (4), entry count (4), then the first entry: size (4), format (4)
+    fourcc = stsd[12:16].decode("ascii", "replace") if len(stsd) >= 16 else "video"
+    return VideoTrack(fourcc, width >> 16, height >> 16)
+
+
+def _mp4_quicktime_chapters(fh: BinaryIO, traks: list[Any]) -> list[Chapter]:
+    """QuickTime chapters: a text track that another track names in its `tref/chap` box.
+
+    Each sample of that track is a 16-bit length and the title (UTF-8, or UTF-16 with a BOM); its time
+    comes from `stts`, its place in the file from `stsc`, `stsz` and `stco`/`co64`.
+    """
+    by_id: dict[int, Any] = {}
+    wanted: list[int] = []
+    for trak in traks:
+        tkhd = _read_box(fh, trak, b"tkhd")
+        by_id[struct.unpack(">I", tkhd[20:24] if tkhd[0] == 1 else tkhd[12:16])[0]] = trak
+        try:
+            chap = _read_box(fh, trak, b"tref", b"chap")
+        except KeyError:
+            continue
+        wanted.extend(struct.unpack(f">{len(chap) // 4}I", chap[: len(chap) // 4 * 4]))
+    trak = next((by_id[i] for i in wanted if i in by_id), None)
+    if trak is None:
+        return []
+    mdhd = _read_box(fh, trak, b"mdia", b"mdhd")
+    timescale = struct.unpack(">I", mdhd[20:24] if mdhd[0] == 1 else mdhd[12:16])[0]
+    stbl = (b"mdia", b"minf", b"stbl")
+    stts = _read_box(fh, trak, *stbl, b"stts")
+    times = []
+    now = 0
+    for i in range(min(struct.unpack(">I", stts[4:8])[0], _MAX_CHAPTERS)):
+        count, delta = struct.unpack(">II", stts[8 + 8 * i : 16 + 8 * i])
+        for _ in range(min(count, _MAX_CHAPTERS - len(times))):
+            times.append(now)
+            now += delta
+    stsz = _read_box(fh, trak, *stbl, b"stsz")
+    fixed, count = struct.unpack(">II", stsz[4:12])
+    count = min(count, len(times))
+    sizes = [fixed] * count if fixed else list(struct.unpack(f">{count}I", stsz[12 : 12 + 4 * count]))
+    try:
+        stco = _read_box(fh, trak, *stbl, b"stco")
+        chunks = list(struct.unpack(f">{struct.unpack('>I', stco[4:8])[0]}I", stco[8:]))
+    except KeyError:
+        co64 = _read_box(fh, trak, *stbl, b"co64")
+        chunks = list(struct.unpack(f">{struct.unpack('>I', co64[4:8])[0]}Q", co64[8:]))
+    stsc = _read_box(fh, trak, *stbl, b"stsc")
+    runs = [
+        struct.unpack(">III", stsc[8 + 12 * i : 20 + 12 * i])
+        for i in range(struct.unpack(">I", stsc[4:8])[0])
+    ]
+    offsets: list[int] = []
+    for r, (first, per_chunk, _desc) in enumerate(runs):
+        last = runs[r + 1][0] - 1 if r + 1 < len(runs) else len(chunks)
+        for chunk in range(first, last + 1):
+            offset = chunks[chunk - 1]
+            for _ in range(per_chunk):
+                if len(offsets) == count:
+                    break
+                offsets.append(offset)
+                offset += sizes[len(offsets) - 1]
+    chapters = []
+    for start, offset in zip(times, offsets, strict=False):
+        fh.seek(offset)
+        (length,) = struct.unpack(">H", fh.read(2))
+        raw = fh.read(length)
+        title = (
+            raw.decode("utf-16") if raw[:2] in (b"\xfe\xff", b"\xff\xfe") else raw.decode("utf-8", "replace")
+        )
+        chapters.append(Chapter(start_seconds=start / timescale if timescale else 0.0, title=title.strip()))
+    return chapters
 
 
 def _text(value: Any) -> str:
     if isinstance(value, list | tuple):
         value = value[0] if value else ""
     return str(value).strip()
+
+
+def _id3_text(frame: Any) -> str:
+    text = _text([str(t) for t in frame.text])
+    # Frames declared Latin-1 (and all of ID3v1) are often something else in practice: UTF-8 bytes
+    # (tools that ignore the encoding byte) or Windows-1252 (’ « » from Windows taggers).
+    return repair_latin1(text) if getattr(frame, "encoding", None) == 0 else text
+
+
+def repair_latin1(text: str) -> str:
+    """Undo the usual misreadings of text decoded as Latin-1: UTF-8 bytes, then Windows-1252."""
+    if text.isascii():
+        return text
+    try:
+        raw = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if any("\x80" <= ch <= "\x9f" for ch in text):  # C1 controls never occur in real Latin-1 text
+        try:
+            return raw.decode("cp1252")
+        except UnicodeDecodeError:
+            return text
+    return text
+
+
+# RIFF INFO (WAV) and AIFF text chunks, which mutagen does not read (it reads their `id3 ` chunk).
+_INFO_IDS = {
+    b"INAM": "title", b"IART": "artist", b"IPRD": "album", b"ICRD": "date", b"ICMT": "comment",
+    b"ITRK": "track", b"IPRT": "track", b"IGNR": "genre", b"ILNG": "language", b"ICOP": "copyright",
+}  # fmt: skip
+_AIFF_IDS = {b"NAME": "title", b"AUTH": "artist", b"ANNO": "comment", b"(c) ": "copyright"}
+_MAX_TEXT_CHUNK = 1 << 20
+
+
+def _chunk_tags(path: Path, *, riff: bool) -> dict[str, str]:
+    """Tags from a WAV's LIST/INFO chunk or an AIFF's NAME/AUTH/ANNO/(c) chunks; damaged ones are skipped."""
+    endian = "<" if riff else ">"
+    out: dict[str, str] = {}
+    with path.open("rb") as fh:
+        fh.seek(12)  # RIFF/FORM, size, WAVE/AIFF
+        for chunk_id, size in _iter_chunks(fh, endian):
+            if riff and chunk_id == b"LIST" and size <= _MAX_TEXT_CHUNK:
+                data = fh.read(size)
+                if data[:4] == b"INFO":
+                    sub = io.BytesIO(data[4:])
+                    for sub_id, sub_size in _iter_chunks(sub, "<"):
+                        value = _chunk_text(sub.read(sub_size))
+                        if sub_id in _INFO_IDS and value:
+                            out.setdefault(_INFO_IDS[sub_id], value)
+            elif not riff and chunk_id in _AIFF_IDS and size <= _MAX_TEXT_CHUNK:
+                value = _chunk_text(fh.read(size))
+                if value:
+                    out.setdefault(_AIFF_IDS[chunk_id], value)
+    return out
+
+
+def _iter_chunks(fh: BinaryIO, endian: str) -> Any:
+    """(id, size) of each chunk, leaving `fh` at its data; the next one is found by seeking, so a
+    chunk is only read if the caller reads it."""
+    while True:
+        start = fh.tell()
+        head = fh.read(8)
+        if len(head) < 8:
+            return
+        chunk_id, size = head[:4], struct.unpack(endian + "I", head[4:])[0]
+        yield chunk_id, size
+        fh.seek(start + 8 + size + (size & 1))  # chunks are padded to an even length
+
+
+def _chunk_text(raw: bytes) -> str:
+    raw = raw.split(b"\0", 1)[0]
+    try:
+        return raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace").strip()
 
 
 def _tags(audio: Any) -> dict[str, str]:
@@ -180,10 +427,10 @@ def _tags(audio: Any) -> dict[str, str]:
         for key, frame_id in _ID3_FRAMES.items():
             frame = tags.get(frame_id)
             if frame is not None and frame.text:
-                out[key] = _text([str(t) for t in frame.text])
+                out[key] = _id3_text(frame)
         comments = tags.getall("COMM")
         if comments:
-            out["comment"] = _text(comments[0].text)
+            out["comment"] = _id3_text(comments[0])
     elif isinstance(audio, MP4):
         for key, atom in _MP4_ATOMS.items():
             if atom in tags:
@@ -243,11 +490,28 @@ def _cover_bytes(audio: Any) -> bytes | None:
     if isinstance(audio, MP4) and tags is not None and tags.get("covr"):
         return bytes(tags["covr"][0])
     if isinstance(audio, FLAC) and audio.pictures:
-        return audio.pictures[0].data
+        front = [p for p in audio.pictures if p.type == 3] or audio.pictures
+        return front[0].data
+    if tags is not None and hasattr(tags, "get") and not isinstance(audio, MP4):
+        # Ogg Vorbis/Opus: base64 FLAC picture blocks in a Vorbis comment
+        pictures = []
+        for value in tags.get("metadata_block_picture") or []:
+            try:
+                pictures.append(Picture(base64.b64decode(value)))
+            except (ValueError, mutagen.MutagenError, struct.error):
+                continue
+        front = [p for p in pictures if p.type == 3] or pictures
+        return front[0].data if front else None
     return None
 
 
-def _chapters(audio: Any, length: float) -> tuple[Chapter, ...]:
+_VORBIS_CHAPTER = re.compile(r"^chapter(\d{1,4})$", re.IGNORECASE)
+_VORBIS_TIME = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
+
+
+def _chapters(audio: Any, length: float, found: list[Chapter]) -> tuple[Chapter, ...]:
+    """ID3 CHAP frames, MP4 chapters (Nero `chpl` through mutagen, else QuickTime found by `_mp4_extra`)
+    or Vorbis CHAPTERxxx comments, as one sorted list with every end filled in."""
     chapters: list[Chapter] = []
     if isinstance(audio.tags, ID3):
         for chap in audio.tags.getall("CHAP"):
@@ -255,25 +519,48 @@ def _chapters(audio: Any, length: float) -> tuple[Chapter, ...]:
             chapters.append(
                 Chapter(
                     start_seconds=chap.start_time / 1000,
-                    end_seconds=chap.end_time / 1000,
-                    title=_text([str(t) for t in title.text]) if title else chap.element_id,
+                    end_seconds=chap.end_time / 1000 if chap.end_time != 0xFFFFFFFF else None,
+                    title=_id3_text(title) if title else chap.element_id,
                 )
             )
-    elif isinstance(audio, MP4) and getattr(audio, "chapters", None):
-        for c in audio.chapters:
-            chapters.append(Chapter(start_seconds=c.start, title=c.title))
+    elif isinstance(audio, MP4):
+        nero = getattr(audio, "chapters", None)
+        chapters = [Chapter(start_seconds=c.start, title=c.title) for c in nero] if nero else list(found)
+    elif audio.tags is not None and hasattr(audio.tags, "keys"):
+        chapters = _vorbis_chapters(audio.tags)
+    chapters = [c for c in chapters if 0 <= c.start_seconds <= length]
     chapters.sort(key=lambda c: c.start_seconds)
     # fill missing ends from the next chapter's start
     return tuple(
         Chapter(
-            c.start_seconds,
+            round(c.start_seconds, 3),
             c.title,
-            c.end_seconds
-            if c.end_seconds
-            else (chapters[i + 1].start_seconds if i + 1 < len(chapters) else length),
+            round(
+                c.end_seconds
+                if c.end_seconds
+                else (chapters[i + 1].start_seconds if i + 1 < len(chapters) else length),
+                3,
+            ),
         )
         for i, c in enumerate(chapters)
     )
+
+
+def _vorbis_chapters(tags: Any) -> list[Chapter]:
+    """CHAPTER001=00:01:02.500 and CHAPTER001NAME=Title (the Ogg chapter extension, also used in FLAC)."""
+    chapters = []
+    for key in tags.keys():  # noqa: SIM118 (a VCommentDict iterates over (key, value) pairs)
+        match = _VORBIS_CHAPTER.match(key)
+        if not match:
+            continue
+        time = _VORBIS_TIME.match(_text(tags[key]))
+        if not time:
+            continue
+        hours, minutes, seconds = time.groups()
+        start = int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+        name = tags.get(f"{key}NAME") or tags.get(f"{key}name")
+        chapters.append(Chapter(start_seconds=start, title=_text(name) if name else f"Chapitre {match[1]}"))
+    return chapters
 
 
 def to_json(info: MediaInfo) -> dict[str, Any]:

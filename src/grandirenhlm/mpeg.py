@@ -1,0 +1,154 @@
+"""Count the frames of an MPEG audio stream, for MP3s whose duration mutagen can only estimate.
+
+mutagen reads the duration of an MP3 from its Xing/Info or VBRI header. Without one it divides the
+file size by the first frame's bitrate, which is exact for constant bitrate and wrong, often by
+minutes, for variable bitrate. Decoding is not needed to do better: every MPEG audio frame starts
+with a 4-byte header giving its length in bytes and in samples (ISO/IEC 11172-3 §2.4.2.3,
+13818-3 for MPEG-2 and the MPEG-2.5 extension), so walking the headers gives the exact sample count.
+
+The walk reads the file in fixed-size blocks: memory does not grow with the file's length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import BinaryIO
+
+BLOCK = 1 << 20
+
+# kbit/s by (MPEG-1?, layer), index 1..14; 0 is "free format" and 15 is forbidden.
+_BITRATES = {
+    (True, 1): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (True, 2): (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 3): (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 1): (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (False, 2): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (False, 3): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+# Hz by the header's version bits: 0 = MPEG-2.5, 2 = MPEG-2, 3 = MPEG-1 (1 is reserved).
+_SAMPLE_RATES = {0: (11025, 12000, 8000), 2: (22050, 24000, 16000), 3: (44100, 48000, 32000)}
+# What must stay the same from frame to frame: sync, version, layer and sample-rate bits.
+_STREAM_MASK = 0xFFFE0C00
+# Trailing tags that end the audio: ID3v1, APEv2, Lyrics3.
+_TRAILERS = (b"TAG", b"APETAGEX", b"LYRICS200", b"LYRICSBEGIN")
+_MAX_RESYNC = 64 * 1024
+
+
+@dataclass(frozen=True)
+class FrameStats:
+    frames: int
+    samples: int
+    sample_rate: int
+    audio_bytes: int
+    min_bitrate: int  # bit/s
+    max_bitrate: int
+    skipped_bytes: int  # junk between frames that had to be skipped to find the next header
+
+    @property
+    def seconds(self) -> float:
+        return self.samples / self.sample_rate if self.sample_rate else 0.0
+
+    @property
+    def variable_bitrate(self) -> bool:
+        return self.min_bitrate != self.max_bitrate
+
+    @property
+    def mean_bitrate(self) -> int:
+        return round(self.audio_bytes * 8 / self.seconds) if self.seconds else 0
+
+
+def parse_header(header: int) -> tuple[int, int, int, int] | None:
+    """(frame length in bytes, samples, sample rate, bitrate in bit/s) of a 32-bit frame header,
+    or None if these four bytes are not a valid header."""
+    if header >> 21 != 0x7FF:
+        return None
+    version = (header >> 19) & 3
+    layer = 4 - ((header >> 17) & 3)
+    bitrate_index = (header >> 12) & 0xF
+    rate_index = (header >> 10) & 3
+    if version == 1 or layer == 4 or bitrate_index in (0, 15) or rate_index == 3:
+        return None
+    mpeg1 = version == 3
+    bitrate = _BITRATES[(mpeg1, layer)][bitrate_index] * 1000
+    sample_rate = _SAMPLE_RATES[version][rate_index]
+    padding = (header >> 9) & 1
+    if layer == 1:
+        return (12 * bitrate // sample_rate + padding) * 4, 384, sample_rate, bitrate
+    if layer == 3 and not mpeg1:
+        return 72 * bitrate // sample_rate + padding, 576, sample_rate, bitrate
+    return 144 * bitrate // sample_rate + padding, 1152, sample_rate, bitrate
+
+
+def walk_frames(fileobj: BinaryIO, start: int) -> FrameStats:
+    """Walk the frame headers from the first frame at byte `start` to the end of the audio."""
+    cache: dict[int, tuple[int, int, int, int] | None] = {}
+    fileobj.seek(start)
+    buf = fileobj.read(BLOCK)
+    pos = 0
+    eof = len(buf) < BLOCK
+    stream = None
+    frames = samples = audio_bytes = skipped = 0
+    sample_rate = 0
+    min_rate, max_rate = 1 << 30, 0
+    while True:
+        if len(buf) - pos < max(4, _MAX_RESYNC) and not eof:
+            block = fileobj.read(BLOCK)
+            eof = len(block) < BLOCK
+            buf = buf[pos:] + block
+            pos = 0
+        if len(buf) - pos < 4:
+            break
+        header = int.from_bytes(buf[pos : pos + 4], "big")
+        key = header & 0xFFFFFE00
+        if key not in cache:
+            cache[key] = parse_header(header)
+        parsed = cache[key]
+        if parsed is None or (stream is not None and header & _STREAM_MASK != stream):
+            if buf.startswith(_TRAILERS, pos):
+                break
+            found = _resync(buf, pos + 1, stream)
+            if found is None:
+                break
+            skipped += found - pos
+            pos = found
+            continue
+        length, frame_samples, rate, bitrate = parsed
+        if len(buf) - pos < length and eof:
+            break  # a truncated last frame: a decoder drops it too
+        if stream is None:
+            stream = header & _STREAM_MASK
+            sample_rate = rate
+        frames += 1
+        samples += frame_samples
+        audio_bytes += length
+        min_rate, max_rate = min(min_rate, bitrate), max(max_rate, bitrate)
+        pos += length
+    return FrameStats(frames, samples, sample_rate, audio_bytes, min_rate if frames else 0, max_rate, skipped)
+
+
+def _resync(buf: bytes, pos: int, stream: int | None) -> int | None:
+    """The next offset within reach that starts a header of the same stream."""
+    end = min(len(buf) - 4, pos + _MAX_RESYNC)
+    while pos <= end:
+        pos = buf.find(b"\xff", pos, end + 1)
+        if pos < 0:
+            return None
+        header = int.from_bytes(buf[pos : pos + 4], "big")
+        if parse_header(header) is not None and (stream is None or header & _STREAM_MASK == stream):
+            return pos
+        pos += 1
+    return None
+
+
+def skip_id3v2(fileobj: BinaryIO) -> int:
+    """Offset of the first byte after any ID3v2 tags at the start of the file (some tools stack several)."""
+    offset = 0
+    while True:
+        fileobj.seek(offset)
+        head = fileobj.read(10)
+        if len(head) < 10 or head[:3] != b"ID3":
+            return offset
+        size = 0
+        for byte in head[6:10]:
+            size = (size << 7) | (byte & 0x7F)
+        offset += 10 + size + (10 if head[5] & 0x10 else 0)
