@@ -278,10 +278,19 @@ def _mp4_quicktime_chapters(fh: BinaryIO, traks: list[Any]) -> list[Chapter]:
         tkhd = _read_box(fh, trak, b"tkhd")
         by_id[struct.unpack(">I", tkhd[20:24] if tkhd[0] == 1 else tkhd[12:16])[0]] = trak
         try:
-            chap = _read_box(fh, trak, b"tref", b"chap")
+            tref = _read_box(fh, trak, b"tref")
         except KeyError:
             continue
-        wanted.extend(struct.unpack(f">{len(chap) // 4}I", chap[: len(chap) // 4 * 4]))
+        # mutagen does not parse inside `tref`: its children are (size, type, track ids...)
+        pos = 0
+        while pos + 8 <= len(tref):
+            size, kind = struct.unpack(">I4s", tref[pos : pos + 8])
+            if size < 8:
+                break
+            if kind == b"chap":
+                ids = tref[pos + 8 : pos + size]
+                wanted.extend(struct.unpack(f">{len(ids) // 4}I", ids[: len(ids) // 4 * 4]))
+            pos += size
     trak = next((by_id[i] for i in wanted if i in by_id), None)
     if trak is None:
         return []
@@ -340,10 +349,11 @@ def _text(value: Any) -> str:
 
 
 def _id3_text(frame: Any) -> str:
-    text = _text([str(t) for t in frame.text])
+    text = str(frame.text[0]) if frame.text else ""
     # Frames declared Latin-1 (and all of ID3v1) are often something else in practice: UTF-8 bytes
-    # (tools that ignore the encoding byte) or Windows-1252 (’ « » from Windows taggers).
-    return repair_latin1(text) if getattr(frame, "encoding", None) == 0 else text
+    # (tools that ignore the encoding byte) or Windows-1252 (’ « » from Windows taggers). Repaired
+    # before stripping: the last byte of a UTF-8 sequence can read as a Latin-1 no-break space.
+    return (repair_latin1(text) if getattr(frame, "encoding", None) == 0 else text).strip()
 
 
 def repair_latin1(text: str) -> str:
