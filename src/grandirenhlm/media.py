@@ -59,6 +59,7 @@ def probe(path: Path) -> MediaInfo:
     """Read one media file; raise `MediaError` naming the file if it is not one we understand."""
     name = display_path(path)
     size = _regular_file_size(path, name)
+    _check_id3v2_size(path, name, size)
     try:
         audio = mutagen.File(path)
     except mutagen.MutagenError as exc:
@@ -71,8 +72,11 @@ def probe(path: Path) -> MediaInfo:
         raise MediaError(f"{name}: corrupt media file: {_reason(exc)}") from exc
     if audio is None or audio.info is None:
         raise MediaError(f"{name}: not a media file mutagen recognises (MP3, M4A, MP4, Ogg, FLAC, WAV, AIFF)")
+    truncated = _truncation(path, audio, size)
+    if truncated:
+        raise MediaError(f"{name}: truncated file: {truncated}")
     length = float(getattr(audio.info, "length", 0) or 0)
-    if not length > 0 or not math.isfinite(length):
+    if not round(length, 3) > 0 or not math.isfinite(length):
         raise MediaError(f"{name}: no audio frames found (duration is 0)")
     warnings: list[str] = []
     container, codec, mime_type = _kind(audio)
@@ -166,9 +170,135 @@ def _count_mp3_frames(
     return stats.seconds, (stats.mean_bitrate if stats.variable_bitrate else bitrate)
 
 
+_DAMAGED_PART = {
+    "id3": "ID3 tag", "mp3": "MPEG audio", "mp4": "MP4 box", "ogg": "Ogg page", "flac": "FLAC block",
+    "_riff": "RIFF chunk", "wave": "WAV chunk", "aiff": "AIFF chunk", "_iff": "IFF chunk",
+}  # fmt: skip
+
+
 def _reason(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    text = str(exc).strip()
+    if not text or text in ("error", "OSError()") or text.startswith("error("):
+        # some mutagen errors carry no message; the module that raised it says which part is damaged
+        parts = type(exc).__module__.split(".")
+        part = next((_DAMAGED_PART[p] for p in reversed(parts) if p in _DAMAGED_PART), "media data")
+        return f"damaged {part}"
     return text.splitlines()[0]
+
+
+def _crc8(data: bytes) -> int:
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+    return crc
+
+
+def _flac_last_sample(path: Path, info: Any, size: int) -> int | None:
+    """Where the last FLAC frame ends, in samples, from its header (RFC 9639 §9.1), or None.
+
+    The header carries the frame's number (fixed block size) or first sample (variable block size)
+    and is protected by a CRC-8, so a match is not a false sync by chance.
+    """
+    tail = max(info.max_framesize or 0, 65536) * 2
+    with path.open("rb") as fh:
+        fh.seek(max(0, size - tail))
+        data = fh.read()
+    pos = len(data)
+    while True:
+        pos = max(data.rfind(b"\xff\xf8", 0, pos), data.rfind(b"\xff\xf9", 0, pos))
+        if pos < 0:
+            return None
+        found = _flac_frame_end(data[pos : pos + 16], info)
+        if found is not None:
+            return found
+
+
+def _flac_frame_end(head: bytes, info: Any) -> int | None:
+    if len(head) < 6:
+        return None
+    variable = head[1] & 1
+    block_code, rate_code = head[2] >> 4, head[2] & 0x0F
+    if block_code == 0 or rate_code == 15 or head[3] & 1:
+        return None
+    # the frame or sample number, coded like UTF-8 (up to 7 bytes for 36 bits)
+    first = head[4]
+    extra = next((n for n in range(7) if not first & (0x80 >> n)), 7)
+    if extra == 1 or extra == 7:
+        return None
+    number = first & (0x7F >> extra) if extra else first
+    pos = 5
+    for _ in range(max(extra - 1, 0)):
+        if pos >= len(head) or head[pos] & 0xC0 != 0x80:
+            return None
+        number = (number << 6) | (head[pos] & 0x3F)
+        pos += 1
+    if block_code == 1:
+        block = 192
+    elif block_code <= 5:
+        block = 576 << (block_code - 2)
+    elif block_code in (6, 7):
+        width = block_code - 5
+        block = int.from_bytes(head[pos : pos + width], "big") + 1
+        pos += width
+    else:
+        block = 256 << (block_code - 8)
+    pos += {12: 1, 13: 2, 14: 2}.get(rate_code, 0)
+    if pos >= len(head) or _crc8(head[:pos]) != head[pos]:
+        return None
+    start = number if variable else number * info.max_blocksize
+    return start + block
+
+
+def _check_id3v2_size(path: Path, name: str, size: int) -> None:
+    """An ID3v2 header whose size field points past the end of the file: a damaged or hostile tag."""
+    with path.open("rb") as fh:
+        head = fh.read(10)
+    if len(head) == 10 and head[:3] == b"ID3":
+        declared = 0
+        for byte in head[6:10]:
+            declared = (declared << 7) | (byte & 0x7F)
+        if 10 + declared > size:
+            raise MediaError(
+                f"{name}: damaged ID3 tag: its header declares {declared} bytes, the file has {size}"
+            )
+
+
+def _truncation(path: Path, audio: Any, size: int) -> str | None:
+    """Why the file looks cut short, or None: the container's own sizes promise more bytes than exist."""
+    if isinstance(audio, MP3) and audio.info.bitrate_mode != BitrateMode.UNKNOWN:
+        # a Xing/VBRI header gives the stream's byte count, from which mutagen derives the bitrate
+        promised = audio.info.bitrate * audio.info.length / 8
+        present = size - getattr(audio.info, "frame_offset", 0)
+        if present < 0.9 * promised:
+            return (
+                f"the MP3 header announces {promised / 1e6:.2f} MB of audio, {present / 1e6:.2f} MB are there"
+            )
+    elif isinstance(audio, MP4 | WAVE | AIFF):
+        endian, start = (">", 0) if isinstance(audio, MP4) else ("<" if isinstance(audio, WAVE) else ">", 12)
+        with path.open("rb") as fh:
+            fh.seek(start)
+            for chunk_id, chunk_size in _iter_chunks(fh, endian, mp4=isinstance(audio, MP4)):
+                end = fh.tell() + chunk_size
+                if end > size and chunk_id in (b"mdat", b"data", b"SSND"):
+                    return (
+                        f"its {chunk_id.decode()} section ends {end - size} bytes after the end of the file"
+                    )
+    elif isinstance(audio, FLAC):
+        last_end = _flac_last_sample(path, audio.info, size)
+        total = audio.info.total_samples
+        if last_end is not None and abs(total - last_end) > audio.info.max_blocksize:
+            rate = audio.info.sample_rate
+            return f"STREAMINFO announces {total / rate:.1f} s of audio, its last frame ends at {last_end / rate:.1f} s"
+    elif isinstance(audio, OggVorbis | OggOpus):
+        with path.open("rb") as fh:
+            fh.seek(max(0, size - 65536))
+            tail = fh.read()
+        last = tail.rfind(b"OggS")
+        if last < 0 or len(tail) < last + 6 or not tail[last + 5] & 0x04:
+            return "the Ogg stream has no end-of-stream page"
+    return None
 
 
 def _kind(audio: Any) -> tuple[str, str, str]:
@@ -407,17 +537,30 @@ def _chunk_tags(path: Path, *, riff: bool) -> dict[str, str]:
     return out
 
 
-def _iter_chunks(fh: BinaryIO, endian: str) -> Any:
-    """(id, size) of each chunk, leaving `fh` at its data; the next one is found by seeking, so a
-    chunk is only read if the caller reads it."""
+def _iter_chunks(fh: BinaryIO, endian: str, *, mp4: bool = False) -> Any:
+    """(id, data size) of each RIFF/IFF chunk (or top-level MP4 box), leaving `fh` at its data; the
+    next one is found by seeking, so a chunk is only read if the caller reads it."""
     while True:
         start = fh.tell()
         head = fh.read(8)
         if len(head) < 8:
             return
-        chunk_id, size = head[:4], struct.unpack(endian + "I", head[4:])[0]
-        yield chunk_id, size
-        fh.seek(start + 8 + size + (size & 1))  # chunks are padded to an even length
+        if mp4:  # size includes the 8-byte header; 1 means a 64-bit size follows, 0 "to the end"
+            size, chunk_id = struct.unpack(">I4s", head)
+            header = 8
+            if size == 1:
+                large = fh.read(8)
+                if len(large) < 8:
+                    return
+                size, header = struct.unpack(">Q", large)[0], 16
+            if size == 0 or size < header:
+                return
+            yield chunk_id, size - header
+            fh.seek(start + size)
+        else:
+            chunk_id, size = head[:4], struct.unpack(endian + "I", head[4:])[0]
+            yield chunk_id, size
+            fh.seek(start + 8 + size + (size & 1))  # chunks are padded to an even length
 
 
 def _chunk_text(raw: bytes) -> str:
