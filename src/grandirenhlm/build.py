@@ -15,8 +15,9 @@ from typing import BinaryIO
 from grandirenhlm import layout
 from grandirenhlm.catalog import Catalog
 from grandirenhlm.config import Project
-from grandirenhlm.feed import render_feed
+from grandirenhlm.feed import episode_files, render_feed_pages
 from grandirenhlm.media import sha256_file
+from grandirenhlm.opml import OPML_TYPE, render_opml
 from grandirenhlm.pages import (
     default_templates_dir,
     render_episode,
@@ -107,6 +108,15 @@ def build_site(project: Project, catalog: Catalog, base_url: str, at: datetime) 
                     source=media.path,
                 )
             )
+            for alt in episode.alternates:  # other renditions: the audio of a video replay
+                key = layout.alternate_media(episode, alt.path.name)
+                artifacts.append(
+                    Artifact(
+                        key, Stage.MEDIA, alt.mime_type, IMMUTABLE, alt.sha256, alt.size, source=alt.path
+                    )
+                )
+            for key, content_type, data in episode_files(episode, show.language):  # chapters, transcripts
+                artifacts.append(Artifact.from_bytes(key, Stage.ASSET, content_type, data))
             previous = episodes[i - 1] if i > 0 else None
             following = episodes[i + 1] if i + 1 < len(episodes) else None
             page = render_episode(env, project, base_url, show, cover_key, episode, previous, following)
@@ -117,13 +127,19 @@ def build_site(project: Project, catalog: Catalog, base_url: str, at: datetime) 
             )
         page = render_show(env, project, base_url, show, cover_key, episodes)
         artifacts.append(Artifact.from_bytes(layout.show_page(show), Stage.PAGE, HTML, page))
-        feed = render_feed(show, episodes, base_url, cover_key)
-        references = (cover_key, *(layout.media(e) for e in episodes))
-        artifacts.append(Artifact.from_bytes(layout.feed(show), Stage.FEED, RSS, feed, references))
+        live = catalog.live_items(slug, at)
+        for feed in render_feed_pages(show, episodes, base_url, cover_key, live):  # RFC 5005 pages
+            references = (cover_key, *(layout.media(e) for e in feed.episodes))
+            artifacts.append(Artifact.from_bytes(feed.key, Stage.FEED, RSS, feed.data, references))
         home.append((show, cover_key, len(episodes)))
     artifacts.append(
         Artifact.from_bytes("index.html", Stage.PAGE, HTML, render_home(env, project, base_url, home))
     )
+    newest = max(
+        (e.pub_date for eps in catalog.episodes.values() for e in eps if e.pub_date <= at), default=None
+    )
+    opml = render_opml(project.site_title, list(catalog.shows.values()), base_url, newest)
+    artifacts.append(Artifact.from_bytes(layout.OPML, Stage.FEED, OPML_TYPE, opml))
     return sorted(artifacts, key=lambda a: (a.stage, a.key))
 
 

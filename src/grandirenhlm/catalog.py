@@ -19,8 +19,19 @@ class Catalog:
     episodes: dict[str, tuple[Episode, ...]]  # show slug -> episodes in feed order
 
     def published(self, show: str, at: datetime) -> tuple[Episode, ...]:
-        """Episodes of `show` visible at `at`: not drafts, not scheduled later."""
-        return tuple(e for e in self.episodes[show] if not e.draft and e.pub_date <= at)
+        """Episodes of `show` visible at `at`: not drafts, not scheduled later, media published."""
+        return tuple(e for e in self.episodes[show] if is_visible(e, at) and e.media is not None)
+
+    def live_items(self, show: str, at: datetime) -> tuple[Episode, ...]:
+        """Announced live episodes whose replay is not published yet (podcast:liveItem)."""
+        return tuple(e for e in self.episodes[show] if is_visible(e, at) and e.media is None)
+
+
+def is_visible(episode: Episode, at: datetime) -> bool:
+    """Not a draft (never published), and neither its date nor its `publish_at` is after `at`."""
+    if episode.draft or episode.pub_date > at:
+        return False
+    return episode.publish_at is None or episode.publish_at <= at
 
 
 def episode_order(episode: Episode) -> tuple:

@@ -1,39 +1,178 @@
-"""Catalog -> RSS bytes with feedgen, carrying what Apple Podcasts requires.
+"""Catalog -> RSS bytes with feedgen, carrying what Apple Podcasts, PSP-1 and Podcasting 2.0 ask for.
 
 Deterministic: the same catalog gives the same bytes. `lastBuildDate` is the newest episode's
 date (or the show file's content when there is none), never the clock.
+
+Rendered items are cached per feed (in memory, keyed by the frozen `Episode` value and the base
+URL): a rebuild after one episode changed renders one item with feedgen, not all of them. The
+cache only skips work: a feed rendered with or without it has the same bytes (tested).
+
+A show with more items than its `page_size` gets RFC 5005 paged feeds
+(https://www.rfc-editor.org/rfc/rfc5005#section-3): `feed.xml` holds the newest items and
+`atom:link` rel first/next/previous/last lead through `feed-2.xml`, `feed-3.xml`, ...
 """
 
 from __future__ import annotations
 
+import html
+import itertools
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import nh3
 from feedgen.feed import FeedGenerator
 
+from grandirenhlm import chapters as chaps
 from grandirenhlm import layout
 from grandirenhlm.model import Episode, Show
 from grandirenhlm.podcast_namespace import (
+    AtomPagingExtension,
     ItunesEntryExtension,
     ItunesExtension,
     PodcastIndexEntryExtension,
     PodcastIndexExtension,
+    PodloveChaptersEntryExtension,
+    PodloveChaptersExtension,
 )
-from grandirenhlm.text import text_to_html
+from grandirenhlm.transcripts import FORMATS
+
+# Apple: descriptions may use <p>, <ol>, <ul>, <li> and <a> in CDATA, at most 4000 bytes
+# (https://podcasters.apple.com/support/823-podcast-requirements).
+APPLE_TAGS = {"p", "ol", "ul", "li", "a"}
+MAX_DESCRIPTION_BYTES = 4000
 
 
-def render_feed(show: Show, episodes: Sequence[Episode], base_url: str, cover_key: str) -> bytes:
-    """The RSS 2.0 feed of one show, newest episode first, with absolute ASCII-only URLs."""
+def apple_html(html: str) -> str:
+    """HTML reduced to the tags Apple allows (nh3, the ammonia sanitiser); links keep only href."""
+    return nh3.clean(
+        html,
+        tags=APPLE_TAGS,
+        attributes={"a": {"href"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel=None,
+    )
+
+
+def description_html(text: str) -> str:
+    """Plain text -> Apple-safe HTML: one <p> per line (Apple keeps no <br>), escaped, sanitised."""
+    paragraphs = [line.strip() for line in text.splitlines() if line.strip()]
+    return apple_html("".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs))
+
+
+def episode_description(episode: Episode) -> str:
+    """The item's plain-text description: the record's text, then its chapter timestamps."""
+    return chaps.with_timestamps(episode.description or episode.title, chaps.episode_chapters(episode))
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    key: str
+    data: bytes
+    episodes: tuple[Episode, ...]
+
+
+def render_feed(
+    show: Show,
+    episodes: Sequence[Episode],
+    base_url: str,
+    cover_key: str,
+    live_items: Sequence[Episode] = (),
+) -> bytes:
+    """The RSS 2.0 feed of one show with every episode, newest first, absolute ASCII-only URLs."""
+    return _render(show, tuple(episodes), base_url, cover_key, live_items, None)
+
+
+def render_feed_pages(
+    show: Show,
+    episodes: Sequence[Episode],
+    base_url: str,
+    cover_key: str,
+    live_items: Sequence[Episode] = (),
+) -> list[FeedPage]:
+    """`feed.xml`, plus RFC 5005 pages when the show has more episodes than its `page_size`."""
+    episodes = tuple(episodes)
+    size = show.page_size
+    if not size or len(episodes) <= size:
+        return [
+            FeedPage(
+                layout.feed(show), _render(show, episodes, base_url, cover_key, live_items, None), episodes
+            )
+        ]
+    newest_first = episodes[::-1]
+    chunks = [newest_first[i : i + size][::-1] for i in range(0, len(newest_first), size)]
+    pages = []
+    for n, chunk in enumerate(chunks, start=1):
+        paging = (n, len(chunks))
+        data = _render(show, chunk, base_url, cover_key, live_items if n == 1 else (), paging, episodes)
+        pages.append(FeedPage(layout.feed_page(show, n), data, chunk))
+    return pages
+
+
+_ITEM_CACHE: dict[str, dict[tuple, bytes]] = {}  # feed page URL -> rendered <item> bytes
+_ITEM_START = re.compile(rb"^    <item>\n", re.MULTILINE)
+_CHANNEL_END = b"  </channel>\n"
+
+
+def clear_cache() -> None:
+    _ITEM_CACHE.clear()
+
+
+def _render(
+    show: Show,
+    episodes: tuple[Episode, ...],
+    base_url: str,
+    cover_key: str,
+    live_items: Sequence[Episode],
+    paging: tuple[int, int] | None,
+    all_episodes: tuple[Episode, ...] | None = None,
+) -> bytes:
+    page_key = layout.feed_page(show, paging[0]) if paging else layout.feed(show)
+    page_url = layout.absolute(base_url, page_key)
+    context = (base_url, show.language, show.slug)
+    cache = _ITEM_CACHE.get(page_url, {})
+    missing = [e for e in episodes if (e, context) not in cache]
+
+    fg = _channel(show, all_episodes or episodes, episodes, base_url, cover_key, live_items, paging)
+    # feedgen writes entries in reverse order of addition: add oldest first, newest ends on top.
+    for episode in missing:
+        _add_entry(fg, show, episode, base_url)
+    xml = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+
+    end = xml.rindex(_CHANNEL_END)
+    starts = [m.start() for m in _ITEM_START.finditer(xml, 0, end)]
+    head = xml[: starts[0]] if starts else xml[:end]
+    bounds = [*starts, end]
+    rendered = [xml[a:b] for a, b in itertools.pairwise(bounds)]
+    fresh = dict(zip(((e, context) for e in reversed(missing)), rendered, strict=True))
+    items = {(e, context): cache.get((e, context)) or fresh[(e, context)] for e in episodes}
+    _ITEM_CACHE[page_url] = items
+    body = b"".join(items[(e, context)] for e in reversed(episodes))
+    return head + body + xml[end:]
+
+
+def _channel(
+    show: Show,
+    all_episodes: tuple[Episode, ...],
+    episodes: tuple[Episode, ...],
+    base_url: str,
+    cover_key: str,
+    live_items: Sequence[Episode],
+    paging: tuple[int, int] | None,
+) -> FeedGenerator:
     fg = FeedGenerator()
     fg.register_extension("itunes", ItunesExtension, ItunesEntryExtension, atom=False)
     fg.register_extension("podcast", PodcastIndexExtension, PodcastIndexEntryExtension, atom=False)
+    fg.register_extension("psc", PodloveChaptersExtension, PodloveChaptersEntryExtension, atom=False)
 
     feed_url = layout.absolute(base_url, layout.feed(show))
+    self_url = layout.absolute(base_url, layout.feed_page(show, paging[0])) if paging else feed_url
     page_url = show.website or layout.absolute(base_url, layout.show_page(show))
     cover_url = layout.absolute(base_url, cover_key)
 
     fg.title(show.title)
     # feedgen writes the *last* link as RSS <link>: the self link first, the web page last.
-    fg.link(href=feed_url, rel="self")
+    fg.link(href=self_url, rel="self")
     fg.link(href=page_url, rel="alternate")
     fg.description(show.description)
     fg.language(show.language)
@@ -41,10 +180,21 @@ def render_feed(show: Show, episodes: Sequence[Episode], base_url: str, cover_ke
     fg.image(url=cover_url, title=show.title, link=page_url)
     if show.copyright:
         fg.copyright(show.copyright)
-    newest = max((e.pub_date for e in episodes), default=None)
+    newest = max((e.pub_date for e in all_episodes), default=None)
     if newest is not None:
         fg.lastBuildDate(newest)
         fg.pubDate(newest)
+
+    if paging:
+        fg.register_extension("paging", AtomPagingExtension, atom=False)
+        n, last = paging
+        links = {"first": 1, "last": last}
+        if n > 1:
+            links["previous"] = n - 1
+        if n < last:
+            links["next"] = n + 1
+        for rel, page in links.items():
+            fg.paging.link(rel, layout.absolute(base_url, layout.feed_page(show, page)))
 
     it = fg.itunes
     it.itunes_author(show.author)
@@ -57,16 +207,49 @@ def render_feed(show: Show, episodes: Sequence[Episode], base_url: str, cover_ke
         it.itunes_subtitle(show.subtitle)
     if show.complete:
         it.itunes_complete("yes")
+    if show.new_feed_url:
+        it.itunes_new_feed_url(show.new_feed_url)
+    if show.block:
+        it.itunes_block(True)
 
+    pod = fg.podcast
     if show.podcast_guid:
-        fg.podcast.guid(show.podcast_guid)
-    fg.podcast.locked(True, show.owner.email)
-    fg.podcast.medium(show.medium)
-
-    # feedgen writes entries in reverse order of addition: add oldest first, newest ends on top.
-    for episode in episodes:
-        _add_entry(fg, show, episode, base_url)
-    return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+        pod.guid(show.podcast_guid)
+    pod.locked(True, show.owner.email)
+    pod.medium(show.medium)
+    for p in show.persons:
+        pod.person(p.name, p.role, p.group, p.href, p.img)
+    if show.location:
+        loc = show.location
+        pod.location(loc.name, loc.geo, loc.osm, loc.country, loc.rel)
+    if show.license:
+        pod.license(show.license, show.license_url)
+    for f in show.funding:
+        pod.funding(f.url, f.text)
+    pod.image(cover_url, alt=show.title)
+    for e in all_episodes:
+        if e.episode_type == "trailer" and e.media is not None:
+            media_url = layout.absolute(base_url, layout.media(e))
+            pod.trailer(media_url, e.title, e.pub_date, e.media.size, e.media.mime_type, e.season)
+    if show.update_frequency:
+        pod.update_frequency(show.update_frequency, show.update_rrule, show.complete)
+    for text, purpose in show.txt:
+        pod.txt(text, purpose)
+    for e in live_items:
+        live = e.live
+        assert live is not None
+        pod.live_item(
+            live.status,
+            live.start,
+            live.end,
+            e.guid,
+            e.title,
+            e.description or e.title,
+            layout.absolute(base_url, layout.episode_page(e)),
+            live.url,
+            live.mime_type,
+        )
+    return fg
 
 
 def _add_entry(fg: FeedGenerator, show: Show, episode: Episode, base_url: str) -> None:
@@ -76,10 +259,11 @@ def _add_entry(fg: FeedGenerator, show: Show, episode: Episode, base_url: str) -
     fe.link(href=layout.absolute(base_url, layout.episode_page(episode)))
     fe.pubDate(episode.pub_date)
     media = episode.media
-    fe.enclosure(layout.absolute(base_url, layout.media(episode)), str(media.size), media.mime_type)
-    description = episode.description or episode.title
+    media_url = layout.absolute(base_url, layout.media(episode))
+    fe.enclosure(media_url, str(media.size), media.mime_type)
+    description = episode_description(episode)
     fe.description(description)
-    fe.content(text_to_html(description), type="CDATA")
+    fe.content(description_html(description), type="CDATA")
     it = fe.itunes
     it.itunes_duration(round(media.duration_seconds))
     it.itunes_episode_type(episode.episode_type)
@@ -91,3 +275,58 @@ def _add_entry(fg: FeedGenerator, show: Show, episode: Episode, base_url: str) -
         fe.podcast.season(episode.season)
     if episode.explicit is not None:
         it.itunes_explicit("yes" if episode.explicit else "no")
+    if episode.block:
+        it.itunes_block(True)
+
+    pod = fe.podcast
+    chapters = chaps.episode_chapters(episode)
+    if chapters:
+        pod.chapters(layout.absolute(base_url, layout.chapters(episode)))
+        for c in chapters:
+            fe.psc.chapter(chaps.npt(c.start_seconds), c.title)
+    if episode.transcript is not None:
+        for fmt in FORMATS:
+            url = layout.absolute(base_url, layout.transcript(episode, fmt.extension))
+            pod.transcript(url, fmt.mime_type, show.language, captions=fmt.timed)
+    for p in episode.persons:
+        pod.person(p.name, p.role, p.group, p.href, p.img)
+    if episode.location:
+        loc = episode.location
+        pod.location(loc.name, loc.geo, loc.osm, loc.country, loc.rel)
+    if episode.license:
+        pod.license(episode.license, episode.license_url)
+    if episode.alternates:
+        # The enclosure itself first, as the default rendition, then the others (the audio of a video).
+        for m, default in ((media, True), *((a, False) for a in episode.alternates)):
+            url = (
+                media_url
+                if default
+                else layout.absolute(base_url, layout.alternate_media(episode, m.path.name))
+            )
+            pod.alternate_enclosure(
+                url,
+                m.mime_type,
+                m.size,
+                m.sha256,
+                default=default,
+                title="Vidéo" if m.is_video else "Audio seul",
+                bitrate=m.bitrate,
+                height=m.height,
+            )
+
+
+def episode_files(episode: Episode, language: str) -> list[tuple[str, str, bytes]]:
+    """(key, content type, bytes) of the files an item's tags point at: JSON chapters, transcripts."""
+    from grandirenhlm.transcripts import load_transcript
+
+    files = []
+    chapters = chaps.episode_chapters(episode)
+    if chapters:
+        data = chaps.to_json_chapters(chapters).encode("utf-8")
+        files.append((layout.chapters(episode), chaps.JSON_CHAPTERS_MIME, data))
+    if episode.transcript is not None:
+        transcript = load_transcript(episode.transcript, language)
+        for fmt in FORMATS:
+            data = fmt.write(transcript).encode("utf-8")
+            files.append((layout.transcript(episode, fmt.extension), f"{fmt.mime_type}; charset=utf-8", data))
+    return files

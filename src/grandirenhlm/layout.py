@@ -6,6 +6,10 @@ index.html                              home page: every show
 <show>/cover-<sha256[:12]>.<ext>        show artwork (content-addressed)
 <show>/<episode>/index.html             episode page
 media/<show>/<slug>-<sha256[:12]>.<ext> enclosure (content-addressed, never overwritten)
+<show>/<episode>/chapters.json          JSON chapters (application/json+chapters)
+<show>/<episode>/transcript.<ext>       transcript: vtt, srt, json, html
+<show>/feed-<n>.xml                     page n >= 2 of an RFC 5005 paged feed
+shows.opml                              OPML list of every show's feed
 assets/<name>                           stylesheet and script of the pages
 """
 
@@ -44,6 +48,29 @@ def episode_dir(episode: Episode) -> str:
 
 def media(episode: Episode) -> str:
     return f"media/{episode.show}/{episode.media.path.name}"
+
+
+def alternate_media(episode: Episode, path_name: str) -> str:
+    """Another rendition of an episode's media (the audio of a video replay), content-addressed too."""
+    return f"media/{episode.show}/{path_name}"
+
+
+def chapters(episode: Episode) -> str:
+    """The episode's JSON chapters file (chapters.py)."""
+    return f"{episode.show}/{episode.slug}/chapters.json"
+
+
+def transcript(episode: Episode, extension: str) -> str:
+    """The episode's transcript in one format: extension ".vtt", ".srt", ".json" or ".html"."""
+    return f"{episode.show}/{episode.slug}/transcript{extension}"
+
+
+def feed_page(show: Show, page: int) -> str:
+    """Page `page` (2, 3, ...) of a show's RFC 5005 paged feed; page 1 is `feed(show)`."""
+    return feed(show) if page == 1 else f"{show.slug}/feed-{page}.xml"
+
+
+OPML = "shows.opml"  # every show's feed, for apps that import a list
 
 
 def absolute(base_url: str, key: str) -> str:

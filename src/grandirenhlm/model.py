@@ -19,6 +19,45 @@ class Chapter:
 
 
 @dataclass(frozen=True)
+class Person:
+    """podcast:person: a real person named in the show's sources (never invented)."""
+
+    name: str
+    role: str = "host"  # a role of the Podcast Taxonomy Project, e.g. host, guest, director
+    group: str = "cast"
+    href: str | None = None
+    img: str | None = None
+
+
+@dataclass(frozen=True)
+class Location:
+    """podcast:location: what the show is about (rel="subject") or where it is made ("creator")."""
+
+    name: str
+    geo: str | None = None  # RFC 5870 geo URI, e.g. "geo:48.8566,2.3522"
+    osm: str | None = None  # OpenStreetMap type letter + id, e.g. "R2202162"
+    country: str | None = None  # ISO 3166-1 alpha-2, e.g. "FR"
+    rel: str | None = None  # "subject" or "creator"
+
+
+@dataclass(frozen=True)
+class Funding:
+    url: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Live:
+    """An episode announced before it airs: podcast:liveItem until its replay (media) is published."""
+
+    status: str  # pending, live or ended
+    start: datetime
+    end: datetime
+    url: str | None = None  # where to watch or listen live (podcast:contentLink)
+    mime_type: str = "audio/mpeg"  # of the live stream at `url`
+
+
+@dataclass(frozen=True)
 class Cover:
     mime_type: str
     width: int
@@ -107,6 +146,17 @@ class Show:
     podcast_guid: str | None = None
     medium: str = "podcast"
     links: dict[str, str] = field(default_factory=dict)  # platform name -> URL
+    new_feed_url: str | None = None  # itunes:new-feed-url: the show moved there
+    block: bool = False  # itunes:block: keep the show out of Apple Podcasts
+    update_frequency: str | None = None  # podcast:updateFrequency text, e.g. "Série terminée"
+    update_rrule: str | None = None  # its RFC 5545 rule, e.g. "FREQ=WEEKLY"
+    license: str | None = None  # SPDX identifier or licence name
+    license_url: str | None = None
+    location: Location | None = None
+    persons: tuple[Person, ...] = ()
+    funding: tuple[Funding, ...] = ()
+    txt: tuple[tuple[str, str | None], ...] = ()  # podcast:txt (text, purpose)
+    page_size: int | None = None  # more items than this: RFC 5005 paged archive feeds
 
 
 @dataclass(frozen=True)
@@ -118,10 +168,19 @@ class Episode:
     title: str
     pub_date: datetime
     description: str
-    media: EpisodeMedia
+    media: EpisodeMedia | None  # None only for a live item whose replay is not published yet
     number: int | None = None
     season: int | None = None
     episode_type: str = "full"  # full, trailer or bonus
     explicit: bool | None = None
     draft: bool = False
     chapters: tuple[Chapter, ...] = ()
+    transcript: Path | None = None  # a WebVTT file with <v Speaker> voices (see transcripts.py)
+    publish_at: datetime | None = None  # scheduled: out of feeds and pages until then
+    block: bool = False
+    alternates: tuple[EpisodeMedia, ...] = ()  # other renditions, e.g. the audio of a video replay
+    persons: tuple[Person, ...] = ()
+    location: Location | None = None
+    license: str | None = None
+    license_url: str | None = None
+    live: Live | None = None

@@ -7,19 +7,32 @@ The `podcast:` tags follow https://podcastindex.org/namespace/1.0 and raise on b
 
 from __future__ import annotations
 
+import base64
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 import lxml.etree  # noqa: F401  # feedgen 1.0.0's util does `import lxml` then uses lxml.etree
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.ext.podcast import PodcastExtension
 from feedgen.ext.podcast_entry import PodcastEntryExtension
-from feedgen.util import xml_elem
+from feedgen.util import formatRFC2822, xml_elem
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 # The namespace UUID the Podcast Index spec fixes for podcast:guid (UUIDv5).
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+PSC_NS = "http://podlove.org/simple-chapters"
 MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog")
+# podcast:transcript types the spec lists; rel="captions" only for the timed ones.
+TRANSCRIPT_TYPES = ("text/vtt", "application/x-subrip", "application/json", "text/html", "text/plain")
+LIVE_STATUSES = ("pending", "live", "ended")
+LOCATION_RELS = ("subject", "creator")
+# Groups of the Podcast Taxonomy Project (https://podcasttaxonomy.com), lowercase as the spec writes them.
+PERSON_GROUPS = (
+    "cast", "writing", "audio production", "audio post-production", "administration", "visuals",
+    "community", "misc.", "video production",
+)  # fmt: skip
 
 
 def podcast_guid(feed_url: str) -> str:
@@ -32,6 +45,18 @@ def _explicit_true_false(parent) -> None:
     node = parent.find(f"{{{ITUNES_NS}}}explicit")
     if node is not None:
         node.text = "true" if node.text == "yes" else "false"
+    # Apple documents only <itunes:block>Yes</itunes:block>; "no" is the same as leaving it out.
+    block = parent.find(f"{{{ITUNES_NS}}}block")
+    if block is not None:
+        if block.text == "yes":
+            block.text = "Yes"
+        else:
+            parent.remove(block)
+
+
+def sri_sha256(hex_digest: str) -> str:
+    """A Subresource Integrity value (sha256-<base64>) from a hex SHA-256, for podcast:integrity."""
+    return "sha256-" + base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
 
 
 class ItunesExtension(PodcastExtension):
@@ -50,13 +75,99 @@ class ItunesEntryExtension(PodcastEntryExtension):
         return entry
 
 
+def _max(value: str, limit: int, name: str) -> str:
+    if not value or len(value) > limit:
+        raise ValueError(f"{name} must be 1 to {limit} characters, got {len(value)}")
+    return value
+
+
+def _url(value: str, name: str) -> str:
+    if not value.isascii() or "://" not in value:
+        raise ValueError(f"{name} must be an absolute ASCII URL, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class PersonTag:
+    name: str
+    role: str = "host"
+    group: str = "cast"
+    href: str | None = None
+    img: str | None = None
+
+    def write(self, parent) -> None:
+        node = xml_elem(f"{{{PODCAST_NS}}}person", parent)
+        node.text = self.name
+        node.attrib["role"] = self.role
+        node.attrib["group"] = self.group
+        if self.href:
+            node.attrib["href"] = self.href
+        if self.img:
+            node.attrib["img"] = self.img
+
+
+def _person(name: str, role: str, group: str, href: str | None, img: str | None) -> PersonTag:
+    _max(name, 128, "podcast:person")
+    if group.lower() not in PERSON_GROUPS:
+        raise ValueError(f"podcast:person group must be one of {', '.join(PERSON_GROUPS)}, got {group!r}")
+    for url, what in ((href, "href"), (img, "img")):
+        if url:
+            _url(url, f"podcast:person {what}")
+    return PersonTag(name, role.lower(), group.lower(), href, img)
+
+
+@dataclass(frozen=True)
+class LocationTag:
+    name: str
+    geo: str | None = None
+    osm: str | None = None
+    country: str | None = None
+    rel: str | None = None
+
+    def write(self, parent) -> None:
+        node = xml_elem(f"{{{PODCAST_NS}}}location", parent)
+        node.text = self.name
+        for key in ("rel", "geo", "osm", "country"):
+            value = getattr(self, key)
+            if value:
+                node.attrib[key] = value
+
+
+def _location(name, geo=None, osm=None, country=None, rel=None) -> LocationTag:
+    _max(name, 128, "podcast:location")
+    if rel is not None and rel not in LOCATION_RELS:
+        raise ValueError(f"podcast:location rel must be subject or creator, got {rel!r}")
+    if geo is not None and not geo.startswith("geo:"):
+        raise ValueError(f"podcast:location geo must be a geo: URI, got {geo!r}")
+    if country is not None and not (len(country) == 2 and country.isascii() and country.isalpha()):
+        raise ValueError(f"podcast:location country must be an ISO 3166 alpha-2 code, got {country!r}")
+    return LocationTag(name, geo, osm, country.upper() if country else None, rel)
+
+
+def _license(parent, value: tuple[str, str | None] | None) -> None:
+    if value:
+        node = xml_elem(f"{{{PODCAST_NS}}}license", parent)
+        node.text = value[0]
+        if value[1]:
+            node.attrib["url"] = value[1]
+
+
 class PodcastIndexExtension(BaseExtension):
-    """Channel-level `podcast:` tags."""
+    """Channel-level `podcast:` tags, written in a fixed order so the bytes never move."""
 
     def __init__(self):
         self._guid: str | None = None
         self._locked: tuple[bool, str | None] | None = None
         self._medium: str | None = None
+        self._persons: list[PersonTag] = []
+        self._location: LocationTag | None = None
+        self._license: tuple[str, str | None] | None = None
+        self._funding: list[tuple[str, str]] = []
+        self._images: list[dict[str, str]] = []
+        self._trailers: list[dict[str, str]] = []
+        self._update_frequency: tuple[str, str | None, bool] | None = None
+        self._txt: list[tuple[str, str | None]] = []
+        self._live_items: list[dict] = []
 
     def extend_ns(self):
         return {"podcast": PODCAST_NS}
@@ -73,6 +184,37 @@ class PodcastIndexExtension(BaseExtension):
                 node.attrib["owner"] = owner
         if self._medium:
             xml_elem(f"{{{PODCAST_NS}}}medium", channel).text = self._medium
+        for person in self._persons:
+            person.write(channel)
+        if self._location:
+            self._location.write(channel)
+        _license(channel, self._license)
+        for url, text in self._funding:
+            node = xml_elem(f"{{{PODCAST_NS}}}funding", channel)
+            node.attrib["url"] = url
+            node.text = text
+        for attrs in self._images:
+            xml_elem(f"{{{PODCAST_NS}}}image", channel).attrib.update(attrs)
+        for attrs in self._trailers:
+            attrs = dict(attrs)
+            node = xml_elem(f"{{{PODCAST_NS}}}trailer", channel)
+            node.text = attrs.pop("title")
+            node.attrib.update(attrs)
+        if self._update_frequency:
+            text, rrule, complete = self._update_frequency
+            node = xml_elem(f"{{{PODCAST_NS}}}updateFrequency", channel)
+            node.text = text
+            if rrule:
+                node.attrib["rrule"] = rrule
+            if complete:
+                node.attrib["complete"] = "true"
+        for text, purpose in self._txt:
+            node = xml_elem(f"{{{PODCAST_NS}}}txt", channel)
+            node.text = text
+            if purpose:
+                node.attrib["purpose"] = purpose
+        for live in self._live_items:
+            self._write_live_item(channel, live)
         return rss_feed
 
     def guid(self, value: str) -> None:
@@ -92,19 +234,129 @@ class PodcastIndexExtension(BaseExtension):
             raise ValueError(f"podcast:medium must be one of {', '.join(MEDIUMS)}, got {value!r}")
         self._medium = value
 
+    def person(self, name: str, role: str = "host", group: str = "cast", href=None, img=None) -> None:
+        self._persons.append(_person(name, role, group, href, img))
+
+    def location(self, name: str, geo=None, osm=None, country=None, rel=None) -> None:
+        self._location = _location(name, geo, osm, country, rel)
+
+    def license(self, identifier: str, url: str | None = None) -> None:
+        self._license = (
+            _max(identifier, 128, "podcast:license"),
+            _url(url, "podcast:license url") if url else None,
+        )
+
+    def funding(self, url: str, text: str) -> None:
+        self._funding.append((_url(url, "podcast:funding url"), _max(text, 128, "podcast:funding")))
+
+    def image(self, href: str, width: int | None = None, purpose: str | None = None, alt=None) -> None:
+        attrs = {"href": _url(href, "podcast:image href")}
+        if alt:
+            attrs["alt"] = alt
+        if width:
+            attrs["width"] = str(width)
+        if purpose:
+            attrs["purpose"] = purpose
+        self._images.append(attrs)
+
+    def trailer(self, url: str, title: str, pub_date: datetime, length: int, mime_type: str, season=None):
+        attrs = {
+            "title": _max(title, 128, "podcast:trailer"),
+            "url": _url(url, "podcast:trailer url"),
+            "pubdate": formatRFC2822(pub_date),
+            "length": str(length),
+            "type": mime_type,
+        }
+        if season is not None:
+            attrs["season"] = str(season)
+        self._trailers.append(attrs)
+
+    def update_frequency(self, text: str, rrule: str | None = None, complete: bool = False) -> None:
+        self._update_frequency = (_max(text, 128, "podcast:updateFrequency"), rrule, complete)
+
+    def txt(self, text: str, purpose: str | None = None) -> None:
+        if purpose is not None:
+            _max(purpose, 128, "podcast:txt purpose")
+        self._txt.append((_max(text, 4000, "podcast:txt"), purpose))
+
+    def live_item(
+        self,
+        status: str,
+        start: datetime,
+        end: datetime,
+        guid: str,
+        title: str,
+        description: str,
+        link: str,
+        url: str | None = None,
+        mime_type: str = "audio/mpeg",
+    ) -> None:
+        """A `podcast:liveItem`: an episode announced before it airs (pending, live or ended)."""
+        if status not in LIVE_STATUSES:
+            raise ValueError(
+                f"podcast:liveItem status must be one of {', '.join(LIVE_STATUSES)}, got {status!r}"
+            )
+        if end <= start:
+            raise ValueError("podcast:liveItem end must be after start")
+        self._live_items.append(
+            dict(status=status, start=start, end=end, guid=guid, title=title, description=description,
+                 link=link, url=url, mime_type=mime_type)
+        )  # fmt: skip
+
+    @staticmethod
+    def _write_live_item(channel, live: dict) -> None:
+        node = xml_elem(f"{{{PODCAST_NS}}}liveItem", channel)
+        node.attrib["status"] = live["status"]
+        node.attrib["start"] = live["start"].isoformat()
+        node.attrib["end"] = live["end"].isoformat()
+        xml_elem("title", node).text = live["title"]
+        guid = xml_elem("guid", node)
+        guid.text = live["guid"]
+        guid.attrib["isPermaLink"] = "false"
+        xml_elem("link", node).text = live["link"]
+        xml_elem("description", node).text = live["description"]
+        if live["url"]:
+            enclosure = xml_elem("enclosure", node)
+            enclosure.attrib.update(dict(url=live["url"], type=live["mime_type"], length="0"))
+            link = xml_elem(f"{{{PODCAST_NS}}}contentLink", node)
+            link.attrib["href"] = live["url"]
+            link.text = "Suivre en direct"
+
 
 class PodcastIndexEntryExtension(BaseEntryExtension):
-    """Item-level `podcast:` tags (season and episode numbers)."""
+    """Item-level `podcast:` tags."""
 
     def __init__(self):
         self._season: int | None = None
         self._episode: int | None = None
+        self._transcripts: list[dict[str, str]] = []
+        self._chapters: str | None = None
+        self._persons: list[PersonTag] = []
+        self._location: LocationTag | None = None
+        self._license: tuple[str, str | None] | None = None
+        self._alternates: list[dict] = []
 
     def extend_rss(self, entry):
         if self._season is not None:
             xml_elem(f"{{{PODCAST_NS}}}season", entry).text = str(self._season)
         if self._episode is not None:
             xml_elem(f"{{{PODCAST_NS}}}episode", entry).text = str(self._episode)
+        if self._chapters:
+            node = xml_elem(f"{{{PODCAST_NS}}}chapters", entry)
+            node.attrib.update(dict(url=self._chapters, type="application/json+chapters"))
+        for attrs in self._transcripts:
+            xml_elem(f"{{{PODCAST_NS}}}transcript", entry).attrib.update(attrs)
+        for person in self._persons:
+            person.write(entry)
+        if self._location:
+            self._location.write(entry)
+        _license(entry, self._license)
+        for alt in self._alternates:
+            node = xml_elem(f"{{{PODCAST_NS}}}alternateEnclosure", entry)
+            node.attrib.update(alt["attrs"])
+            xml_elem(f"{{{PODCAST_NS}}}source", node).attrib["uri"] = alt["uri"]
+            integrity = xml_elem(f"{{{PODCAST_NS}}}integrity", node)
+            integrity.attrib.update(dict(type="sri", value=alt["integrity"]))
         return entry
 
     def season(self, number: int) -> None:
@@ -113,8 +365,122 @@ class PodcastIndexEntryExtension(BaseEntryExtension):
     def episode(self, number: int) -> None:
         self._episode = _positive(number, "podcast:episode")
 
+    def transcript(self, url: str, mime_type: str, language: str | None = None, captions: bool = False):
+        if mime_type not in TRANSCRIPT_TYPES:
+            raise ValueError(
+                f"podcast:transcript type must be one of {', '.join(TRANSCRIPT_TYPES)}, got {mime_type!r}"
+            )
+        attrs = {"url": _url(url, "podcast:transcript url"), "type": mime_type}
+        if language:
+            attrs["language"] = language
+        if captions:
+            attrs["rel"] = "captions"
+        self._transcripts.append(attrs)
+
+    def chapters(self, url: str) -> None:
+        self._chapters = _url(url, "podcast:chapters url")
+
+    def person(self, name: str, role: str = "host", group: str = "cast", href=None, img=None) -> None:
+        self._persons.append(_person(name, role, group, href, img))
+
+    def location(self, name: str, geo=None, osm=None, country=None, rel=None) -> None:
+        self._location = _location(name, geo, osm, country, rel)
+
+    def license(self, identifier: str, url: str | None = None) -> None:
+        self._license = (
+            _max(identifier, 128, "podcast:license"),
+            _url(url, "podcast:license url") if url else None,
+        )
+
+    def alternate_enclosure(
+        self,
+        url: str,
+        mime_type: str,
+        length: int,
+        sha256: str,
+        default: bool = False,
+        title: str | None = None,
+        bitrate: int | None = None,
+        height: int | None = None,
+    ) -> None:
+        """`podcast:alternateEnclosure` with one `podcast:source` and its SRI `podcast:integrity`."""
+        if len(sha256) != 64:
+            raise ValueError(f"podcast:integrity needs a hex SHA-256, got {sha256!r}")
+        attrs = {"type": mime_type, "length": str(int(length))}
+        if bitrate:
+            attrs["bitrate"] = str(bitrate)
+        if height:
+            attrs["height"] = str(height)
+        if title:
+            attrs["title"] = _max(title, 32, "podcast:alternateEnclosure title")
+        if default:
+            attrs["default"] = "true"
+        self._alternates.append(
+            {"attrs": attrs, "uri": _url(url, "podcast:source uri"), "integrity": sri_sha256(sha256)}
+        )
+
 
 def _positive(number: int, name: str) -> int:
     if not isinstance(number, int) or number < 1:
         raise ValueError(f"{name} must be a whole number >= 1, got {number!r}")
     return number
+
+
+class PodloveChaptersEntryExtension(BaseEntryExtension):
+    """Podlove Simple Chapters inline in an item (`psc:chapters`), https://podlove.org/simple-chapters/."""
+
+    def __init__(self):
+        self._chapters: list[tuple[str, str]] = []
+
+    def extend_ns(self):
+        return {"psc": PSC_NS}
+
+    def extend_rss(self, entry):
+        if self._chapters:
+            node = xml_elem(f"{{{PSC_NS}}}chapters", entry)
+            node.attrib["version"] = "1.2"
+            for start, title in self._chapters:
+                chapter = xml_elem(f"{{{PSC_NS}}}chapter", node)
+                chapter.attrib.update(dict(start=start, title=title))
+        return entry
+
+    def chapter(self, start: str, title: str) -> None:
+        """One chapter: `start` as Normal Play Time (HH:MM:SS.mmm), its title."""
+        self._chapters.append((start, title))
+
+
+class PodloveChaptersExtension(BaseExtension):
+    """Declares the psc namespace on the channel."""
+
+    def extend_ns(self):
+        return {"psc": PSC_NS}
+
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
+class AtomPagingExtension(BaseExtension):
+    """RFC 5005 paged-feed links (`atom:link` rel first, previous, next, last) on an RSS channel.
+
+    feedgen writes only the self link of an RSS feed as `atom:link`, so the paging links are added here.
+    """
+
+    RELS = ("first", "previous", "next", "last")
+
+    def __init__(self):
+        self._links: list[tuple[str, str]] = []
+
+    def extend_ns(self):
+        return {"atom": ATOM_NS}
+
+    def extend_rss(self, rss_feed):
+        channel = rss_feed[0]
+        for rel, href in self._links:
+            node = xml_elem(f"{{{ATOM_NS}}}link", channel)
+            node.attrib.update(dict(href=href, rel=rel, type="application/rss+xml"))
+        return rss_feed
+
+    def link(self, rel: str, href: str) -> None:
+        if rel not in self.RELS:
+            raise ValueError(f"paged feed link rel must be one of {', '.join(self.RELS)}, got {rel!r}")
+        self._links.append((rel, _url(href, "atom:link href")))

@@ -17,7 +17,18 @@ from typing import Any
 import tomli_w
 
 from grandirenhlm.errors import ConfigError, ValidationError
-from grandirenhlm.model import PUBLISHABLE_MIME_TYPES, Chapter, Episode, EpisodeMedia, Owner, Show
+from grandirenhlm.model import (
+    PUBLISHABLE_MIME_TYPES,
+    Chapter,
+    Episode,
+    EpisodeMedia,
+    Funding,
+    Live,
+    Location,
+    Owner,
+    Person,
+    Show,
+)
 
 EPISODE_TYPES = ("full", "trailer", "bonus")
 SHOW_TYPES = ("episodic", "serial")
@@ -130,11 +141,11 @@ class FieldReader:
         value = self.value(key, False, "one of " + ", ".join(choices), lambda v: v in choices)
         return default if value is None else value
 
-    def moment(self, key: str) -> datetime | None:
+    def moment(self, key: str, required: bool = True) -> datetime | None:
         """A TOML date-time (with offset) or date; a date means midnight UTC."""
         value = self.value(
             key,
-            True,
+            required,
             "a date like 2023-06-26 or 2023-06-26T10:00:00+02:00",
             lambda v: isinstance(v, date | datetime),
         )
@@ -171,8 +182,11 @@ class FieldReader:
 SHOW_KEYS = {
     "title", "subtitle", "description", "language", "author", "owner", "image", "category",
     "subcategory", "explicit", "type", "complete", "copyright", "website", "podcast_guid",
-    "medium", "links",
+    "medium", "links", "new_feed_url", "block", "update_frequency", "update_rrule", "license",
+    "license_url", "location", "person", "funding", "txt", "page_size",
 }  # fmt: skip
+LIVE_STATUSES = ("pending", "live", "ended")
+LOCATION_RELS = ("subject", "creator")
 
 
 def load_show(path: Path) -> Show:
@@ -206,6 +220,23 @@ def load_show(path: Path) -> Show:
         podcast_guid=r.text("podcast_guid", required=False),
         medium=r.choice("medium", MEDIUMS, "podcast"),
         links=dict(links),
+        new_feed_url=r.text("new_feed_url", required=False),
+        block=r.boolean("block", False),
+        update_frequency=r.text("update_frequency", required=False, max_chars=128),
+        update_rrule=r.text("update_rrule", required=False),
+        license=r.text("license", required=False, max_chars=128),
+        license_url=r.text("license_url", required=False),
+        location=_read_location(r),
+        persons=_read_persons(r),
+        funding=tuple(
+            Funding(t["url"], t["text"])
+            for t in _read_tables(r, "funding", {"url": True, "text": True}, max_chars=128)
+        ),
+        txt=tuple(
+            (t["text"], t.get("purpose"))
+            for t in _read_tables(r, "txt", {"text": True, "purpose": False}, max_chars=4000)
+        ),
+        page_size=r.integer("page_size", minimum=1),
     )
     if problems:
         raise ValidationError(problems)
@@ -218,7 +249,8 @@ def _is_str_table(value: Any) -> bool:
 
 EPISODE_KEYS = {
     "guid", "title", "pub_date", "description", "episode", "season", "episode_type", "explicit",
-    "draft", "media", "chapters",
+    "draft", "media", "chapters", "transcript", "publish_at", "block", "alternate", "person",
+    "location", "license", "license_url", "live",
 }  # fmt: skip
 MEDIA_KEYS = {"file", "sha256", "size", "mime_type", "duration_seconds", "bitrate", "width", "height"}
 
@@ -229,7 +261,9 @@ def load_episode(path: Path, show_slug: str) -> Episode:
     problems: list[str] = []
     r = FieldReader(data, display_path(path), problems)
     r.unknown_keys(EPISODE_KEYS)
-    media = _read_media(r, path.parent)
+    live = _read_live(r)
+    # A live item may have no media yet: it becomes a normal item once its replay is ingested.
+    media = _read_media(r, path.parent, required=live is None)
     chapters = _read_chapters(r)
     episode = dict(
         show=show_slug,
@@ -245,16 +279,116 @@ def load_episode(path: Path, show_slug: str) -> Episode:
         explicit=r.boolean("explicit"),
         draft=r.boolean("draft", False),
         chapters=chapters,
+        transcript=r.relative_path("transcript", path.parent, required=False),
+        publish_at=r.moment("publish_at", required=False),
+        block=r.boolean("block", False),
+        alternates=_read_alternates(r, path.parent),
+        persons=_read_persons(r),
+        location=_read_location(r),
+        license=r.text("license", required=False, max_chars=128),
+        license_url=r.text("license_url", required=False),
+        live=live,
     )
     if problems:
         raise ValidationError(problems)
     return Episode(media=media, **episode)  # type: ignore[arg-type]
 
 
-def _read_media(r: FieldReader, base: Path) -> EpisodeMedia | None:
-    m = r.table("media")
+def _read_media(r: FieldReader, base: Path, required: bool = True) -> EpisodeMedia | None:
+    m = r.table("media", required)
     if m is None:
         return None
+    return _media_from(m, base)
+
+
+def _read_alternates(r: FieldReader, base: Path) -> tuple[EpisodeMedia, ...]:
+    """`[[alternate]]`: other renditions of the media (the audio-only track of a video replay)."""
+    out = []
+    for i, item in enumerate(_array(r, "alternate")):
+        m = FieldReader(item, r.where, r.problems, f"alternate[{i}].")
+        media = _media_from(m, base)
+        if media is not None:
+            out.append(media)
+    return tuple(out)
+
+
+def _array(r: FieldReader, key: str) -> list[dict[str, Any]]:
+    """An array of tables (`[[key]]`), each problem recorded; only the tables are returned."""
+    raw = r.value(key, False, "an array of tables", lambda v: isinstance(v, list)) or []
+    out = []
+    for i, item in enumerate(raw):
+        if isinstance(item, dict):
+            out.append(item)
+        else:
+            r.problem(f"{key}[{i}]", "expected a table")
+    return out
+
+
+def _read_tables(
+    r: FieldReader, key: str, fields: dict[str, bool], max_chars: int | None = None
+) -> list[dict[str, str]]:
+    """`[[key]]` tables of text fields (field -> required); only complete ones are returned."""
+    out = []
+    for i, item in enumerate(_array(r, key)):
+        t = FieldReader(item, r.where, r.problems, f"{key}[{i}].")
+        t.unknown_keys(set(fields))
+        values = {f: t.text(f, required=req, max_chars=max_chars) for f, req in fields.items()}
+        if all(values[f] for f, req in fields.items() if req):
+            out.append({f: v for f, v in values.items() if v})
+    return out
+
+
+def _read_persons(r: FieldReader) -> tuple[Person, ...]:
+    fields = {"name": True, "role": False, "group": False, "href": False, "img": False}
+    return tuple(
+        Person(
+            name=t["name"],
+            role=t.get("role", "host").lower(),
+            group=t.get("group", "cast").lower(),
+            href=t.get("href"),
+            img=t.get("img"),
+        )
+        for t in _read_tables(r, "person", fields, max_chars=128)
+    )
+
+
+def _read_location(r: FieldReader) -> Location | None:
+    t = r.table("location", required=False)
+    if t is None:
+        return None
+    t.unknown_keys({"name", "geo", "osm", "country", "rel"})
+    name = t.text("name", max_chars=128)
+    rel = t.value("rel", False, "subject or creator", lambda v: v in LOCATION_RELS)
+    country = t.text("country", required=False)
+    if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
+        t.problem("country", f"expected a two-letter ISO 3166 code like FR, got {country!r}")
+    osm = t.text("osm", required=False)
+    if osm and not (osm[:1] in "NWR" and osm[1:].split("#")[0].isdigit()):
+        t.problem("osm", f"expected an OpenStreetMap type and id like R2202162, got {osm!r}")
+    geo = t.text("geo", required=False)
+    if geo and not geo.startswith("geo:"):
+        t.problem("geo", f"expected a geo URI like geo:48.8566,2.3522, got {geo!r}")
+    if not name:
+        return None
+    return Location(name, geo, osm, country.upper() if country else None, rel)
+
+
+def _read_live(r: FieldReader) -> Live | None:
+    t = r.table("live", required=False)
+    if t is None:
+        return None
+    t.unknown_keys({"status", "start", "end", "url", "type"})
+    status = t.value("status", True, "pending, live or ended", lambda v: v in LIVE_STATUSES)
+    start, end = t.moment("start"), t.moment("end")
+    if start and end and end <= start:
+        t.problem("end", "is not after start")
+    if status and start and end:
+        url, mime_type = t.text("url", required=False), t.text("type", required=False)
+        return Live(status, start, end, url, mime_type or "audio/mpeg")
+    return None
+
+
+def _media_from(m: FieldReader, base: Path) -> EpisodeMedia | None:
     m.unknown_keys(MEDIA_KEYS)
     path = m.relative_path("file", base)
     sha256 = m.text("sha256")
