@@ -238,6 +238,14 @@ def build(ctx, output: Path | None, base_url: str | None, at: str | None) -> Non
 @click.option("--no-verify", is_flag=True, help="S3: skip fetching new enclosures through the public URL.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(0),
+    default=0,
+    help="If another publish to the target is running, wait up to this many seconds for it.",
+)
+@click.option("--break-lock", is_flag=True, help="Remove a lock left by a publish that crashed.")
 @click.pass_context
 def publish(
     ctx,
@@ -255,6 +263,8 @@ def publish(
     no_verify,
     as_json,
     quiet,
+    wait_seconds,
+    break_lock,
 ) -> None:
     """Check, build and upload the site to a target (default: the local public/ folder)."""
     from grandirenhlm.config import with_overrides
@@ -277,6 +287,7 @@ def publish(
     result = _publish(
         project, target, at=_parse_moment(at), prune=prune, dry_run=dry_run, quiet=quiet,
         setup_bucket=setup_bucket, verify=target.is_s3 and not no_verify,
+        wait_seconds=wait_seconds, break_lock=break_lock,
     )  # fmt: skip
     if result is None:
         return
@@ -302,11 +313,14 @@ def _publish(
     quiet: bool = False,
     setup_bucket: bool = False,
     verify: bool = False,
+    wait_seconds: float = 0.0,
+    break_lock: bool = False,
 ):
     from grandirenhlm.build import build_site
     from grandirenhlm.catalog import load_catalog
     from grandirenhlm.plan import plan_publish
-    from grandirenhlm.publish import run_plan
+    from grandirenhlm.progress import make_reporter
+    from grandirenhlm.publish import publish_artifacts
     from grandirenhlm.storage import open_storage
 
     catalog = load_catalog(project)
@@ -319,17 +333,17 @@ def _publish(
     storage = open_storage(project, target)
     if setup_bucket and not dry_run:
         storage.setup_bucket()
-    manifest = storage.read_manifest()
-    plan = plan_publish(artifacts, manifest, prune=prune)
     if dry_run:
-        for line in plan.lines():
+        for line in plan_publish(artifacts, storage.read_manifest(), prune=prune).lines():
             click.echo(line)
         return None
-    log = (lambda line: None) if quiet else (lambda line: click.echo(line, err=True))
     from grandirenhlm.verify import verify_enclosures
 
     check = functools.partial(verify_enclosures, base_url) if verify else None
-    return run_plan(plan, storage, manifest, log=log, verify=check)
+    return publish_artifacts(
+        artifacts, storage, prune=prune, reporter=make_reporter(quiet), verify=check,
+        wait_seconds=wait_seconds, break_lock=break_lock,
+    )  # fmt: skip
 
 
 @main.command()

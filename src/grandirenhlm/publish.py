@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 from grandirenhlm.build import Artifact, Stage
 from grandirenhlm.errors import StorageError
-from grandirenhlm.plan import Plan
+from grandirenhlm.lock import publish_lock
+from grandirenhlm.plan import Plan, plan_publish
+from grandirenhlm.progress import Reporter
 from grandirenhlm.storage import Storage, dump_manifest
 from grandirenhlm.verify import VerifyReport
 
@@ -38,24 +40,62 @@ class PublishResult:
         }
 
 
+def publish_artifacts(
+    artifacts: Sequence[Artifact],
+    storage: Storage,
+    *,
+    prune: bool = False,
+    reporter: Reporter | None = None,
+    verify: Callable[[Sequence[Artifact]], VerifyReport] | None = None,
+    wait_seconds: float = 0.0,
+    break_lock: bool = False,
+) -> PublishResult:
+    """Plan against the target's manifest and run the plan under the target's publish lock.
+
+    A run with nothing to do takes no lock (a no-op publish makes no request that writes); any
+    other run plans again once it holds the lock, since the publish it waited for changed the
+    target.
+    """
+    reporter = reporter or Reporter()
+    started = time.perf_counter()
+    manifest = storage.read_manifest()
+    plan = plan_publish(artifacts, manifest, prune=prune)
+    if plan.put or plan.delete or break_lock:
+        with publish_lock(storage, wait_seconds=wait_seconds, break_lock=break_lock, log=reporter.log):
+            manifest = storage.read_manifest()
+            plan = plan_publish(artifacts, manifest, prune=prune)
+            result = run_plan(plan, storage, manifest, log=reporter.log, verify=verify, reporter=reporter)
+    else:
+        result = run_plan(plan, storage, manifest, log=reporter.log, verify=verify, reporter=reporter)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
 def run_plan(
     plan: Plan,
     storage: Storage,
     manifest: dict[str, dict],
     log: Callable[[str], None] = lambda line: None,
     verify: Callable[[Sequence[Artifact]], VerifyReport] | None = None,
+    reporter: Reporter | None = None,
 ) -> PublishResult:
     """Execute `plan`; raise `StorageError` naming every failed object (feeds then stay as they were)."""
     started = time.perf_counter()
     result = PublishResult(target=storage.name, skipped=len(plan.skip))
     objects = dict(manifest)
+    on_bytes = reporter.bytes_sent if reporter is not None else None
 
     def done(key: str, size: int) -> None:
         result.uploaded.append(key)
         result.bytes_uploaded += size
-        log(f"PUT {key} ({size} bytes)")
+        if reporter is not None:
+            reporter.put_done(key, size)
+        else:
+            log(f"PUT {key} ({size} bytes)")
 
     failed: dict[str, str] = {}
+    if reporter is not None:
+        reporter.start(len(plan.put), sum(a.size for a in plan.put))
     try:
         for stage, artifacts in plan.stages():
             if not artifacts:
@@ -66,29 +106,35 @@ def run_plan(
                 break  # never publish a feed while something it may point at is missing
             by_key = {a.key: a for a in artifacts}
             try:
-                failed.update(storage.put_many(artifacts, done))
+                failed.update(storage.put_many(artifacts, done, on_bytes))
             finally:
                 for key in result.uploaded:
                     if key in by_key:
                         objects[key] = {"sha256": by_key[key].sha256, "size": by_key[key].size}
+        # Deletes come after every feed is up, and not at all after a failure: the feeds that
+        # are live then are the new ones, which do not reference what is deleted.
+        if plan.delete and not failed:
+            storage.delete(plan.delete)
+            for key in plan.delete:
+                objects.pop(key, None)
+                log(f"DELETE {key}")
+            result.deleted = list(plan.delete)
     except StorageError:
         _save_manifest_best_effort(storage, objects)
         raise
-    if plan.delete and not failed:
-        storage.delete(plan.delete)
-        for key in plan.delete:
-            objects.pop(key, None)
-            log(f"DELETE {key}")
-        result.deleted = list(plan.delete)
-    if objects != manifest:  # a no-op publish makes no request at all
-        storage.write_manifest(dump_manifest(objects))
-    result.seconds = time.perf_counter() - started
+    finally:
+        if reporter is not None:
+            reporter.close()
     if failed:
+        _save_manifest_best_effort(storage, objects)
         first = "; ".join(f"{k}: {v}" for k, v in sorted(failed.items())[:5])
         more = f" (and {len(failed) - 5} more)" if len(failed) > 5 else ""
         raise StorageError(
             f"{storage.name}: {len(failed)} object(s) failed, feeds not updated: {first}{more}"
         )
+    if objects != manifest:  # a no-op publish makes no request at all
+        storage.write_manifest(dump_manifest(objects))
+    result.seconds = time.perf_counter() - started
     return result
 
 

@@ -16,6 +16,8 @@ MANIFEST_KEY = ".grandirenhlm/manifest.json"
 
 # Called after each object is written: (key, bytes written).
 Progress = Callable[[str, int], None]
+# Called as bytes go out (S3: per chunk, negative when a part is retried; folder: per file).
+BytesProgress = Callable[[int], None]
 
 
 class Storage(Protocol):
@@ -27,13 +29,22 @@ class Storage(Protocol):
         """{key: {"sha256": ..., "size": ...}} of what a previous publish left, or {}."""
         ...
 
-    def put_many(self, artifacts: Sequence[Artifact], progress: Progress) -> dict[str, str]:
+    def put_many(
+        self, artifacts: Sequence[Artifact], progress: Progress, on_bytes: BytesProgress | None = None
+    ) -> dict[str, str]:
         """Write every artifact; return {key: reason} for those that failed (others succeeded)."""
         ...
 
     def delete(self, keys: Sequence[str]) -> None: ...
 
     def write_manifest(self, data: bytes) -> None: ...
+
+    # the publish lock (see `grandirenhlm.lock`)
+    def create_lock(self, data: bytes) -> bool: ...
+
+    def read_lock(self) -> bytes | None: ...
+
+    def remove_lock(self) -> None: ...
 
 
 def open_storage(project: Project, target: Target) -> Storage:

@@ -11,7 +11,11 @@ from pathlib import Path
 
 from grandirenhlm.build import Artifact
 from grandirenhlm.errors import StorageError
-from grandirenhlm.storage import MANIFEST_KEY, Progress, parse_manifest
+from grandirenhlm.lock import LOCK_KEY
+from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Progress, parse_manifest
+
+# Errors after which the next object would fail the same way: the run stops at once.
+_FATAL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 class LocalStorage:
@@ -38,17 +42,20 @@ class LocalStorage:
             if (p := self.root / key).is_file() and p.stat().st_size == entry.get("size")
         }
 
-    def put_many(self, artifacts: Sequence[Artifact], progress: Progress) -> dict[str, str]:
+    def put_many(
+        self, artifacts: Sequence[Artifact], progress: Progress, on_bytes: BytesProgress | None = None
+    ) -> dict[str, str]:
         failed: dict[str, str] = {}
         for artifact in artifacts:
             try:
                 self._write(self._path(artifact.key), artifact)
             except OSError as exc:
-                if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
-                    # the next object would fail the same way: stop here
+                if exc.errno in _FATAL_ERRNOS:
                     raise StorageError(f"{self.name}: cannot write {artifact.key}: {exc.strerror}") from exc
                 failed[artifact.key] = exc.strerror or str(exc)
                 continue
+            if on_bytes:
+                on_bytes(artifact.size)
             progress(artifact.key, artifact.size)
         return failed
 
@@ -63,6 +70,39 @@ class LocalStorage:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def create_lock(self, data: bytes) -> bool:
+        # Written beside, then hard-linked into place: the link fails if a lock exists, and a
+        # reader never sees a half-written lock.
+        path = self.root / LOCK_KEY
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".lock.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                os.link(tmp, path)
+            finally:
+                os.unlink(tmp)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise StorageError(f"{self.name}: cannot create {LOCK_KEY}: {exc.strerror}") from exc
+        return True
+
+    def read_lock(self) -> bytes | None:
+        try:
+            return (self.root / LOCK_KEY).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"{self.name}: cannot read {LOCK_KEY}: {exc.strerror}") from exc
+
+    def remove_lock(self) -> None:
+        try:
+            (self.root / LOCK_KEY).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"{self.name}: cannot remove {LOCK_KEY}: {exc.strerror}") from exc
 
     def delete(self, keys: Sequence[str]) -> None:
         for key in keys:

@@ -12,6 +12,7 @@ Uploads go through boto3's transfer manager: multipart above a threshold, severa
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -19,11 +20,13 @@ import boto3
 import botocore.exceptions
 from boto3.s3.transfer import S3UploadFailedError, TransferConfig, create_transfer_manager
 from botocore.config import Config
+from s3transfer.subscribers import BaseSubscriber
 
 from grandirenhlm.build import Artifact
 from grandirenhlm.config import Target
 from grandirenhlm.errors import StorageError
-from grandirenhlm.storage import MANIFEST_KEY, Progress, parse_manifest
+from grandirenhlm.lock import LOCK_KEY
+from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Progress, parse_manifest
 
 MB = 1024 * 1024
 
@@ -52,6 +55,17 @@ _CLIENT_ERRORS = {
     "InvalidRequest": "the server refused the request",
     "NotImplemented": "the server does not implement this request",
 }
+
+
+# Failures that every other object would meet too: the run stops with this one message.
+_FATAL = (
+    "wrong credentials",
+    "no credentials",
+    "the bucket does not exist",
+    "permission denied",
+    "the bucket refuses ACLs",
+    "cannot reach the endpoint",
+)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -87,6 +101,13 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _max_attempts() -> int:
+    """botocore's standard retry mode with 5 attempts, or AWS_MAX_ATTEMPTS when it is set (an
+    explicit client config would otherwise hide the standard variable)."""
+    value = os.environ.get("AWS_MAX_ATTEMPTS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else 5
+
+
 def default_public_base_url(target: Target) -> str:
     """Where anonymous clients read the bucket when no public_base_url is configured."""
     parts = urlsplit(target.url)
@@ -110,7 +131,7 @@ class S3Storage:
         config = Config(
             region_name=target.region,
             s3={"addressing_style": target.addressing_style},
-            retries={"mode": "standard", "max_attempts": 5},
+            retries={"mode": "standard", "max_attempts": _max_attempts()},
             request_checksum_calculation=checksums,
             response_checksum_validation=checksums,
             connect_timeout=10,
@@ -122,9 +143,11 @@ class S3Storage:
             self.client = session.client("s3", endpoint_url=target.endpoint_url, config=config)
         except (botocore.exceptions.BotoCoreError, ValueError) as exc:
             raise StorageError(f"{self.name}: {describe_error(exc)}") from exc
+        # Parts as big as the threshold (S3's minimum part is 5 MiB, which the config enforces):
+        # a file just above the threshold goes up in two parts that retry independently.
         self.transfer_config = TransferConfig(
             multipart_threshold=target.multipart_threshold_mb * MB,
-            multipart_chunksize=max(8, target.multipart_threshold_mb) * MB,
+            multipart_chunksize=target.multipart_threshold_mb * MB,
             max_concurrency=target.max_concurrency,
         )
 
@@ -157,16 +180,17 @@ class S3Storage:
             extra["StorageClass"] = self.target.storage_class
         return extra
 
-    def put_many(self, artifacts: Sequence[Artifact], progress: Progress) -> dict[str, str]:
+    def put_many(
+        self, artifacts: Sequence[Artifact], progress: Progress, on_bytes: BytesProgress | None = None
+    ) -> dict[str, str]:
         failed: dict[str, str] = {}
         futures = []
+        subscribers = [_BytesSubscriber(on_bytes)] if on_bytes else None
         with create_transfer_manager(self.client, self.transfer_config) as manager:
             for artifact in artifacts:
                 extra = self._extra_args(artifact)
-                if artifact.source is not None:
-                    future = manager.upload(str(artifact.source), self.bucket, self.key(artifact.key), extra)
-                else:
-                    future = manager.upload(artifact.open(), self.bucket, self.key(artifact.key), extra)
+                body = str(artifact.source) if artifact.source is not None else artifact.open()
+                future = manager.upload(body, self.bucket, self.key(artifact.key), extra, subscribers)
                 futures.append((artifact, future))
             for artifact, future in futures:
                 try:
@@ -180,11 +204,7 @@ class S3Storage:
                     failed[artifact.key] = describe_error(exc)
                     continue
                 progress(artifact.key, artifact.size)
-        fatal = {
-            r
-            for r in failed.values()
-            if r.startswith(("wrong credentials", "no credentials", "the bucket does not exist"))
-        }
+        fatal = {r for r in failed.values() if r.startswith(_FATAL)}
         if fatal:
             raise StorageError(f"{self.name}: {sorted(fatal)[0]}")
         return failed
@@ -193,9 +213,54 @@ class S3Storage:
         for start in range(0, len(keys), 1000):
             batch = [{"Key": self.key(k)} for k in keys[start : start + 1000]]
             try:
-                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+                answer = self.client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+                )
             except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
                 raise StorageError(f"{self.name}: cannot delete: {describe_error(exc)}") from exc
+            # DeleteObjects answers 200 even when some keys could not be deleted
+            if errors := answer.get("Errors"):
+                first = errors[0]
+                raise StorageError(
+                    f"{self.name}: cannot delete {len(errors)} object(s), first "
+                    f"{first.get('Key')}: {first.get('Code')} {first.get('Message', '')}".rstrip()
+                )
+
+    def create_lock(self, data: bytes) -> bool:
+        try:
+            # Conditional write (AWS since 2024, MinIO, Ceph, R2): fails if the lock exists.
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self.key(LOCK_KEY),
+                Body=data,
+                IfNoneMatch="*",
+                ContentType="application/json",
+                CacheControl="no-store",
+            )
+        except botocore.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+                return False
+            raise StorageError(f"{self.name}: cannot create {LOCK_KEY}: {describe_error(exc)}") from exc
+        except botocore.exceptions.BotoCoreError as exc:
+            raise StorageError(f"{self.name}: cannot create {LOCK_KEY}: {describe_error(exc)}") from exc
+        return True
+
+    def read_lock(self) -> bytes | None:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self.key(LOCK_KEY))["Body"].read()
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise StorageError(f"{self.name}: cannot read {LOCK_KEY}: {describe_error(exc)}") from exc
+        except botocore.exceptions.BotoCoreError as exc:
+            raise StorageError(f"{self.name}: cannot read {LOCK_KEY}: {describe_error(exc)}") from exc
+
+    def remove_lock(self) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.key(LOCK_KEY))
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise StorageError(f"{self.name}: cannot remove {LOCK_KEY}: {describe_error(exc)}") from exc
 
     def write_manifest(self, data: bytes) -> None:
         try:
@@ -208,3 +273,13 @@ class S3Storage:
             )
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             raise StorageError(f"{self.name}: cannot write {MANIFEST_KEY}: {describe_error(exc)}") from exc
+
+
+class _BytesSubscriber(BaseSubscriber):
+    """Reports bytes as the transfer manager sends them (negative when a part is retried)."""
+
+    def __init__(self, on_bytes: BytesProgress):
+        self.on_bytes = on_bytes
+
+    def on_progress(self, future, bytes_transferred: int, **kwargs) -> None:
+        self.on_bytes(bytes_transferred)

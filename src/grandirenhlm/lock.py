@@ -1,0 +1,142 @@
+"""One publish at a time per target: a lock object (`.grandirenhlm/lock.json`) in the target.
+
+The lock is created atomically (`If-None-Match: *` on S3, `O_EXCL` in a folder), holds who took
+it (host, pid, start time, a random token) and is removed at the end of the run. A second publish
+stops with a message naming the holder, or waits for it with `--wait`. A lock left by a crashed
+process on this host (its pid is gone) is taken over with a note; one from another host cannot be
+judged from here, so the message says how old it is and that `--break-lock` removes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from grandirenhlm.errors import StorageError
+
+LOCK_KEY = ".grandirenhlm/lock.json"
+POLL_SECONDS = 1.0
+
+
+class Lockable(Protocol):
+    name: str
+
+    def create_lock(self, data: bytes) -> bool:
+        """Create the lock object if there is none; False if one exists already."""
+        ...
+
+    def read_lock(self) -> bytes | None: ...
+
+    def remove_lock(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    host: str
+    pid: int
+    started: str  # ISO 8601, UTC
+    token: str
+
+    @classmethod
+    def for_this_process(cls) -> LockInfo:
+        now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        return cls(socket.gethostname(), os.getpid(), now, uuid.uuid4().hex)
+
+    @classmethod
+    def parse(cls, raw: bytes) -> LockInfo | None:
+        try:
+            data = json.loads(raw)
+            return cls(str(data["host"]), int(data["pid"]), str(data["started"]), str(data["token"]))
+        except (ValueError, KeyError, TypeError):
+            return None  # damaged: treated as a lock of unknown origin
+
+    def dump(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True).encode()
+
+    def describe(self, now: datetime | None = None) -> str:
+        age = ""
+        with contextlib.suppress(ValueError):
+            started = datetime.fromisoformat(self.started.replace("Z", "+00:00"))
+            minutes = int(((now or datetime.now(UTC)) - started).total_seconds() // 60)
+            age = f", {minutes} min ago"
+        return f"pid {self.pid} on {self.host}, started {self.started}{age}"
+
+    def is_dead_here(self) -> bool:
+        """A lock taken on this host by a process that no longer exists (crashed or killed)."""
+        if self.host != socket.gethostname() or self.pid <= 0:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False  # alive, owned by someone else
+        return False
+
+
+@contextlib.contextmanager
+def publish_lock(
+    storage: Lockable,
+    *,
+    wait_seconds: float = 0.0,
+    break_lock: bool = False,
+    log: Callable[[str], None] = lambda line: None,
+) -> Iterator[LockInfo]:
+    """Hold the target's lock for the duration of the block; raise `StorageError` if another
+    publish holds it (after waiting up to `wait_seconds`)."""
+    mine = LockInfo.for_this_process()
+    deadline = time.monotonic() + wait_seconds
+    announced = False
+    while True:
+        if storage.create_lock(mine.dump()):
+            # Read back: a provider that ignores If-None-Match lets the last writer win.
+            if (raw := storage.read_lock()) is not None and LockInfo.parse(raw) == mine:
+                break
+            continue
+        raw = storage.read_lock()
+        if raw is None:
+            continue  # released between our attempt and the read
+        held = LockInfo.parse(raw)
+        what = held.describe() if held else "a damaged lock file"
+        if break_lock:
+            log(f"note: breaking the lock held by {what}")
+            storage.remove_lock()
+            break_lock = False
+            continue
+        if held is not None and held.is_dead_here():
+            log(f"note: taking over the lock left by {what}: that process is gone")
+            storage.remove_lock()
+            continue
+        if time.monotonic() >= deadline:
+            how = f"waited {wait_seconds:g} s; " if wait_seconds else "use --wait SECONDS to wait for it; "
+            raise StorageError(
+                f"{storage.name}: another publish is running ({what}); {how}"
+                f"if it crashed, run again with --break-lock"
+            )
+        if not announced:
+            log(f"waiting for the publish of {what}")
+            announced = True
+        time.sleep(POLL_SECONDS)
+    try:
+        yield mine
+    finally:
+        _release(storage, mine, log)
+
+
+def _release(storage: Lockable, mine: LockInfo, log: Callable[[str], None]) -> None:
+    try:
+        raw = storage.read_lock()
+        if raw is not None and LockInfo.parse(raw) == mine:
+            storage.remove_lock()
+    except StorageError as exc:
+        # The run's own outcome matters more; a lock left behind is taken over by the next run
+        # on this host, or removed with --break-lock.
+        log(f"warning: could not remove the lock: {exc}")

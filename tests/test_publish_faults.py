@@ -1,0 +1,295 @@
+"""Publishing through faults, for real: a fault-injecting proxy (tests/faultproxy.py) sits between
+`grandirenhlm publish` (a real child process) and moto's S3 server on 127.0.0.1.
+
+Each case checks what a listener would meet: the command exits non-zero naming the failure, no
+feed in the bucket points at a missing object, and a rerun once the fault is gone finishes the job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from grandirenhlm.lock import LOCK_KEY, LockInfo
+from tests.conftest import assert_clean_error, run_cli, s3_client
+from tests.faultproxy import FaultProxy, Rule
+
+SECRET = "testing-secret-do-not-print"
+PREFIX = "podcasts"
+
+
+@pytest.fixture
+def proxy(moto_endpoint: str) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(upstream=moto_endpoint).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+def publish_args(endpoint: str, public: str, bucket: str, *extra: str) -> list[str]:
+    return [
+        "publish",
+        "--to",
+        f"s3://{bucket}/{PREFIX}",
+        "--endpoint-url",
+        endpoint,
+        "--addressing-style",
+        "path",
+        "--public-base-url",
+        f"{public}/{bucket}/{PREFIX}/",  # listeners reach moto directly, without the faults
+        *extra,
+    ]
+
+
+def spawn(root: Path, args: list[str], **env: str) -> subprocess.Popen:
+    """`grandirenhlm publish` in its own process, as a user (or a second user) runs it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "grandirenhlm", "--project", str(root), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env},
+    )
+
+
+def finish(process: subprocess.Popen, timeout: float = 120) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=timeout)
+    assert "Traceback" not in err, err
+    assert SECRET not in out + err
+    return process.returncode, out, err
+
+
+def bucket_keys(endpoint: str, bucket: str) -> set[str]:
+    client = s3_client(endpoint)
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return {o["Key"].removeprefix(f"{PREFIX}/") for page in pages for o in page.get("Contents", [])}
+
+
+def assert_no_feed_points_at_a_missing_object(endpoint: str, bucket: str) -> int:
+    """Every feed in the bucket is complete: each enclosure is there with its length. Returns the
+    number of feeds found."""
+    client = s3_client(endpoint)
+    keys = bucket_keys(endpoint, bucket)
+    feeds = sorted(k for k in keys if k.endswith("feed.xml"))
+    for feed in feeds:
+        body = client.get_object(Bucket=bucket, Key=f"{PREFIX}/{feed}")["Body"].read()
+        for entry in feedparser.parse(body).entries:
+            enclosure = entry.enclosures[0]
+            key = enclosure.href.split(f"/{bucket}/{PREFIX}/", 1)[1]
+            assert key in keys, f"{feed} points at {key}, which is not in the bucket"
+            head = client.head_object(Bucket=bucket, Key=f"{PREFIX}/{key}")
+            assert head["ContentLength"] == int(enclosure.length), key
+    return len(feeds)
+
+
+def wait_for(condition, timeout: float = 60, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def is_media_put(request) -> bool:
+    return request.method == "PUT" and f"/{PREFIX}/media/" in request.key
+
+
+# ------------------------------------------------------------------------------ transient errors
+
+
+def test_transient_503s_are_retried_and_the_publish_succeeds(demo_project, s3_bucket, proxy):
+    endpoint, bucket = s3_bucket
+    slow_down = proxy.add(Rule(is_media_put, status=503, code="SlowDown", times=6))
+    code, out, err = finish(spawn(demo_project, publish_args(proxy.url, endpoint, bucket, "--json")))
+    assert code == 0, err
+    assert slow_down.hits == 6 and proxy.count("PUT", 503) == 6
+    summary = json.loads(out)
+    assert summary["uploaded"] == 22 and summary["skipped"] == 0
+    assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
+
+
+def test_500s_for_a_while_fail_the_run_then_a_rerun_finishes(demo_project, s3_bucket, proxy):
+    endpoint, bucket = s3_bucket
+    video = Rule(lambda r: r.method == "PUT" and r.key.endswith(".mp4"), status=500, code="InternalError")
+    proxy.add(video)
+    args = publish_args(proxy.url, endpoint, bucket)
+    code, _, err = finish(spawn(demo_project, args, AWS_MAX_ATTEMPTS="2"))
+    assert code == 1
+    (line,) = err.strip().splitlines()[-1:]
+    assert line.startswith(f"error: s3://{bucket}/{PREFIX}: 1 object(s) failed, feeds not updated: media/")
+    assert ".mp4: " in line and "InternalError" in line
+    assert video.hits >= 2  # retried, then given up
+    keys = bucket_keys(endpoint, bucket)
+    assert not [k for k in keys if k.endswith("feed.xml")]  # no feed while its media is missing
+    assert ".grandirenhlm/manifest.json" in keys and LOCK_KEY not in keys
+
+    proxy.clear()  # the server is healthy again
+    code, out, err = finish(spawn(demo_project, [*args, "--json"]))
+    assert code == 0, err
+    assert json.loads(out)["uploaded"] == 3  # the video and the two feeds; the rest was kept
+    assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
+
+
+def test_slow_responses_still_publish(demo_project, s3_bucket, proxy):
+    endpoint, bucket = s3_bucket
+    proxy.add(Rule(lambda r: r.method == "PUT", delay=0.3))
+    started = time.monotonic()
+    code, out, err = finish(spawn(demo_project, publish_args(proxy.url, endpoint, bucket, "--json")))
+    assert code == 0, err
+    assert time.monotonic() - started > 0.3 * 22 / 8  # the delay really applied (8 at once)
+    assert json.loads(out)["uploaded"] == 22
+    assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
+
+
+# ------------------------------------------------------------------------------ the server goes away
+
+
+def test_server_stopped_in_the_middle_then_back(demo_project, s3_bucket, proxy):
+    endpoint, bucket = s3_bucket
+    puts = []
+
+    def crash_after_three_media(request) -> None:
+        if is_media_put(request):
+            puts.append(request.key)
+            if len(puts) == 4:
+                proxy.stop_soon()  # the server goes away while uploads are in flight
+
+    proxy.on_request = crash_after_three_media
+    proxy.add(Rule(lambda r: is_media_put(r) and len(puts) >= 4, drop=True))
+    args = publish_args(proxy.url, endpoint, bucket)
+    code, _, err = finish(spawn(demo_project, args, AWS_MAX_ATTEMPTS="2"))
+    assert code == 1
+    assert err.strip().splitlines()[-1].startswith(f"error: s3://{bucket}/{PREFIX}: ")
+    assert "cannot reach the endpoint" in err or "closed the connection" in err, err
+    keys = bucket_keys(endpoint, bucket)
+    assert not [k for k in keys if k.endswith("feed.xml")]
+    assert "warning: could not remove the lock" in err  # the server was gone; the next run takes over
+
+    proxy.on_request = None
+    proxy.clear()
+    proxy.start()  # the same port again
+    code, out, err = finish(spawn(demo_project, [*args, "--json"]))
+    assert code == 0, err
+    assert 0 < json.loads(out)["uploaded"] <= 22
+    assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
+    assert LOCK_KEY not in bucket_keys(endpoint, bucket)
+
+
+def test_publish_killed_in_the_middle_then_rerun(demo_project, s3_bucket, proxy):
+    endpoint, bucket = s3_bucket
+    proxy.add(Rule(is_media_put, delay=0.5))
+    args = publish_args(proxy.url, endpoint, bucket)
+    victim = spawn(demo_project, args)
+    wait_for(lambda: proxy.count("PUT", 200, "/media/") >= 2, what="two media uploads")
+    victim.kill()  # SIGKILL: no cleanup at all
+    victim.communicate(timeout=30)
+    keys = bucket_keys(endpoint, bucket)
+    assert LOCK_KEY in keys  # left behind by the killed process
+    assert not [k for k in keys if k.endswith("feed.xml")]
+
+    proxy.clear()
+    code, out, err = finish(spawn(demo_project, [*args, "--json"]))
+    assert code == 0, err
+    assert f"note: taking over the lock left by pid {victim.pid}" in err
+    assert json.loads(out)["uploaded"] == 22  # the killed run never wrote its manifest
+    assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
+    assert LOCK_KEY not in bucket_keys(endpoint, bucket)
+
+
+# ------------------------------------------------------------------------------ two publishes at once
+
+
+def test_second_concurrent_publish_stops_or_waits(demo_project, s3_bucket, proxy):
+    endpoint, bucket = s3_bucket
+    gate = threading.Event()
+    proxy.add(Rule(is_media_put, gate=gate))  # the first publish hangs in its uploads until told
+    first = spawn(demo_project, publish_args(proxy.url, endpoint, bucket, "--json"))
+    try:
+        client = s3_client(endpoint)
+        wait_for(lambda: LOCK_KEY in bucket_keys(endpoint, bucket), what="the first publish's lock")
+        holder = LockInfo.parse(client.get_object(Bucket=bucket, Key=f"{PREFIX}/{LOCK_KEY}")["Body"].read())
+        assert holder is not None and holder.pid == first.pid
+
+        second = run_cli(demo_project, *publish_args(endpoint, endpoint, bucket, "--no-verify"))
+        assert_clean_error(
+            second,
+            f"error: s3://{bucket}/{PREFIX}: another publish is running (pid {first.pid} on ",
+            "use --wait SECONDS to wait for it; if it crashed, run again with --break-lock",
+        )
+        lock_reads = proxy.count("GET", contains=LOCK_KEY)
+        third = spawn(demo_project, publish_args(proxy.url, endpoint, bucket, "--json", "--wait", "120"))
+        wait_for(
+            lambda: proxy.count("GET", contains=LOCK_KEY) > lock_reads, what="the third to find the lock"
+        )
+        assert first.poll() is None and third.poll() is None  # both running: one uploads, one waits
+    finally:
+        gate.set()
+    code1, out1, err1 = finish(first)
+    code3, out3, err3 = finish(third)
+    assert code1 == 0 and code3 == 0, (err1, err3)
+    assert json.loads(out1)["uploaded"] == 22
+    assert f"waiting for the publish of pid {first.pid}" in err3
+    assert json.loads(out3)["uploaded"] == 0  # planned again after the wait: nothing left to do
+    assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
+    assert LOCK_KEY not in bucket_keys(endpoint, bucket)
+
+
+# ------------------------------------------------------------------------------ refusals, named once
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message"),
+    [
+        (403, "AccessDenied", "permission denied (AccessDenied)"),
+        (403, "InvalidAccessKeyId", "wrong credentials: the access key is not known to this endpoint"),
+        (403, "SignatureDoesNotMatch", "wrong credentials: the secret key does not match the access key"),
+    ],
+)
+def test_refused_uploads_are_one_line_naming_the_target(
+    demo_project, s3_bucket, proxy, status, code, message
+):
+    endpoint, bucket = s3_bucket
+    proxy.add(Rule(lambda r: r.method == "PUT" and LOCK_KEY not in r.key, status=status, code=code))
+    result = run_cli(demo_project, *publish_args(proxy.url, endpoint, bucket, "--no-verify", "--quiet"))
+    assert_clean_error(result, f"error: s3://{bucket}/{PREFIX}: {message}")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert SECRET not in result.stdout + result.stderr
+    assert LOCK_KEY not in bucket_keys(endpoint, bucket)  # released on the way out
+
+
+def test_a_bucket_that_refuses_acls_is_named(demo_project, s3_bucket, proxy):
+    """R2 and buckets with "object ownership: enforced" answer AccessControlListNotSupported."""
+    endpoint, bucket = s3_bucket
+    refusal = proxy.add(
+        Rule(lambda r: "x-amz-acl" in r.headers, status=400, code="AccessControlListNotSupported")
+    )
+    args = publish_args(proxy.url, endpoint, bucket, "--no-verify")
+    result = run_cli(demo_project, *args, "--acl", "public-read", "--quiet")
+    assert_clean_error(
+        result, f'error: s3://{bucket}/{PREFIX}: the bucket refuses ACLs; set acl = "none" for this target'
+    )
+    refused = refusal.hits
+    assert refused > 0
+    assert not [k for k in bucket_keys(endpoint, bucket) if k.endswith("feed.xml")]
+    again = run_cli(demo_project, *args, "--json")  # the default: no ACL header at all
+    assert again.exit_code == 0, again.stderr
+    assert refusal.hits == refused and json.loads(again.stdout)["uploaded"] == 22
+
+
+def test_dry_run_on_s3_reads_and_writes_nothing(demo_project, s3_bucket, proxy):
+    endpoint, bucket = s3_bucket
+    result = run_cli(demo_project, *publish_args(proxy.url, endpoint, bucket, "--dry-run"))
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 22 and all(line.startswith("PUT    ") for line in lines)
+    assert {m for m, _, _ in proxy.seen} == {"GET"}  # the manifest lookup only
+    assert bucket_keys(endpoint, bucket) == set()
