@@ -25,6 +25,7 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	-./scripts/ensure-test-browser
+	-./scripts/ensure-test-java
 	$(BIN)/python -m pytest
 
 serve: $(VENV)/.installed

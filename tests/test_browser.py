@@ -7,14 +7,7 @@ test-artifacts/screenshots/ (git-ignored) to be looked at by a person.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 import tomllib
-import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Iterator
@@ -23,38 +16,28 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.browser_support import (
+    CHROMIUM,
+    ServedSite,
+    launch_chromium,
+    publish_demo,
+    serve,
+    unavailable,
+)
+from tests.conftest import REPO
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 H264_AAC = 'video/mp4; codecs="avc1.42E01E, mp4a.40.2"'
 
 
-def _unavailable(reason: str) -> None:
-    """Skip on a developer's machine; fail in CI, where a missing browser must not pass silently."""
-    if os.environ.get("CI"):
-        pytest.fail(f"browser tests cannot run in CI: {reason}", pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
-
-
 if not CHROMIUM.is_file():
-    _unavailable(
+    unavailable(
         f"{CHROMIUM} is missing; run scripts/ensure-test-browser (as root) to install Debian's chromium"
     )
 try:
-    from playwright.sync_api import Browser, Page, sync_playwright
+    from playwright.sync_api import Browser, Page
 except ImportError:  # pragma: no cover - depends on the environment
-    _unavailable("the playwright package is missing; install the test extra: pip install -e '.[test]'")
+    unavailable("the playwright package is missing; install the test extra: pip install -e '.[test]'")
 
 
 # ---------------------------------------------------------------- the demo episodes
@@ -116,49 +99,21 @@ def test_the_demo_has_the_expected_episodes():
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite]:
     """The demo, published to <copy>/public and served by a real `grandirenhlm serve` process."""
-    root = tmp_path_factory.mktemp("browser") / "demo"
-    root.mkdir()
-    for name in ("feeds", "episodes", "media", "templates"):
-        shutil.copytree(REPO / name, root / name)
-    shutil.copy(REPO / "grandirenhlm.toml", root / "grandirenhlm.toml")
-    result = run_cli(root, "publish", "--quiet")
-    assert result.exit_code == 0, result.stderr
+    with serve(publish_demo(tmp_path_factory.mktemp("browser"))) as served:
+        yield served
 
-    port = _free_port()
-    log_path = root / "serve.log"
-    with log_path.open("wb") as log:  # a file, not a pipe: request logs can never block the server
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "grandirenhlm", "--project", str(root), "serve", "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(f"{base}/", proc, log_path)
-        assert log_path.read_text().startswith(f"serving {root / 'public'} at {base}/")
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            proc.kill()
-            proc.wait()
+
+@pytest.fixture(scope="module")
+def base_url(site: ServedSite) -> str:
+    return site.base
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    # launch() gives Chromium a new, empty temporary --user-data-dir of its own (and refuses one
-    # passed in args), removed when the browser closes.
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
@@ -304,28 +259,6 @@ def test_screenshots(browser: Browser, base_url: str, width: int, height: int):
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_until_up(url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"`grandirenhlm serve` exited with {proc.returncode}: {log_path.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (urllib.error.URLError, ConnectionError):
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"`grandirenhlm serve` did not answer {url} in {timeout} s: {log_path.read_text()}"
-                )
-            time.sleep(0.05)
 
 
 def _range_request(url: str, header: str):

@@ -16,6 +16,7 @@ from grandirenhlm import layout
 from grandirenhlm.catalog import Catalog
 from grandirenhlm.config import Project
 from grandirenhlm.feed import episode_files, render_feed_pages
+from grandirenhlm.images import resize_cover
 from grandirenhlm.media import sha256_file
 from grandirenhlm.opml import OPML_TYPE, render_opml
 from grandirenhlm.pages import (
@@ -23,6 +24,7 @@ from grandirenhlm.pages import (
     render_episode,
     render_home,
     render_show,
+    site_pages,
     template_environment,
 )
 
@@ -61,13 +63,19 @@ class Artifact:
 
     @classmethod
     def from_bytes(
-        cls, key: str, stage: Stage, content_type: str, data: bytes, references: tuple[str, ...] = ()
+        cls,
+        key: str,
+        stage: Stage,
+        content_type: str,
+        data: bytes,
+        references: tuple[str, ...] = (),
+        cache: str = SHORT,
     ) -> Artifact:
         return cls(
             key,
             stage,
             content_type,
-            SHORT,
+            cache,
             hashlib.sha256(data).hexdigest(),
             len(data),
             data=data,
@@ -95,6 +103,9 @@ def build_site(project: Project, catalog: Catalog, base_url: str, at: datetime) 
                 source=show.image,
             )
         )
+        cover = resize_cover(show.image, cover_key)  # the pages' renditions; the feed keeps the original
+        for r in cover.renditions:
+            artifacts.append(Artifact.from_bytes(r.key, Stage.ASSET, r.content_type, r.data, cache=IMMUTABLE))
         for i, episode in enumerate(episodes):
             media = episode.media
             artifacts.append(
@@ -119,22 +130,26 @@ def build_site(project: Project, catalog: Catalog, base_url: str, at: datetime) 
                 artifacts.append(Artifact.from_bytes(key, Stage.ASSET, content_type, data))
             previous = episodes[i - 1] if i > 0 else None
             following = episodes[i + 1] if i + 1 < len(episodes) else None
-            page = render_episode(env, project, base_url, show, cover_key, episode, previous, following)
+            page = render_episode(env, project, base_url, show, cover, episode, previous, following)
             artifacts.append(
                 Artifact.from_bytes(
                     layout.episode_page(episode), Stage.PAGE, HTML, page, references=(layout.media(episode),)
                 )
             )
-        page = render_show(env, project, base_url, show, cover_key, episodes)
+        page = render_show(env, project, base_url, show, cover, episodes)
         artifacts.append(Artifact.from_bytes(layout.show_page(show), Stage.PAGE, HTML, page))
         live = catalog.live_items(slug, at)
         for feed in render_feed_pages(show, episodes, base_url, cover_key, live):  # RFC 5005 pages
             references = (cover_key, *(layout.media(e) for e in feed.episodes))
             artifacts.append(Artifact.from_bytes(feed.key, Stage.FEED, RSS, feed.data, references))
-        home.append((show, cover_key, len(episodes)))
+        home.append((show, cover, len(episodes)))
     artifacts.append(
         Artifact.from_bytes("index.html", Stage.PAGE, HTML, render_home(env, project, base_url, home))
     )
+    # Accessibility statement, legal notice, 404, then sitemap.xml and robots.txt over every page.
+    pages = [a.key for a in artifacts if a.key.endswith("index.html")]  # not transcript fragments
+    for key, content_type, data in site_pages(env, project, base_url, pages):
+        artifacts.append(Artifact.from_bytes(key, Stage.PAGE, content_type, data))
     newest = max(
         (e.pub_date for eps in catalog.episodes.values() for e in eps if e.pub_date <= at), default=None
     )

@@ -38,6 +38,21 @@ class Target:
         return self.url.startswith("s3://")
 
 
+RGAA_STATUSES = ("non conforme", "partiellement conforme", "totalement conforme")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """`[site.accessibility]` or `[site.legal]`: the French text of the accessibility statement or
+    of the legal notice page; what is left empty shows as « à compléter » on the page."""
+
+    text: str = ""  # paragraphs, blank lines between them
+    contact: str = ""  # an email address or a URL
+    status: str = ""  # accessibility: the RGAA conformance status (RGAA_STATUSES)
+    publisher: str = ""  # legal: who publishes the site
+    host: str = ""  # legal: who hosts it (name and address)
+
+
 @dataclass(frozen=True)
 class Project:
     root: Path
@@ -46,6 +61,8 @@ class Project:
     language: str = "fr"
     default_target: str = "local"
     targets: dict[str, Target] = field(default_factory=dict)
+    accessibility: Notice = Notice()
+    legal: Notice = Notice()
 
     @property
     def feeds_dir(self) -> Path:
@@ -128,7 +145,9 @@ def load_project(root: Path) -> Project:
     r = FieldReader(data, display_path(path), problems)
     r.unknown_keys({"site", "publish", "targets"})
     site = r.table("site", required=False) or FieldReader({}, r.where, problems, "site.")
-    site.unknown_keys({"title", "description", "language"})
+    site.unknown_keys({"title", "description", "language", "accessibility", "legal"})
+    accessibility = _read_notice(site, "accessibility", {"text", "contact", "status"})
+    legal = _read_notice(site, "legal", {"text", "contact", "publisher", "host"})
     publish = r.table("publish", required=False) or FieldReader({}, r.where, problems, "publish.")
     publish.unknown_keys({"target"})
     targets = {"local": local}
@@ -151,7 +170,20 @@ def load_project(root: Path) -> Project:
         language=site.text("language", required=False) or "fr",
         default_target=default,
         targets=targets,
+        accessibility=accessibility,
+        legal=legal,
     )
+
+
+def _read_notice(site: FieldReader, key: str, keys: set[str]) -> Notice:
+    t = site.table(key, required=False)
+    if t is None:
+        return Notice()
+    t.unknown_keys(keys)
+    values = {k: t.text(k, required=False) or "" for k in sorted(keys - {"status"})}
+    if "status" in keys:
+        values["status"] = t.choice("status", RGAA_STATUSES, "")
+    return Notice(**values)
 
 
 TARGET_KEYS = {

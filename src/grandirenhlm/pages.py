@@ -7,19 +7,39 @@ Autoescape is on and undefined variables are errors.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote, urlencode, urlsplit
 
 import jinja2
+from markupsafe import Markup
 
 from grandirenhlm import layout
 from grandirenhlm.catalog import episode_order
 from grandirenhlm.config import Project
 from grandirenhlm.errors import ConfigError
+from grandirenhlm.images import CoverSet
 from grandirenhlm.model import Episode, Show
-from grandirenhlm.text import date_fr, duration_fr, iso_duration, size_fr, text_to_html
+from grandirenhlm.text import date_fr, duration_fr, iso_duration, size_fr, text_to_html, typo_fr
+from grandirenhlm.transcripts import FORMATS, Transcript, load_transcript
+
+# Pages outside the shows. Their URLs are French, like the pages.
+ACCESSIBILITY_PAGE = "accessibilite/index.html"
+LEGAL_PAGE = "mentions-legales/index.html"
+NOT_FOUND_PAGE = "404.html"
+
+# Listening platforms a show definition may name under `[links]`: the key, the label shown,
+# and how an ID (anything not starting with https://) becomes the show's URL there.
+PLATFORMS = (
+    ("apple_podcasts", "Apple Podcasts", "https://podcasts.apple.com/fr/podcast/id{}"),
+    ("spotify", "Spotify", "https://open.spotify.com/show/{}"),
+    ("deezer", "Deezer", "https://www.deezer.com/fr/show/{}"),
+    ("amazon_music", "Amazon Music", "https://music.amazon.fr/podcasts/{}"),
+    ("podcast_index", "Podcast Index", "https://podcastindex.org/podcast/{}"),
+)
 
 
 def default_templates_dir() -> Path:
@@ -51,9 +71,44 @@ def template_environment(project: Project) -> jinja2.Environment:
         duration_fr=duration_fr,
         size_fr=size_fr,
         iso_duration=iso_duration,
-        paragraphs=lambda text: jinja2.utils.markupsafe.Markup(text_to_html(text)),
+        fr=typo_fr,
+        paragraphs=lambda text: Markup(text_to_html(typo_fr(text))),
+        clock=clock,
+        jsonld=jsonld,
     )
     return env
+
+
+def clock(seconds: float) -> str:
+    """« 1:02 », « 1:02:03 »: a timestamp as players show it (chapters, transcript cues)."""
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def jsonld(data: dict) -> Markup:
+    """A schema.org object for `<script type="application/ld+json">`; `<` is escaped so that no
+    text can close the script element."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def subscribe_links(show: Show) -> list[tuple[str, str]]:
+    """(label, URL) of the listening platforms the show definition names, in a fixed order;
+    `[links]` entries with other names follow, labelled by their name."""
+    known = {key for key, _, _ in PLATFORMS}
+    out = []
+    for key, label, template in PLATFORMS:
+        value = show.links.get(key)
+        if value:
+            out.append(
+                (label, value if value.startswith(("https://", "http://")) else template.format(value))
+            )
+    for name, url in sorted(show.links.items()):
+        if name not in known:
+            out.append((name, url))
+    return out
 
 
 @dataclass(frozen=True)
@@ -63,19 +118,34 @@ class PageContext:
     project: Project
     key: str
     base_url: str
+    rooted: bool = False  # links from the site's root path: for the 404 page, served at any path
 
     def href(self, key: str) -> str:
         """Relative link from this page, so the site works from a folder or any base URL."""
+        if self.rooted:
+            return (urlsplit(self.base_url).path or "/") + layout.relative("", key)
         return layout.relative(self.key, key)
 
     def url(self, key: str) -> str:
         return layout.absolute(self.base_url, key)
 
+    @property
+    def canonical(self) -> str:
+        """The page's public URL, `…/show/` rather than `…/show/index.html` where the server
+        answers for a folder, which `layout.absolute` keeps for bare S3 endpoints."""
+        return self.url(self.key)
+
 
 def render(env: jinja2.Environment, name: str, ctx: PageContext, **values: object) -> bytes:
     try:
         template = env.get_template(name)
-        return template.render(page=ctx, site=ctx.project, layout=layout, **values).encode("utf-8")
+        return template.render(
+            page=ctx,
+            site=ctx.project,
+            layout=layout,
+            pages={"accessibility": ACCESSIBILITY_PAGE, "legal": LEGAL_PAGE},
+            **values,
+        ).encode("utf-8")
     except jinja2.TemplateNotFound as exc:
         raise ConfigError(f"templates/{exc.name}: template not found") from exc
     except jinja2.TemplateSyntaxError as exc:
@@ -84,21 +154,46 @@ def render(env: jinja2.Environment, name: str, ctx: PageContext, **values: objec
         raise ConfigError(f"templates/{name}: {exc.message}") from exc
 
 
-def render_home(env, project: Project, base_url: str, shows: Sequence[tuple[Show, str, int]]) -> bytes:
-    """`shows`: (show, cover key, number of published episodes)."""
+def render_home(env, project: Project, base_url: str, shows: Sequence[tuple[Show, CoverSet, int]]) -> bytes:
+    """`shows`: (show, cover, number of published episodes)."""
     ctx = PageContext(project, "index.html", base_url)
     return render(env, "home.html", ctx, shows=shows)
 
 
+def ordered_episodes(show: Show, episodes: Sequence[Episode]) -> list[Episode]:
+    """Series order for a serial, newest first otherwise."""
+    if show.show_type == "serial":
+        return sorted(episodes, key=lambda e: (e.season or 0, e.number or 0, e.pub_date))
+    return sorted(episodes, key=episode_order, reverse=True)
+
+
 def render_show(
-    env, project: Project, base_url: str, show: Show, cover_key: str, episodes: Sequence[Episode]
+    env, project: Project, base_url: str, show: Show, cover: CoverSet, episodes: Sequence[Episode]
 ) -> bytes:
     ctx = PageContext(project, layout.show_page(show), base_url)
-    if show.show_type == "serial":
-        ordered = sorted(episodes, key=lambda e: (e.season or 0, e.number or 0, e.pub_date))
-    else:
-        ordered = sorted(episodes, key=episode_order, reverse=True)
-    return render(env, "show.html", ctx, show=show, cover_key=cover_key, episodes=ordered)
+    ordered = ordered_episodes(show, episodes)
+    data = {
+        "@context": "https://schema.org",
+        "@type": "PodcastSeries",
+        "name": show.title,
+        "description": show.description,
+        "url": ctx.canonical,
+        "webFeed": ctx.url(layout.feed(show)),
+        "inLanguage": show.language,
+        "author": {"@type": "Organization", "name": show.author},
+        "image": ctx.url(_og_image(cover)),
+    }
+    return render(
+        env,
+        "show.html",
+        ctx,
+        show=show,
+        cover=cover,
+        episodes=ordered,
+        platforms=subscribe_links(show),
+        structured=data,
+        og_image=_og_image(cover),
+    )
 
 
 def render_episode(
@@ -106,19 +201,133 @@ def render_episode(
     project: Project,
     base_url: str,
     show: Show,
-    cover_key: str,
+    cover: CoverSet,
     episode: Episode,
     previous: Episode | None,
     following: Episode | None,
+    transcript: Transcript | None = None,
 ) -> bytes:
+    """`transcript`: the episode's, already loaded (else read from `episode.transcript`)."""
     ctx = PageContext(project, layout.episode_page(episode), base_url)
+    media = episode.media
+    if transcript is None and episode.transcript is not None:
+        transcript = load_transcript(episode.transcript, language=show.language)
+    transcript_links = (
+        [
+            (TRANSCRIPT_LABELS[f.extension], layout.transcript(episode, f.extension), f.mime_type)
+            for f in FORMATS
+        ]
+        if transcript is not None
+        else []
+    )
+    captions = next((key for _, key, mime in transcript_links if mime == "text/vtt"), None)
+    data: dict = {
+        "@context": "https://schema.org",
+        "@type": "PodcastEpisode",
+        "name": episode.title,
+        "description": episode.description,
+        "url": ctx.canonical,
+        "datePublished": episode.pub_date.isoformat(),
+        "inLanguage": show.language,
+        "image": ctx.url(_og_image(cover)),
+        "partOfSeries": {
+            "@type": "PodcastSeries",
+            "name": show.title,
+            "url": ctx.url(layout.show_page(show)),
+        },
+    }
+    if episode.number is not None:
+        data["episodeNumber"] = episode.number
+    if media is not None:
+        data["duration"] = iso_duration(media.duration_seconds)
+        data["associatedMedia"] = {
+            "@type": "VideoObject" if media.is_video else "AudioObject",
+            "contentUrl": ctx.url(layout.media(episode)),
+            "encodingFormat": media.mime_type,
+            "contentSize": str(media.size),
+            "duration": iso_duration(media.duration_seconds),
+            "name": episode.title,
+            "uploadDate": episode.pub_date.isoformat(),
+            "description": episode.description,
+            "thumbnailUrl": ctx.url(_og_image(cover)),
+        }
     return render(
         env,
         "episode.html",
         ctx,
         show=show,
-        cover_key=cover_key,
+        cover=cover,
         episode=episode,
         previous=previous,
         following=following,
+        transcript=transcript,
+        transcript_links=transcript_links,
+        captions=captions,
+        alternates=[(m, f"media/{episode.show}/{m.path.name}") for m in episode.alternates],
+        share=share_links(episode.title, ctx.canonical),
+        structured=data,
+        og_image=_og_image(cover),
     )
+
+
+def share_links(title: str, url: str) -> list[tuple[str, str]]:
+    """Plain links to share a page: nothing is loaded from those sites until a visitor follows one."""
+    text = f"{title} {url}"
+    return [
+        ("Courriel", "mailto:?" + urlencode({"subject": title, "body": url}, quote_via=quote)),
+        ("Bluesky", "https://bsky.app/intent/compose?" + urlencode({"text": text}, quote_via=quote)),
+        ("LinkedIn", "https://www.linkedin.com/sharing/share-offsite/?" + urlencode({"url": url})),
+        ("Facebook", "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url})),
+        ("X", "https://x.com/intent/post?" + urlencode({"text": title, "url": url}, quote_via=quote)),
+    ]
+
+
+TRANSCRIPT_LABELS = {".vtt": "WebVTT", ".srt": "SubRip (SRT)", ".json": "JSON", ".html": "HTML"}
+
+
+def site_pages(
+    env, project: Project, base_url: str, page_keys: Sequence[str]
+) -> list[tuple[str, str, bytes]]:
+    """(key, content type, bytes) of the pages outside the shows, then `sitemap.xml` listing
+    `page_keys` and those pages (not the 404), and `robots.txt`."""
+    html = "text/html; charset=utf-8"
+    out = [
+        (
+            ACCESSIBILITY_PAGE,
+            html,
+            render_site_page(env, project, base_url, ACCESSIBILITY_PAGE, "accessibility.html"),
+        ),
+        (LEGAL_PAGE, html, render_site_page(env, project, base_url, LEGAL_PAGE, "legal.html")),
+        (NOT_FOUND_PAGE, html, render_site_page(env, project, base_url, NOT_FOUND_PAGE, "404.html")),
+    ]
+    listed = sorted({*page_keys, ACCESSIBILITY_PAGE, LEGAL_PAGE} - {NOT_FOUND_PAGE})
+    out.append(
+        ("sitemap.xml", "application/xml; charset=utf-8", render_sitemap(env, project, base_url, listed))
+    )
+    out.append(("robots.txt", "text/plain; charset=utf-8", render_robots(env, project, base_url)))
+    return out
+
+
+def render_site_page(
+    env, project: Project, base_url: str, key: str, template: str, **values: object
+) -> bytes:
+    """A page of the site outside the shows: accessibility statement, legal notice, 404."""
+    ctx = PageContext(project, key, base_url, rooted=key == NOT_FOUND_PAGE)
+    return render(env, template, ctx, **values)
+
+
+def render_sitemap(env, project: Project, base_url: str, keys: Sequence[str]) -> bytes:
+    """`sitemap.xml` (sitemaps.org 0.9): the public URL of each page."""
+    ctx = PageContext(project, "sitemap.xml", base_url)
+    return render(env, "sitemap.xml", ctx, keys=keys)
+
+
+def render_robots(env, project: Project, base_url: str) -> bytes:
+    ctx = PageContext(project, "robots.txt", base_url)
+    return render(env, "robots.txt", ctx)
+
+
+def _og_image(cover: CoverSet) -> str:
+    """Open Graph and schema.org image: the 1200-px JPEG when there is one, else the original."""
+    rendition = cover.nearest(1200, "image/jpeg")
+    return rendition.key if rendition else cover.original

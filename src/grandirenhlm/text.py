@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from datetime import datetime
 
 from babel.dates import format_date
@@ -48,3 +49,29 @@ def iso_duration(seconds: float) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + f"{secs}S"
+
+
+NNBSP = "\u202f"  # narrow no-break space: French typography before ; ! ? and inside « »
+_SPACE_BEFORE = re.compile(r"[ \u00a0\u202f]*([;:!?»])")
+_SPACE_AFTER = re.compile(r"«[ \u00a0\u202f]*")
+
+
+def typo_fr(text: str) -> str:
+    """French typographic spacing: a narrow no-break space before : ; ! ? » and after «.
+
+    Only where a word and the sign are already apart, or for the guillemets, so that URLs
+    (`https://`), times (`12:30`) and `?!`-free code-like text are left as they are.
+    """
+
+    def before(match: re.Match[str]) -> str:
+        start = match.start()
+        sign = match.group(1)
+        if sign == "»":
+            return NNBSP + sign
+        # Keep "https://", "12:30", "a?b": only a sign that already had a space before it moves.
+        if match.end(0) - start == 1 or start == 0:
+            return match.group(0)
+        return NNBSP + sign
+
+    text = _SPACE_BEFORE.sub(before, text)
+    return _SPACE_AFTER.sub("«" + NNBSP, text)

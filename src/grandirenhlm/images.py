@@ -1,0 +1,73 @@
+"""Cover art resized for the pages with Pillow: WebP and JPEG at a few widths, for `srcset`.
+
+The feed keeps pointing at the original (Apple wants 1400 to 3000 px); pages load a rendition
+near the size they show, so a page weighs tens of kilobytes instead of the full artwork.
+Output is deterministic for given input bytes: the same cover gives the same keys and bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from grandirenhlm.errors import ConfigError
+from grandirenhlm.records import display_path
+
+WIDTHS = (300, 600, 1200)  # a 300-px card at 1x and 2x, and Open Graph's recommended 1200 px
+FORMATS = (("image/webp", "webp", {"quality": 80, "method": 6}), ("image/jpeg", "jpg", {"quality": 82}))
+
+
+@dataclass(frozen=True)
+class Rendition:
+    key: str
+    width: int
+    height: int
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class CoverSet:
+    """The original cover (for the feed) and its renditions (for the pages)."""
+
+    original: str  # key of the original file
+    width: int
+    height: int
+    renditions: tuple[Rendition, ...] = ()
+
+    def of_type(self, content_type: str) -> tuple[Rendition, ...]:
+        return tuple(r for r in self.renditions if r.content_type == content_type)
+
+    def nearest(self, width: int, content_type: str = "image/jpeg") -> Rendition | None:
+        """The smallest rendition at least `width` wide (else the largest) of a type."""
+        options = sorted(self.of_type(content_type), key=lambda r: r.width)
+        return next((r for r in options if r.width >= width), options[-1] if options else None)
+
+
+def resize_cover(path: Path, original_key: str) -> CoverSet:
+    """Renditions of the cover at `path`, keyed beside `original_key` (`cover-<hash>-600.webp`)."""
+    try:
+        with Image.open(path) as opened:
+            image = ImageOps.exif_transpose(opened)
+            image.load()
+    except (OSError, UnidentifiedImageError) as exc:
+        raise ConfigError(f"{display_path(path)}: cannot read the cover image: {exc}") from exc
+    if image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")  # JPEG has no alpha; covers are opaque squares anyway
+    stem = original_key.rsplit(".", 1)[0]
+    renditions = []
+    for width in WIDTHS:
+        if width > image.width:
+            break
+        height = round(image.height * width / image.width)
+        resized = image.resize((width, height), Image.Resampling.LANCZOS)
+        for content_type, extension, options in FORMATS:
+            out = io.BytesIO()
+            resized.save(out, format=extension.replace("jpg", "jpeg").upper(), optimize=True, **options)
+            renditions.append(
+                Rendition(f"{stem}-{width}.{extension}", width, height, content_type, out.getvalue())
+            )
+    return CoverSet(original_key, image.width, image.height, tuple(renditions))
