@@ -14,17 +14,30 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
 import pytest
 
+from grandirenhlm.build import Stage, build_site
+from grandirenhlm.catalog import load_catalog
+from grandirenhlm.config import load_project
 from grandirenhlm.lock import LOCK_KEY, LockInfo
 from tests.conftest import assert_clean_error, run_cli, s3_client
 from tests.faultproxy import FaultProxy, Rule
 
 SECRET = "testing-secret-do-not-print"
 PREFIX = "podcasts"
+
+
+@pytest.fixture
+def site(demo_project: Path) -> dict:
+    """What a publish of the demo puts: the number of objects, and how many are feeds (the last
+    stage)."""
+    project = load_project(demo_project)
+    artifacts = build_site(project, load_catalog(project), "http://x/", datetime.now(UTC))
+    return {"objects": len(artifacts), "feeds": sum(a.stage == Stage.FEED for a in artifacts)}
 
 
 @pytest.fixture
@@ -106,18 +119,18 @@ def is_media_put(request) -> bool:
 # ------------------------------------------------------------------------------ transient errors
 
 
-def test_transient_503s_are_retried_and_the_publish_succeeds(demo_project, s3_bucket, proxy):
+def test_transient_503s_are_retried_and_the_publish_succeeds(demo_project, s3_bucket, proxy, site):
     endpoint, bucket = s3_bucket
     slow_down = proxy.add(Rule(is_media_put, status=503, code="SlowDown", times=6))
     code, out, err = finish(spawn(demo_project, publish_args(proxy.url, endpoint, bucket, "--json")))
     assert code == 0, err
     assert slow_down.hits == 6 and proxy.count("PUT", 503) == 6
     summary = json.loads(out)
-    assert summary["uploaded"] == 22 and summary["skipped"] == 0
+    assert summary["uploaded"] == site["objects"] and summary["skipped"] == 0
     assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
 
 
-def test_500s_for_a_while_fail_the_run_then_a_rerun_finishes(demo_project, s3_bucket, proxy):
+def test_500s_for_a_while_fail_the_run_then_a_rerun_finishes(demo_project, s3_bucket, proxy, site):
     endpoint, bucket = s3_bucket
     video = Rule(lambda r: r.method == "PUT" and r.key.endswith(".mp4"), status=500, code="InternalError")
     proxy.add(video)
@@ -135,25 +148,25 @@ def test_500s_for_a_while_fail_the_run_then_a_rerun_finishes(demo_project, s3_bu
     proxy.clear()  # the server is healthy again
     code, out, err = finish(spawn(demo_project, [*args, "--json"]))
     assert code == 0, err
-    assert json.loads(out)["uploaded"] == 3  # the video and the two feeds; the rest was kept
+    assert json.loads(out)["uploaded"] == 1 + site["feeds"]  # the video and the feeds; the rest was kept
     assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
 
 
-def test_slow_responses_still_publish(demo_project, s3_bucket, proxy):
+def test_slow_responses_still_publish(demo_project, s3_bucket, proxy, site):
     endpoint, bucket = s3_bucket
     proxy.add(Rule(lambda r: r.method == "PUT", delay=0.3))
     started = time.monotonic()
     code, out, err = finish(spawn(demo_project, publish_args(proxy.url, endpoint, bucket, "--json")))
     assert code == 0, err
-    assert time.monotonic() - started > 0.3 * 22 / 8  # the delay really applied (8 at once)
-    assert json.loads(out)["uploaded"] == 22
+    assert time.monotonic() - started > 0.3 * site["objects"] / 8  # the delay really applied (8 at once)
+    assert json.loads(out)["uploaded"] == site["objects"]
     assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
 
 
 # ------------------------------------------------------------------------------ the server goes away
 
 
-def test_server_stopped_in_the_middle_then_back(demo_project, s3_bucket, proxy):
+def test_server_stopped_in_the_middle_then_back(demo_project, s3_bucket, proxy, site):
     endpoint, bucket = s3_bucket
     puts = []
 
@@ -179,12 +192,12 @@ def test_server_stopped_in_the_middle_then_back(demo_project, s3_bucket, proxy):
     proxy.start()  # the same port again
     code, out, err = finish(spawn(demo_project, [*args, "--json"]))
     assert code == 0, err
-    assert 0 < json.loads(out)["uploaded"] <= 22
+    assert 0 < json.loads(out)["uploaded"] <= site["objects"]
     assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
     assert LOCK_KEY not in bucket_keys(endpoint, bucket)
 
 
-def test_publish_killed_in_the_middle_then_rerun(demo_project, s3_bucket, proxy):
+def test_publish_killed_in_the_middle_then_rerun(demo_project, s3_bucket, proxy, site):
     endpoint, bucket = s3_bucket
     proxy.add(Rule(is_media_put, delay=0.5))
     args = publish_args(proxy.url, endpoint, bucket)
@@ -200,7 +213,7 @@ def test_publish_killed_in_the_middle_then_rerun(demo_project, s3_bucket, proxy)
     code, out, err = finish(spawn(demo_project, [*args, "--json"]))
     assert code == 0, err
     assert f"note: taking over the lock left by pid {victim.pid}" in err
-    assert json.loads(out)["uploaded"] == 22  # the killed run never wrote its manifest
+    assert json.loads(out)["uploaded"] == site["objects"]  # the killed run never wrote its manifest
     assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
     assert LOCK_KEY not in bucket_keys(endpoint, bucket)
 
@@ -208,7 +221,7 @@ def test_publish_killed_in_the_middle_then_rerun(demo_project, s3_bucket, proxy)
 # ------------------------------------------------------------------------------ two publishes at once
 
 
-def test_second_concurrent_publish_stops_or_waits(demo_project, s3_bucket, proxy):
+def test_second_concurrent_publish_stops_or_waits(demo_project, s3_bucket, proxy, site):
     endpoint, bucket = s3_bucket
     gate = threading.Event()
     proxy.add(Rule(is_media_put, gate=gate))  # the first publish hangs in its uploads until told
@@ -236,7 +249,7 @@ def test_second_concurrent_publish_stops_or_waits(demo_project, s3_bucket, proxy
     code1, out1, err1 = finish(first)
     code3, out3, err3 = finish(third)
     assert code1 == 0 and code3 == 0, (err1, err3)
-    assert json.loads(out1)["uploaded"] == 22
+    assert json.loads(out1)["uploaded"] == site["objects"]
     assert f"waiting for the publish of pid {first.pid}" in err3
     assert json.loads(out3)["uploaded"] == 0  # planned again after the wait: nothing left to do
     assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
@@ -266,7 +279,7 @@ def test_refused_uploads_are_one_line_naming_the_target(
     assert LOCK_KEY not in bucket_keys(endpoint, bucket)  # released on the way out
 
 
-def test_a_bucket_that_refuses_acls_is_named(demo_project, s3_bucket, proxy):
+def test_a_bucket_that_refuses_acls_is_named(demo_project, s3_bucket, proxy, site):
     """R2 and buckets with "object ownership: enforced" answer AccessControlListNotSupported."""
     endpoint, bucket = s3_bucket
     refusal = proxy.add(
@@ -282,14 +295,14 @@ def test_a_bucket_that_refuses_acls_is_named(demo_project, s3_bucket, proxy):
     assert not [k for k in bucket_keys(endpoint, bucket) if k.endswith("feed.xml")]
     again = run_cli(demo_project, *args, "--json")  # the default: no ACL header at all
     assert again.exit_code == 0, again.stderr
-    assert refusal.hits == refused and json.loads(again.stdout)["uploaded"] == 22
+    assert refusal.hits == refused and json.loads(again.stdout)["uploaded"] == site["objects"]
 
 
-def test_dry_run_on_s3_reads_and_writes_nothing(demo_project, s3_bucket, proxy):
+def test_dry_run_on_s3_reads_and_writes_nothing(demo_project, s3_bucket, proxy, site):
     endpoint, bucket = s3_bucket
     result = run_cli(demo_project, *publish_args(proxy.url, endpoint, bucket, "--dry-run"))
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 22 and all(line.startswith("PUT    ") for line in lines)
+    assert len(lines) == site["objects"] and all(line.startswith("PUT    ") for line in lines)
     assert {m for m, _, _ in proxy.seen} == {"GET"}  # the manifest lookup only
     assert bucket_keys(endpoint, bucket) == set()
