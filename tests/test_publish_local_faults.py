@@ -1,0 +1,185 @@
+"""A local folder target: the publish lock against real processes, stale and foreign locks, and a
+folder that cannot take the next byte (RLIMIT_FSIZE in a child process, the kernel answering EFBIG).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import feedparser
+
+from grandirenhlm.lock import LOCK_KEY, LockInfo
+from grandirenhlm.storage import MANIFEST_KEY
+from tests.conftest import REPO, assert_clean_error, run_cli
+
+HOLDER = """
+import sys
+from pathlib import Path
+from grandirenhlm.lock import publish_lock
+from grandirenhlm.storage.local import LocalStorage
+
+with publish_lock(LocalStorage(Path(sys.argv[1]), name="public")):
+    print("locked", flush=True)
+    sys.stdin.read()  # until the test closes our stdin
+"""
+
+
+def hold_lock(folder: Path) -> subprocess.Popen:
+    """Another process holding the target's lock, as a running publish does."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(folder)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )
+    assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def release(holder: subprocess.Popen) -> None:
+    holder.stdin.close()
+    holder.wait(timeout=30)
+
+
+def write_lock(public: Path, **fields) -> LockInfo:
+    info = LockInfo(
+        **{"host": socket.gethostname(), "pid": 1, "started": "2026-01-02T03:04:05Z", "token": "x", **fields}
+    )
+    (public / LOCK_KEY).parent.mkdir(parents=True, exist_ok=True)
+    (public / LOCK_KEY).write_bytes(info.dump())
+    return info
+
+
+def dead_pid() -> int:
+    """The pid of a process of this host that has exited."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_running_publish_stops_the_second_one(demo_project: Path):
+    public = demo_project / "public"
+    holder = hold_lock(public)
+    try:
+        result = run_cli(demo_project, "publish")
+        assert_clean_error(
+            result,
+            f"error: public: another publish is running (pid {holder.pid} on {socket.gethostname()}, "
+            "started ",
+            "use --wait SECONDS to wait for it; if it crashed, run again with --break-lock",
+        )
+        assert len(result.stderr.splitlines()) == 1
+        assert sorted(p.name for p in public.rglob("*") if p.is_file()) == ["lock.json"]
+        assert "PUT    index.html" in run_cli(demo_project, "publish", "--dry-run").stdout  # reads only
+        timed_out = run_cli(demo_project, "publish", "--wait", "1", "--quiet")
+        assert_clean_error(timed_out, "another publish is running", "waited 1 s; if it crashed")
+    finally:
+        release(holder)
+    assert not (public / LOCK_KEY).exists()
+
+
+def test_wait_lets_the_running_publish_finish_first(demo_project: Path):
+    public = demo_project / "public"
+    holder = hold_lock(public)
+    threading.Timer(1.5, holder.stdin.close).start()
+    result = run_cli(demo_project, "publish", "--wait", "60", "--json")
+    holder.wait(timeout=30)
+    assert result.exit_code == 0, result.stderr
+    assert f"waiting for the publish of pid {holder.pid}" in result.stderr
+    assert json.loads(result.stdout)["uploaded"] > 0
+    assert (public / "grandir-en-hlm" / "feed.xml").is_file() and not (public / LOCK_KEY).exists()
+
+
+def test_a_no_op_publish_needs_no_lock(demo_project: Path):
+    assert run_cli(demo_project, "publish", "--quiet").exit_code == 0
+    holder = hold_lock(demo_project / "public")
+    try:
+        result = run_cli(demo_project, "publish", "--json")
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["uploaded"] == 0  # nothing to write: nothing to wait for
+    finally:
+        release(holder)
+
+
+def test_a_lock_left_by_a_dead_process_here_is_taken_over(demo_project: Path):
+    public = demo_project / "public"
+    pid = dead_pid()
+    write_lock(public, pid=pid)
+    result = run_cli(demo_project, "publish", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert f"note: taking over the lock left by pid {pid} on {socket.gethostname()}" in result.stderr
+    assert not (public / LOCK_KEY).exists()
+    assert (public / "grandir-en-hlm" / "feed.xml").is_file()
+
+
+def test_a_lock_from_another_host_needs_break_lock(demo_project: Path):
+    public = demo_project / "public"
+    write_lock(public, host="ci-runner-7", pid=4242)
+    refused = run_cli(demo_project, "publish")
+    assert_clean_error(
+        refused,
+        "error: public: another publish is running (pid 4242 on ci-runner-7, started 2026-01-02T03:04:05Z, ",
+        "min ago); use --wait SECONDS",
+        "run again with --break-lock",
+    )
+    broken = run_cli(demo_project, "publish", "--break-lock", "--json")
+    assert broken.exit_code == 0, broken.stderr
+    assert "note: breaking the lock held by pid 4242 on ci-runner-7" in broken.stderr
+    assert not (public / LOCK_KEY).exists()
+
+
+def test_a_damaged_lock_is_named_and_can_be_broken(demo_project: Path):
+    public = demo_project / "public"
+    (public / LOCK_KEY).parent.mkdir(parents=True)
+    (public / LOCK_KEY).write_bytes(b"{not json")
+    assert_clean_error(run_cli(demo_project, "publish"), "another publish is running (a damaged lock file)")
+    assert run_cli(demo_project, "publish", "--break-lock", "--quiet").exit_code == 0
+
+
+# ------------------------------------------------------------------------------ no room for the files
+
+
+def _file_size_limit(limit: int):
+    def apply() -> None:
+        # The kernel answers EFBIG past the limit (SIGXFSZ ignored): what a full disk or quota
+        # looks like to the writer, without privileges to mount a tiny filesystem.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_a_folder_that_cannot_take_a_file_stops_cleanly_and_a_rerun_finishes(demo_project: Path):
+    public = demo_project / "public"
+    done = subprocess.run(
+        [sys.executable, "-m", "grandirenhlm", "--project", str(demo_project), "publish", "--quiet"],
+        capture_output=True,
+        text=True,
+        preexec_fn=_file_size_limit(100_000),  # smaller than every demo MP3
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("error: public: cannot write media/") and line.endswith(": File too large")
+    files = [p.relative_to(public).as_posix() for p in public.rglob("*") if p.is_file()]
+    assert not [f for f in files if f.endswith(".tmp")]  # nothing half-written is left
+    assert not [f for f in files if f.startswith("media/")]
+    assert not [f for f in files if f.endswith("feed.xml")]
+    assert LOCK_KEY not in files
+
+    again = run_cli(demo_project, "publish", "--json")
+    assert again.exit_code == 0, again.stderr
+    for show in ("grandir-en-hlm", "l-emission"):
+        for entry in feedparser.parse((public / show / "feed.xml").read_bytes()).entries:
+            key = entry.enclosures[0].href.removeprefix("http://127.0.0.1:8000/")
+            assert (public / key).stat().st_size == int(entry.enclosures[0].length)
+    assert json.loads((public / MANIFEST_KEY).read_text())["objects"]
