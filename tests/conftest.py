@@ -244,3 +244,32 @@ def _no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+
+
+# ---------------------------------------------------------------- golden files (tests/golden/)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="Rewrite the golden files in tests/golden/ from the current output (review the diff).",
+    )
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest):
+    """`golden(name, data)`: compare bytes with tests/golden/<name>, or rewrite it with --update-golden."""
+    update = request.config.getoption("--update-golden")
+
+    def compare(name: str, data: bytes) -> None:
+        path = REPO / "tests" / "golden" / name
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            return
+        assert path.is_file(), f"{path} missing: run pytest --update-golden and review the new file"
+        expected = path.read_bytes()
+        assert data.decode("utf-8") == expected.decode("utf-8"), f"{name} differs (pytest --update-golden)"
+
+    return compare

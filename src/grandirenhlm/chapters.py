@@ -107,7 +107,9 @@ def with_timestamps(description: str, chapters: Sequence[Chapter]) -> str:
     return f"{description.rstrip()}\n\n{block}" if block else description
 
 
-_TIMESTAMP_LINE = re.compile(r"^\(?((?:\d{1,2}:)?\d{1,2}:\d{2})\)?\s+[-–—]?\s*(.+)$", re.MULTILINE)
+_TIMESTAMP_LINE = re.compile(
+    r"^\(?((?:\d{1,2}:)?\d{1,2}:\d{2})\)?[ \t]+(?:[-–—][ \t]+)?(\S.*)$", re.MULTILINE
+)
 
 
 def parse_description_timestamps(text: str) -> list[tuple[float, str]]:

@@ -1,19 +1,40 @@
 """`grandirenhlm check`: what would go wrong on the platforms, found before publishing.
 
-Errors in the files themselves are raised while loading the catalog (`load_catalog`); this adds
-platform advice as warnings and, with `deep`, re-hashes media to catch files changed by hand.
+Errors in the files themselves (types, missing keys, unknown keys) are raised while loading the
+catalog (`load_catalog`). This linter then applies the platforms' rules, one finding per problem,
+each naming the show or episode file and the field:
+
+- Apple Podcasts: its category list, description <= 4000 bytes once rendered as content:encoded,
+  an RSS language code, ASCII-only http(s) URLs, artwork (warnings);
+- PSP-1 / Podcasting 2.0: podcast:guid a UUIDv5, person groups of the Podcast Taxonomy, license,
+  funding and txt lengths, updateFrequency on a complete series, transcripts that parse;
+- chapters: strictly increasing, inside the media, first at 0 and at least three (what Apple
+  and Spotify need to read them; warnings);
+- with `deep`, media files re-hashed against their records.
+
+`publish` runs it first and publishes nothing if it finds an error.
 """
 
 from __future__ import annotations
 
+import re
+import uuid
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
+from grandirenhlm import chapters as chaps
 from grandirenhlm.catalog import Catalog
+from grandirenhlm.errors import ConfigError, ValidationError
+from grandirenhlm.feed import MAX_DESCRIPTION_BYTES, description_html, episode_description
 from grandirenhlm.media import artwork_problems, sha256_file
-from grandirenhlm.model import Cover
+from grandirenhlm.model import Cover, Episode, Person, Show
+from grandirenhlm.podcast_namespace import PERSON_GROUPS
 from grandirenhlm.records import display_path
+from grandirenhlm.transcripts import load_transcript
+
+# RSS language codes (https://www.rssboard.org/rss-language-codes) and their BCP 47 forms: fr, fr-FR, fr-ca.
+LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 
 # Apple Podcasts categories (https://podcasters.apple.com/support/1691-apple-podcasts-categories).
 APPLE_CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -113,43 +134,159 @@ class Finding:
         return f"{self.level}: {self.where}: {self.message}"
 
 
+class _Findings(list):
+    def error(self, where: str, message: str) -> None:
+        self.append(Finding("error", where, message))
+
+    def warning(self, where: str, message: str) -> None:
+        self.append(Finding("warning", where, message))
+
+
 def check_catalog(catalog: Catalog, deep: bool = False) -> list[Finding]:
-    findings: list[Finding] = []
+    """Every platform rule the catalog breaks: errors stop `publish`, warnings are advice."""
+    findings = _Findings()
     for slug, show in sorted(catalog.shows.items()):
-        where = display_path(show.source)
-        if show.category not in APPLE_CATEGORIES:
-            findings.append(
-                Finding("error", where, f"category: {show.category!r} is not an Apple Podcasts category")
-            )
-        elif show.subcategory and show.subcategory not in APPLE_CATEGORIES[show.category]:
-            findings.append(
-                Finding(
-                    "error",
-                    where,
-                    f"subcategory: {show.subcategory!r} is not a subcategory of {show.category!r}",
+        _check_show(show, findings)
+        episodes = catalog.episodes[slug]
+        if not any(e.media is not None and not e.draft for e in episodes):
+            findings.warning(display_path(show.source), "no episodes yet: Apple refuses an empty feed")
+        for episode in episodes:
+            _check_episode(show, episode, findings, deep)
+        if show.show_type == "serial":
+            numbers = sorted(e.number for e in episodes if e.number is not None and e.season is None)
+            if numbers and numbers != list(range(1, len(numbers) + 1)):
+                findings.warning(
+                    display_path(show.source),
+                    f"type: serial, but episode numbers {numbers} do not run 1, 2, 3… without gaps",
                 )
+    return list(findings)
+
+
+def _check_url(findings: _Findings, where: str, field: str, url: str | None) -> None:
+    if url is None:
+        return
+    if not url.isascii():
+        findings.error(where, f"{field}: {url!r} is not ASCII; percent-encode it (Apple rejects other URLs)")
+    elif not url.startswith(("https://", "http://")):
+        findings.error(where, f"{field}: {url!r} is not an http(s) URL")
+
+
+def _check_persons(findings: _Findings, where: str, persons: tuple[Person, ...]) -> None:
+    for i, p in enumerate(persons):
+        if p.group not in PERSON_GROUPS:
+            findings.error(
+                where,
+                f"person[{i}].group: {p.group!r} is not a Podcast Taxonomy group ({', '.join(PERSON_GROUPS)})",
             )
+        _check_url(findings, where, f"person[{i}].href", p.href)
+        _check_url(findings, where, f"person[{i}].img", p.img)
+
+
+def _check_show(show: Show, findings: _Findings) -> None:
+    where = display_path(show.source)
+    if show.category not in APPLE_CATEGORIES:
+        findings.error(where, f"category: {show.category!r} is not an Apple Podcasts category")
+    elif show.subcategory and show.subcategory not in APPLE_CATEGORIES[show.category]:
+        findings.error(where, f"subcategory: {show.subcategory!r} is not a subcategory of {show.category!r}")
+    if not LANGUAGE.match(show.language):
+        findings.error(where, f"language: {show.language!r} is not an RSS language code like fr or fr-FR")
+    size = len(show.description.encode("utf-8"))
+    if size > MAX_DESCRIPTION_BYTES:
+        findings.error(where, f"description: {size} bytes, Apple allows at most {MAX_DESCRIPTION_BYTES}")
+    if show.podcast_guid is None:
+        findings.warning(
+            where,
+            "podcast_guid: missing; compute it once from the first feed URL and keep it when the show moves",
+        )
+    else:
         try:
-            with Image.open(show.image) as img:
-                cover = Cover(Image.MIME.get(img.format, "?"), img.width, img.height)
-                mode = img.mode
-            findings.extend(Finding("warning", where, f"image: {p}") for p in artwork_problems(cover, mode))
-        except (UnidentifiedImageError, OSError):
-            findings.append(Finding("error", where, f"image: {show.image.name} is not a readable image"))
-        if not catalog.episodes[slug]:
-            findings.append(Finding("warning", where, "no episodes yet: Apple refuses an empty feed"))
-        for episode in catalog.episodes[slug]:
-            ewhere = display_path(episode.source)
-            if not episode.description:
-                findings.append(
-                    Finding("warning", ewhere, "description: empty; apps show nothing under the title")
+            version = uuid.UUID(show.podcast_guid).version
+        except ValueError:
+            findings.error(where, f"podcast_guid: {show.podcast_guid!r} is not a UUID")
+        else:
+            if version != 5:
+                findings.error(
+                    where, f"podcast_guid: a version 5 UUID is required, this one is version {version}"
                 )
-            if deep and sha256_file(episode.media.path) != episode.media.sha256:
-                findings.append(
-                    Finding(
-                        "error",
-                        ewhere,
-                        f"media.file: {episode.media.path.name} changed since ingest (sha256 differs); ingest it again",
-                    )
+    for field in ("website", "new_feed_url", "license_url"):
+        _check_url(findings, where, field, getattr(show, field))
+    for i, f in enumerate(show.funding):
+        _check_url(findings, where, f"funding[{i}].url", f.url)
+    _check_persons(findings, where, show.persons)
+    if show.complete and not show.update_frequency:
+        findings.warning(
+            where,
+            'update_frequency: missing; a complete series says so with podcast:updateFrequency complete="true"',
+        )
+    if show.block and show.new_feed_url:
+        findings.warning(
+            where, "block: true while new_feed_url is set; Apple follows no moved feed it blocks"
+        )
+    try:
+        with Image.open(show.image) as img:
+            cover = Cover(Image.MIME.get(img.format, "?"), img.width, img.height)
+            mode = img.mode
+        for problem in artwork_problems(cover, mode):
+            findings.warning(where, f"image: {problem}")
+    except (UnidentifiedImageError, OSError):
+        findings.error(where, f"image: {show.image.name} is not a readable image")
+
+
+def _check_episode(show: Show, episode: Episode, findings: _Findings, deep: bool) -> None:
+    where = display_path(episode.source)
+    if not episode.description:
+        findings.warning(where, "description: empty; apps show nothing under the title")
+    html_size = len(description_html(episode_description(episode)).encode("utf-8"))
+    if html_size > MAX_DESCRIPTION_BYTES:
+        findings.error(
+            where,
+            f"description: {html_size} bytes as HTML with its chapter timestamps, "
+            f"Apple allows at most {MAX_DESCRIPTION_BYTES}",
+        )
+    if not (episode.guid.isascii() and episode.guid.strip() == episode.guid and " " not in episode.guid):
+        findings.error(
+            where, f"guid: {episode.guid!r} must be ASCII without spaces; it can never change once published"
+        )
+    _check_url(findings, where, "license_url", episode.license_url)
+    _check_persons(findings, where, episode.persons)
+    if episode.publish_at and episode.publish_at < episode.pub_date:
+        findings.warning(where, "publish_at: before pub_date, so the episode appears at pub_date")
+    media = episode.media
+    if media is None:
+        if episode.live and episode.live.status == "ended":
+            findings.warning(
+                where, "live: ended, but no [media] yet; ingest the replay to publish it as an episode"
+            )
+        _check_url(findings, where, "live.url", episode.live.url if episode.live else None)
+        return
+    if media.duration_seconds <= 0:
+        findings.error(where, "media.duration_seconds: 0; apps need a duration")
+    chapters = chaps.episode_chapters(episode)
+    for level, message in chaps.chapter_problems(chapters, media.duration_seconds):
+        findings.append(Finding(level, where, message))
+    if episode.transcript is not None:
+        try:
+            transcript = load_transcript(episode.transcript, show.language)
+        except ValidationError as exc:
+            for problem in exc.problems:
+                findings.error(where, f"transcript: {problem}")
+        except ConfigError as exc:
+            findings.error(where, f"transcript: {exc}")
+        else:
+            if transcript.duration > media.duration_seconds + 1:
+                findings.warning(
+                    where,
+                    f"transcript: its last cue ends at {transcript.duration:.3f} s, "
+                    f"after the media ({media.duration_seconds:.3f} s)",
                 )
-    return findings
+    elif media.is_video:
+        findings.warning(where, "transcript: missing; a video replay should carry captions")
+    if deep:
+        for field, m in (
+            ("media.file", media),
+            *((f"alternate[{i}].file", a) for i, a in enumerate(episode.alternates)),
+        ):
+            if sha256_file(m.path) != m.sha256:
+                findings.error(
+                    where, f"{field}: {m.path.name} changed since ingest (sha256 differs); ingest it again"
+                )

@@ -111,7 +111,8 @@ def parse_vtt(text: str, where: str, language: str | None = None, source: Path |
 
 def _seconds(ts) -> float:
     hours, minutes, seconds, millis = ts.to_tuple()
-    return hours * 3600 + minutes * 60 + seconds + millis / 1000
+    # whole milliseconds first: 2 + 663 / 1000 would give 2.6630000000000003
+    return (((hours * 60 + minutes) * 60 + seconds) * 1000 + millis) / 1000
 
 
 def _vtt_time(seconds: float) -> str:
