@@ -9,6 +9,7 @@ import base64
 import hashlib
 import io
 import math
+import os
 import re
 import stat
 import struct
@@ -57,11 +58,13 @@ def sha256_file(path: Path) -> str:
 
 def probe(path: Path) -> MediaInfo:
     """Read one media file; raise `MediaError` naming the file if it is not one we understand."""
-    name = display_path(path)
-    size = _regular_file_size(path, name)
-    _check_id3v2_size(path, name, size)
+    name = _DisplayName(path)
+    src = Source.load(path, name)
+    size = src.size
+    _check_id3v2_size(src, name, size)
     try:
-        audio = mutagen.File(path)
+        with src.open() as fh:
+            audio = mutagen.File(fh)
     except mutagen.MutagenError as exc:
         raise MediaError(f"{name}: unreadable media file: {_reason(exc)}") from exc
     except MemoryError as exc:
@@ -72,7 +75,7 @@ def probe(path: Path) -> MediaInfo:
         raise MediaError(f"{name}: corrupt media file: {_reason(exc)}") from exc
     if audio is None or audio.info is None:
         raise MediaError(f"{name}: not a media file mutagen recognises (MP3, M4A, MP4, Ogg, FLAC, WAV, AIFF)")
-    truncated = _truncation(path, audio, size)
+    truncated = _truncation(src, audio, size)
     if truncated:
         raise MediaError(f"{name}: truncated file: {truncated}")
     length = float(getattr(audio.info, "length", 0) or 0)
@@ -84,9 +87,9 @@ def probe(path: Path) -> MediaInfo:
     chapters: list[Chapter] = []
     video: VideoTrack | None = None
     if isinstance(audio, MP3) and audio.info.bitrate_mode == BitrateMode.UNKNOWN:
-        length, bitrate = _count_mp3_frames(path, audio, length, bitrate, warnings)
+        length, bitrate = _count_mp3_frames(src, audio, length, bitrate, warnings)
     if isinstance(audio, MP4):
-        extra = _mp4_extra(path)
+        extra = _mp4_extra(src)
         video = extra.video
         if video:
             mime_type, container = "video/mp4", "mp4"
@@ -102,13 +105,13 @@ def probe(path: Path) -> MediaInfo:
         warnings.append(f"{container} is a master format: encode it to MP3 or M4A before publishing it")
     tags = _tags(audio)
     if isinstance(audio, WAVE | AIFF):
-        for key, value in _chunk_tags(path, riff=isinstance(audio, WAVE)).items():
+        for key, value in _chunk_tags(src, riff=isinstance(audio, WAVE)).items():
             tags.setdefault(key, value)
     cover = _cover(audio, warnings)
     return MediaInfo(
         path=path,
         size=size,
-        sha256=sha256_file(path),
+        sha256=src.sha256(),
         mime_type=mime_type,
         container=container,
         codec=codec,
@@ -126,38 +129,82 @@ def probe(path: Path) -> MediaInfo:
     )
 
 
-def _regular_file_size(path: Path, name: str) -> int:
-    """The size of `path`, after making sure it is a readable, non-empty regular file.
+SMALL_FILE = 2 << 20
 
-    A FIFO or a device named .mp3 would block or never end when read; they are refused before mutagen
-    opens them.
-    """
-    try:
-        st = path.stat()
+
+@dataclass(frozen=True)
+class Source:
+    """The file being probed. A small file is read once into memory and every reader (mutagen, the
+    hash, the box and chunk readers) works on that copy: opening a file five times costs more than
+    reading it for the short files that dominate a folder. A large file is opened per reader and
+    streamed, so memory stays flat whatever its length."""
+
+    path: Path
+    size: int
+    data: bytes | None
+
+    @classmethod
+    def load(cls, path: Path, name: Any) -> Source:
+        """Open `path` once, make sure it is a readable, non-empty regular file, and keep its bytes if
+        it is small. O_NONBLOCK: a FIFO named .mp3 must be refused, not wait for a writer forever."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        except FileNotFoundError as exc:
+            raise MediaError(f"{name}: no such file") from exc
+        except PermissionError as exc:
+            raise MediaError(f"{name}: permission denied") from exc
+        except OSError as exc:
+            raise MediaError(f"{name}: cannot read: {exc.strerror or exc}") from exc
+        st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
-            raise MediaError(f"{name}: is a directory, expected a media file")
-        if not stat.S_ISREG(st.st_mode):
-            raise MediaError(f"{name}: not a regular file (a pipe, socket or device), expected a media file")
-        if st.st_size == 0:
-            raise MediaError(f"{name}: empty file (0 bytes)")
-        with path.open("rb"):
-            pass
-    except FileNotFoundError as exc:
-        raise MediaError(f"{name}: no such file") from exc
-    except PermissionError as exc:
-        raise MediaError(f"{name}: permission denied") from exc
-    except OSError as exc:
-        raise MediaError(f"{name}: cannot read: {exc.strerror or exc}") from exc
-    return st.st_size
+            problem = "is a directory, expected a media file"
+        elif not stat.S_ISREG(st.st_mode):
+            problem = "not a regular file (a pipe, socket or device), expected a media file"
+        elif st.st_size == 0:
+            problem = "empty file (0 bytes)"
+        else:
+            problem = None
+        if problem:
+            os.close(fd)
+            raise MediaError(f"{name}: {problem}")
+        with os.fdopen(fd, "rb") as fh:
+            try:
+                data = fh.read() if st.st_size <= SMALL_FILE else None
+            except OSError as exc:
+                raise MediaError(f"{name}: cannot read: {exc.strerror or exc}") from exc
+        return cls(path, st.st_size, data)
+
+    def open(self) -> BinaryIO:
+        if self.data is None:
+            return self.path.open("rb")
+        fh = io.BytesIO(self.data)
+        fh.name = str(self.path)  # mutagen scores formats by extension too
+        return fh
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest() if self.data is not None else sha256_file(self.path)
+
+
+class _DisplayName:
+    """`display_path(path)`, computed only if an error message needs it (it resolves two paths)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __str__(self) -> str:
+        return display_path(self.path)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 def _count_mp3_frames(
-    path: Path, audio: MP3, length: float, bitrate: int | None, warnings: list[str]
+    src: Source, audio: MP3, length: float, bitrate: int | None, warnings: list[str]
 ) -> tuple[float, int | None]:
     """Without a Xing/Info or VBRI header mutagen estimates the duration from the first frame's
     bitrate; count the frames instead. Constant-bitrate files come out the same, VBR ones exact."""
     start = getattr(audio.info, "frame_offset", None)
-    with path.open("rb") as fh:
+    with src.open() as fh:
         stats = walk_frames(fh, start if isinstance(start, int) else skip_id3v2(fh))
     if not stats.frames:
         return length, bitrate
@@ -195,14 +242,14 @@ def _crc8(data: bytes) -> int:
     return crc
 
 
-def _flac_last_sample(path: Path, info: Any, size: int) -> int | None:
+def _flac_last_sample(src: Source, info: Any, size: int) -> int | None:
     """Where the last FLAC frame ends, in samples, from its header (RFC 9639 §9.1), or None.
 
     The header carries the frame's number (fixed block size) or first sample (variable block size)
     and is protected by a CRC-8, so a match is not a false sync by chance.
     """
     tail = max(info.max_framesize or 0, 65536) * 2
-    with path.open("rb") as fh:
+    with src.open() as fh:
         fh.seek(max(0, size - tail))
         data = fh.read()
     pos = len(data)
@@ -251,9 +298,9 @@ def _flac_frame_end(head: bytes, info: Any) -> int | None:
     return start + block
 
 
-def _check_id3v2_size(path: Path, name: str, size: int) -> None:
+def _check_id3v2_size(src: Source, name: Any, size: int) -> None:
     """An ID3v2 header whose size field points past the end of the file: a damaged or hostile tag."""
-    with path.open("rb") as fh:
+    with src.open() as fh:
         head = fh.read(10)
     if len(head) == 10 and head[:3] == b"ID3":
         declared = 0
@@ -265,7 +312,7 @@ def _check_id3v2_size(path: Path, name: str, size: int) -> None:
             )
 
 
-def _truncation(path: Path, audio: Any, size: int) -> str | None:
+def _truncation(src: Source, audio: Any, size: int) -> str | None:
     """Why the file looks cut short, or None: the container's own sizes promise more bytes than exist."""
     if isinstance(audio, MP3) and audio.info.bitrate_mode != BitrateMode.UNKNOWN:
         # a Xing/VBRI header gives the stream's byte count, from which mutagen derives the bitrate
@@ -277,7 +324,7 @@ def _truncation(path: Path, audio: Any, size: int) -> str | None:
             )
     elif isinstance(audio, MP4 | WAVE | AIFF):
         endian, start = (">", 0) if isinstance(audio, MP4) else ("<" if isinstance(audio, WAVE) else ">", 12)
-        with path.open("rb") as fh:
+        with src.open() as fh:
             fh.seek(start)
             for chunk_id, chunk_size in _iter_chunks(fh, endian, mp4=isinstance(audio, MP4)):
                 end = fh.tell() + chunk_size
@@ -286,13 +333,13 @@ def _truncation(path: Path, audio: Any, size: int) -> str | None:
                         f"its {chunk_id.decode()} section ends {end - size} bytes after the end of the file"
                     )
     elif isinstance(audio, FLAC):
-        last_end = _flac_last_sample(path, audio.info, size)
+        last_end = _flac_last_sample(src, audio.info, size)
         total = audio.info.total_samples
         if last_end is not None and abs(total - last_end) > audio.info.max_blocksize:
             rate = audio.info.sample_rate
             return f"STREAMINFO announces {total / rate:.1f} s of audio, its last frame ends at {last_end / rate:.1f} s"
     elif isinstance(audio, OggVorbis | OggOpus):
-        with path.open("rb") as fh:
+        with src.open() as fh:
             fh.seek(max(0, size - 65536))
             tail = fh.read()
         last = tail.rfind(b"OggS")
@@ -340,9 +387,9 @@ class Mp4Extra:
 _MAX_CHAPTERS = 10_000
 
 
-def _mp4_extra(path: Path) -> Mp4Extra:
+def _mp4_extra(src: Source) -> Mp4Extra:
     """Read the `moov` boxes (ISO 14496-12) that mutagen leaves alone; damaged boxes read as absent."""
-    with path.open("rb") as fh:
+    with src.open() as fh:
         try:
             moov = Atoms(fh).path(b"moov")[-1]
         except (mutagen.MutagenError, KeyError, struct.error, EOFError, ValueError):
@@ -515,11 +562,11 @@ _AIFF_IDS = {b"NAME": "title", b"AUTH": "artist", b"ANNO": "comment", b"(c) ": "
 _MAX_TEXT_CHUNK = 1 << 20
 
 
-def _chunk_tags(path: Path, *, riff: bool) -> dict[str, str]:
+def _chunk_tags(src: Source, *, riff: bool) -> dict[str, str]:
     """Tags from a WAV's LIST/INFO chunk or an AIFF's NAME/AUTH/ANNO/(c) chunks; damaged ones are skipped."""
     endian = "<" if riff else ">"
     out: dict[str, str] = {}
-    with path.open("rb") as fh:
+    with src.open() as fh:
         fh.seek(12)  # RIFF/FORM, size, WAVE/AIFF
         for chunk_id, size in _iter_chunks(fh, endian):
             if riff and chunk_id == b"LIST" and size <= _MAX_TEXT_CHUNK:

@@ -11,6 +11,8 @@ The walk reads the file in fixed-size blocks: memory does not grow with the file
 
 from __future__ import annotations
 
+import struct
+from collections import Counter
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -32,6 +34,7 @@ _STREAM_MASK = 0xFFFE0C00
 # Trailing tags that end the audio: ID3v1, APEv2, Lyrics3.
 _TRAILERS = (b"TAG", b"APETAGEX", b"LYRICS200", b"LYRICSBEGIN")
 _MAX_RESYNC = 64 * 1024
+_HEADER = struct.Struct(">I")
 
 
 @dataclass(frozen=True)
@@ -80,50 +83,78 @@ def parse_header(header: int) -> tuple[int, int, int, int] | None:
 
 
 def walk_frames(fileobj: BinaryIO, start: int) -> FrameStats:
-    """Walk the frame headers from the first frame at byte `start` to the end of the audio."""
-    cache: dict[int, tuple[int, int, int, int] | None] = {}
+    """Walk the frame headers from the first frame at byte `start` to the end of the audio.
+
+    The loop does the least per frame (one header read, one dict lookup): headers seen before are
+    cached by their top 23 bits, and counted; totals are computed from the counts at the end.
+    """
+    known: dict[int, int] = {}  # header bits -> frame length, for valid headers of the locked stream
+    counts: Counter[int] = Counter()
+    seen: list[int] = []  # keys of the frames walked since the last refill; counted in C by Counter
+    unpack, lookup, append = _HEADER.unpack_from, known.get, seen.append
     fileobj.seek(start)
     buf = fileobj.read(BLOCK)
-    pos = 0
     eof = len(buf) < BLOCK
+    pos = skipped = 0
     stream = None
-    frames = samples = audio_bytes = skipped = 0
-    sample_rate = 0
-    min_rate, max_rate = 1 << 30, 0
     while True:
-        if len(buf) - pos < max(4, _MAX_RESYNC) and not eof:
+        if not eof and len(buf) - pos < _MAX_RESYNC:
             block = fileobj.read(BLOCK)
             eof = len(block) < BLOCK
             buf = buf[pos:] + block
             pos = 0
-        if len(buf) - pos < 4:
+            counts.update(seen)
+            seen.clear()
+        # the fast path: stop where a frame could run past the data read so far
+        limit = len(buf) - (4 if eof else _MAX_RESYNC)
+        while pos <= limit:
+            key = unpack(buf, pos)[0] & 0xFFFFFE00
+            length = lookup(key)
+            if length is None:
+                break
+            append(key)
+            pos += length
+        if len(buf) - pos < 4 or (eof and pos > limit):
             break
-        header = int.from_bytes(buf[pos : pos + 4], "big")
-        key = header & 0xFFFFFE00
-        if key not in cache:
-            cache[key] = parse_header(header)
-        parsed = cache[key]
-        if parsed is None or (stream is not None and header & _STREAM_MASK != stream):
-            if buf.startswith(_TRAILERS, pos):
-                break
-            found = _resync(buf, pos + 1, stream)
-            if found is None:
-                break
-            skipped += found - pos
-            pos = found
+        if not eof and pos > limit:
             continue
-        length, frame_samples, rate, bitrate = parsed
-        if len(buf) - pos < length and eof:
-            break  # a truncated last frame: a decoder drops it too
-        if stream is None:
-            stream = header & _STREAM_MASK
-            sample_rate = rate
-        frames += 1
-        samples += frame_samples
-        audio_bytes += length
-        min_rate, max_rate = min(min_rate, bitrate), max(max_rate, bitrate)
-        pos += length
-    return FrameStats(frames, samples, sample_rate, audio_bytes, min_rate if frames else 0, max_rate, skipped)
+        header = unpack(buf, pos)[0]
+        parsed = parse_header(header)
+        if parsed is not None and (stream is None or header & _STREAM_MASK == stream):
+            if stream is None:
+                stream = header & _STREAM_MASK
+            known[header & 0xFFFFFE00] = parsed[0]
+            continue
+        if buf.startswith(_TRAILERS, pos):
+            break
+        found = _resync(buf, pos + 1, stream)
+        if found is None:
+            break
+        skipped += found - pos
+        pos = found
+    counts.update(seen)
+    if pos > len(buf):
+        # the last frame counted (`key` still holds it) is cut short by the end of the file: a decoder
+        # drops it too
+        counts[key] -= 1
+    return _totals(counts, skipped)
+
+
+def _totals(counts: dict[int, int], skipped: int) -> FrameStats:
+    frames = samples = audio_bytes = 0
+    sample_rate = 0
+    rates = []
+    for key, count in counts.items():
+        if not count:
+            continue
+        length, frame_samples, sample_rate, bitrate = parse_header(key)  # type: ignore[misc]
+        frames += count
+        samples += count * frame_samples
+        audio_bytes += count * length
+        rates.append(bitrate)
+    return FrameStats(
+        frames, samples, sample_rate, audio_bytes, min(rates, default=0), max(rates, default=0), skipped
+    )
 
 
 def _resync(buf: bytes, pos: int, stream: int | None) -> int | None:
