@@ -170,3 +170,100 @@ def test_console_script_and_module_entry_points(demo_project: Path):
         assert bad.returncode == 1
         assert bad.stderr.startswith("error: --show: unknown show 'nope'")
         assert "Traceback" not in bad.stderr
+
+
+# ---------------------------------------------------------------- the linter: each rule broken once
+
+REPLAY = "episodes/l-emission/replay-2023.toml"
+SIX = "episodes/grandir-en-hlm/temoignage-6.toml"
+VTT = "episodes/grandir-en-hlm/temoignage-1.vtt"
+CHAPTERS = """chapters = [
+    { start_seconds = 0.0, title = "Présentation" },
+    { start_seconds = 4.596, title = "La série" },
+    { start_seconds = 20.795, title = "À propos de cet enregistrement" },
+]"""
+LONG = "Très long texte. " * 250  # 4250 bytes
+
+
+def set_chapters(starts: list[float]) -> tuple[str, str, str]:
+    body = ", ".join(f'{{ start_seconds = {s}, title = "C{i}" }}' for i, s in enumerate(starts))
+    return (EPISODE, CHAPTERS, f"chapters = [{body}]")
+
+
+LINT_RULES = [
+    # (file, old, new, level, message)
+    (SHOW, 'category = "Society & Culture"', 'category = "Society & Culture"\nsubcategory = "Comedy"', "error",
+     "subcategory: 'Comedy' is not a subcategory of 'Society & Culture'"),
+    (SHOW, 'language = "fr"', 'language = "français"', "error",
+     "language: 'français' is not an RSS language code like fr or fr-FR"),
+    (SHOW, 'description = """', f'description = """{LONG}', "error", "description: 4"),
+    (SHOW, 'podcast_guid = "3e37be38-ef1c-5ad4-8f56-6990ae707657"', 'podcast_guid = "3e37be38"', "error",
+     "podcast_guid: '3e37be38' is not a UUID"),
+    (SHOW, 'podcast_guid = "3e37be38-ef1c-5ad4-8f56-6990ae707657"',
+     'podcast_guid = "3e37be38-ef1c-4ad4-8f56-6990ae707657"', "error",
+     "podcast_guid: a version 5 UUID is required, this one is version 4"),
+    (SHOW, 'podcast_guid = "3e37be38-ef1c-5ad4-8f56-6990ae707657"', "", "warning",
+     "podcast_guid: missing; compute it once"),
+    (SHOW, 'type = "serial"', 'type = "serial"\nwebsite = "https://exemple.fr/émission"', "error",
+     "website: 'https://exemple.fr/émission' is not ASCII"),
+    (SHOW, 'type = "serial"', 'type = "serial"\nnew_feed_url = "ftp://exemple.fr/feed.xml"', "error",
+     "new_feed_url: 'ftp://exemple.fr/feed.xml' is not an http(s) URL"),
+    (SHOW, "[owner]", '[[funding]]\nurl = "https://exemple.fr/dons?é"\ntext = "Dons"\n\n[owner]', "error",
+     "funding[0].url: 'https://exemple.fr/dons?é' is not ASCII"),
+    (SHOW, "[owner]", '[[person]]\nname = "Personne"\ngroup = "orchestre"\n\n[owner]', "error",
+     "person[0].group: 'orchestre' is not a Podcast Taxonomy group"),
+    (SHOW, 'update_frequency = "Série complète de six témoignages"\n', "", "warning",
+     'update_frequency: missing; a complete series says so with podcast:updateFrequency complete="true"'),
+    (SHOW, 'type = "serial"', 'type = "serial"\nblock = true\nnew_feed_url = "https://exemple.fr/f.xml"',
+     "warning", "block: true while new_feed_url is set"),
+    (EPISODE, 'description = """', f'description = """{LONG}', "error",
+     "bytes as HTML with its chapter timestamps, Apple allows at most 4000"),
+    (EPISODE, 'guid = "urn:uuid:b9f1763b-4210-4c05-8ce7-6f5a78d79594"', 'guid = "mon épisode"', "error",
+     "guid: 'mon épisode' must be ASCII without spaces"),
+    (EPISODE, "episode = 1", "episode = 1\npublish_at = 2023-01-01T00:00:00+00:00", "warning",
+     "publish_at: before pub_date"),
+    (*set_chapters([0.0, 20.0, 10.0]), "error", "chapters: start times must strictly increase"),
+    (*set_chapters([0.0, 10.0, 99.0]), "error", "chapters[2].start_seconds: 99.0 is past the end (30.824 s)"),
+    (*set_chapters([1.0, 10.0, 20.0]), "warning", "chapters: the first must start at 0"),
+    (*set_chapters([0.0, 10.0]), "warning", "chapters: 2, at least 3 for Apple and Spotify"),
+    (VTT, "00:00:01.607 --> 00:00:03.407", "00:00:03.607 --> 00:00:03.407", "error",
+     "transcript: episodes/grandir-en-hlm/temoignage-1.vtt: cue 2 (00:00:03.607): ends at 00:00:03.407"),
+    (VTT, "00:00:25.006 --> 00:00:29.582", "00:00:25.006 --> 00:00:59.582", "warning",
+     "transcript: its last cue ends at 59.582 s, after the media (30.824 s)"),
+    (REPLAY, 'transcript = "replay-2023.vtt"\n', "", "warning",
+     "transcript: missing; a video replay should carry captions"),
+    (SIX, "episode = 6", "episode = 7", "warning",
+     "type: serial, but episode numbers [1, 2, 3, 4, 5, 7] do not run 1, 2, 3… without gaps"),
+    (EPISODE, "duration_seconds = 30.824", "duration_seconds = 0", "error",
+     "media.duration_seconds: 0; apps need a duration"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "old", "new", "level", "message"), LINT_RULES)
+def test_each_linter_rule_is_reported_once(demo_project: Path, name, old, new, level, message):
+    edit(demo_project, name, old, new)
+    where = {VTT: EPISODE, SIX: SHOW}.get(name, name)  # a transcript's record; the show's numbering
+    result = run_cli(demo_project, "check")
+    lines = [line for line in result.stderr.splitlines() if message in line]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"{level}: {where}: "), lines[0]
+    assert "Traceback" not in result.stderr
+    if level == "error":
+        assert_clean_error(result)
+        published = run_cli(demo_project, "publish")
+        assert_clean_error(published, "check found errors: nothing published")
+        assert not (demo_project / "public").exists()
+    else:
+        assert result.exit_code == 0, result.stderr
+        assert_clean_error(run_cli(demo_project, "check", "--strict"), message)
+
+
+def test_live_item_ended_without_replay_is_a_warning(demo_project: Path):
+    text = (demo_project / REPLAY).read_text(encoding="utf-8")
+    text = text[: text.index("[media]")] + (
+        '[live]\nstatus = "ended"\nstart = 2023-06-23T14:00:00+02:00\nend = 2023-06-23T15:00:00+02:00\n'
+    )
+    (demo_project / REPLAY).write_text(text.replace('transcript = "replay-2023.vtt"\n', ""), encoding="utf-8")
+    result = run_cli(demo_project, "check")
+    assert result.exit_code == 0, result.stderr
+    assert f"warning: {REPLAY}: live: ended, but no [media] yet; ingest the replay" in result.stderr

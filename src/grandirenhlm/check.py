@@ -261,8 +261,7 @@ def _check_episode(show: Show, episode: Episode, findings: _Findings, deep: bool
         return
     if media.duration_seconds <= 0:
         findings.error(where, "media.duration_seconds: 0; apps need a duration")
-    chapters = chaps.episode_chapters(episode)
-    for level, message in chaps.chapter_problems(chapters, media.duration_seconds):
+    for level, message in chaps.chapter_problems(episode.chapters, media.duration_seconds):  # record order
         findings.append(Finding(level, where, message))
     if episode.transcript is not None:
         try:
