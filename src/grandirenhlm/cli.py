@@ -233,6 +233,13 @@ def build(ctx, output: Path | None, base_url: str | None, at: str | None) -> Non
     help="Canned ACL to set on objects (default: none; many providers refuse ACLs).",
 )
 @click.option("--public-base-url", help="URL listeners reach the target at (CDN or website endpoint).")
+@click.option("--storage-class", help="S3 storage class of new objects (STANDARD_IA, ONEZONE_IA...).")
+@click.option(
+    "--multipart-threshold-mb",
+    type=click.IntRange(5),
+    default=None,
+    help="S3: files from this size (MiB) go up in parts of this size (default 16).",
+)
 @click.option("--at", "at", help="Publish the site as it is at this date-time.")
 @click.option("--setup-bucket", is_flag=True, help="S3: first set the CORS rule browser players need.")
 @click.option("--no-verify", is_flag=True, help="S3: skip fetching new enclosures through the public URL.")
@@ -258,6 +265,8 @@ def publish(
     addressing_style,
     acl,
     public_base_url,
+    storage_class,
+    multipart_threshold_mb,
     at,
     setup_bucket,
     no_verify,
@@ -278,6 +287,8 @@ def publish(
         addressing_style=addressing_style,
         acl=acl,
         public_base_url=public_base_url,
+        storage_class=storage_class,
+        multipart_threshold_mb=multipart_threshold_mb,
     )
     if setup_bucket and not target.is_s3:
         raise GrandirError(f"--setup-bucket: {target.url} is a folder; the option is for s3:// targets")

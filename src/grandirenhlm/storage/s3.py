@@ -13,6 +13,7 @@ Uploads go through boto3's transfer manager: multipart above a threshold, severa
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -70,6 +71,19 @@ _FATAL = (
 
 def describe_error(exc: BaseException) -> str:
     """One line for a botocore/boto3 failure, without credentials."""
+    return redact(_describe(exc))
+
+
+def redact(text: str) -> str:
+    """Drop user:password@ from URLs and the secret key itself, wherever a message got them."""
+    text = re.sub(r"(?<=//)[^/@\s]+@", "", text)
+    for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        if len(secret := os.environ.get(name, "")) >= 8:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _describe(exc: BaseException) -> str:
     if isinstance(exc, botocore.exceptions.ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")

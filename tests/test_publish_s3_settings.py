@@ -1,0 +1,103 @@
+"""Per-target S3 settings seen from the server side (moto on 127.0.0.1): multipart threshold and
+storage class from grandirenhlm.toml, overridden by flags; secrets kept out of every message."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import assert_clean_error, make_mp3, run_cli, s3_client
+
+SECRET = "testing-secret-do-not-print"
+
+
+@pytest.fixture
+def big_show(project: Path) -> Path:
+    """The test project with two episodes: a 6 MB MP3 (above a 5 MiB threshold) and a small one."""
+    media = project / "src"
+    media.mkdir()
+    make_mp3(media / "long.mp3", seconds=150, bitrate=320, title="Un long épisode", track="1")
+    make_mp3(media / "short.mp3", seconds=2, title="Un court épisode", track="2")
+    result = run_cli(project, "ingest", "--show", "grandir-en-hlm", "src/long.mp3", "src/short.mp3")
+    assert result.exit_code == 0, result.stderr
+    return project
+
+
+def configure(root: Path, endpoint: str, bucket: str, **settings: object) -> None:
+    lines = [
+        "[targets.bucket]",
+        f'url = "s3://{bucket}/show"',
+        f'endpoint_url = "{endpoint}"',
+        'addressing_style = "path"',
+        f'public_base_url = "{endpoint}/{bucket}/show/"',
+    ]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
+    (root / "grandirenhlm.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def media_heads(endpoint: str, bucket: str, prefix: str) -> dict[str, dict]:
+    client = s3_client(endpoint)
+    listing = client.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/media/")["Contents"]
+    return {o["Key"].rsplit("/", 1)[1]: client.head_object(Bucket=bucket, Key=o["Key"]) for o in listing}
+
+
+def test_multipart_threshold_and_storage_class_from_the_target(big_show: Path, s3_bucket):
+    endpoint, bucket = s3_bucket
+    configure(big_show, endpoint, bucket, multipart_threshold_mb=5, storage_class="STANDARD_IA")
+    result = run_cli(big_show, "publish", "--to", "bucket", "--json")
+    assert result.exit_code == 0, result.stderr
+    heads = media_heads(endpoint, bucket, "show")
+    (long_key,) = [k for k in heads if k.startswith("un-long")]
+    (short_key,) = [k for k in heads if k.startswith("un-court")]
+    # S3 (and moto) give a multipart object the ETag "<md5 of the part md5s>-<number of parts>"
+    assert heads[long_key]["ETag"].endswith('-2"'), heads[long_key]["ETag"]  # 6 MB in 5 MiB parts
+    assert "-" not in heads[short_key]["ETag"]
+    assert {h.get("StorageClass") for h in heads.values()} == {"STANDARD_IA"}
+    body = s3_client(endpoint).get_object(Bucket=bucket, Key=f"show/media/grandir-en-hlm/{long_key}")
+    local = next((big_show / "media").rglob(long_key))
+    assert body["Body"].read() == local.read_bytes()  # the parts were put together in order
+
+
+def test_flags_override_the_target_settings(big_show: Path, s3_bucket):
+    endpoint, bucket = s3_bucket
+    configure(big_show, endpoint, bucket, multipart_threshold_mb=5, storage_class="STANDARD_IA")
+    result = run_cli(
+        big_show, "publish", "--to", "bucket", "--multipart-threshold-mb", "8", "--storage-class",
+        "REDUCED_REDUNDANCY", "--quiet",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    heads = media_heads(endpoint, bucket, "show")
+    assert not [h["ETag"] for h in heads.values() if "-" in h["ETag"]]  # 6 MB < 8 MiB: one PUT each
+    assert {h.get("StorageClass") for h in heads.values()} == {"REDUCED_REDUNDANCY"}
+    too_small = run_cli(big_show, "publish", "--to", "bucket", "--multipart-threshold-mb", "4")
+    assert too_small.exit_code == 2  # click's usage error: S3 parts are at least 5 MiB
+    assert "'--multipart-threshold-mb': 4 is not in the range x>=5" in too_small.stderr
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "fragment"),
+    [
+        (f"http://admin:{SECRET}@127.0.0.1:{_closed_port()}", "cannot reach the endpoint http://127.0.0.1:"),
+        (None, "the bucket does not exist (NoSuchBucket)"),
+    ],
+)
+def test_secrets_never_appear_in_messages(demo_project, moto_endpoint, aws_env, endpoint, fragment):
+    """Neither the secret key nor a password written into an endpoint URL reaches the output."""
+    url = endpoint or moto_endpoint
+    for extra in ((), ("--json",), ("--dry-run",)):
+        result = run_cli(
+            demo_project, "publish", "--to", "s3://no-such-bucket/p", "--endpoint-url", url,
+            "--addressing-style", "path", *extra,
+        )  # fmt: skip
+        assert_clean_error(result, "error: s3://no-such-bucket/p: ", fragment)
+        assert SECRET not in result.stdout + result.stderr
+        assert "admin:" not in result.stderr
