@@ -243,6 +243,7 @@ def test_screenshots(browser: Browser, base_url: str, width: int, height: int):
         shots = {
             f"show-grandir-en-hlm-{width}x{height}.png": "/grandir-en-hlm/",
             f"episode-{AUDIO_EPISODE.slug}-{width}x{height}.png": AUDIO_EPISODE.page,
+            f"episode-{VIDEO_EPISODE.slug}-{width}x{height}.png": VIDEO_EPISODE.page,
         }
         for name, path in shots.items():
             page.goto(base_url + path)
@@ -266,3 +267,185 @@ def _range_request(url: str, header: str):
     with urllib.request.urlopen(request, timeout=5) as r:
         r.read()
         return r.status, r.headers
+
+
+# ---------------------------------------------------------------- d. chapters and transcript
+
+
+def _media_state(page: Page) -> dict:
+    return page.evaluate(
+        "() => { const m = document.getElementById('lecteur'); return {t: m.currentTime, paused: m.paused}; }"
+    )
+
+
+def _current_cues(page: Page, selector: str) -> list[str]:
+    """Start times (data-start) of the highlighted cues of one list."""
+    return page.eval_on_selector_all(
+        f"{selector} .cue.current[aria-current='true']", "els => els.map(e => e.dataset.start)"
+    )
+
+
+def test_chapter_button_seeks_the_player_and_highlights_the_chapter(page: Page, base_url: str):
+    page.goto(base_url + AUDIO_EPISODE.page)
+    page.locator("#lecteur").evaluate("el => { el.muted = true; }")  # silence, not the autoplay policy
+    chapters = page.locator(".chapters .cue")
+    assert chapters.count() >= 2
+    second = chapters.nth(1)
+    start = float(second.get_attribute("data-start"))
+    button = second.get_by_role("button")
+    assert button.get_attribute("aria-label") == "Lire à partir de " + button.inner_text().strip()
+    button.click()
+    page.wait_for_function(
+        "s => { const m = document.getElementById('lecteur'); return m.currentTime >= s && !m.paused; }",
+        arg=start,
+    )
+    assert _current_cues(page, ".chapters") == [second.get_attribute("data-start")]
+    # The transcript follows: the cue being spoken at that time is highlighted too.
+    page.wait_for_function("() => document.querySelector('.transcript .cue.current') !== null")
+    cue = page.locator(".transcript .cue.current")
+    assert float(cue.get_attribute("data-start")) <= _media_state(page)["t"] + 0.5
+    # Going back to the first chapter moves the highlight.
+    chapters.nth(0).get_by_role("button").click()
+    page.wait_for_function("() => document.getElementById('lecteur').currentTime < 2")
+    page.wait_for_function(
+        "() => document.querySelector('.chapters .cue.current') === document.querySelector('.chapters .cue')"
+    )
+
+
+def test_transcript_timestamp_seeks_the_player(page: Page, base_url: str):
+    page.goto(base_url + AUDIO_EPISODE.page)
+    page.locator("#lecteur").evaluate("el => { el.muted = true; }")
+    cues = page.locator(".transcript .cue")
+    assert cues.count() >= 3
+    third = cues.nth(2)
+    assert third.locator(".speaker").count() == 1  # speaker names are shown
+    start = float(third.get_attribute("data-start"))
+    third.get_by_role("button").click()
+    page.wait_for_function("s => document.getElementById('lecteur').currentTime >= s - 0.01", arg=start)
+    page.wait_for_function("() => document.querySelector('.transcript .cue.current') !== null")
+    assert float(page.locator(".transcript .cue.current").first.get_attribute("data-start")) >= start - 0.01
+
+
+def _tab_to(page: Page, selector: str, limit: int = 80) -> list[str]:
+    """Press Tab until the focused element matches `selector`; the path taken, for messages."""
+    path = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        path.append(page.evaluate("() => document.activeElement.outerHTML.slice(0, 60)"))
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return path
+    raise AssertionError(f"{selector} not reached in {limit} Tab presses: {path}")
+
+
+@pytest.mark.parametrize("episode", [e for e in EPISODES if not e.is_video], ids=lambda e: e.slug)
+def test_keyboard_alone_plays_jumps_by_chapter_and_follows_the_transcript(
+    page: Page, base_url: str, episode: DemoEpisode
+):
+    """The issue's "done when": play, jump by chapter and follow the transcript, keyboard only."""
+    page.goto(base_url + episode.page)
+    page.locator("#lecteur").evaluate("el => { el.muted = true; }")
+    _tab_to(page, "#lecteur")
+    page.keyboard.press("Space")  # the native controls' play button has the focus
+    page.wait_for_function("() => !document.getElementById('lecteur').paused")
+
+    _tab_to(page, ".transcript .cue:nth-child(2) .seek")
+    cue_start = float(page.locator(".transcript .cue").nth(1).get_attribute("data-start"))
+    page.keyboard.press("Enter")
+    page.wait_for_function("s => document.getElementById('lecteur').currentTime >= s - 0.01", arg=cue_start)
+
+    _tab_to(page, ".chapters .cue:last-child .seek")
+    chapter = page.locator(".chapters .cue").last
+    start = float(chapter.get_attribute("data-start"))
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "s => { const m = document.getElementById('lecteur'); return m.currentTime >= s && !m.paused; }",
+        arg=start,
+    )
+    page.wait_for_function("() => document.querySelector('.chapters .cue:last-child.current') !== null")
+    # The focused button is visibly outlined (visible focus).
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid", outline
+
+
+def test_everything_is_on_the_page_without_javascript(browser: Browser, base_url: str):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(base_url + AUDIO_EPISODE.page)
+        chapters = page.locator(".chapters .cue")
+        cues = page.locator(".transcript .cue")
+        assert chapters.count() >= 2 and cues.count() >= 3
+        assert all(t.strip() for t in chapters.all_inner_texts())
+        assert page.locator(".transcript .speaker").count() == cues.count()
+        assert page.locator(".seek").count() == 0  # no dead buttons: the script adds them
+        assert page.locator("main audio").count() == 1
+        assert page.locator("#notes").count() == 1
+    finally:
+        context.close()
+
+
+def test_the_replay_has_captions_a_poster_and_an_audio_version(page: Page, base_url: str):
+    page.goto(base_url + VIDEO_EPISODE.page)
+    video = page.locator("main video#lecteur")
+    track = video.locator("track")
+    assert track.get_attribute("kind") == "captions" and track.get_attribute("srclang") == "fr"
+    assert video.get_attribute("poster")
+    # The browser parses the captions file: its cues are the transcript's.
+    page.wait_for_function(
+        "() => { const t = document.querySelector('video#lecteur').textTracks[0];"
+        " return t && t.cues && t.cues.length > 0; }"
+    )
+    cues = page.evaluate("() => document.querySelector('video#lecteur').textTracks[0].cues.length")
+    assert cues == page.locator(".transcript .cue").count()
+    audio = page.locator("main audio")
+    assert audio.count() == 1 and audio.get_attribute("preload") == "none"
+    assert audio.locator("source").get_attribute("type") in ("audio/x-m4a", "audio/mpeg", "audio/mp4")
+
+
+def test_copy_button_copies_the_feed_address(browser: Browser, base_url: str):
+    context = browser.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
+    try:
+        page = context.new_page()
+        page.goto(base_url + "/grandir-en-hlm/")
+        button = page.get_by_role("button", name="Copier l’adresse")
+        button.click()
+        page.wait_for_function("() => document.querySelector('.copy-status').textContent !== ''")
+        assert page.locator(".copy-status").inner_text() == "Adresse copiée."
+        copied = page.evaluate("() => navigator.clipboard.readText()")
+        assert copied == page.locator("#rss-url").input_value()
+        assert copied.endswith("/grandir-en-hlm/feed.xml")
+    finally:
+        context.close()
+
+
+# ---------------------------------------------------------------- e. weight, no third party
+
+
+@pytest.mark.parametrize("path", ["/", "/grandir-en-hlm/", AUDIO_EPISODE.page, VIDEO_EPISODE.page])
+def test_page_weight_without_media_is_under_100_kb_and_nothing_comes_from_elsewhere(
+    browser: Browser, base_url: str, path: str
+):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    sizes: dict[str, int] = {}
+    foreign: list[str] = []
+
+    def record(response) -> None:
+        url = response.url
+        if not url.startswith(base_url):
+            foreign.append(url)
+        elif "/media/" not in url:
+            sizes[url] = len(response.body())
+
+    try:
+        page = context.new_page()
+        page.on("response", record)
+        page.on("request", lambda r: r.url.startswith(base_url) or foreign.append(r.url))
+        page.goto(base_url + path)
+        page.wait_for_load_state("networkidle")
+    finally:
+        context.close()
+    assert foreign == []
+    assert any(u.endswith((".webp", ".jpg")) for u in sizes) or path != "/grandir-en-hlm/", sizes
+    total = sum(sizes.values())
+    assert total < 100_000, f"{path}: {total} bytes without media: {sizes}"

@@ -265,6 +265,9 @@ def render_episode(
         captions=captions,
         alternates=[(m, f"media/{episode.show}/{m.path.name}") for m in episode.alternates],
         share=share_links(episode.title, ctx.canonical),
+        poster=(cover.nearest(1200, "image/webp") or cover.nearest(1200) or cover).key
+        if cover.renditions
+        else cover.original,
         structured=data,
         og_image=_og_image(cover),
     )

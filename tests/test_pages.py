@@ -1,0 +1,345 @@
+"""The pages of the published demo, read back with lxml: discovery tags, JSON-LD, sitemap, robots,
+statement pages from configuration, subscribe links, French typography, cover renditions."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tomllib
+from pathlib import Path
+
+import lxml.etree
+import lxml.html
+import pytest
+from PIL import Image
+
+from grandirenhlm.text import NNBSP, duration_fr, iso_duration, typo_fr
+from tests.browser_support import page_files, publish_demo
+from tests.conftest import REPO, assert_clean_error, run_cli
+
+BASE = "http://127.0.0.1:8000/"  # the demo's public_base_url
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The published demo's output folder."""
+    return publish_demo(tmp_path_factory.mktemp("pages")) / "public"
+
+
+def _pages(public: Path) -> dict[str, lxml.html.HtmlElement]:
+    return {
+        p.relative_to(public).as_posix(): lxml.html.fromstring(p.read_bytes()) for p in page_files(public)
+    }
+
+
+def _meta(doc, prop: str) -> str | None:
+    found = doc.xpath(f"//meta[@property='{prop}' or @name='{prop}']/@content")
+    return found[0] if found else None
+
+
+def _jsonld(doc) -> dict:
+    (script,) = doc.xpath("//script[@type='application/ld+json']")
+    return json.loads(script.text)
+
+
+def _records() -> dict[str, dict]:
+    return {
+        f"{p.parent.name}/{p.stem}": tomllib.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((REPO / "episodes").glob("*/*.toml"))
+    }
+
+
+# ---------------------------------------------------------------- text helpers
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Durée : 12 min", f"Durée{NNBSP}: 12 min"),
+        ("Quoi ? Oui ! Bon ; fini", f"Quoi{NNBSP}? Oui{NNBSP}! Bon{NNBSP}; fini"),
+        ("le thème « Enfance et Hlm »", f"le thème «{NNBSP}Enfance et Hlm{NNBSP}»"),
+        ("«Enfance»", f"«{NNBSP}Enfance{NNBSP}»"),
+        ("Durée\u00a0: 3 s", f"Durée{NNBSP}: 3 s"),
+        ("https://example.org/a?b=1", "https://example.org/a?b=1"),  # URLs untouched
+        ("à 12:30", "à 12:30"),  # times untouched
+        (f"déjà{NNBSP}: fait", f"déjà{NNBSP}: fait"),  # idempotent
+    ],
+)
+def test_french_typographic_spacing(text: str, expected: str):
+    assert typo_fr(text) == expected
+    assert typo_fr(typo_fr(text)) == expected
+
+
+def test_durations_in_french_and_iso_8601():
+    assert duration_fr(750) == "12\u00a0min\u00a030\u00a0s"
+    assert iso_duration(750) == "PT12M30S"
+    assert iso_duration(3723) == "PT1H2M3S"
+
+
+# ---------------------------------------------------------------- every page
+
+
+def test_every_page_has_title_description_canonical_and_open_graph(demo: Path):
+    pages = _pages(demo)
+    titles = set()
+    for key, doc in pages.items():
+        assert doc.get("lang") == "fr", key
+        title = doc.findtext(".//title").strip()
+        assert title and title not in titles, (key, title)
+        titles.add(title)
+        description = _meta(doc, "description")
+        assert description and len(description) <= 160, (key, description)
+        assert len(doc.xpath("//h1")) == 1, key
+        if key == "404.html":
+            assert not doc.xpath("//link[@rel='canonical']"), "a 404 page has no canonical URL"
+            continue
+        assert doc.xpath("//link[@rel='canonical']/@href") == [BASE + key], key
+        assert _meta(doc, "og:title") and _meta(doc, "og:description"), key
+        assert _meta(doc, "og:locale") == "fr_FR"
+    assert len(pages) == 13, sorted(pages)
+
+
+def test_show_and_episode_pages_announce_feed_image_and_media(demo: Path):
+    records = _records()
+    for key, doc in _pages(demo).items():
+        parts = key.split("/")
+        if len(parts) < 2 or parts[0] in ("accessibilite", "mentions-legales"):
+            continue
+        show = parts[0]
+        feeds = doc.xpath("//link[@rel='alternate'][@type='application/rss+xml']/@href")
+        assert feeds == [f"{BASE}{show}/feed.xml"], key
+        assert (demo / show / "feed.xml").is_file()
+        image = _meta(doc, "og:image")
+        assert image.startswith(BASE) and image.endswith("-1200.jpg"), (key, image)
+        with Image.open(demo / image.removeprefix(BASE)) as im:
+            assert im.width == 1200 and im.format == "JPEG"
+        if len(parts) == 3:  # an episode page
+            media = records[f"{show}/{parts[1]}"]["media"]
+            kind = "video" if media["mime_type"].startswith("video/") else "audio"
+            url = _meta(doc, f"og:{kind}")
+            assert url == f"{BASE}media/{show}/{Path(media['file']).name}", key
+            assert _meta(doc, f"og:{kind}:type") == media["mime_type"]
+
+
+def test_json_ld_podcast_series_and_episodes(demo: Path):
+    records = _records()
+    pages = _pages(demo)
+    series = _jsonld(pages["grandir-en-hlm/index.html"])
+    assert series["@context"] == "https://schema.org" and series["@type"] == "PodcastSeries"
+    assert series["name"] == "Grandir en Hlm"
+    assert series["webFeed"] == BASE + "grandir-en-hlm/feed.xml"
+    assert series["url"] == BASE + "grandir-en-hlm/index.html"
+    for name, record in records.items():
+        data = _jsonld(pages[f"{name}/index.html"])
+        media = record["media"]
+        assert data["@type"] == "PodcastEpisode", name
+        assert data["name"] == record["title"]
+        assert data["duration"] == iso_duration(media["duration_seconds"])
+        assert re.fullmatch(r"PT(\d+H)?(\d+M)?\d+S", data["duration"])
+        assert data["partOfSeries"]["@type"] == "PodcastSeries"
+        assert data["partOfSeries"]["url"] == f"{BASE}{name.split('/')[0]}/index.html"
+        associated = data["associatedMedia"]
+        video = media["mime_type"].startswith("video/")
+        assert associated["@type"] == ("VideoObject" if video else "AudioObject")
+        assert associated["contentUrl"].endswith(Path(media["file"]).name)
+        assert associated["encodingFormat"] == media["mime_type"]
+        assert data["datePublished"].startswith(str(record["pub_date"].date()))
+
+
+def test_json_ld_cannot_be_closed_by_text(tmp_path: Path):
+    """A `</script>` in a description stays inside the JSON-LD script."""
+    from grandirenhlm.pages import jsonld
+
+    text = str(jsonld({"description": "</script><script>alert(1)</script> & co"}))
+    assert "</" not in text and "<" not in text and "&" not in text
+    assert json.loads(text)["description"] == "</script><script>alert(1)</script> & co"
+
+
+def test_sitemap_lists_every_page_and_robots_points_at_it(demo: Path):
+    tree = lxml.etree.fromstring((demo / "sitemap.xml").read_bytes())
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    urls = tree.xpath("//s:url/s:loc/text()", namespaces=ns)
+    expected = {BASE + k for k in _pages(demo) if k != "404.html"}
+    assert sorted(urls) == sorted(expected)
+    robots = (demo / "robots.txt").read_text(encoding="utf-8").splitlines()
+    assert "User-agent: *" in robots
+    assert f"Sitemap: {BASE}sitemap.xml" in robots
+
+
+def test_the_404_page_links_from_the_site_root(demo: Path):
+    """Served for any missing path, so its links cannot be relative to where it lives."""
+    doc = lxml.html.fromstring((demo / "404.html").read_bytes())
+    hrefs = doc.xpath("//a/@href | //link[@rel='stylesheet']/@href | //script/@src")
+    local = [h for h in hrefs if not h.startswith(("http", "mailto:", "#"))]
+    assert local and all(h.startswith("/") for h in local), local
+    assert "/assets/style.css" in local
+
+
+def test_french_typography_in_every_page(demo: Path):
+    """No ordinary or wide no-break space before : ; ! ? », nor after «, in any visible text."""
+    seen_narrow = False
+    for key, doc in _pages(demo).items():
+        for bad in doc.xpath("//script | //style"):
+            bad.drop_tree()
+        text = doc.text_content()
+        for match in re.finditer(r"[ \u00a0][:;!?»]|«[ \u00a0]", text):
+            context = text[max(0, match.start() - 30) : match.end() + 10]
+            pytest.fail(f"{key}: ordinary space in {context!r}")
+        seen_narrow |= NNBSP + ":" in text
+    assert seen_narrow
+
+
+def test_no_resource_comes_from_another_site(demo: Path):
+    for key, doc in _pages(demo).items():
+        refs = doc.xpath(
+            "//script/@src | //link[@rel!='alternate' and @rel!='canonical']/@href"
+            " | //img/@src | //img/@srcset | //source/@src | //source/@srcset | //track/@src"
+            " | //video/@poster"
+        )
+        for ref in refs:
+            for url in ref.split(","):
+                assert "://" not in url, (key, url)
+
+
+def test_episode_page_content(demo: Path):
+    records = _records()
+    doc = _pages(demo)["grandir-en-hlm/temoignage-1/index.html"]
+    record = records["grandir-en-hlm/temoignage-1"]
+    # Player: native, no autoplay, metadata only; download link with the size.
+    (audio,) = doc.xpath("//main//audio")
+    assert audio.get("preload") == "metadata" and audio.get("autoplay") is None
+    assert audio.get("controls") is not None and audio.get("aria-label")
+    assert doc.xpath("//a[@download]/text()")[0].endswith("ko)")
+    # Chapters: every chapter of the record, as text, with its start for the script.
+    chapters = doc.xpath("//ol[@class='chapters']/li")
+    assert [li.text_content().split(" ", 1)[1].strip() for li in chapters] == [
+        typo_fr(c["title"]) for c in record["chapters"]
+    ]
+    assert [float(li.get("data-start")) for li in chapters] == [
+        round(c["start_seconds"], 3) for c in record["chapters"]
+    ]
+    # Transcript right after the player, speakers named, with links to the files.
+    sections = doc.xpath("//main/section/@aria-labelledby")
+    assert sections[0] == "transcription", sections
+    cues = doc.xpath("//div[@class='transcript']/p[@class='cue']")
+    assert cues and all(c.xpath("span[@class='speaker']") for c in cues)
+    files = doc.xpath("//p[@class='transcript-files']/a/@href")
+    assert [f.rsplit(".", 1)[1] for f in files] == ["vtt", "srt", "json", "html"]
+    for href in files:
+        assert (demo / "grandir-en-hlm/temoignage-1" / Path(href).name).is_file()
+    # Share links carry the page URL; the pager leads on.
+    shares = doc.xpath("//ul[@class='share']/a/@href | //ul[@class='share']/li/a/@href")
+    assert len(shares) == 5 and all("temoignage-1" in s for s in shares)
+    assert doc.xpath("//a[@rel='next']/@href") == ["../../grandir-en-hlm/temoignage-2/index.html"]
+
+
+def test_replay_page_has_captions_poster_and_audio_version(demo: Path):
+    doc = _pages(demo)["l-emission/replay-2023/index.html"]
+    (video,) = doc.xpath("//main//video")
+    assert video.get("poster").endswith("-1200.webp") and video.get("preload") == "metadata"
+    # libxml2's HTML parser does not know <source> is void: what follows it nests inside.
+    (track,) = video.xpath(".//track")
+    assert (track.get("kind"), track.get("srclang")) == ("captions", "fr")
+    assert (demo / "l-emission/replay-2023" / Path(track.get("src")).name).is_file()
+    audio = doc.xpath("//main//audio/source/@src")
+    assert len(audio) == 1 and audio[0].endswith(".m4a")
+    assert (demo / audio[0].replace("../", "")).is_file()
+
+
+def test_show_page_covers_are_resized_and_the_feed_keeps_the_original(demo: Path):
+    doc = _pages(demo)["grandir-en-hlm/index.html"]
+    (picture,) = doc.xpath("//main//picture")
+    webp = picture.xpath(".//source[@type='image/webp']/@srcset")[0]
+    widths = [int(part.strip().rsplit(" ", 1)[1].removesuffix("w")) for part in webp.split(",")]
+    assert widths == [300, 600, 1200]
+    for part in webp.split(","):
+        with Image.open(demo / "grandir-en-hlm" / Path(part.strip().split(" ")[0]).name) as im:
+            assert im.format == "WEBP" and im.width == int(part.strip().rsplit(" ", 1)[1][:-1])
+    img = picture.xpath(".//img")[0]
+    assert img.get("alt") and img.get("width") == "300"
+    feed = (demo / "grandir-en-hlm/feed.xml").read_text(encoding="utf-8")
+    original = re.search(r'<itunes:image href="([^"]+)"', feed).group(1)
+    assert re.search(r"/cover-[0-9a-f]{12}\.jpg$", original), original
+    with Image.open(demo / original.removeprefix(BASE)) as im:
+        assert im.width >= 1400
+
+
+# ---------------------------------------------------------------- from the project's files
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "demo"
+    root.mkdir()
+    for name in ("feeds", "episodes", "media", "templates"):
+        shutil.copytree(REPO / name, root / name)
+    shutil.copy(REPO / "grandirenhlm.toml", root / "grandirenhlm.toml")
+    return root
+
+
+def _build(root: Path) -> Path:
+    result = run_cli(root, "build", "--output", str(root / "out"))
+    assert result.exit_code == 0, result.stderr
+    return root / "out"
+
+
+def test_subscribe_links_from_the_show_definition(project: Path):
+    show = project / "feeds" / "grandir-en-hlm.toml"
+    show.write_text(
+        show.read_text(encoding="utf-8")
+        + '\n[links]\napple_podcasts = "1234567890"\nspotify = "https://open.spotify.com/show/abc123"\n'
+        'deezer = "555"\namazon_music = "a1b2-c3"\npodcast_index = "920666"\n',
+        encoding="utf-8",
+    )
+    out = _build(project)
+    doc = lxml.html.fromstring((out / "grandir-en-hlm/index.html").read_bytes())
+    links = [(a.text_content(), a.get("href")) for a in doc.xpath("//ul[@class='platforms']//a")]
+    assert links == [
+        ("Flux RSS", "../grandir-en-hlm/feed.xml"),
+        ("Apple Podcasts", "https://podcasts.apple.com/fr/podcast/id1234567890"),
+        ("Spotify", "https://open.spotify.com/show/abc123"),
+        ("Deezer", "https://www.deezer.com/fr/show/555"),
+        ("Amazon Music", "https://music.amazon.fr/podcasts/a1b2-c3"),
+        ("Podcast Index", "https://podcastindex.org/podcast/920666"),
+    ]
+    (field,) = doc.xpath("//input[@id='rss-url']")
+    assert field.get("value") == BASE + "grandir-en-hlm/feed.xml" and field.get("readonly") is not None
+    assert doc.xpath("//label[@for='rss-url']")
+    other = lxml.html.fromstring((out / "l-emission/index.html").read_bytes())
+    assert [a.text_content() for a in other.xpath("//ul[@class='platforms']//a")] == ["Flux RSS"]
+
+
+def test_statement_pages_come_from_the_configuration(project: Path):
+    out = _build(project)
+    a11y = lxml.html.fromstring((out / "accessibilite/index.html").read_bytes()).text_content()
+    assert "non conforme" in a11y and "axe-core" in a11y
+    legal = lxml.html.fromstring((out / "mentions-legales/index.html").read_bytes())
+    assert "Union sociale pour l’habitat" in legal.text_content()
+    assert legal.xpath("//a[@href='mailto:podcasts@example.org']")
+    footer = lxml.html.fromstring((out / "index.html").read_bytes()).xpath("//footer//a/text()")
+    assert f"Accessibilité{NNBSP}: non conforme" in footer and "Mentions légales" in footer
+
+    config = project / "grandirenhlm.toml"
+    text = config.read_text(encoding="utf-8")
+    text = text.replace('status = "non conforme"', 'status = "partiellement conforme"')
+    text = text.replace('publisher = "Union sociale pour l’habitat"\n', "")
+    config.write_text(text, encoding="utf-8")
+    out = _build(project)
+    a11y = lxml.html.fromstring((out / "accessibilite/index.html").read_bytes()).text_content()
+    assert "partiellement conforme" in a11y
+    legal = lxml.html.fromstring((out / "mentions-legales/index.html").read_bytes()).text_content()
+    assert "À compléter" in legal
+
+
+def test_a_bad_statement_setting_is_one_clean_error(project: Path):
+    config = project / "grandirenhlm.toml"
+    text = config.read_text(encoding="utf-8").replace('status = "non conforme"', 'status = "conforme"')
+    config.write_text(text.replace("[site.legal]\n", "[site.legal]\nowner = 1\n"), encoding="utf-8")
+    result = run_cli(project, "build", "--output", str(project / "out"))
+    assert_clean_error(
+        result,
+        "grandirenhlm.toml: site.accessibility.status: expected one of non conforme, partiellement conforme",
+        "grandirenhlm.toml: site.legal.owner: unknown key",
+    )
+    assert not (project / "out").exists()
