@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import BinaryIO
 
-BLOCK = 1 << 20
+BLOCK = 256 * 1024  # small enough that the walk of a 1-hour file costs no more memory than a short one
 
 # kbit/s by (MPEG-1?, layer), index 1..14; 0 is "free format" and 15 is forbidden.
 _BITRATES = {
