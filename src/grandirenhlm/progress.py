@@ -8,6 +8,7 @@ Everything goes to stderr, so that `--json` and `--dry-run` keep stdout for thei
 
 from __future__ import annotations
 
+import shutil
 import sys
 import threading
 from typing import TextIO
@@ -62,10 +63,14 @@ class BarReporter(Reporter):
 
         if not files:
             return
-        self.files = tqdm(total=files, desc="files", unit="file", file=self._out(), position=0)
+        # A terminal that reports no size (a fresh pty, some CI consoles) makes tqdm draw nothing
+        # at all: fall back to 80x24.
+        size = shutil.get_terminal_size((80, 24))
+        common = {"file": self._out(), "ncols": size.columns or 80, "nrows": size.lines or 24}
+        self.files = tqdm(total=files, desc="files", unit="file", position=0, **common)
         self.bytes = tqdm(
-            total=total_bytes, desc="bytes", unit="B", unit_scale=True, unit_divisor=1024,
-            file=self._out(), position=1,
+            total=total_bytes, desc="bytes", unit="B", unit_scale=True, unit_divisor=1024, position=1,
+            **common,
         )  # fmt: skip
 
     def put_done(self, key: str, size: int) -> None:
