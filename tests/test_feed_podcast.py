@@ -457,3 +457,15 @@ def test_channel_extension_rejects_bad_values(method, args, message):
         return
     with pytest.raises(ValueError, match=message):
         getattr(PodcastIndexExtension(), method)(*args)
+
+
+def test_apple_html_sanitiser_keeps_only_allowed_tags_and_schemes():
+    from grandirenhlm.feed import apple_html, description_html
+
+    hostile = '<p onclick="x">a</p><script>x()</script><a href="javascript:alert(1)">l</a><b>b</b><ul><li>i</li></ul>'
+    assert apple_html(hostile) == "<p>a</p><a>l</a>b<ul><li>i</li></ul>"
+    html = description_html("Voir https://example.org/?a=1&b=2, puis « https://exemple.fr/x ».")
+    assert html == (
+        '<p>Voir <a href="https://example.org/?a=1&amp;b=2">https://example.org/?a=1&amp;b=2</a>, puis '
+        '« <a href="https://exemple.fr/x">https://exemple.fr/x</a> ».</p>'
+    )

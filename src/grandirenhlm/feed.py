@@ -15,7 +15,6 @@ A show with more items than its `page_size` gets RFC 5005 paged feeds
 from __future__ import annotations
 
 import html
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,8 +31,6 @@ from grandirenhlm.podcast_namespace import (
     ItunesExtension,
     PodcastIndexEntryExtension,
     PodcastIndexExtension,
-    PodloveChaptersEntryExtension,
-    PodloveChaptersExtension,
 )
 from grandirenhlm.transcripts import FORMATS
 
@@ -54,10 +51,25 @@ def apple_html(html: str) -> str:
     )
 
 
+_URL = re.compile(r"\bhttps?://[^\s<>\"«»]+[^\s<>\"«».,;:!?)»]")
+
+
 def description_html(text: str) -> str:
-    """Plain text -> Apple-safe HTML: one <p> per line (Apple keeps no <br>), escaped, sanitised."""
-    paragraphs = [line.strip() for line in text.splitlines() if line.strip()]
-    return apple_html("".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs))
+    """Plain text -> Apple-safe HTML: one <p> per line (Apple keeps no <br>), the text escaped,
+    web addresses made links. HTML with links goes through `apple_html` (nh3), which enforces the
+    allowed tags and URL schemes; escaped text in <p> is already within Apple's rules."""
+    paragraphs = []
+    linked = False
+    for line in text.splitlines():
+        line = html.escape(line.strip(), quote=False)
+        if not line:
+            continue
+        if "http" in line:
+            line, count = _URL.subn(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', line)
+            linked = linked or count > 0
+        paragraphs.append(f"<p>{line}</p>")
+    out = "".join(paragraphs)
+    return apple_html(out) if linked else out
 
 
 def episode_description(episode: Episode) -> str:
@@ -109,8 +121,26 @@ def render_feed_pages(
     return pages
 
 
-_ITEM_CACHE: dict[str, dict[tuple, bytes]] = {}  # feed page URL -> rendered <item> bytes
-_ITEM_START = re.compile(rb"^    <item>\n", re.MULTILINE)
+class _Key:
+    """An episode as a cache key, its hash computed once (a frozen dataclass rehashes every field
+    on every lookup)."""
+
+    __slots__ = ("episode", "hash")
+
+    def __init__(self, episode: Episode):
+        self.episode = episode
+        self.hash = hash(episode)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Key) and (self.episode is other.episode or self.episode == other.episode)
+
+
+# feed page URL -> (what else the items depend on, {episode: rendered <item> bytes})
+_ITEM_CACHE: dict[str, tuple[tuple, dict[_Key, bytes]]] = {}
+_ITEM_START = b"    <item>\n"  # pretty-printed items; text and CDATA never hold it (escaped, sanitised)
 _CHANNEL_END = b"  </channel>\n"
 
 
@@ -130,25 +160,28 @@ def _render(
     page_key = layout.feed_page(show, paging[0]) if paging else layout.feed(show)
     page_url = layout.absolute(base_url, page_key)
     context = (base_url, show.language, show.slug)
-    cache = _ITEM_CACHE.get(page_url, {})
-    missing = [e for e in episodes if (e, context) not in cache]
+    cached_context, cache = _ITEM_CACHE.get(page_url, ((), {}))
+    if cached_context != context:
+        cache = {}
+    keys = [_Key(e) for e in episodes]
+    items = {k: cache.get(k) for k in keys}
+    missing = [k for k in keys if items[k] is None]
 
     fg = _channel(show, all_episodes or episodes, episodes, base_url, cover_key, live_items, paging)
     # feedgen writes entries in reverse order of addition: add oldest first, newest ends on top.
-    for episode in missing:
-        _add_entry(fg, show, episode, base_url)
+    for key in missing:
+        _add_entry(fg, show, key.episode, base_url)
     xml = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
 
     end = xml.rindex(_CHANNEL_END)
-    starts = [m.start() for m in _ITEM_START.finditer(xml, 0, end)]
-    head = xml[: starts[0]] if starts else xml[:end]
-    bounds = [*starts, end]
-    rendered = [xml[a:b] for a, b in itertools.pairwise(bounds)]
-    fresh = dict(zip(((e, context) for e in reversed(missing)), rendered, strict=True))
-    items = {(e, context): cache.get((e, context)) or fresh[(e, context)] for e in episodes}
-    _ITEM_CACHE[page_url] = items
-    body = b"".join(items[(e, context)] for e in reversed(episodes))
-    return head + body + xml[end:]
+    first = xml.find(_ITEM_START, 0, end)
+    head = xml[:end] if first < 0 else xml[:first]
+    if missing:
+        rendered = xml[first + len(_ITEM_START) : end].split(_ITEM_START)
+        for key, item in zip(reversed(missing), rendered, strict=True):
+            items[key] = _ITEM_START + item
+    _ITEM_CACHE[page_url] = (context, items)
+    return head + b"".join(items[k] for k in reversed(keys)) + xml[end:]
 
 
 def _channel(
@@ -163,7 +196,6 @@ def _channel(
     fg = FeedGenerator()
     fg.register_extension("itunes", ItunesExtension, ItunesEntryExtension, atom=False)
     fg.register_extension("podcast", PodcastIndexExtension, PodcastIndexEntryExtension, atom=False)
-    fg.register_extension("psc", PodloveChaptersExtension, PodloveChaptersEntryExtension, atom=False)
 
     feed_url = layout.absolute(base_url, layout.feed(show))
     self_url = layout.absolute(base_url, layout.feed_page(show, paging[0])) if paging else feed_url
@@ -274,16 +306,16 @@ def _add_entry(fg: FeedGenerator, show: Show, episode: Episode, base_url: str) -
         it.itunes_season(episode.season)
         fe.podcast.season(episode.season)
     if episode.explicit is not None:
-        it.itunes_explicit("yes" if episode.explicit else "no")
+        it.explicit(episode.explicit)
     if episode.block:
-        it.itunes_block(True)
+        it.block()
 
     pod = fe.podcast
     chapters = chaps.episode_chapters(episode)
     if chapters:
         pod.chapters(layout.absolute(base_url, layout.chapters(episode)))
         for c in chapters:
-            fe.psc.chapter(chaps.npt(c.start_seconds), c.title)
+            pod.psc_chapter(chaps.npt(c.start_seconds), c.title)
     if episode.transcript is not None:
         for fmt in FORMATS:
             url = layout.absolute(base_url, layout.transcript(episode, fmt.extension))

@@ -15,11 +15,13 @@ assets/<name>                           stylesheet and script of the pages
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from grandirenhlm.model import Episode, Show
 
 FEED_NAME = "feed.xml"
+_SAFE_KEY = re.compile(r"[A-Za-z0-9/._~-]*")  # what quote(key, safe="/-._~") leaves unchanged
 
 
 def show_page(show: Show) -> str:
@@ -78,6 +80,8 @@ def absolute(base_url: str, key: str) -> str:
 
     Page URLs keep their `index.html`: a bare S3 endpoint and file:// serve no index documents.
     """
+    if _SAFE_KEY.fullmatch(key):  # slugs and content-addressed names: nothing to encode (fast path)
+        return base_url + key
     return base_url + quote(key, safe="/-._~")
 
 
