@@ -306,3 +306,38 @@ def test_dry_run_on_s3_reads_and_writes_nothing(demo_project, s3_bucket, proxy, 
     assert len(lines) == site["objects"] and all(line.startswith("PUT    ") for line in lines)
     assert {m for m, _, _ in proxy.seen} == {"GET"}  # the manifest lookup only
     assert bucket_keys(endpoint, bucket) == set()
+
+
+# ------------------------------------------------------------------------------ prune
+
+
+def test_prune_after_a_failed_feed_upload_deletes_nothing(demo_project, s3_bucket, proxy):
+    endpoint, bucket = s3_bucket
+    args = publish_args(proxy.url, endpoint, bucket, "--no-verify")
+    assert finish(spawn(demo_project, [*args, "--quiet"]))[0] == 0
+    stale = {k for k in bucket_keys(endpoint, bucket) if "temoignage-6" in k}
+    assert any(k.startswith("media/") for k in stale)
+    (demo_project / "episodes" / "grandir-en-hlm" / "temoignage-6.toml").unlink()  # leaves the site
+
+    feed = proxy.add(
+        Rule(
+            lambda r: r.method == "PUT" and r.key.endswith("/grandir-en-hlm/feed.xml"),
+            status=500,
+            code="InternalError",
+        )
+    )
+    code, _, err = finish(spawn(demo_project, [*args, "--prune", "--quiet"], AWS_MAX_ATTEMPTS="1"))
+    assert code == 1 and feed.hits >= 1
+    assert "grandir-en-hlm/feed.xml: " in err and "feeds not updated" in err
+    assert stale <= bucket_keys(endpoint, bucket)  # the live feed still lists episode 6: all kept
+    assert proxy.count("POST", contains="?delete") == 0
+    assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
+
+    proxy.clear()
+    code, out, err = finish(spawn(demo_project, [*args, "--prune", "--json"]))
+    assert code == 0, err
+    assert json.loads(out)["deleted"] == len(stale)
+    assert not stale & bucket_keys(endpoint, bucket)
+    assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
+    body = s3_client(endpoint).get_object(Bucket=bucket, Key=f"{PREFIX}/grandir-en-hlm/feed.xml")["Body"]
+    assert len(feedparser.parse(body.read()).entries) == 5
