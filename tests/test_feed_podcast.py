@@ -353,14 +353,18 @@ def test_publish_at_and_build_at(project: Path, tmp_path: Path):
     assert titles(datetime(2031, 1, 1, tzinfo=UTC)) == ["deux", "un"]
 
 
-def test_items_with_the_same_date_are_ordered_by_guid(project: Path, tmp_path: Path):
+def test_items_with_the_same_date_are_ordered_by_number_then_guid(project: Path, tmp_path: Path):
     add_episode(project, "b", make_mp3(tmp_path / "b.mp3", freq=303), episode=1, guid="urn:uuid:b")
     add_episode(project, "a", make_mp3(tmp_path / "a.mp3", freq=304), episode=2, guid="urn:uuid:a")
+    for guid, freq in (("urn:uuid:z", 305), ("urn:uuid:y", 306)):  # bonus episodes: no number
+        add_episode(
+            project, guid[-1], make_mp3(tmp_path / f"{freq}.mp3", freq=freq), guid=guid, episode_type="bonus"
+        )
     # equal dates: the catalog's order (pubDate, season, number, GUID) decides, the same every build
     first = build(project)["grandir-en-hlm/feed.xml"].data
     assert first == build(project)["grandir-en-hlm/feed.xml"].data
     guids = [i.findtext("guid") for i in etree.fromstring(first).iter("item")]
-    assert guids == ["urn:uuid:a", "urn:uuid:b"]
+    assert guids == ["urn:uuid:a", "urn:uuid:b", "urn:uuid:z", "urn:uuid:y"]  # newest first
 
 
 # ---------------------------------------------------------------- RFC 5005 pages, OPML, the item cache
