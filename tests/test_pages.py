@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import lxml.etree
@@ -14,11 +15,16 @@ import lxml.html
 import pytest
 from PIL import Image
 
+from grandirenhlm.build import build_site
+from grandirenhlm.catalog import load_catalog
+from grandirenhlm.config import load_project
+from grandirenhlm.pages import PageCache
 from grandirenhlm.text import NNBSP, duration_fr, iso_duration, typo_fr
 from tests.browser_support import page_files, publish_demo
 from tests.conftest import REPO, assert_clean_error, run_cli
 
 BASE = "http://127.0.0.1:8000/"  # the demo's public_base_url
+AT = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -343,3 +349,60 @@ def test_a_bad_statement_setting_is_one_clean_error(project: Path):
         "grandirenhlm.toml: site.legal.owner: unknown key",
     )
     assert not (project / "out").exists()
+
+
+# ---------------------------------------------------------------- incremental builds
+
+
+def _build_with_cache(root: Path) -> tuple[dict[str, bytes], PageCache]:
+    project = load_project(root)
+    cache = PageCache(project, root / ".grandirenhlm" / "pages")
+    artifacts = build_site(project, load_catalog(project), BASE, AT, cache=cache)
+    return {a.key: a.data for a in artifacts if a.data is not None}, cache
+
+
+def test_an_incremental_build_renders_only_the_pages_whose_inputs_changed(project: Path):
+    plain = {
+        a.key: a.data
+        for a in build_site(load_project(project), load_catalog(load_project(project)), BASE, AT)
+        if a.data is not None
+    }
+    first, cache = _build_with_cache(project)
+    assert first == plain  # the cache never changes a byte
+    pages = [k for k in first if k.endswith(("index.html", "404.html", "sitemap.xml", "robots.txt"))]
+    assert cache.rendered == len(pages) == 15 and cache.reused == 0
+
+    again, cache = _build_with_cache(project)  # a new process: the pages come from disk
+    assert again == first
+    assert (cache.rendered, cache.reused) == (0, 15)
+
+    record = project / "episodes/grandir-en-hlm/temoignage-3.toml"
+    record.write_text(
+        record.read_text(encoding="utf-8").replace('description = """', 'description = """Note ajoutée. ', 1),
+        encoding="utf-8",
+    )
+    changed, cache = _build_with_cache(project)
+    # The episode itself and the show page that lists it; its neighbours show only its title.
+    assert sorted(cache.rendered_keys) == [
+        "grandir-en-hlm/index.html",
+        "grandir-en-hlm/temoignage-3/index.html",
+    ]
+    assert b"Note ajout\xc3\xa9e." in changed["grandir-en-hlm/temoignage-3/index.html"]
+    # Every page whose bytes changed was rendered (the show page's did not: it lists no description).
+    assert {k for k in first if first[k] != changed[k] and k in pages} == {
+        "grandir-en-hlm/temoignage-3/index.html"
+    }
+
+    transcript = project / "episodes/grandir-en-hlm/temoignage-2.vtt"
+    transcript.write_text(
+        transcript.read_text(encoding="utf-8").replace("Témoignage", "Le témoignage", 1), encoding="utf-8"
+    )
+    _, cache = _build_with_cache(project)
+    assert "grandir-en-hlm/temoignage-2/index.html" in cache.rendered_keys
+
+    css = project / "templates/assets/style.css"
+    css.write_text(css.read_text(encoding="utf-8") + "\n/* edited */\n", encoding="utf-8")
+    _, cache = _build_with_cache(project)  # a template or asset edit re-renders everything
+    assert (cache.rendered, cache.reused) == (15, 0)
+    # Old versions are pruned: the cache holds one site.
+    assert len(list((project / ".grandirenhlm" / "pages").glob("*.html"))) == 15

@@ -20,6 +20,7 @@ from grandirenhlm.images import resize_cover
 from grandirenhlm.media import sha256_file
 from grandirenhlm.opml import OPML_TYPE, render_opml
 from grandirenhlm.pages import (
+    PageCache,
     default_templates_dir,
     render_episode,
     render_home,
@@ -83,8 +84,13 @@ class Artifact:
         )
 
 
-def build_site(project: Project, catalog: Catalog, base_url: str, at: datetime) -> list[Artifact]:
-    """Every object of the site as published at `at`, in publish order."""
+def build_site(
+    project: Project, catalog: Catalog, base_url: str, at: datetime, cache: PageCache | None = None
+) -> list[Artifact]:
+    """Every object of the site as published at `at`, in publish order.
+
+    With a `cache`, pages whose inputs did not change since the build that filled it are reused
+    instead of rendered (see `pages.PageCache`)."""
     env = template_environment(project)
     artifacts: list[Artifact] = list(_assets(project))
     home: list = []
@@ -130,13 +136,15 @@ def build_site(project: Project, catalog: Catalog, base_url: str, at: datetime) 
                 artifacts.append(Artifact.from_bytes(key, Stage.ASSET, content_type, data))
             previous = episodes[i - 1] if i > 0 else None
             following = episodes[i + 1] if i + 1 < len(episodes) else None
-            page = render_episode(env, project, base_url, show, cover, episode, previous, following)
+            page = render_episode(
+                env, project, base_url, show, cover, episode, previous, following, cache=cache
+            )
             artifacts.append(
                 Artifact.from_bytes(
                     layout.episode_page(episode), Stage.PAGE, HTML, page, references=(layout.media(episode),)
                 )
             )
-        page = render_show(env, project, base_url, show, cover, episodes)
+        page = render_show(env, project, base_url, show, cover, episodes, cache=cache)
         artifacts.append(Artifact.from_bytes(layout.show_page(show), Stage.PAGE, HTML, page))
         live = catalog.live_items(slug, at)
         for feed in render_feed_pages(show, episodes, base_url, cover_key, live):  # RFC 5005 pages
@@ -144,17 +152,21 @@ def build_site(project: Project, catalog: Catalog, base_url: str, at: datetime) 
             artifacts.append(Artifact.from_bytes(feed.key, Stage.FEED, RSS, feed.data, references))
         home.append((show, cover, len(episodes)))
     artifacts.append(
-        Artifact.from_bytes("index.html", Stage.PAGE, HTML, render_home(env, project, base_url, home))
+        Artifact.from_bytes(
+            "index.html", Stage.PAGE, HTML, render_home(env, project, base_url, home, cache=cache)
+        )
     )
     # Accessibility statement, legal notice, 404, then sitemap.xml and robots.txt over every page.
     pages = [a.key for a in artifacts if a.key.endswith("index.html")]  # not transcript fragments
-    for key, content_type, data in site_pages(env, project, base_url, pages):
+    for key, content_type, data in site_pages(env, project, base_url, pages, cache=cache):
         artifacts.append(Artifact.from_bytes(key, Stage.PAGE, content_type, data))
     newest = max(
         (e.pub_date for eps in catalog.episodes.values() for e in eps if e.pub_date <= at), default=None
     )
     opml = render_opml(project.site_title, list(catalog.shows.values()), base_url, newest)
     artifacts.append(Artifact.from_bytes(layout.OPML, Stage.FEED, OPML_TYPE, opml))
+    if cache is not None:
+        cache.prune()
     return sorted(artifacts, key=lambda a: (a.stage, a.key))
 
 

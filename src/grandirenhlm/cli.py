@@ -340,7 +340,9 @@ def _publish(
         from grandirenhlm.storage.s3 import default_public_base_url
 
         base_url = default_public_base_url(target)
-    artifacts = build_site(project, catalog, base_url, at)
+    from grandirenhlm.pages import PageCache
+
+    artifacts = build_site(project, catalog, base_url, at, cache=PageCache.for_project(project, base_url))
     storage = open_storage(project, target)
     if setup_bucket and not dry_run:
         storage.setup_bucket()

@@ -7,8 +7,11 @@ Autoescape is on and undefined variables are errors.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Sequence
+import os
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -136,6 +139,100 @@ class PageContext:
         return self.url(self.key)
 
 
+class PageCache:
+    """Pages of earlier builds, by a fingerprint of everything a page is made from.
+
+    The fingerprint covers the templates and assets (project and packaged), the code of this
+    package, and the page's own inputs (its show, episode, neighbours, cover, transcript file,
+    base URL, site settings). A build asks for each page: an unchanged page is read back, a
+    changed one rendered and stored. `folder=None` keeps pages in memory only (one process).
+    Entries a build did not ask for are removed by `prune()`, so the cache holds one site.
+    """
+
+    def __init__(self, project: Project, folder: Path | None = None):
+        self.folder = folder
+        self.rendered = 0  # pages rendered by templates during this build
+        self.reused = 0  # pages taken from the cache
+        self.rendered_keys: list[str] = []
+        self._memory: dict[str, bytes] = {}
+        self._used: set[str] = set()
+        self._salt = _code_and_templates_fingerprint(project)
+
+    @classmethod
+    def for_project(cls, project: Project, base_url: str) -> PageCache:
+        """The project's cache on disk (`.grandirenhlm/pages/`), one folder per base URL so that
+        building for two targets in turn does not evict the other's pages."""
+        scope = hashlib.sha256(base_url.encode("utf-8")).hexdigest()[:12]
+        return cls(project, project.root / ".grandirenhlm" / "pages" / scope)
+
+    def page(self, key: str, inputs: tuple, render_page: Callable[[], bytes]) -> bytes:
+        digest = hashlib.sha256(repr((self._salt, key, inputs)).encode("utf-8")).hexdigest()
+        self._used.add(digest)
+        data = self._memory.get(digest)
+        if data is None and self.folder is not None:
+            try:
+                data = (self.folder / f"{digest}.html").read_bytes()
+            except OSError:
+                data = None
+        if data is not None:
+            self.reused += 1
+            return data
+        data = render_page()
+        self.rendered += 1
+        self.rendered_keys.append(key)
+        self._memory[digest] = data
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")  # atomic: no half page read back
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, self.folder / f"{digest}.html")
+        return data
+
+    def prune(self) -> None:
+        """Forget the pages this build did not ask for (old versions)."""
+        self._memory = {k: v for k, v in self._memory.items() if k in self._used}
+        if self.folder is not None and self.folder.is_dir():
+            for path in self.folder.iterdir():
+                if path.suffix == ".html" and path.stem not in self._used:
+                    path.unlink(missing_ok=True)
+
+
+def _code_and_templates_fingerprint(project: Project) -> str:
+    """Hash of every template and asset file and of this package's code: any edit re-renders all."""
+    digest = hashlib.sha256()
+    folders = (project.templates_dir, default_templates_dir(), Path(__file__).resolve().parent)
+    for folder in folders:
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and path.suffix in (".py", ".html", ".xml", ".txt", ".css", ".js"):
+                    digest.update(str(path).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _file_stamp(path: Path | None) -> tuple | None:
+    """A file's identity for the cache: path, size and modification time (as the ingest cache)."""
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return (str(path), None)
+    return (str(path), st.st_size, st.st_mtime_ns)
+
+
+def _cover_id(cover: CoverSet) -> tuple:
+    return (cover.original, cover.width, cover.height, tuple(r.key for r in cover.renditions))
+
+
+def _neighbour_id(episode: Episode | None) -> tuple | None:
+    return None if episode is None else (episode.show, episode.slug, episode.title)
+
+
+def _cached(cache: PageCache | None, key: str, inputs: tuple, render_page: Callable[[], bytes]) -> bytes:
+    return render_page() if cache is None else cache.page(key, inputs, render_page)
+
+
 def render(env: jinja2.Environment, name: str, ctx: PageContext, **values: object) -> bytes:
     try:
         template = env.get_template(name)
@@ -154,10 +251,17 @@ def render(env: jinja2.Environment, name: str, ctx: PageContext, **values: objec
         raise ConfigError(f"templates/{name}: {exc.message}") from exc
 
 
-def render_home(env, project: Project, base_url: str, shows: Sequence[tuple[Show, CoverSet, int]]) -> bytes:
+def render_home(
+    env,
+    project: Project,
+    base_url: str,
+    shows: Sequence[tuple[Show, CoverSet, int]],
+    cache: PageCache | None = None,
+) -> bytes:
     """`shows`: (show, cover, number of published episodes)."""
     ctx = PageContext(project, "index.html", base_url)
-    return render(env, "home.html", ctx, shows=shows)
+    inputs = (project, base_url, [(s, _cover_id(c), n) for s, c, n in shows])
+    return _cached(cache, ctx.key, inputs, lambda: render(env, "home.html", ctx, shows=shows))
 
 
 def ordered_episodes(show: Show, episodes: Sequence[Episode]) -> list[Episode]:
@@ -168,8 +272,20 @@ def ordered_episodes(show: Show, episodes: Sequence[Episode]) -> list[Episode]:
 
 
 def render_show(
-    env, project: Project, base_url: str, show: Show, cover: CoverSet, episodes: Sequence[Episode]
+    env,
+    project: Project,
+    base_url: str,
+    show: Show,
+    cover: CoverSet,
+    episodes: Sequence[Episode],
+    cache: PageCache | None = None,
 ) -> bytes:
+    key = layout.show_page(show)
+    inputs = (project, base_url, show, _cover_id(cover), tuple(episodes))
+    return _cached(cache, key, inputs, lambda: _render_show(env, project, base_url, show, cover, episodes))
+
+
+def _render_show(env, project: Project, base_url: str, show: Show, cover: CoverSet, episodes) -> bytes:
     ctx = PageContext(project, layout.show_page(show), base_url)
     ordered = ordered_episodes(show, episodes)
     data = {
@@ -206,8 +322,41 @@ def render_episode(
     previous: Episode | None,
     following: Episode | None,
     transcript: Transcript | None = None,
+    cache: PageCache | None = None,
 ) -> bytes:
     """`transcript`: the episode's, already loaded (else read from `episode.transcript`)."""
+    key = layout.episode_page(episode)
+    inputs = (
+        project,
+        base_url,
+        show,
+        _cover_id(cover),
+        episode,
+        _neighbour_id(previous),
+        _neighbour_id(following),
+        _file_stamp(episode.transcript),
+    )
+    return _cached(
+        cache,
+        key,
+        inputs,
+        lambda: _render_episode(
+            env, project, base_url, show, cover, episode, previous, following, transcript
+        ),
+    )
+
+
+def _render_episode(
+    env,
+    project: Project,
+    base_url: str,
+    show: Show,
+    cover: CoverSet,
+    episode: Episode,
+    previous: Episode | None,
+    following: Episode | None,
+    transcript: Transcript | None,
+) -> bytes:
     ctx = PageContext(project, layout.episode_page(episode), base_url)
     media = episode.media
     if transcript is None and episode.transcript is not None:
@@ -289,26 +438,38 @@ TRANSCRIPT_LABELS = {".vtt": "WebVTT", ".srt": "SubRip (SRT)", ".json": "JSON", 
 
 
 def site_pages(
-    env, project: Project, base_url: str, page_keys: Sequence[str]
+    env, project: Project, base_url: str, page_keys: Sequence[str], cache: PageCache | None = None
 ) -> list[tuple[str, str, bytes]]:
     """(key, content type, bytes) of the pages outside the shows, then `sitemap.xml` listing
     `page_keys` and those pages (not the 404), and `robots.txt`."""
     html = "text/html; charset=utf-8"
-    out = [
+    listed = sorted({*page_keys, ACCESSIBILITY_PAGE, LEGAL_PAGE} - {NOT_FOUND_PAGE})
+    made = [
         (
             ACCESSIBILITY_PAGE,
             html,
-            render_site_page(env, project, base_url, ACCESSIBILITY_PAGE, "accessibility.html"),
+            (),
+            lambda: render_site_page(env, project, base_url, ACCESSIBILITY_PAGE, "accessibility.html"),
         ),
-        (LEGAL_PAGE, html, render_site_page(env, project, base_url, LEGAL_PAGE, "legal.html")),
-        (NOT_FOUND_PAGE, html, render_site_page(env, project, base_url, NOT_FOUND_PAGE, "404.html")),
+        (LEGAL_PAGE, html, (), lambda: render_site_page(env, project, base_url, LEGAL_PAGE, "legal.html")),
+        (
+            NOT_FOUND_PAGE,
+            html,
+            (),
+            lambda: render_site_page(env, project, base_url, NOT_FOUND_PAGE, "404.html"),
+        ),
+        (
+            "sitemap.xml",
+            "application/xml; charset=utf-8",
+            tuple(listed),
+            lambda: render_sitemap(env, project, base_url, listed),
+        ),
+        ("robots.txt", "text/plain; charset=utf-8", (), lambda: render_robots(env, project, base_url)),
     ]
-    listed = sorted({*page_keys, ACCESSIBILITY_PAGE, LEGAL_PAGE} - {NOT_FOUND_PAGE})
-    out.append(
-        ("sitemap.xml", "application/xml; charset=utf-8", render_sitemap(env, project, base_url, listed))
-    )
-    out.append(("robots.txt", "text/plain; charset=utf-8", render_robots(env, project, base_url)))
-    return out
+    return [
+        (key, content_type, _cached(cache, key, (project, base_url, extra), make))
+        for key, content_type, extra, make in made
+    ]
 
 
 def render_site_page(
