@@ -247,6 +247,38 @@ def test_m4a_named_mp3_reports_its_true_type(tmp_path: Path) -> None:
     info = probe(liar)
     assert (info.mime_type, info.container) == ("audio/x-m4a", "mp4")
     assert info.extension == ".m4a"
+    assert info.warnings == ("the name ends in .mp3 but the content is mp4 (audio/x-m4a)",)
+
+
+@pytest.mark.parametrize(
+    ("real", "named", "mime_type", "extension"),
+    [
+        (".flac", ".mp3", "audio/flac", ".flac"),  # mutagen alone would score the extension and fail
+        (".mp3", ".flac", "audio/mpeg", ".mp3"),
+        (".wav", ".mp3", "audio/wav", ".wav"),
+        (".ogg", ".m4a", "audio/ogg", ".ogg"),
+        (".opus", ".mp3", "audio/ogg", ".opus"),
+        (".aiff", ".wav", "audio/aiff", ".aiff"),
+        (".mp3", ".m4a", "audio/mpeg", ".mp3"),
+    ],
+)
+def test_lying_extensions(tmp_path: Path, real: str, named: str, mime_type: str, extension: str) -> None:
+    source = tmp_path / f"source{real}"
+    codec = {
+        ".mp3": "libmp3lame",
+        ".flac": "flac",
+        ".wav": "pcm_s16le",
+        ".ogg": "libvorbis",
+        ".opus": "libopus",
+    }
+    codec[".aiff"] = "pcm_s16be"
+    ffmpeg("-f", "lavfi", "-i", "sine=duration=2", "-c:a", codec[real], source)
+    liar = tmp_path / f"liar{named}"
+    liar.write_bytes(source.read_bytes())
+    info = probe(liar)
+    assert (info.mime_type, info.extension) == (mime_type, extension)
+    assert f"the name ends in {named} but the content is {info.container} ({mime_type})" in info.warnings
+    assert_exact_duration(info.duration_seconds, liar)
 
 
 # ---------------------------------------------------------------- masters: Ogg, FLAC, WAV, AIFF

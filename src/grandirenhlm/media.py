@@ -23,7 +23,10 @@ from mutagen.flac import FLAC, Picture
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3, BitrateMode
 from mutagen.mp4 import MP4, Atoms
+from mutagen.oggflac import OggFLAC
 from mutagen.oggopus import OggOpus
+from mutagen.oggspeex import OggSpeex
+from mutagen.oggtheora import OggTheora
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
@@ -64,7 +67,7 @@ def probe(path: Path) -> MediaInfo:
     _check_id3v2_size(src, name, size)
     try:
         with src.open() as fh:
-            audio = mutagen.File(fh)
+            audio = mutagen.File(fh, options=_sniff(fh))
     except mutagen.MutagenError as exc:
         raise MediaError(f"{name}: unreadable media file: {_reason(exc)}") from exc
     except MemoryError as exc:
@@ -101,6 +104,11 @@ def probe(path: Path) -> MediaInfo:
                 )
                 length = extra.movie_seconds
         chapters = extra.chapters
+    suffix = path.suffix.lower()
+    if suffix not in _SUFFIXES.get(mime_type, (suffix,)):
+        warnings.append(
+            f"the name ends in {suffix or 'no extension'} but the content is {container} ({mime_type})"
+        )
     if mime_type not in ("audio/mpeg", "audio/x-m4a", "video/mp4"):
         warnings.append(f"{container} is a master format: encode it to MP3 or M4A before publishing it")
     tags = _tags(audio)
@@ -217,6 +225,12 @@ def _count_mp3_frames(
     return stats.seconds, (stats.mean_bitrate if stats.variable_bitrate else bitrate)
 
 
+# Extensions that agree with each type; anything else is worth a warning (the content decides).
+_SUFFIXES = {
+    "audio/mpeg": (".mp3",), "audio/x-m4a": (".m4a", ".m4b", ".mp4", ".aac"),
+    "video/mp4": (".mp4", ".m4v", ".mov"), "audio/flac": (".flac",), "audio/ogg": (".ogg", ".oga", ".opus"),
+    "audio/wav": (".wav", ".wave"), "audio/aiff": (".aif", ".aiff", ".aifc"),
+}  # fmt: skip
 _DAMAGED_PART = {
     "id3": "ID3 tag", "mp3": "MPEG audio", "mp4": "MP4 box", "ogg": "Ogg page", "flac": "FLAC block",
     "_riff": "RIFF chunk", "wave": "WAV chunk", "aiff": "AIFF chunk", "_iff": "IFF chunk",
@@ -296,6 +310,32 @@ def _flac_frame_end(head: bytes, info: Any) -> int | None:
         return None
     start = number if variable else number * info.max_blocksize
     return start + block
+
+
+def _sniff(fh: BinaryIO) -> list[type] | None:
+    """The mutagen classes the file's first bytes allow, or None to let mutagen try them all.
+
+    mutagen scores formats on the header and on the file name's extension, so a FLAC file named
+    .mp3 would be read as a (broken) MP3; the magic numbers decide here, the extension never does.
+    An ID3v2 tag in front is skipped: MP3 files have one, and some taggers put one before FLAC too.
+    """
+    start = skip_id3v2(fh)
+    fh.seek(start)
+    head = fh.read(12)
+    fh.seek(0)
+    if head[:4] == b"fLaC":
+        return [FLAC]
+    if head[:4] == b"OggS":
+        return [OggVorbis, OggOpus, OggFLAC, OggSpeex, OggTheora]
+    if head[:4] in (b"RIFF", b"RIFX") and head[8:12] == b"WAVE":
+        return [WAVE]
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return [AIFF]
+    if head[4:8] == b"ftyp":
+        return [MP4]
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06:
+        return [MP3]  # an MPEG audio frame sync with a layer (layer 0 would be ADTS AAC)
+    return None
 
 
 def _check_id3v2_size(src: Source, name: Any, size: int) -> None:

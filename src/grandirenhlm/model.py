@@ -9,6 +9,10 @@ from pathlib import Path
 # Media types that podcast apps play as an enclosure. Everything else (WAV, FLAC, AIFF, Ogg) is a
 # master: `inspect` reads it, but it must be encoded before it is published.
 PUBLISHABLE_MIME_TYPES = frozenset({"audio/mpeg", "audio/x-m4a", "video/mp4"})
+EXTENSIONS = {
+    "audio/mpeg": ".mp3", "audio/x-m4a": ".m4a", "video/mp4": ".mp4",
+    "audio/flac": ".flac", "audio/ogg": ".ogg", "audio/wav": ".wav", "audio/aiff": ".aiff",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -92,9 +96,10 @@ class MediaInfo:
 
     @property
     def extension(self) -> str:
-        return {"audio/mpeg": ".mp3", "audio/x-m4a": ".m4a", "video/mp4": ".mp4"}.get(
-            self.mime_type, self.path.suffix.lower()
-        )
+        """The file name extension its content calls for (an Ogg Opus stream is `.opus`)."""
+        if self.codec == "opus":
+            return ".opus"
+        return EXTENSIONS.get(self.mime_type, self.path.suffix.lower())
 
 
 @dataclass(frozen=True)
