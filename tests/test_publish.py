@@ -205,7 +205,9 @@ def test_build_writes_a_folder_for_another_base_url(demo_project: Path, tmp_path
         demo_project, "build", "--output", str(out), "--base-url", "https://podcasts.example.org/hlm"
     )
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("built 22 new file(s), 0 unchanged")
+    # media 8 (with the replay's audio), chapters + 4 transcript formats per episode 35, pages, covers,
+    # assets, feeds, shows.opml
+    assert result.stdout.startswith("built 77 new file(s), 0 unchanged")
     parsed = feedparser.parse((out / "l-emission" / "feed.xml").read_bytes())
     assert (
         parsed.entries[0].enclosures[0].href.startswith("https://podcasts.example.org/hlm/media/l-emission/")
@@ -234,7 +236,10 @@ def test_enclosures_listeners_cannot_fetch_keep_the_feeds_out(demo_project, priv
     endpoint, bucket = private_bucket
     result = s3_publish(demo_project, endpoint, bucket, "--quiet")
     assert_clean_error(
-        result, "7 object(s) failed, feeds not updated", "answered 403, listeners cannot download it"
+        # 6 MP3s, the replay's MP4 and its audio-only M4A (a podcast:alternateEnclosure)
+        result,
+        "8 object(s) failed, feeds not updated",
+        "answered 403, listeners cannot download it",
     )
     client = s3_client(endpoint)
     keys = {o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]}

@@ -164,7 +164,8 @@ def build_site(
         (e.pub_date for eps in catalog.episodes.values() for e in eps if e.pub_date <= at), default=None
     )
     opml = render_opml(project.site_title, list(catalog.shows.values()), base_url, newest)
-    artifacts.append(Artifact.from_bytes(layout.OPML, Stage.FEED, OPML_TYPE, opml))
+    # With the pages, like the home page that also links to every feed: feeds stay the last objects up.
+    artifacts.append(Artifact.from_bytes(layout.OPML, Stage.PAGE, OPML_TYPE, opml))
     if cache is not None:
         cache.prune()
     return sorted(artifacts, key=lambda a: (a.stage, a.key))
