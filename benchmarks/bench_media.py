@@ -56,38 +56,11 @@ def tag(path: Path, i: int) -> None:
 def make_corpora(root: Path, n: int) -> dict[str, list[Path]]:
     import lameenc
 
+    tone = ("-f", "lavfi", "-i", "sine=frequency=440:duration=3", "-ac", "1")
     xing_one = root / "one-xing.mp3"
-    ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:duration=3",
-        "-ac",
-        "1",
-        "-c:a",
-        "libmp3lame",
-        "-b:a",
-        "64k",
-        xing_one,
-    )
-    raw = subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=3",
-            "-ac",
-            "1",
-            "-f",
-            "s16le",
-            "-",
-        ],
-        check=True,
-        capture_output=True,
-    ).stdout
+    ffmpeg(*tone, "-c:a", "libmp3lame", "-b:a", "64k", xing_one)
+    pcm = [ffmpeg_exe(), "-v", "error", *tone, "-f", "s16le", "-"]
+    raw = subprocess.run(pcm, check=True, capture_output=True).stdout
     encoder = lameenc.Encoder()
     encoder.set_bit_rate(64)
     encoder.set_in_sample_rate(44100)
