@@ -33,6 +33,7 @@ serve: $(VENV)/.installed
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_pipeline.py --episodes 100 --episodes 1000
+	$(BIN)/python benchmarks/bench_media.py --files 1000
 	$(BIN)/python benchmarks/bench_feed.py --episodes 10000
 
 lint: $(VENV)/.installed-test
