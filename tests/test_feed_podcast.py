@@ -473,3 +473,23 @@ def test_apple_html_sanitiser_keeps_only_allowed_tags_and_schemes():
         '<p>Voir <a href="https://example.org/?a=1&amp;b=2">https://example.org/?a=1&amp;b=2</a>, puis '
         '« <a href="https://exemple.fr/x">https://exemple.fr/x</a> ».</p>'
     )
+
+
+def test_build_names_the_file_of_a_value_the_namespace_refuses(project: Path, tmp_path: Path):
+    from tests.conftest import assert_clean_error, run_cli
+
+    add_episode(
+        project,
+        "un",
+        make_mp3(tmp_path / "1.mp3"),
+        episode=1,
+        license="Licence",
+        license_url="https://exemple.fr/licence-é",
+    )
+    result = run_cli(project, "build", "--output", str(tmp_path / "out"))
+    assert_clean_error(
+        result,
+        "error: episodes/grandir-en-hlm/un.toml: podcast:license url must be an absolute ASCII URL, "
+        "got 'https://exemple.fr/licence-é'",
+    )
+    assert not (tmp_path / "out" / "grandir-en-hlm" / "feed.xml").exists()

@@ -24,6 +24,7 @@ from feedgen.feed import FeedGenerator
 
 from grandirenhlm import chapters as chaps
 from grandirenhlm import layout
+from grandirenhlm.errors import ConfigError
 from grandirenhlm.model import Episode, Show
 from grandirenhlm.podcast_namespace import (
     AtomPagingExtension,
@@ -32,6 +33,7 @@ from grandirenhlm.podcast_namespace import (
     PodcastIndexEntryExtension,
     PodcastIndexExtension,
 )
+from grandirenhlm.records import display_path
 from grandirenhlm.transcripts import FORMATS
 
 # Apple: descriptions may use <p>, <ol>, <ul>, <li> and <a> in CDATA, at most 4000 bytes
@@ -167,10 +169,16 @@ def _render(
     items = {k: cache.get(k) for k in keys}
     missing = [k for k in keys if items[k] is None]
 
-    fg = _channel(show, all_episodes or episodes, episodes, base_url, cover_key, live_items, paging)
+    try:
+        fg = _channel(show, all_episodes or episodes, episodes, base_url, cover_key, live_items, paging)
+    except ValueError as exc:  # a value the podcast: namespace refuses (the linter names it too)
+        raise ConfigError(f"{display_path(show.source)}: {exc}") from exc
     # feedgen writes entries in reverse order of addition: add oldest first, newest ends on top.
     for key in missing:
-        _add_entry(fg, show, key.episode, base_url)
+        try:
+            _add_entry(fg, show, key.episode, base_url)
+        except ValueError as exc:
+            raise ConfigError(f"{display_path(key.episode.source)}: {exc}") from exc
     xml = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
 
     end = xml.rindex(_CHANNEL_END)
