@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from markupsafe import Markup
@@ -33,6 +33,7 @@ from grandirenhlm.transcripts import FORMATS, Transcript, load_transcript
 ACCESSIBILITY_PAGE = "accessibilite/index.html"
 LEGAL_PAGE = "mentions-legales/index.html"
 NOT_FOUND_PAGE = "404.html"
+SITE_PAGES = {"accessibility": ACCESSIBILITY_PAGE, "legal": LEGAL_PAGE}  # `pages` in templates
 
 # Listening platforms a show definition may name under `[links]`: the key, the label shown,
 # and how an ID (anything not starting with https://) becomes the show's URL there.
@@ -68,6 +69,7 @@ def template_environment(project: Project) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # one build, templates fixed: no stat() of every template on each page
     )
     env.filters.update(
         date_fr=date_fr,
@@ -236,13 +238,9 @@ def _cached(cache: PageCache | None, key: str, inputs: tuple, render_page: Calla
 def render(env: jinja2.Environment, name: str, ctx: PageContext, **values: object) -> bytes:
     try:
         template = env.get_template(name)
-        return template.render(
-            page=ctx,
-            site=ctx.project,
-            layout=layout,
-            pages={"accessibility": ACCESSIBILITY_PAGE, "legal": LEGAL_PAGE},
-            **values,
-        ).encode("utf-8")
+        return template.render(page=ctx, site=ctx.project, layout=layout, pages=SITE_PAGES, **values).encode(
+            "utf-8"
+        )
     except jinja2.TemplateNotFound as exc:
         raise ConfigError(f"templates/{exc.name}: template not found") from exc
     except jinja2.TemplateSyntaxError as exc:
@@ -357,8 +355,26 @@ def _render_episode(
     following: Episode | None,
     transcript: Transcript | None,
 ) -> bytes:
+    ctx, values = episode_values(project, base_url, show, cover, episode, previous, following, transcript)
+    return render(env, "episode.html", ctx, **values)
+
+
+def episode_values(
+    project: Project,
+    base_url: str,
+    show: Show,
+    cover: CoverSet,
+    episode: Episode,
+    previous: Episode | None,
+    following: Episode | None,
+    transcript: Transcript | None = None,
+) -> tuple[PageContext, dict]:
+    """What `episode.html` is rendered with, besides `page`, `site`, `layout` and `pages`."""
     ctx = PageContext(project, layout.episode_page(episode), base_url)
     media = episode.media
+    og_image = _og_image(cover)
+    image_url = ctx.url(og_image)
+    canonical = ctx.canonical
     if transcript is None and episode.transcript is not None:
         transcript = load_transcript(episode.transcript, language=show.language)
     transcript_links = (
@@ -375,10 +391,10 @@ def _render_episode(
         "@type": "PodcastEpisode",
         "name": episode.title,
         "description": episode.description,
-        "url": ctx.canonical,
+        "url": canonical,
         "datePublished": episode.pub_date.isoformat(),
         "inLanguage": show.language,
-        "image": ctx.url(_og_image(cover)),
+        "image": image_url,
         "partOfSeries": {
             "@type": "PodcastSeries",
             "name": show.title,
@@ -398,12 +414,9 @@ def _render_episode(
             "name": episode.title,
             "uploadDate": episode.pub_date.isoformat(),
             "description": episode.description,
-            "thumbnailUrl": ctx.url(_og_image(cover)),
+            "thumbnailUrl": image_url,
         }
-    return render(
-        env,
-        "episode.html",
-        ctx,
+    return ctx, dict(
         show=show,
         cover=cover,
         episode=episode,
@@ -413,24 +426,27 @@ def _render_episode(
         transcript_links=transcript_links,
         captions=captions,
         alternates=[(m, f"media/{episode.show}/{m.path.name}") for m in episode.alternates],
-        share=share_links(episode.title, ctx.canonical),
+        share=share_links(episode.title, canonical),
         poster=(cover.nearest(1200, "image/webp") or cover.nearest(1200) or cover).key
         if cover.renditions
         else cover.original,
         structured=data,
-        og_image=_og_image(cover),
+        og_image=og_image,
     )
 
 
 def share_links(title: str, url: str) -> list[tuple[str, str]]:
-    """Plain links to share a page: nothing is loaded from those sites until a visitor follows one."""
-    text = f"{title} {url}"
+    """Plain links to share a page: nothing is loaded from those sites until a visitor follows one.
+
+    Each part is percent-encoded once (`urlencode` per link costs more than the page's template).
+    """
+    t, u, tu = quote(title, safe=""), quote(url, safe=""), quote(f"{title} {url}", safe="")
     return [
-        ("Courriel", "mailto:?" + urlencode({"subject": title, "body": url}, quote_via=quote)),
-        ("Bluesky", "https://bsky.app/intent/compose?" + urlencode({"text": text}, quote_via=quote)),
-        ("LinkedIn", "https://www.linkedin.com/sharing/share-offsite/?" + urlencode({"url": url})),
-        ("Facebook", "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url})),
-        ("X", "https://x.com/intent/post?" + urlencode({"text": title, "url": url}, quote_via=quote)),
+        ("Courriel", f"mailto:?subject={t}&body={u}"),
+        ("Bluesky", f"https://bsky.app/intent/compose?text={tu}"),
+        ("LinkedIn", f"https://www.linkedin.com/sharing/share-offsite/?url={u}"),
+        ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={u}"),
+        ("X", f"https://x.com/intent/post?text={t}&url={u}"),
     ]
 
 
