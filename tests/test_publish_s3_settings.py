@@ -16,6 +16,10 @@ SECRET = "testing-secret-do-not-print"
 
 @pytest.fixture
 def big_show(project: Path) -> Path:
+    return add_big_episodes(project)
+
+
+def add_big_episodes(project: Path) -> Path:
     """The test project with two episodes: a 6 MB MP3 (above a 5 MiB threshold) and a small one."""
     media = project / "src"
     media.mkdir()

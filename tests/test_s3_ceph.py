@@ -14,13 +14,20 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 import feedparser
 import pytest
 
+from grandirenhlm.build import build_site
+from grandirenhlm.catalog import load_catalog
+from grandirenhlm.config import Target, load_project
+from grandirenhlm.lock import LockInfo, publish_lock
+from grandirenhlm.storage.s3 import S3Storage
 from tests.conftest import REPO, allow_anonymous_reads, assert_clean_error, run_cli
+from tests.test_publish_s3_settings import add_big_episodes, configure, media_heads
 
 pytestmark = pytest.mark.integration
 S3_SCRIPTS = REPO.parent / "shared" / "s3"
@@ -79,7 +86,7 @@ def test_publish_to_ceph_is_readable_anonymously_and_incremental(demo_project: P
     endpoint, bucket = rgw_bucket
     first = publish(demo_project, endpoint, bucket)
     assert first.exit_code == 0, first.stderr
-    assert json.loads(first.stdout)["uploaded"] == 22
+    assert json.loads(first.stdout)["uploaded"] == site_size(demo_project)
 
     import urllib.request
 
@@ -114,6 +121,42 @@ def test_wrong_credentials_are_a_clean_error_without_secrets(demo_project: Path,
     assert_clean_error(
         publish(demo_project, endpoint, bucket), "wrong credentials: the access key is not known"
     )
+
+
+def site_size(root: Path) -> int:
+    """How many objects a publish of the project puts (the site grows with the features)."""
+    project = load_project(root)
+    return len(build_site(project, load_catalog(project), "http://x/", datetime.now(UTC)))
+
+
+def test_the_publish_lock_is_exclusive_on_ceph(demo_project: Path, rgw_bucket):
+    """RGW honours If-None-Match: * on PUT, so the second lock attempt fails at the server."""
+    endpoint, bucket = rgw_bucket
+    target = Target(
+        name="ceph", url=f"s3://{bucket}/hlm", public_base_url="", endpoint_url=endpoint,
+        addressing_style="path",
+    )  # fmt: skip
+    first, second = S3Storage(target), S3Storage(target)
+    with publish_lock(first) as mine:
+        assert second.create_lock(b"{}") is False  # refused by the server itself
+        assert LockInfo.parse(second.read_lock()) == mine
+        refused = publish(demo_project, endpoint, bucket)
+        assert_clean_error(refused, f"error: s3://{bucket}/hlm: another publish is running (pid {mine.pid} ")
+    assert second.read_lock() is None  # released
+    done = publish(demo_project, endpoint, bucket)
+    assert done.exit_code == 0, done.stderr
+
+
+def test_multipart_upload_on_ceph(project: Path, rgw_bucket):
+    endpoint, bucket = rgw_bucket
+    big_show = add_big_episodes(project)
+    configure(big_show, endpoint, bucket, multipart_threshold_mb=5)
+    result = run_cli(big_show, "publish", "--to", "bucket", "--json")
+    assert result.exit_code == 0, result.stderr
+    etags = {k: h["ETag"] for k, h in media_heads(endpoint, bucket, "show").items()}
+    (long_key,) = [k for k in etags if k.startswith("un-long")]
+    assert etags[long_key].endswith('-2"'), etags
+    assert all("-" not in e for k, e in etags.items() if k != long_key)
 
 
 def test_missing_bucket_on_ceph(demo_project: Path, rgw_bucket):
