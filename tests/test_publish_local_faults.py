@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import feedparser
@@ -183,3 +184,36 @@ def test_a_folder_that_cannot_take_a_file_stops_cleanly_and_a_rerun_finishes(dem
             key = entry.enclosures[0].href.removeprefix("http://127.0.0.1:8000/")
             assert (public / key).stat().st_size == int(entry.enclosures[0].length)
     assert json.loads((public / MANIFEST_KEY).read_text())["objects"]
+
+
+def test_exactly_one_of_many_simultaneous_lockers_wins(tmp_path: Path):
+    """Eight threads reach for the lock at the same moment: one holds it, seven are refused."""
+    from grandirenhlm.errors import StorageError
+    from grandirenhlm.lock import publish_lock
+    from grandirenhlm.storage.local import LocalStorage
+
+    start, release_all = threading.Barrier(8), threading.Event()
+    outcomes: list[str] = []
+
+    def contender() -> None:
+        storage = LocalStorage(tmp_path / "public", name="public")
+        start.wait()
+        try:
+            with publish_lock(storage):
+                outcomes.append("held")
+                release_all.wait(30)
+        except StorageError as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=contender) for _ in range(8)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 30
+    while len(outcomes) < 8 and time.monotonic() < deadline:  # one holder and seven refusals
+        time.sleep(0.01)
+    release_all.set()
+    for t in threads:
+        t.join(30)
+    assert outcomes.count("held") == 1, outcomes
+    assert all(o.startswith("public: another publish is running (pid ") for o in outcomes if o != "held")
+    assert not (tmp_path / "public" / LOCK_KEY).exists()
