@@ -344,15 +344,21 @@ def test_ingest_unknown_show(project: Path, src: Path) -> None:
     assert not (project / "media").exists()
 
 
-def test_ingest_refuses_a_wav_master(project: Path, src: Path) -> None:
+def test_ingest_encodes_a_wav_master_instead_of_publishing_it(project: Path, src: Path) -> None:
+    # Issue 8: a master is no longer refused; it is encoded (tests/test_encode.py has the details)
+    # and the WAV itself never reaches the media store.
     make_wav(src / "master.wav", 0.5)
 
-    result = ingest(project, "src/master.wav")
+    result = ingest(project, "--quiet", "src/master.wav")
 
-    assert_clean_error(result, "error: src/master.wav: ", "master", "error: 1 of 1 file(s) not ingested")
-    assert result.stdout == ""
-    assert records(project) == []
-    assert media_files(project) == []
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout == f"created: project/episodes/{SHOW}/master.toml <- src/master.wav\n"
+    (stored,) = media_files(project)
+    assert stored.suffix == ".mp3" and stored.name == f"master-{sha256(stored)[:12]}.mp3"
+    record = read_record(records(project)[0])
+    assert record["media"]["mime_type"] == "audio/mpeg"
+    assert record["master"] == {"file": "../src/master.wav", "sha256": sha256(src / "master.wav")}
     assert_no_temp_files(project)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,7 +70,10 @@ def main(ctx: click.Context, project_dir: str | None) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object (one file) or array.")
 @click.option("--jsonl", is_flag=True, help="Print one JSON object per line.")
-def inspect(files: tuple[Path, ...], as_json: bool, jsonl: bool) -> None:
+@click.option(
+    "--loudness", is_flag=True, help="Also measure integrated loudness and true peak (decodes the whole file)."
+)
+def inspect(files: tuple[Path, ...], as_json: bool, jsonl: bool, loudness: bool) -> None:
     """Show what mutagen reads from media FILES: duration, format, tags, cover, chapters."""
     from grandirenhlm.media import probe, to_json
 
@@ -82,6 +86,13 @@ def inspect(files: tuple[Path, ...], as_json: bool, jsonl: bool) -> None:
             failed = True
             continue
         data = to_json(info)
+        if loudness:
+            try:
+                data["loudness"] = _loudness_json(info)
+            except GrandirError as exc:
+                click.echo(f"error: {exc}", err=True)
+                failed = True
+                continue
         if jsonl:
             click.echo(json.dumps(data, ensure_ascii=False))
         elif as_json:
@@ -92,6 +103,18 @@ def inspect(files: tuple[Path, ...], as_json: bool, jsonl: bool) -> None:
         click.echo(json.dumps(results[0] if len(files) == 1 else results, ensure_ascii=False, indent=2))
     if failed:
         sys.exit(1)
+
+
+def _loudness_json(info) -> dict:
+    """`loudness` in `inspect --json`: the measurement, the target for its channels, what is off."""
+    from grandirenhlm.loudness import default_target, loudness_problems, measure_loudness
+
+    value = measure_loudness(info.path)
+    return {
+        **value.to_json(),
+        "target_lufs": default_target(info.channels),
+        "problems": loudness_problems(value, info.channels),
+    }
 
 
 def _print_info(data: dict) -> None:
@@ -121,6 +144,12 @@ def _print_info(data: dict) -> None:
     for chapter in data["chapters"]:
         click.echo(f"  chapter {chapter['start_seconds']:>9.3f} {chapter['title']}")
     click.echo(f"  {'publishable':17} {'yes' if data['publishable'] else 'no (a master: encode it first)'}")
+    if "loudness" in data:
+        lo = data["loudness"]
+        click.echo(f"  {'loudness':17} {lo['integrated_lufs']} LUFS (target {lo['target_lufs']:g})")
+        click.echo(f"  {'true peak':17} {lo['true_peak_dbtp']} dBTP")
+        for problem in lo["problems"]:
+            click.echo(f"warning: {data['path']}: {problem}", err=True)
     for warning in data["warnings"]:
         click.echo(f"warning: {data['path']}: {warning}", err=True)
 
@@ -131,27 +160,53 @@ def _print_info(data: dict) -> None:
 @click.option("--slug", help="Episode slug (one file only). Default: from the title tag or file name.")
 @click.option("--title", help="Episode title (one file only). Default: the title tag or file name.")
 @click.option("--force", is_flag=True, help="Replace the media of an existing episode (its GUID is kept).")
+@click.option("--encode", is_flag=True, help="Re-encode publishable MP3/M4A files too (default: kept bit-for-bit).")
+@click.option("--normalize", is_flag=True, default=None, help="Normalise loudness while encoding (two-pass).")
+@click.option("--format", "fmt", type=click.Choice(["mp3", "m4a"]), help="Encode to this format (default: the show's).")
+@click.option(
+    "--jobs", "-j", type=click.IntRange(1), default=None, help="Encodes run in parallel (default: number of cores)."
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress, only results and errors.")
 @click.pass_context
-def ingest(ctx, files: tuple[Path, ...], show: str, slug: str | None, title: str | None, force: bool) -> None:
-    """Store media FILES (or folders of them) for SHOW and write their episode records."""
-    from grandirenhlm.ingest import ingest_file, ingest_files
+def ingest(
+    ctx, files: tuple[Path, ...], show: str, slug: str | None, title: str | None, force: bool,
+    encode: bool, normalize: bool | None, fmt: str | None, jobs: int | None, quiet: bool,
+) -> None:  # fmt: skip
+    """Store media FILES (or folders of them) for SHOW and write their episode records.
+
+    Masters (WAV, FLAC, AIFF, or anything ffmpeg reads) are encoded to the show's [encoding]
+    settings first; a video also gets its audio-only version and a poster.
+    """
+    from grandirenhlm.encode import load_settings, make_encode_reporter
+    from grandirenhlm.ffmpeg import EncodeInterrupted
+    from grandirenhlm.ingest import ingest_file, ingest_files, require_show
     from grandirenhlm.records import display_path
 
     project = _project(ctx)
     paths = _expand(files)
     if (slug or title) and len(paths) > 1:
         raise GrandirError("--slug/--title: give them with a single file only")
-    if slug or title:
-        results = [(paths[0], ingest_file(project, show, paths[0], slug=slug, title=title, force=force))]
-    else:
-        results = ingest_files(project, show, paths, force=force)
-    failures = 0
-    for path, result in results:
-        if isinstance(result, GrandirError):
-            click.echo(f"error: {result}", err=True)
-            failures += 1
+    require_show(project, show)
+    settings = load_settings(project.root, show, format=fmt, normalize=normalize)
+    reporter = make_encode_reporter(quiet)
+    options = {"force": force, "encode": encode, "settings": settings, "reporter": reporter}
+    try:
+        if slug or title:
+            results = [(paths[0], ingest_file(project, show, paths[0], slug=slug, title=title, **options))]
         else:
-            click.echo(f"{result.action}: {display_path(result.record)} <- {display_path(path)}")
+            results = ingest_files(project, show, paths, jobs=jobs or os.cpu_count() or 1, **options)
+        failures = 0
+        for path, result in results:
+            if isinstance(result, EncodeInterrupted):
+                raise result
+            if isinstance(result, GrandirError):
+                click.echo(f"error: {result}", err=True)
+                failures += 1
+            else:
+                click.echo(f"{result.action}: {display_path(result.record)} <- {display_path(path)}")
+    except KeyboardInterrupt:
+        click.echo("error: interrupted; nothing partial was left in the media store", err=True)
+        sys.exit(130)
     if failures:
         click.echo(f"error: {failures} of {len(paths)} file(s) not ingested", err=True)
         sys.exit(1)

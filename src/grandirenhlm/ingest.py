@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,24 @@ from typing import Any
 from slugify import slugify
 
 from grandirenhlm.config import Project
+from grandirenhlm.encode import (
+    EncodeJob,
+    EncodeReporter,
+    EncodeSettings,
+    Master,
+    Progress,
+    encode_cached,
+    extract_audio_cached,
+    extract_poster,
+    load_settings,
+    make_encode_reporter,
+    read_master,
+    run_jobs,
+    store_derived,
+)
 from grandirenhlm.errors import ConfigError, GrandirError, MediaError
 from grandirenhlm.media import probe
-from grandirenhlm.model import MediaInfo
+from grandirenhlm.model import Chapter, MediaInfo
 from grandirenhlm.records import (
     display_path,
     episode_to_toml,
@@ -31,6 +46,7 @@ from grandirenhlm.records import (
     write_bytes_atomic,
     write_toml_atomic,
 )
+from grandirenhlm.tagging import TagData
 
 
 @dataclass(frozen=True)
@@ -55,30 +71,56 @@ def require_show(project: Project, show: str) -> None:
 
 
 def ingest_files(
-    project: Project, show: str, paths: Iterable[Path], *, force: bool = False, now: datetime | None = None
+    project: Project,
+    show: str,
+    paths: Iterable[Path],
+    *,
+    force: bool = False,
+    now: datetime | None = None,
+    encode: bool = False,
+    settings: EncodeSettings | None = None,
+    jobs: int = 1,
+    reporter: EncodeReporter | None = None,
 ) -> Iterator[tuple[Path, IngestResult | GrandirError]]:
     """Ingest many files: each gives its result or its error, and a bad file never stops the rest.
 
     The show's records are read once for the batch, and the batch shares one date, so that
-    episodes ingested together keep the order of their episode numbers.
+    episodes ingested together keep the order of their episode numbers. Masters are encoded
+    first, `jobs` at a time; records are then written one by one, in the order given.
     """
     require_show(project, show)  # wrong for every file: raise now
     index = MediaIndex(project.episodes_dir / show)
     cache = IngestCache(project.root / CACHE_PATH)
     now = now or datetime.now(UTC)
+    settings = settings or load_settings(project.root, show)
     try:
+        plans: list[tuple[Path, Prepared | IngestResult | GrandirError]] = []
         for path in paths:
-            known = cache.lookup(path)
+            known = None if (force or encode) else cache.lookup(path)
             if known is not None and (record := index.get(known)) is not None:
-                yield path, IngestResult(path, record, "unchanged", known)  # not even read again
+                plans.append((path, IngestResult(path, record, "unchanged", known)))  # not even read again
                 continue
             try:
-                result = ingest_file(project, show, path, force=force, now=now, index=index)
+                plans.append(
+                    (
+                        path,
+                        prepare_ingest(
+                            project, show, path, force=force, encode=encode, settings=settings, index=index
+                        ),
+                    )
+                )
             except GrandirError as exc:
-                yield path, exc
-                continue
-            cache.remember(path, result.sha256)
-            yield path, result
+                plans.append((path, exc))
+        _run_prepared([p for _, p in plans if isinstance(p, Prepared)], jobs, reporter)
+        for path, plan in plans:
+            if isinstance(plan, Prepared):
+                try:
+                    plan = finish_ingest(project, show, plan, force=force, now=now, index=index)
+                except GrandirError as exc:
+                    plan = exc
+                if isinstance(plan, IngestResult):
+                    cache.remember(path, plan.sha256)
+            yield path, plan
     finally:
         cache.save()
 
@@ -138,18 +180,169 @@ def ingest_file(
     force: bool = False,
     now: datetime | None = None,
     index: MediaIndex | None = None,
+    encode: bool = False,
+    settings: EncodeSettings | None = None,
+    reporter: EncodeReporter | None = None,
 ) -> IngestResult:
     """Ingest one file into `show`. Raises `GrandirError` (nothing written) on any problem.
 
     Pass the same `index` for a batch of files so the show's records are read once, not per file.
     """
+    plan = prepare_ingest(
+        project,
+        show,
+        path,
+        slug=slug,
+        title=title,
+        force=force,
+        encode=encode,
+        settings=settings,
+        index=index,
+    )
+    if isinstance(plan, IngestResult):
+        return plan
+    _run_prepared([plan], 1, reporter)
+    return finish_ingest(project, show, plan, force=force, now=now, index=index)
+
+
+@dataclass
+class Prepared:
+    """A file read and checked, with the encodes it needs (run in parallel for a batch)."""
+
+    source: Path
+    info: MediaInfo | None  # the publishable file as given (None: the media comes from `job`)
+    slug: str | None = None
+    title: str | None = None
+    master: Master | None = None  # set when the published file is encoded from this master
+    job: EncodeJob | None = None  # makes the published file (from a master)
+    audio_job: EncodeJob | None = None  # makes the audio-only version of a video
+    poster_job: EncodeJob | None = None
+    outputs: dict[str, Path | GrandirError] = field(default_factory=dict)
+
+
+def prepare_ingest(
+    project: Project,
+    show: str,
+    path: Path,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    force: bool = False,
+    encode: bool = False,
+    settings: EncodeSettings | None = None,
+    index: MediaIndex | None = None,
+) -> Prepared | IngestResult:
+    """Read `path` and decide what to make: nothing (a publishable file, kept bit-for-bit), an
+    encode (a master, or any file with `encode`), or the audio-only version and poster of a video."""
     require_show(project, show)
-    info = probe(path)
-    if not info.publishable:
-        raise MediaError(
-            f"{display_path(path)}: {info.mime_type} ({info.container}) is a master format, "
-            "not publishable as a podcast enclosure; encode it to MP3 or M4A first"
+    master = read_master(path)
+    info = master.info
+    records = project.episodes_dir / show
+    if index is None or index.folder != records:
+        index = MediaIndex(records)
+    if info is not None and info.publishable and not (encode and not info.has_video):
+        existing = index.get(info.sha256)
+        if existing is not None:
+            return IngestResult(path, existing, "unchanged", info.sha256)
+        plan = Prepared(path, info, slug=slug, title=title)
+        if info.has_video:
+            _plan_video_extras(project, show, plan, settings or load_settings(project.root, show), encode)
+        return plan
+    # A master: encode it. The record's texts become the tags, so read the record first.
+    tags = info.tags if info else {}
+    slug = slug or make_slug(title or tags.get("title") or path.stem)
+    record_path = records / f"{slug}.toml"
+    record = read_toml(record_path) if record_path.exists() else None
+    if record is not None and not force:
+        known = record.get("master", {}).get("sha256") if isinstance(record.get("master"), dict) else None
+        media_sha = record.get("media", {}).get("sha256", "?")
+        if known == master.sha256:
+            return IngestResult(path, record_path, "unchanged", media_sha)
+        raise GrandirError(
+            f"{display_path(record_path)}: already exists with other media "
+            f"(sha256 {media_sha[:12]}…); use --force to replace its media (its GUID is kept)"
         )
+    resolved = (settings or load_settings(project.root, show)).resolve(master.channels)
+    tag_data = episode_tags(project, show, record, master, title)
+    folder = project.media_dir / show
+    plan = Prepared(path, None, slug=slug, title=title, master=master)
+    plan.job = EncodeJob(
+        display_path(path),
+        master.duration_seconds,
+        lambda progress: store_derived(
+            encode_cached(master, resolved, project.root, progress), folder, slug, tag_data
+        ),
+    )
+    return plan
+
+
+def _plan_video_extras(
+    project: Project, show: str, plan: Prepared, settings: EncodeSettings, encode: bool
+) -> None:
+    """The audio-only version of a video (its AAC track copied, or encoded with the show's
+    settings) and a poster frame, both for the episode's page and `podcast:alternateEnclosure`."""
+    info = plan.info
+    assert info is not None
+    slug = plan.slug or make_slug(plan.title or info.tags.get("title") or info.path.stem)
+    record_path = project.episodes_dir / show / f"{slug}.toml"
+    record = read_toml(record_path) if record_path.exists() else None
+    if record is not None and not plan.slug:
+        plan.slug = slug
+    master = Master(info.path, info.sha256, info.duration_seconds, info.channels, info)
+    tag_data = episode_tags(project, show, record, master, plan.title)
+    folder = project.media_dir / show
+    # mp4a.40.2 is AAC-LC (mutagen's codec name): already what an M4A carries, copied as it is
+    copy = "mp4a.40" in info.codec and not encode and not settings.normalize
+    resolved = settings.resolve(info.channels)
+
+    def audio(progress: Progress) -> Path:
+        made = (
+            extract_audio_cached(master, project.root, progress)
+            if copy
+            else encode_cached(master, resolved, project.root, progress)
+        )
+        return store_derived(made, folder, f"{slug}-audio", tag_data)
+
+    plan.audio_job = EncodeJob(display_path(info.path), info.duration_seconds, audio)
+    at = min(5.0, info.duration_seconds / 10)  # past a fade from black, early enough to exist
+    plan.poster_job = EncodeJob(
+        display_path(info.path) + " (poster)",
+        None,
+        lambda _progress: extract_poster(info.path, folder, slug, at),
+    )
+
+
+def _run_prepared(plans: list[Prepared], jobs: int, reporter: EncodeReporter | None) -> None:
+    """Run every encode of the plans, `jobs` at a time; each plan gets its outputs or errors."""
+    work: list[tuple[Prepared, str, EncodeJob]] = []
+    for plan in plans:
+        for kind in ("job", "audio_job", "poster_job"):
+            job = getattr(plan, kind)
+            if job is not None:
+                work.append((plan, kind, job))
+    if not work:
+        return
+    results = run_jobs([job for _, _, job in work], jobs, reporter or make_encode_reporter(quiet=True))
+    for (plan, kind, _), result in zip(work, results, strict=True):
+        plan.outputs[kind] = result
+
+
+def finish_ingest(
+    project: Project,
+    show: str,
+    plan: Prepared,
+    *,
+    force: bool = False,
+    now: datetime | None = None,
+    index: MediaIndex | None = None,
+) -> IngestResult:
+    """Write the record of a prepared file whose encodes have run."""
+    for result in plan.outputs.values():
+        if isinstance(result, GrandirError):
+            raise result
+    path = plan.source
+    info = probe(plan.outputs["job"]) if plan.job is not None else plan.info  # type: ignore[arg-type]
+    assert info is not None
     records = project.episodes_dir / show
     if index is None or index.folder != records:
         index = MediaIndex(records)
@@ -157,7 +350,8 @@ def ingest_file(
     if existing is not None:
         return IngestResult(path, existing, "unchanged", info.sha256)
 
-    slug = slug or make_slug(title or info.tags.get("title") or path.stem)
+    slug = plan.slug or make_slug(plan.title or info.tags.get("title") or path.stem)
+    title = plan.title
     record_path = records / f"{slug}.toml"
     record = read_toml(record_path) if record_path.exists() else None  # read before any write
     if record is not None and not force:
@@ -168,16 +362,84 @@ def ingest_file(
         )
     stored = store_media(project, show, slug, info)
     media = _media_table(info, stored, record_path)
+    extras: dict[str, Any] = {}
+    if plan.master is not None:
+        extras["master"] = {
+            "file": os.path.relpath(plan.master.path.resolve(), project.root.resolve()),
+            "sha256": plan.master.sha256,
+        }
+    if "audio_job" in plan.outputs:
+        audio = plan.outputs["audio_job"]
+        assert isinstance(audio, Path)
+        extras["alternate"] = [_media_table(probe(audio), audio, record_path)]
+    if "poster_job" in plan.outputs:
+        poster = plan.outputs["poster_job"]
+        assert isinstance(poster, Path)
+        extras["poster"] = os.path.relpath(poster, record_path.parent)
     if record is not None:
         record["media"] = media
+        record.update(extras)
         write_toml_atomic(record_path, episode_to_toml(record))
         index.add(info.sha256, record_path)
         return IngestResult(path, record_path, "updated", info.sha256)
 
     record = _new_record(info, title, media, now or datetime.now(UTC))
+    record.update(extras)
     write_toml_atomic(record_path, episode_to_toml(record))
     index.add(info.sha256, record_path)
     return IngestResult(path, record_path, "created", info.sha256)
+
+
+# ISO 639-1 (feeds) -> ISO 639-2/B (ID3 TLAN, COMM) for the languages a show is likely to use.
+_ID3_LANGUAGES = {
+    "fr": "fra",
+    "en": "eng",
+    "de": "ger",
+    "es": "spa",
+    "it": "ita",
+    "pt": "por",
+    "nl": "dut",
+    "ar": "ara",
+}
+
+
+def episode_tags(
+    project: Project, show: str, record: dict[str, Any] | None, master: Master, title: str | None
+) -> TagData:
+    """The tags of a derived file: the record's texts when it exists, else the master's tags."""
+    from grandirenhlm.records import load_show
+
+    s = load_show(project.feeds_dir / f"{show}.toml")
+    tags = master.info.tags if master.info else {}
+    language = _ID3_LANGUAGES.get(s.language.split("-")[0].lower())
+    common = {"artist": s.author, "album": s.title, "language": language, "cover": s.image}
+    if record is not None:
+        chapters = tuple(
+            Chapter(float(c["start_seconds"]), str(c["title"]))
+            for c in record.get("chapters", [])
+            if isinstance(c, dict) and "start_seconds" in c and "title" in c
+        )
+        pub = record.get("pub_date")
+        return TagData(
+            title=title or str(record.get("title") or master.path.stem),
+            track=record.get("episode") if isinstance(record.get("episode"), int) else None,
+            disc=record.get("season") if isinstance(record.get("season"), int) else None,
+            date=pub.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") if isinstance(pub, datetime) else None,
+            comment=str(record.get("description") or "") or None,
+            chapters=chapters,
+            **common,
+        )
+    track = tags.get("track", "").split("/")[0]
+    return TagData(
+        title=title or tags.get("title") or master.path.stem,
+        track=int(track) if track.isdigit() and int(track) > 0 else None,
+        date=tags.get("date") or None,
+        comment=tags.get("comment") or None,
+        chapters=tuple(
+            Chapter(c.start_seconds, c.title) for c in (master.info.chapters if master.info else ())
+        ),
+        **common,
+    )
 
 
 def _new_record(info: MediaInfo, title: str | None, media: dict, now: datetime) -> dict[str, Any]:

@@ -189,3 +189,4 @@ class Episode:
     license: str | None = None
     license_url: str | None = None
     live: Live | None = None
+    poster: Path | None = None  # a frame of a video replay, extracted by ingest, for its page

@@ -184,6 +184,7 @@ SHOW_KEYS = {
     "subcategory", "explicit", "type", "complete", "copyright", "website", "podcast_guid",
     "medium", "links", "new_feed_url", "block", "update_frequency", "update_rrule", "license",
     "license_url", "location", "person", "funding", "txt", "page_size",
+    "encoding",  # read by encode.load_settings when ingest encodes a master
 }  # fmt: skip
 LIVE_STATUSES = ("pending", "live", "ended")
 LOCATION_RELS = ("subject", "creator")
@@ -251,6 +252,7 @@ EPISODE_KEYS = {
     "guid", "title", "pub_date", "description", "episode", "season", "episode_type", "explicit",
     "draft", "media", "chapters", "transcript", "publish_at", "block", "alternate", "person",
     "location", "license", "license_url", "live",
+    "master", "poster",  # written by ingest: the master the media was encoded from, a video's poster frame
 }  # fmt: skip
 MEDIA_KEYS = {"file", "sha256", "size", "mime_type", "duration_seconds", "bitrate", "width", "height"}
 
@@ -288,7 +290,11 @@ def load_episode(path: Path, show_slug: str) -> Episode:
         license=r.text("license", required=False, max_chars=128),
         license_url=r.text("license_url", required=False),
         live=live,
+        poster=r.relative_path("poster", path.parent, required=False),
     )
+    master = r.table("master", required=False)
+    if master is not None:
+        master.unknown_keys({"file", "sha256"})  # the master itself may live elsewhere: not required
     if problems:
         raise ValidationError(problems)
     return Episode(media=media, **episode)  # type: ignore[arg-type]

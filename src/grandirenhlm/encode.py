@@ -1,0 +1,511 @@
+"""Masters in, distribution files out: a WAV/FLAC/AIFF (or anything ffmpeg reads) becomes the MP3
+or M4A the show's `[encoding]` settings ask for, tagged, named by the hash of its final bytes.
+
+The steps, in this order so that the stored name is the hash of what is published:
+encode (cached: same master + same settings = no re-encode) -> copy -> tag -> hash -> rename.
+
+- The encode cache is `.grandirenhlm/encoded/<master sha256>-<settings>.<ext>` (untagged audio):
+  editing a title re-tags a copy in a moment instead of re-encoding the master.
+- Every file is written to a temporary name beside its target and renamed when complete; any
+  failure, Ctrl-C included, removes the temporary file: nothing partial reaches the media store.
+- MP3 is CBR with a Xing/Info header (exact durations in every app); ffmpeg's bitexact flags make
+  the same master give the same bytes, so the content-addressed name is stable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TextIO
+
+from grandirenhlm.errors import ConfigError, GrandirError, MediaError
+from grandirenhlm.ffmpeg import CANCEL, EncodeInterrupted, run_ffmpeg
+from grandirenhlm.loudness import default_target, loudnorm_filter, measure_loudness
+from grandirenhlm.media import probe, sha256_file
+from grandirenhlm.model import MediaInfo
+from grandirenhlm.records import FieldReader, display_path, read_toml
+from grandirenhlm.tagging import TagData, ended_chapters, write_tags
+
+FORMATS = {"mp3": ".mp3", "m4a": ".m4a"}
+SAMPLE_RATES = (22050, 24000, 32000, 44100, 48000)
+CACHE_DIR = Path(".grandirenhlm") / "encoded"
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    """A show's `[encoding]` table; `None` means "decided from the master" (see `resolve`)."""
+
+    format: str = "mp3"
+    sample_rate: int = 44100
+    bitrate_kbps: int | None = None  # default: 128 stereo, 64 mono (speech)
+    channels: int | None = None  # default: the master's, at most 2
+    normalize: bool = False
+    target_lufs: float | None = None  # default: -16 stereo, -19 mono
+    max_true_peak: float = -1.0
+
+    def resolve(self, master_channels: int | None) -> Resolved:
+        channels = self.channels or min(max(master_channels or 2, 1), 2)
+        return Resolved(
+            format=self.format,
+            sample_rate=self.sample_rate,
+            bitrate_kbps=self.bitrate_kbps or (128 if channels == 2 else 64),
+            channels=channels,
+            normalize=self.normalize,
+            target_lufs=self.target_lufs if self.target_lufs is not None else default_target(channels),
+            max_true_peak=self.max_true_peak,
+        )
+
+
+@dataclass(frozen=True)
+class Resolved:
+    format: str
+    sample_rate: int
+    bitrate_kbps: int
+    channels: int
+    normalize: bool
+    target_lufs: float
+    max_true_peak: float
+
+    @property
+    def extension(self) -> str:
+        return FORMATS[self.format]
+
+    def key(self) -> str:
+        data = asdict(self)
+        if not self.normalize:  # the target only matters when it is applied
+            data.pop("target_lufs"), data.pop("max_true_peak")
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_settings(
+    project_root: Path, show: str, *, format: str | None = None, normalize: bool | None = None
+) -> EncodeSettings:
+    """The `[encoding]` table of `feeds/<show>.toml` (all keys optional), with command-line overrides."""
+    path = project_root / "feeds" / f"{show}.toml"
+    data = read_toml(path).get("encoding", {})
+    where = display_path(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: encoding: expected a table, got {data!r}")
+    problems: list[str] = []
+    e = FieldReader(data, where, problems, "encoding.")
+    e.unknown_keys({"format", "sample_rate", "bitrate", "channels", "normalize", "target_lufs", "true_peak"})
+    fmt = e.choice("format", tuple(FORMATS), "mp3")
+    rate = e.value(
+        "sample_rate", False, "one of " + ", ".join(map(str, SAMPLE_RATES)), SAMPLE_RATES.__contains__
+    )
+    bitrate = e.value("bitrate", False, 'a bitrate like "128k" or 128 (kbps), 32 to 320', _kbps_ok)
+    channels = e.value("channels", False, "1 (mono) or 2 (stereo)", lambda v: v in (1, 2) and v is not True)
+    target = e.value("target_lufs", False, "a loudness in LUFS from -31 to -9", lambda v: _num_in(v, -31, -9))
+    peak = e.value("true_peak", False, "a true peak in dBTP from -9 to 0", lambda v: _num_in(v, -9, 0))
+    norm = e.boolean("normalize", False)
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return EncodeSettings(
+        format=format or fmt,
+        sample_rate=rate or 44100,
+        bitrate_kbps=_kbps(bitrate) if bitrate is not None else None,
+        channels=channels,
+        normalize=norm if normalize is None else normalize,
+        target_lufs=float(target) if target is not None else None,
+        max_true_peak=float(peak) if peak is not None else -1.0,
+    )
+
+
+def _num_in(v: object, low: float, high: float) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and low <= v <= high
+
+
+def _kbps(v: object) -> int:
+    text = str(v).strip().lower().removesuffix("k")
+    return int(text)
+
+
+def _kbps_ok(v: object) -> bool:
+    if isinstance(v, bool) or not isinstance(v, int | str):
+        return False
+    try:
+        return 32 <= _kbps(v) <= 320
+    except ValueError:
+        return False
+
+
+# ---------------------------------------------------------------- one master
+
+
+@dataclass(frozen=True)
+class Master:
+    path: Path
+    sha256: str
+    duration_seconds: float | None
+    channels: int | None
+    info: MediaInfo | None  # None: mutagen does not know the format, but ffmpeg may
+
+
+def read_master(path: Path) -> Master:
+    """What encoding needs to know about an input, without decoding it."""
+    if not path.is_file():
+        raise MediaError(f"{display_path(path)}: no such file")
+    try:
+        info = probe(path)
+    except MediaError as exc:
+        if "not a media file mutagen recognises" not in str(exc):
+            raise  # a damaged MP3/WAV/...: mutagen's reason is the precise one
+        # "any input ffmpeg reads" (CAF, WavPack, AMR...): ffmpeg reads its header, else mutagen's message
+        duration, channels = _ffmpeg_header(path, exc)
+        try:
+            return Master(path, sha256_file(path), duration, channels, None)
+        except OSError as os_exc:
+            raise MediaError(f"{display_path(path)}: cannot read: {os_exc.strerror}") from os_exc
+    return Master(path, info.sha256, info.duration_seconds, info.channels, info)
+
+
+_DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+_AUDIO = re.compile(r"Audio: [^,]+, \d+ Hz, (mono|stereo|[^,]+)")
+
+
+def _ffmpeg_header(path: Path, refused: MediaError) -> tuple[float | None, int | None]:
+    try:
+        text = run_ffmpeg(
+            ["-v", "info", "-i", str(path), "-map", "0:a:0", "-t", "0", "-f", "null", "-"], name=str(path)
+        )
+    except MediaError as exc:
+        raise refused from exc
+    found = _DURATION.search(text)
+    duration = int(found[1]) * 3600 + int(found[2]) * 60 + float(found[3]) if found else None
+    layout = _AUDIO.search(text)
+    channels = {"mono": 1, "stereo": 2}.get(layout[1], 2) if layout else None
+    return duration, channels
+
+
+def ffmpeg_encode_args(source: Path, target: Path, r: Resolved, audio_filter: str | None = None) -> list[str]:
+    """The ffmpeg arguments for one encode (benchmarks run the same list by hand)."""
+    args = ["-v", "error", "-y", "-i", str(source), "-map", "0:a:0", "-vn", "-sn", "-dn"]
+    args += ["-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact"]
+    if audio_filter:
+        args += ["-af", audio_filter]
+    args += ["-ar", str(r.sample_rate), "-ac", str(r.channels)]
+    if r.format == "mp3":
+        # CBR, and a Xing/Info frame so every app computes the exact duration without a scan.
+        args += ["-c:a", "libmp3lame", "-b:a", f"{r.bitrate_kbps}k", "-write_xing", "1"]
+        args += ["-id3v2_version", "0", "-write_id3v1", "0", "-f", "mp3"]
+    else:
+        args += ["-c:a", "aac", "-b:a", f"{r.bitrate_kbps}k", "-movflags", "+faststart", "-f", "ipod"]
+    return [*args, str(target)]
+
+
+@contextmanager
+def temporary_beside(target: Path) -> Iterator[Path]:
+    """A temporary name in the target's folder; removed unless the caller renamed it away."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def encode_cached(master: Master, r: Resolved, cache_root: Path, on_progress: Progress | None = None) -> Path:
+    """The untagged encode of `master` with settings `r`, from the cache or made now."""
+    cached = cache_root / CACHE_DIR / f"{master.sha256[:32]}-{r.key()}{r.extension}"
+    if cached.is_file() and cached.stat().st_size > 0:
+        return cached
+    name = display_path(master.path)
+    audio_filter = None
+    if r.normalize:
+        measured = measure_loudness(master.path)
+        audio_filter = loudnorm_filter(measured, r.target_lufs, r.max_true_peak)
+    with temporary_beside(cached) as tmp:
+        run_ffmpeg(
+            ffmpeg_encode_args(master.path, tmp, r, audio_filter),
+            name=name,
+            output=name,
+            on_progress=on_progress,
+        )
+        os.replace(tmp, cached)
+    return cached
+
+
+def extract_audio_cached(video: Master, cache_root: Path, on_progress: Progress | None = None) -> Path:
+    """The audio track of an MP4 with AAC audio, copied bit-exact (no re-encoding) into an M4A."""
+    cached = cache_root / CACHE_DIR / f"{video.sha256[:32]}-aac-copy.m4a"
+    if cached.is_file() and cached.stat().st_size > 0:
+        return cached
+    name = display_path(video.path)
+    with temporary_beside(cached) as tmp:
+        args = ["-v", "error", "-y", "-i", str(video.path), "-map", "0:a:0", "-vn", "-c:a", "copy"]
+        args += ["-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact", "-flags", "+bitexact"]
+        args += ["-movflags", "+faststart", "-f", "ipod", str(tmp)]
+        run_ffmpeg(args, name=name, output=name, on_progress=on_progress)
+        os.replace(tmp, cached)
+    return cached
+
+
+def store_derived(encoded: Path, folder: Path, stem: str, tags: TagData | None) -> Path:
+    """Copy an encode into `folder`, tag it, and name it `<stem>-<sha256[:12]><ext>` by its final bytes."""
+    ext = encoded.suffix
+    duration = probe(encoded).duration_seconds if tags and tags.chapters else 0.0
+    with temporary_beside(folder / f"{stem}{ext}") as tmp:
+        try:
+            if ext == ".m4a" and tags and tags.chapters:
+                _remux_with_chapters(encoded, tmp, ended_chapters(tags.chapters, duration))
+            else:
+                shutil.copyfile(encoded, tmp)
+            if tags is not None:
+                write_tags(tmp, tags, duration)
+            digest = sha256_file(tmp)
+            target = folder / f"{stem}-{digest[:12]}{ext}"
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise MediaError(
+                f"{display_path(folder)}: cannot write to the media store: {exc.strerror}"
+            ) from exc
+    return target
+
+
+def _remux_with_chapters(encoded: Path, out: Path, chapters) -> None:
+    """M4A chapters as a QuickTime chapter track: ffmpeg copies the audio and adds them (mutagen
+    cannot write MP4 chapters)."""
+    lines = [";FFMETADATA1"]
+    for c in chapters:
+        title = c.title.replace("\\", "\\\\").replace("=", "\\=").replace(";", "\\;").replace("#", "\\#")
+        end = c.end_seconds if c.end_seconds is not None else c.start_seconds
+        lines += [
+            "[CHAPTER]",
+            "TIMEBASE=1/1000",
+            f"START={round(c.start_seconds * 1000)}",
+            f"END={round(end * 1000)}",
+        ]
+        lines.append(f"title={title.replace(chr(10), ' ')}")
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8", delete=False) as meta:
+        meta.write("\n".join(lines) + "\n")
+    try:
+        args = ["-v", "error", "-y", "-i", str(encoded), "-f", "ffmetadata", "-i", meta.name]
+        args += ["-map", "0:a", "-map_chapters", "1", "-map_metadata", "-1", "-c", "copy"]
+        args += [
+            "-fflags",
+            "+bitexact",
+            "-flags",
+            "+bitexact",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "ipod",
+            str(out),
+        ]
+        run_ffmpeg(args, name=display_path(encoded), output=display_path(out))
+    finally:
+        os.unlink(meta.name)
+
+
+def extract_poster(video: Path, folder: Path, stem: str, at_seconds: float) -> Path:
+    """One frame of the video as a JPEG, `<stem>-poster-<sha256[:12]>.jpg`, for the episode page."""
+    with temporary_beside(folder / f"{stem}-poster.jpg") as tmp:
+        args = ["-v", "error", "-y", "-ss", f"{at_seconds:.3f}", "-i", str(video), "-map", "0:v:0"]
+        args += ["-frames:v", "1", "-q:v", "3", "-fflags", "+bitexact", "-flags", "+bitexact"]
+        args += ["-f", "image2", "-c:v", "mjpeg", str(tmp)]
+        run_ffmpeg(args, name=display_path(video), output=display_path(folder))
+        if tmp.stat().st_size == 0:
+            raise MediaError(f"{display_path(video)}: no video frame at {at_seconds:.1f} s for a poster")
+        target = folder / f"{stem}-poster-{sha256_file(tmp)[:12]}.jpg"
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    return target
+
+
+# ---------------------------------------------------------------- many masters, in parallel
+
+
+@dataclass
+class EncodeJob:
+    """One derived file to make: `run()` returns its path in the media store."""
+
+    name: str  # the input as the user gave it
+    duration_seconds: float | None
+    run: Callable[[Progress], Path]
+
+
+def run_jobs(jobs: list[EncodeJob], workers: int, reporter: EncodeReporter) -> list[Path | GrandirError]:
+    """Run the jobs, `workers` at a time; each gives its path or its error, in order.
+
+    ffmpeg does the work in child processes, so threads are enough to keep every core busy.
+    Ctrl-C stops every running ffmpeg, removes their temporary files and raises `EncodeInterrupted`.
+    """
+    results: list[Path | GrandirError | None] = [None] * len(jobs)
+    running: set[str] = set()
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        job = jobs[i]
+        with lock:
+            running.add(job.name)
+        bar = reporter.start(job.name, job.duration_seconds)
+        try:
+            results[i] = job.run(bar.update)
+            bar.done(ok=True)
+        except EncodeInterrupted as exc:
+            results[i] = exc
+            bar.done(ok=False)
+        except GrandirError as exc:
+            results[i] = exc
+            bar.done(ok=False)
+        finally:
+            with lock:
+                running.discard(job.name)
+
+    CANCEL.clear()
+    try:
+        if workers <= 1 or len(jobs) <= 1:
+            for i in range(len(jobs)):
+                one(i)
+                if isinstance(results[i], EncodeInterrupted):
+                    raise results[i]  # type: ignore[misc]
+        else:
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="encode")
+            try:
+                futures = [pool.submit(one, i) for i in range(len(jobs))]
+                for future in futures:
+                    future.result()
+            except KeyboardInterrupt:
+                with lock:
+                    names = sorted(running)
+                CANCEL.set()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise EncodeInterrupted(
+                    f"{', '.join(names) or 'encode'}: interrupted; nothing was written to the media store"
+                ) from None
+            pool.shutdown(wait=True)
+    finally:
+        reporter.close()
+    return [r if r is not None else GrandirError("encode did not run") for r in results]
+
+
+# ---------------------------------------------------------------- progress
+
+
+class EncodeReporter:
+    """Plain lines (a pipe, a CI log): one when an encode starts, at each quarter, and at the end."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream
+        self._lock = threading.Lock()
+
+    def _out(self) -> TextIO:
+        return self.stream or sys.stderr
+
+    def log(self, line: str) -> None:
+        with self._lock:
+            print(line, file=self._out(), flush=True)
+
+    def start(self, name: str, duration: float | None) -> Bar:
+        self.log(f"encoding {name}" + (f" ({_clock(duration)})" if duration else ""))
+        return LineBar(self, name, duration)
+
+    def close(self) -> None:
+        pass
+
+
+class Bar:
+    def update(self, seconds: float) -> None:
+        pass
+
+    def done(self, ok: bool) -> None:
+        pass
+
+
+class LineBar(Bar):
+    def __init__(self, reporter: EncodeReporter, name: str, duration: float | None):
+        self.reporter, self.name, self.duration, self.quarter = reporter, name, duration, 0
+
+    def update(self, seconds: float) -> None:
+        if self.duration and self.duration >= 60:  # a short file's start and end lines say enough
+            quarter = min(3, int(4 * seconds / self.duration))
+            if quarter > self.quarter:
+                self.quarter = quarter
+                self.reporter.log(f"encoding {self.name}: {_clock(seconds)} of {_clock(self.duration)}")
+
+    def done(self, ok: bool) -> None:
+        if ok:
+            self.reporter.log(f"encoded {self.name}")
+
+
+class QuietReporter(EncodeReporter):
+    def log(self, line: str) -> None:
+        pass
+
+
+class TqdmReporter(EncodeReporter):
+    """One tqdm bar per running encode, its position in the audio in seconds."""
+
+    def __init__(self, stream: TextIO | None = None):
+        super().__init__(stream)
+        self._free: list[int] = []
+        self._next = 0
+
+    def log(self, line: str) -> None:
+        from tqdm import tqdm
+
+        with self._lock:
+            tqdm.write(line, file=self._out())
+
+    def start(self, name: str, duration: float | None) -> Bar:
+        from tqdm import tqdm
+
+        with self._lock:
+            slot = self._free.pop(0) if self._free else self._next
+            self._next = max(self._next, slot + 1)
+        cols = shutil.get_terminal_size((80, 24)).columns or 80
+        bar = tqdm(
+            total=round(duration or 0, 1) or None, desc=name[-30:], unit="s", position=slot, leave=True,
+            file=self._out(), ncols=cols, bar_format="{desc} {bar} {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]",
+        )  # fmt: skip
+        return TqdmBar(self, bar, slot)
+
+
+class TqdmBar(Bar):
+    def __init__(self, reporter: TqdmReporter, bar, slot: int):
+        self.reporter, self.bar, self.slot = reporter, bar, slot
+
+    def update(self, seconds: float) -> None:
+        with self.reporter._lock:
+            self.bar.n = min(seconds, self.bar.total or seconds)
+            self.bar.refresh()
+
+    def done(self, ok: bool) -> None:
+        with self.reporter._lock:
+            if ok and self.bar.total:
+                self.bar.n = self.bar.total
+            self.bar.close()
+            self.reporter._free.append(self.slot)
+
+
+def make_encode_reporter(quiet: bool = False, stream: TextIO | None = None) -> EncodeReporter:
+    """Bars on a terminal, lines elsewhere, nothing with `quiet`."""
+    if quiet:
+        return QuietReporter(stream)
+    if (stream or sys.stderr).isatty():
+        return TqdmReporter(stream)
+    return EncodeReporter(stream)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return (
+        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        if seconds >= 3600
+        else f"{seconds // 60}:{seconds % 60:02d}"
+    )
