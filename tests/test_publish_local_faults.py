@@ -13,9 +13,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import feedparser
+import pytest
 
 from grandirenhlm.lock import LOCK_KEY, LockInfo
 from grandirenhlm.storage import MANIFEST_KEY
@@ -217,3 +219,41 @@ def test_exactly_one_of_many_simultaneous_lockers_wins(tmp_path: Path):
     assert outcomes.count("held") == 1, outcomes
     assert all(o.startswith("public: another publish is running (pid ") for o in outcomes if o != "held")
     assert not (tmp_path / "public" / LOCK_KEY).exists()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs: a real full disk (ENOSPC). Needs the right to mount (root in a container
+    with CAP_SYS_ADMIN, as on the project's machines); skipped with the reason otherwise."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip() or mounted.returncode}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_a_full_disk_stops_cleanly_and_a_rerun_finishes(demo_project: Path, tiny_disk: Path):
+    result = run_cli(demo_project, "publish", "--to", str(tiny_disk), "--quiet")
+    assert_clean_error(result, f"error: {tiny_disk}: cannot write media/", ": No space left on device")
+    assert len(result.stderr.splitlines()) == 1
+    files = [p.relative_to(tiny_disk).as_posix() for p in tiny_disk.rglob("*") if p.is_file()]
+    assert not [f for f in files if f.endswith(".tmp")]  # the partial copy was removed
+    assert not [f for f in files if f.endswith("feed.xml")] and LOCK_KEY not in files
+    for key in files:  # what is there is whole: the manifest's sizes match
+        if key.startswith("media/"):
+            entry = json.loads((tiny_disk / MANIFEST_KEY).read_text())["objects"][key]
+            assert (tiny_disk / key).stat().st_size == entry["size"]
+
+    subprocess.run(["mount", "-o", "remount,size=64m", str(tiny_disk)], check=True)  # room made
+    again = run_cli(demo_project, "publish", "--to", str(tiny_disk), "--json")
+    assert again.exit_code == 0, again.stderr
+    for show in ("grandir-en-hlm", "l-emission"):
+        for entry in feedparser.parse((tiny_disk / show / "feed.xml").read_bytes()).entries:
+            key = entry.enclosures[0].href.removeprefix("http://127.0.0.1:8000/")
+            assert (tiny_disk / key).stat().st_size == int(entry.enclosures[0].length)
