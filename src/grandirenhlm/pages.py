@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import jinja2
 from markupsafe import Markup
@@ -426,28 +426,12 @@ def episode_values(
         transcript_links=transcript_links,
         captions=captions,
         alternates=[(m, f"media/{episode.show}/{m.path.name}") for m in episode.alternates],
-        share=share_links(episode.title, canonical),
         poster=(cover.nearest(1200, "image/webp") or cover.nearest(1200) or cover).key
         if cover.renditions
         else cover.original,
         structured=data,
         og_image=og_image,
     )
-
-
-def share_links(title: str, url: str) -> list[tuple[str, str]]:
-    """Plain links to share a page: nothing is loaded from those sites until a visitor follows one.
-
-    Each part is percent-encoded once (`urlencode` per link costs more than the page's template).
-    """
-    t, u, tu = quote(title, safe=""), quote(url, safe=""), quote(f"{title} {url}", safe="")
-    return [
-        ("Courriel", f"mailto:?subject={t}&body={u}"),
-        ("Bluesky", f"https://bsky.app/intent/compose?text={tu}"),
-        ("LinkedIn", f"https://www.linkedin.com/sharing/share-offsite/?url={u}"),
-        ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={u}"),
-        ("X", f"https://x.com/intent/post?text={t}&url={u}"),
-    ]
 
 
 TRANSCRIPT_LABELS = {".vtt": "WebVTT", ".srt": "SubRip (SRT)", ".json": "JSON", ".html": "HTML"}
