@@ -142,9 +142,18 @@ class _Findings(list):
         self.append(Finding("warning", where, message))
 
 
-def check_catalog(catalog: Catalog, deep: bool = False) -> list[Finding]:
-    """Every platform rule the catalog breaks: errors stop `publish`, warnings are advice."""
+def check_catalog(catalog: Catalog, deep: bool = False, loudness: bool = False) -> list[Finding]:
+    """Every platform rule the catalog breaks: errors stop `publish`, warnings are advice.
+
+    `loudness` decodes every audio file to measure it (slow: asked for with `check --loudness`)."""
     findings = _Findings()
+    if loudness:
+        from grandirenhlm.loudness import episode_loudness_problems
+
+        for slug in sorted(catalog.episodes):
+            for episode in catalog.episodes[slug]:
+                for where, message in episode_loudness_problems(episode):
+                    findings.warning(where, message)
     for slug, show in sorted(catalog.shows.items()):
         _check_show(show, findings)
         episodes = catalog.episodes[slug]

@@ -226,22 +226,23 @@ def _expand(files: tuple[Path, ...]) -> list[Path]:
 @main.command()
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option("--deep", is_flag=True, help="Also re-hash every media file against its record.")
+@click.option("--loudness", is_flag=True, help="Also measure every episode's loudness against the target.")
 @click.pass_context
-def check(ctx, strict: bool, deep: bool) -> None:
+def check(ctx, strict: bool, deep: bool, loudness: bool) -> None:
     """Validate show definitions and episode records before anything is published."""
-    findings = _run_checks(_project(ctx), deep)
+    findings = _run_checks(_project(ctx), deep, loudness)
     errors = [f for f in findings if f.level == "error" or strict]
     if errors:
         sys.exit(1)
     click.echo(f"ok: {len(findings)} warning(s)" if findings else "ok: no problems found")
 
 
-def _run_checks(project, deep: bool = False):
+def _run_checks(project, deep: bool = False, loudness: bool = False):
     from grandirenhlm.catalog import load_catalog
     from grandirenhlm.check import check_catalog
 
     catalog = load_catalog(project)
-    findings = check_catalog(catalog, deep=deep)
+    findings = check_catalog(catalog, deep=deep, loudness=loudness)
     for finding in findings:
         click.echo(str(finding), err=True)
     return findings

@@ -226,13 +226,20 @@ def encode_cached(master: Master, r: Resolved, cache_root: Path, on_progress: Pr
     name = display_path(master.path)
     audio_filter = None
     if r.normalize:
-        measured = measure_loudness(master.path)
+        # two passes over the audio: the bar shows the measuring pass as its first half
+        total = master.duration_seconds
+        if on_progress and total:
+            report = on_progress
+            measured = measure_loudness(master.path, on_progress=lambda s: report(s / 2))
+            on_progress = lambda s: report((total + s) / 2)  # noqa: E731
+        else:
+            measured = measure_loudness(master.path, on_progress=on_progress)
         audio_filter = loudnorm_filter(measured, r.target_lufs, r.max_true_peak)
     with temporary_beside(cached) as tmp:
         run_ffmpeg(
             ffmpeg_encode_args(master.path, tmp, r, audio_filter),
             name=name,
-            output=name,
+            output=display_path(cached.parent),
             on_progress=on_progress,
         )
         os.replace(tmp, cached)
@@ -249,7 +256,7 @@ def extract_audio_cached(video: Master, cache_root: Path, on_progress: Progress 
         args = ["-v", "error", "-y", "-i", str(video.path), "-map", "0:a:0", "-vn", "-c:a", "copy"]
         args += ["-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact", "-flags", "+bitexact"]
         args += ["-movflags", "+faststart", "-f", "ipod", str(tmp)]
-        run_ffmpeg(args, name=name, output=name, on_progress=on_progress)
+        run_ffmpeg(args, name=name, output=display_path(cached.parent), on_progress=on_progress)
         os.replace(tmp, cached)
     return cached
 
@@ -307,7 +314,7 @@ def _remux_with_chapters(encoded: Path, out: Path, chapters) -> None:
             "ipod",
             str(out),
         ]
-        run_ffmpeg(args, name=display_path(encoded), output=display_path(out))
+        run_ffmpeg(args, name=display_path(encoded), output=display_path(out.parent))
     finally:
         os.unlink(meta.name)
 

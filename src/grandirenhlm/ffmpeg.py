@@ -111,7 +111,7 @@ def describe_failure(stderr: str, code: int, *, name: str, output: str | None) -
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     for reason in WRITE_FAILURES:
         if reason in stderr:
-            return f"{output or name}: cannot write the encoded file: {reason}"
+            return f"{name}: cannot write the encoded file to {output or 'its folder'}: {reason}"
     last = lines[-1] if lines else f"ffmpeg exited with status {code}"
     if code < 0:
         last = f"ffmpeg was killed by signal {-code}"

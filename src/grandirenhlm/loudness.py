@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from grandirenhlm.errors import MediaError
 from grandirenhlm.ffmpeg import run_ffmpeg
+from grandirenhlm.model import Episode
 from grandirenhlm.records import display_path
 
 STEREO_TARGET = -16.0
@@ -46,25 +48,11 @@ def default_target(channels: int | None) -> float:
     return MONO_TARGET if channels == 1 else STEREO_TARGET
 
 
-def measure_loudness(path: Path) -> Loudness:
+def measure_loudness(path: Path, on_progress: Callable[[float], None] | None = None) -> Loudness:
     """Decode `path` once through ffmpeg's loudnorm analysis; raise `MediaError` naming the file."""
     name = display_path(path)
-    stderr = run_ffmpeg(
-        [
-            "-v",
-            "info",
-            "-i",
-            str(path),
-            "-map",
-            "0:a:0",
-            "-af",
-            "loudnorm=print_format=json",
-            "-f",
-            "null",
-            "-",
-        ],
-        name=name,
-    )
+    args = ["-v", "info", "-i", str(path), "-map", "0:a:0", "-af", "loudnorm=print_format=json"]
+    stderr = run_ffmpeg([*args, "-f", "null", "-"], name=name, on_progress=on_progress)
     return parse_loudnorm(stderr, name)
 
 
@@ -114,3 +102,21 @@ def loudnorm_filter(measured: Loudness, target: float, max_true_peak: float) -> 
         f":measured_LRA={measured.range_lu:.2f}:measured_thresh={measured.threshold_lufs:.2f}"
         ":linear=true"
     )
+
+
+def episode_loudness_problems(episode: Episode) -> list[tuple[str, str]]:
+    """(where, message) for the episode's audio outside the target: its media, or for a video the
+    audio-only alternates (a video's sound is judged where listeners hear it alone)."""
+    from grandirenhlm.media import probe
+
+    if episode.media is None or episode.draft:
+        return []
+    where = display_path(episode.source)
+    files = [("media", episode.media)]
+    files += [(f"alternate[{i}]", a) for i, a in enumerate(episode.alternates) if not a.is_video]
+    out = []
+    for field, media in files:
+        channels = probe(media.path).channels
+        for problem in loudness_problems(measure_loudness(media.path), channels):
+            out.append((where, f"{field}.file: {media.path.name}: {problem}"))
+    return out

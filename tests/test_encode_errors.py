@@ -1,0 +1,169 @@
+"""Encoding failures: an undecodable master, a missing ffmpeg, a full disk, an interrupted encode.
+Each is one line naming the file, a non-zero exit, and nothing partial in the media store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grandirenhlm.encode import EncodeSettings, encode_cached, read_master
+from grandirenhlm.ffmpeg import EncodeInterrupted
+from tests.conftest import FFMPEG, REPO, assert_clean_error, run_cli
+from tests.masters import make_master
+
+SHOW = "grandir-en-hlm"
+
+
+def ingest(project: Path, *args: str):
+    return run_cli(project, "ingest", "--show", SHOW, "--quiet", *args)
+
+
+def leftovers(project: Path) -> list[str]:
+    """Anything in the media store, and temporary files anywhere in the project."""
+    media = project / "media"
+    stored = [str(p) for p in media.rglob("*") if p.is_file()] if media.exists() else []
+    temps = [str(p) for p in project.rglob("*") if ".tmp" in p.name]
+    return stored + temps
+
+
+def test_text_file_named_wav_is_one_line(project: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "master.wav"
+    bad.write_text("Ceci n’est pas un enregistrement.\n" * 50, encoding="utf-8")
+
+    result = ingest(project, str(bad))
+
+    assert_clean_error(result, f"error: {bad}: ", "error: 1 of 1 file(s) not ingested")
+    assert len(result.stderr.splitlines()) == 2 and result.stdout == ""
+    assert leftovers(project) == []
+
+
+def test_unknown_format_ffmpeg_cannot_decode_keeps_the_clear_message(project: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "master.xyz"
+    bad.write_bytes(os.urandom(4096))
+
+    result = ingest(project, str(bad))
+
+    assert_clean_error(result, f"error: {bad}: not a media file mutagen recognises")
+    assert leftovers(project) == []
+
+
+def test_truncated_flac_master_names_the_file(project: Path, tmp_path: Path) -> None:
+    flac = make_master(tmp_path / "master.flac", 3.0)
+    flac.write_bytes(flac.read_bytes()[: flac.stat().st_size // 2])
+
+    result = ingest(project, str(flac))
+
+    assert_clean_error(result, f"error: {flac}: ")
+    assert leftovers(project) == []
+
+
+def test_a_format_only_ffmpeg_reads_is_encoded(project: Path, tmp_path: Path) -> None:
+    """ "Any input ffmpeg reads": Core Audio Format, which mutagen does not know."""
+    caf = tmp_path / "studio.caf"
+    subprocess.run(
+        [
+            FFMPEG,
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=220:duration=2",
+            "-c:a",
+            "pcm_s24le",
+            str(caf),
+        ],
+        check=True,
+    )
+    result = ingest(project, str(caf))
+    assert result.exit_code == 0, result.stderr
+    (stored,) = (project / "media" / SHOW).iterdir()
+    assert stored.suffix == ".mp3" and stored.stat().st_size > 10_000
+
+
+def test_missing_ffmpeg_is_one_line(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    master = make_master(tmp_path / "m.wav", 1.0)
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(tmp_path / "gone" / "ffmpeg"))  # the wheel's binary is gone
+
+    result = ingest(project, str(master))
+
+    assert_clean_error(
+        result, f"error: ffmpeg: cannot run {tmp_path / 'gone' / 'ffmpeg'}: No such file or directory"
+    )
+    assert leftovers(project) == []
+
+
+def test_full_disk_is_one_line_and_nothing_partial(project: Path, tmp_path: Path) -> None:
+    """A file size limit (RLIMIT_FSIZE) in a child process: every write past 64 KB fails, as on a
+    full disk; the encode of a 20-second master needs more."""
+    master = make_master(tmp_path / "long.wav", 20.0, channels=2)
+    code = (
+        "import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536)); "
+        "from grandirenhlm.cli import main; sys.exit(main())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "--project", str(project), "ingest", "--show", SHOW, "-q", str(master)],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        timeout=120,
+    )
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        f"error: {master}: cannot write the encoded file to .grandirenhlm/encoded: File too large",
+        "error: 1 of 1 file(s) not ingested",
+    ]
+    assert leftovers(project) == []
+    assert not (project / ".grandirenhlm" / "encoded").exists() or not list(
+        (project / ".grandirenhlm" / "encoded").iterdir()
+    )
+
+
+def test_interrupt_during_encode_stops_ffmpeg_and_leaves_nothing(tmp_path: Path) -> None:
+    master = read_master(make_master(tmp_path / "m.wav", 30.0, channels=2))
+    settings = EncodeSettings().resolve(2)
+    seen: list[float] = []
+
+    def ctrl_c(seconds: float) -> None:  # Ctrl-C arrives while ffmpeg is writing
+        seen.append(seconds)
+        raise KeyboardInterrupt
+
+    with pytest.raises(
+        EncodeInterrupted, match=r"m\.wav: interrupted; nothing was written to the media store"
+    ):
+        encode_cached(master, settings, tmp_path, ctrl_c)
+    assert seen
+    folder = tmp_path / ".grandirenhlm" / "encoded"
+    assert list(folder.iterdir()) == []  # no temporary file, no cache entry
+
+
+def test_sigint_to_the_command_during_a_long_encode(project: Path, tmp_path: Path) -> None:
+    master = make_master(tmp_path / "long.wav", 240.0, channels=2)  # about 1-2 s of encoding
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grandirenhlm", "--project", str(project), "ingest", "--show", SHOW,
+         "--normalize", str(master)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )  # fmt: skip
+    assert proc.stderr is not None
+    first = proc.stderr.readline()  # "encoding ... (4:00)": ffmpeg is running
+    assert first.startswith(f"encoding {master}"), first
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, (out, err)
+    assert (
+        err.strip().splitlines()[-1]
+        == f"error: {master}: interrupted; nothing was written to the media store"
+    )
+    assert "Traceback" not in err and out == ""
+    assert leftovers(project) == []
+    assert not list((project / ".grandirenhlm" / "encoded").glob("*"))
+    assert not (project / "episodes").exists()
