@@ -27,8 +27,9 @@ from tests.browser_support import (
     unavailable,
 )
 
-# axe-core's tags for the WCAG 2.0 and 2.1 success criteria of levels A and AA (RGAA 4 follows them).
-WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# axe-core's tags for the WCAG 2.0 and 2.1 success criteria of levels A and AA (RGAA 4 follows
+# them), plus axe's best practices (heading order, one main landmark, content inside landmarks).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +141,7 @@ def _axe_violations(page, url: str) -> list[str]:
     page.evaluate(_axe_script())
     results = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
-        WCAG_21_AA,
+        AXE_TAGS,
     )
     return [
         f"{url}: {v['id']} ({v['impact']}): {v['help']} at {', '.join(str(n['target']) for n in v['nodes'])}"
