@@ -341,3 +341,24 @@ def test_prune_after_a_failed_feed_upload_deletes_nothing(demo_project, s3_bucke
     assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
     body = s3_client(endpoint).get_object(Bucket=bucket, Key=f"{PREFIX}/grandir-en-hlm/feed.xml")["Body"]
     assert len(feedparser.parse(body.read()).entries) == 5
+
+
+def test_a_gateway_without_conditional_writes_still_gets_a_lock(demo_project, s3_bucket, proxy, site):
+    """Older gateways answer 501 NotImplemented to If-None-Match on PUT: look, write, read back."""
+    endpoint, bucket = s3_bucket
+    refused = proxy.add(
+        Rule(lambda r: r.method == "PUT" and "if-none-match" in r.headers, status=501, code="NotImplemented")
+    )
+    args = publish_args(proxy.url, endpoint, bucket, "--no-verify", "--json")
+    result = run_cli(demo_project, *args)
+    assert result.exit_code == 0, result.stderr
+    assert refused.hits == 1 and json.loads(result.stdout)["uploaded"] == site["objects"]
+    assert proxy.count("PUT", 200, LOCK_KEY) == 1 and proxy.count("DELETE", contains=LOCK_KEY) == 1
+
+    client = s3_client(endpoint)
+    client.put_object(
+        Bucket=bucket, Key=f"{PREFIX}/{LOCK_KEY}", Body=LockInfo("elsewhere", 7, "x", "t").dump()
+    )
+    (demo_project / "episodes" / "l-emission" / "replay-2023.toml").unlink()  # something to publish
+    held = run_cli(demo_project, *args)
+    assert_clean_error(held, "another publish is running (pid 7 on elsewhere")

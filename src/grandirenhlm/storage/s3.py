@@ -243,22 +243,36 @@ class S3Storage:
     def create_lock(self, data: bytes) -> bool:
         try:
             # Conditional write (AWS since 2024, MinIO, Ceph, R2): fails if the lock exists.
-            self.client.put_object(
-                Bucket=self.bucket,
-                Key=self.key(LOCK_KEY),
-                Body=data,
-                IfNoneMatch="*",
-                ContentType="application/json",
-                CacheControl="no-store",
-            )
+            self._put_lock(data, IfNoneMatch="*")
         except botocore.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
                 return False
-            raise StorageError(f"{self.name}: cannot create {LOCK_KEY}: {describe_error(exc)}") from exc
+            if code != "NotImplemented":
+                raise StorageError(f"{self.name}: cannot create {LOCK_KEY}: {describe_error(exc)}") from exc
+            # A gateway without conditional writes: look, then write; the caller reads the lock
+            # back, so of two runs racing here only the last writer goes on.
+            if self.read_lock() is not None:
+                return False
+            try:
+                self._put_lock(data)
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as again:
+                raise StorageError(
+                    f"{self.name}: cannot create {LOCK_KEY}: {describe_error(again)}"
+                ) from again
         except botocore.exceptions.BotoCoreError as exc:
             raise StorageError(f"{self.name}: cannot create {LOCK_KEY}: {describe_error(exc)}") from exc
         return True
+
+    def _put_lock(self, data: bytes, **condition: str) -> None:
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=self.key(LOCK_KEY),
+            Body=data,
+            ContentType="application/json",
+            CacheControl="no-store",
+            **condition,
+        )
 
     def read_lock(self) -> bytes | None:
         try:
