@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -234,7 +235,8 @@ def encode_cached(master: Master, r: Resolved, cache_root: Path, on_progress: Pr
             on_progress = lambda s: report((total + s) / 2)  # noqa: E731
         else:
             measured = measure_loudness(master.path, on_progress=on_progress)
-        audio_filter = loudnorm_filter(measured, r.target_lufs, r.max_true_peak)
+        if math.isfinite(measured.integrated_lufs):  # digital silence has no loudness to correct
+            audio_filter = loudnorm_filter(measured, r.target_lufs, r.max_true_peak)
     with temporary_beside(cached) as tmp:
         run_ffmpeg(
             ffmpeg_encode_args(master.path, tmp, r, audio_filter),

@@ -1,16 +1,16 @@
 """Integrated loudness (ITU-R BS.1770 / EBU R128) and true peak of a file, and the targets.
 
-ffmpeg's `loudnorm` filter measures while it streams the decoded audio, so memory stays flat
-whatever the file's length; its JSON report also carries what the second pass of a two-pass
-normalisation needs (loudness range, threshold). Apple's recommendation is the default target:
--16 LUFS (stereo) or -19 LUFS (mono, which plays as loud once sent to two speakers), ±1 LU,
+ffmpeg's `ebur128` filter measures while it streams the decoded audio, so memory stays flat
+whatever the file's length; its summary also carries what the second pass of a two-pass
+normalisation (`loudnorm` in linear mode) needs: loudness range and gating threshold.
+Apple's recommendation is the default target: -16 LUFS (stereo) or -19 LUFS (mono, which plays as loud once sent to two speakers), ±1 LU,
 true peak at most -1 dBTP (https://podcasters.apple.com/support/893-audio-requirements).
 """
 
 from __future__ import annotations
 
-import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,28 +49,36 @@ def default_target(channels: int | None) -> float:
 
 
 def measure_loudness(path: Path, on_progress: Callable[[float], None] | None = None) -> Loudness:
-    """Decode `path` once through ffmpeg's loudnorm analysis; raise `MediaError` naming the file."""
+    """Decode `path` once through ffmpeg's ebur128 meter; raise `MediaError` naming the file.
+
+    ebur128 (true peak by 4x oversampling) runs about 6 times faster than loudnorm's analysis,
+    which resamples everything to 192 kHz; both measure BS.1770 the same way."""
     name = display_path(path)
-    args = ["-v", "info", "-i", str(path), "-map", "0:a:0", "-af", "loudnorm=print_format=json"]
+    args = ["-v", "info", "-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true:framelog=quiet"]
     stderr = run_ffmpeg([*args, "-f", "null", "-"], name=name, on_progress=on_progress)
-    return parse_loudnorm(stderr, name)
+    return parse_ebur128(stderr, name)
 
 
-def parse_loudnorm(stderr: str, name: str) -> Loudness:
-    """The JSON object loudnorm prints last on stderr."""
-    start, end = stderr.rfind("{"), stderr.rfind("}")
-    try:
-        data = json.loads(stderr[start : end + 1]) if 0 <= start < end else None
-        if not isinstance(data, dict):
-            raise ValueError("no report")
-        return Loudness(
-            integrated_lufs=float(data["input_i"]),
-            true_peak_dbtp=float(data["input_tp"]),
-            range_lu=float(data["input_lra"]),
-            threshold_lufs=float(data["input_thresh"]),
-        )
-    except (ValueError, KeyError, TypeError) as exc:
-        raise MediaError(f"{name}: ffmpeg gave no loudness measurement (no audio stream?)") from exc
+_SUMMARY = re.compile(
+    r"Integrated loudness:\s+I:\s+(?P<i>-?[\d.]+|-?inf) LUFS\s+Threshold:\s+(?P<thresh>-?[\d.]+|-?inf) LUFS"
+    r"\s+Loudness range:\s+LRA:\s+(?P<lra>[\d.]+) LU.*?True peak:\s+Peak:\s+(?P<tp>-?[\d.]+|-?inf) dBFS",
+    re.S,
+)
+
+
+def parse_ebur128(stderr: str, name: str) -> Loudness:
+    """The summary ebur128 prints last on stderr. Below its -70 LUFS gate (silence) is -inf."""
+    summaries = list(_SUMMARY.finditer(stderr))
+    if not summaries:
+        raise MediaError(f"{name}: ffmpeg gave no loudness measurement (no audio stream?)")
+    found = summaries[-1]
+    integrated = float(found["i"])
+    return Loudness(
+        integrated_lufs=integrated if integrated > -70 else -math.inf,
+        true_peak_dbtp=float(found["tp"]),
+        range_lu=float(found["lra"]),
+        threshold_lufs=float(found["thresh"]),
+    )
 
 
 def loudness_problems(
