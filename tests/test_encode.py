@@ -7,6 +7,9 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import pty
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -21,7 +24,7 @@ from PIL import Image
 from grandirenhlm.chapters import episode_chapters, to_json_chapters
 from grandirenhlm.media import probe
 from grandirenhlm.records import load_episode
-from tests.conftest import assert_clean_error, make_cover, make_mp3, run_cli
+from tests.conftest import REPO, assert_clean_error, make_cover, make_mp3, run_cli
 from tests.masters import make_master
 
 SHOW = "grandir-en-hlm"
@@ -272,3 +275,31 @@ def test_quiet_prints_only_results(project: Path, tmp_path: Path) -> None:
     master = make_master(tmp_path / "q.wav", 1.0)
     result = ingest(project, "-q", str(master))
     assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_progress_bar_on_a_terminal(project: Path, tmp_path: Path) -> None:
+    """stderr on a real pseudo-terminal: a tqdm bar with the position in the audio, no plain lines."""
+    master = make_master(tmp_path / "barre.wav", 20.0)
+    parent, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grandirenhlm", "--project", str(project), "ingest", "--show", SHOW, str(master)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=child,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src"), "COLUMNS": "100"},
+    )  # fmt: skip
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            data = os.read(parent, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(parent)
+    out, _ = proc.communicate(timeout=60)
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert proc.returncode == 0, screen
+    assert out.startswith(b"created: ")
+    assert "barre.wav" in screen and "20/20 s" in screen, screen
+    assert "encoding " not in screen and "encoded " not in screen  # bars, not lines

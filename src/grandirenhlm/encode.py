@@ -477,10 +477,13 @@ class TqdmReporter(EncodeReporter):
         with self._lock:
             slot = self._free.pop(0) if self._free else self._next
             self._next = max(self._next, slot + 1)
-        cols = shutil.get_terminal_size((80, 24)).columns or 80
+        # A terminal that reports no size (a fresh pty, some CI consoles) makes tqdm draw nothing:
+        # fall back to 80x24, as publish's bars do.
+        size = shutil.get_terminal_size((80, 24))
         bar = tqdm(
             total=round(duration or 0, 1) or None, desc=name[-30:], unit="s", position=slot, leave=True,
-            file=self._out(), ncols=cols, bar_format="{desc} {bar} {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]",
+            file=self._out(), ncols=size.columns or 80, nrows=size.lines or 24,
+            bar_format="{desc} {bar} {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]" if duration else None,
         )  # fmt: skip
         return TqdmBar(self, bar, slot)
 
