@@ -315,6 +315,7 @@ def test_live_item_becomes_an_episode_when_its_replay_is_published(project: Path
     assert node.get("status") == "pending"
     assert node.get("start") == "2023-06-30T14:00:00+00:00"
     assert node.findtext("guid") == record["guid"]
+    assert node.findtext("link") == f"{BASE}grandir-en-hlm/index.html"  # a page that exists
     assert node.find("enclosure").get("url") == "https://example.org/direct.m3u8"
     assert node.find("podcast:contentLink", NS).get("href") == "https://example.org/direct.m3u8"
     assert channel.findall("item") == []

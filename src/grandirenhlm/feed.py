@@ -285,7 +285,7 @@ def _channel(
             e.guid,
             e.title,
             e.description or e.title,
-            layout.absolute(base_url, layout.episode_page(e)),
+            page_url,  # no episode page before the replay: the show's page
             live.url,
             live.mime_type,
         )
