@@ -267,3 +267,16 @@ def test_live_item_ended_without_replay_is_a_warning(demo_project: Path):
     result = run_cli(demo_project, "check")
     assert result.exit_code == 0, result.stderr
     assert f"warning: {REPLAY}: live: ended, but no [media] yet; ingest the replay" in result.stderr
+
+
+def test_a_guid_changed_after_publishing_is_an_error(demo_project: Path):
+    assert run_cli(demo_project, "publish").exit_code == 0  # public/ now holds the feeds apps read
+    assert run_cli(demo_project, "check", "--strict").exit_code == 0
+    edit(demo_project, EPISODE, "urn:uuid:b9f1763b-4210-4c05-8ce7-6f5a78d79594", "urn:uuid:new")
+    result = run_cli(demo_project, "check")
+    assert_clean_error(
+        result,
+        f"error: {EPISODE}: guid: 'urn:uuid:new' differs from 'urn:uuid:b9f1763b-4210-4c05-8ce7-6f5a78d79594' "
+        "in the published public/grandir-en-hlm/feed.xml; apps would list the episode twice",
+    )
+    assert_clean_error(run_cli(demo_project, "publish"), "check found errors: nothing published")

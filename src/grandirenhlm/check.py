@@ -20,10 +20,14 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
 
+from lxml import etree
 from PIL import Image, UnidentifiedImageError
 
 from grandirenhlm import chapters as chaps
+from grandirenhlm import layout
 from grandirenhlm.catalog import Catalog
 from grandirenhlm.errors import ConfigError, ValidationError
 from grandirenhlm.feed import MAX_DESCRIPTION_BYTES, description_html, episode_description
@@ -142,10 +146,14 @@ class _Findings(list):
         self.append(Finding("warning", where, message))
 
 
-def check_catalog(catalog: Catalog, deep: bool = False, loudness: bool = False) -> list[Finding]:
+def check_catalog(
+    catalog: Catalog, deep: bool = False, loudness: bool = False, published: Path | None = None
+) -> list[Finding]:
     """Every platform rule the catalog breaks: errors stop `publish`, warnings are advice.
 
-    `loudness` decodes every audio file to measure it (slow: asked for with `check --loudness`)."""
+    `loudness` decodes every audio file to measure it (slow: asked for with `check --loudness`).
+    `published`: the folder of the last local publish (`public/`); an episode whose GUID differs
+    from the one its feed there carries is an error, since apps would list it twice."""
     findings = _Findings()
     if loudness:
         from grandirenhlm.loudness import episode_loudness_problems
@@ -161,6 +169,8 @@ def check_catalog(catalog: Catalog, deep: bool = False, loudness: bool = False) 
             findings.warning(display_path(show.source), "no episodes yet: Apple refuses an empty feed")
         for episode in episodes:
             _check_episode(show, episode, findings, deep)
+        if published is not None:
+            _check_guids_kept(show, episodes, published / layout.feed(show), findings)
         if show.show_type == "serial":
             numbers = sorted(e.number for e in episodes if e.number is not None and e.season is None)
             if numbers and numbers != list(range(1, len(numbers) + 1)):
@@ -169,6 +179,35 @@ def check_catalog(catalog: Catalog, deep: bool = False, loudness: bool = False) 
                     f"type: serial, but episode numbers {numbers} do not run 1, 2, 3… without gaps",
                 )
     return list(findings)
+
+
+def published_guids(feed: Path) -> dict[str, str]:
+    """Episode slug -> GUID, as a feed built by this program carries them (slug from the item's link)."""
+    try:
+        root = etree.parse(str(feed)).getroot()
+    except (OSError, etree.XMLSyntaxError):
+        return {}
+    out = {}
+    for item in root.iter("item"):
+        link, guid = item.findtext("link"), item.findtext("guid")
+        parts = (link or "").split("/")
+        if guid and len(parts) >= 2 and parts[-1] == "index.html":
+            out[unquote(parts[-2])] = guid
+    return out
+
+
+def _check_guids_kept(show: Show, episodes, feed: Path, findings: _Findings) -> None:
+    if not feed.is_file():
+        return
+    before = published_guids(feed)
+    for episode in episodes:
+        old = before.get(episode.slug)
+        if old is not None and old != episode.guid:
+            findings.error(
+                display_path(episode.source),
+                f"guid: {episode.guid!r} differs from {old!r} in the published {display_path(feed)}; "
+                "apps would list the episode twice: put the published GUID back",
+            )
 
 
 def _check_url(findings: _Findings, where: str, field: str, url: str | None) -> None:

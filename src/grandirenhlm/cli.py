@@ -242,7 +242,7 @@ def _run_checks(project, deep: bool = False, loudness: bool = False):
     from grandirenhlm.check import check_catalog
 
     catalog = load_catalog(project)
-    findings = check_catalog(catalog, deep=deep, loudness=loudness)
+    findings = check_catalog(catalog, deep=deep, loudness=loudness, published=project.output_dir)
     for finding in findings:
         click.echo(str(finding), err=True)
     return findings
