@@ -20,7 +20,6 @@ import tempfile
 from pathlib import Path
 
 import imageio_ffmpeg
-import tomli_w
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
