@@ -108,7 +108,9 @@ def main() -> None:
         (media,) = (ROOT / "media" / "grandir-en-hlm").glob(f"temoignage-{n}-*.mp3")
         write(media, testimonial_parts(n), ROOT / "episodes" / "grandir-en-hlm" / f"temoignage-{n}.vtt")
     (media,) = (ROOT / "media" / "l-emission").glob("replay-2023-*.mp4")
-    make_replay_audio(media, ROOT / "episodes" / "l-emission" / "replay-2023.toml")
+    record = ROOT / "episodes" / "l-emission" / "replay-2023.toml"
+    if not read_toml(record).get("alternate"):  # ingest may already have derived it from the video
+        make_replay_audio(media, record)
     write(media, REPLAY_PARTS, ROOT / "episodes" / "l-emission" / "replay-2023.vtt")
 
 
