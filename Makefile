@@ -35,6 +35,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_pipeline.py --episodes 100 --episodes 1000
 	$(BIN)/python benchmarks/bench_media.py --files 1000
 	$(BIN)/python benchmarks/bench_feed.py --episodes 10000
+	$(BIN)/python benchmarks/bench_encode.py
 	$(BIN)/python benchmarks/bench_pages.py --episodes 10000
 	$(BIN)/python benchmarks/bench_publish.py --episodes 1000
 

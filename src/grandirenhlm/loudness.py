@@ -113,15 +113,16 @@ def loudnorm_filter(measured: Loudness, target: float, max_true_peak: float) -> 
 
 
 def episode_loudness_problems(episode: Episode) -> list[tuple[str, str]]:
-    """(where, message) for the episode's audio outside the target: its media, or for a video the
-    audio-only alternates (a video's sound is judged where listeners hear it alone)."""
+    """(where, message) for the episode's audio outside the target: its media, or for a video with
+    an audio-only version, that version (where listeners hear the sound alone)."""
     from grandirenhlm.media import probe
 
     if episode.media is None or episode.draft:
         return []
     where = display_path(episode.source)
-    files = [("media", episode.media)]
-    files += [(f"alternate[{i}]", a) for i, a in enumerate(episode.alternates) if not a.is_video]
+    files = [(f"alternate[{i}]", a) for i, a in enumerate(episode.alternates) if not a.is_video]
+    if not (episode.media.is_video and files):
+        files = [("media", episode.media), *files]
     out = []
     for field, media in files:
         channels = probe(media.path).channels
