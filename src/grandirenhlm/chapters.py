@@ -148,4 +148,8 @@ def chapter_problems(chapters: Sequence[Chapter], duration: float | None) -> lis
     for i, c in enumerate(chapters):
         if len(c.title) > 255:
             problems.append(("error", f"chapters[{i}].title: {len(c.title)} characters, at most 255"))
+        if "\n" in c.title or "\r" in c.title:
+            problems.append(
+                ("error", f"chapters[{i}].title: one line only (a description timestamp is one line)")
+            )
     return problems

@@ -260,6 +260,11 @@ def _check_show(show: Show, findings: _Findings) -> None:
         _check_url(findings, where, field, getattr(show, field))
     for i, f in enumerate(show.funding):
         _check_url(findings, where, f"funding[{i}].url", f.url)
+    for i, (_, purpose) in enumerate(show.txt):
+        if purpose and len(purpose) > 128:
+            findings.error(
+                where, f"txt[{i}].purpose: {len(purpose)} characters, the podcast namespace allows 128"
+            )
     _check_persons(findings, where, show.persons)
     if show.complete and not show.update_frequency:
         findings.warning(
