@@ -6,13 +6,15 @@ import base64
 import hashlib
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import feedparser
 import podcastparser
 import pytest
 import tomli_w
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from grandirenhlm import feed as feed_module
@@ -20,6 +22,7 @@ from grandirenhlm.build import build_site
 from grandirenhlm.catalog import load_catalog
 from grandirenhlm.config import load_project
 from grandirenhlm.media import probe
+from grandirenhlm.model import Chapter
 from grandirenhlm.transcripts import load_transcript
 from tests.conftest import make_mp3, make_mp4
 
@@ -494,3 +497,73 @@ def test_build_names_the_file_of_a_value_the_namespace_refuses(project: Path, tm
         "got 'https://exemple.fr/licence-é'",
     )
     assert not (tmp_path / "out" / "grandir-en-hlm" / "feed.xml").exists()
+
+
+# ---------------------------------------------------------------- property: what goes in comes back out
+
+_TEXT = (
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"))
+        | st.sampled_from("&<>'\"éèà’«» "),
+        min_size=1,
+        max_size=60,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(_TEXT, _TEXT, st.lists(_TEXT.filter(lambda t: "\n" not in t), min_size=3, max_size=4)),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_titles_descriptions_and_chapters_parse_back_in_both_parsers(demo_project: Path, raw):
+    from dataclasses import replace
+
+    catalog = load_catalog(load_project(demo_project))
+    show = catalog.shows["grandir-en-hlm"]
+    template = catalog.episodes["grandir-en-hlm"][0]
+    episodes = [
+        replace(
+            template,
+            slug=f"e{i}",
+            guid=f"urn:uuid:e{i}",
+            title=title,
+            description=description,
+            number=i + 1,
+            pub_date=template.pub_date + timedelta(minutes=i),
+            chapters=tuple(Chapter(float(10 * n), t) for n, t in enumerate(chapter_titles)),
+        )
+        for i, (title, description, chapter_titles) in enumerate(raw)
+    ]
+    feed_module.clear_cache()
+    data = feed_module.render_feed(show, episodes, BASE, "grandir-en-hlm/cover.jpg")
+    parsed = feedparser.parse(data)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    podcast = podcastparser.parse(f"{BASE}grandir-en-hlm/feed.xml", io.BytesIO(data))
+    by_guid = {e.guid: e for e in episodes}
+    assert {e.id for e in parsed.entries} == set(by_guid)
+    for entry in parsed.entries:
+        assert entry.title == by_guid[entry.id].title
+    for item in podcast["episodes"]:
+        episode = by_guid[item["guid"]]
+        assert item["title"] == episode.title
+        assert item["total_time"] == round(episode.media.duration_seconds)
+        assert item["enclosures"][0]["file_size"] == episode.media.size
+        assert [(c["start"], c["title"]) for c in item["chapters"]] == [
+            (int(c.start_seconds), c.title) for c in episode.chapters
+        ]
+    root = etree.fromstring(data)
+    for item in root.iter("item"):
+        episode = by_guid[item.findtext("guid")]
+        text = item.findtext("description")
+        assert text.startswith(episode.description.rstrip())
+        from grandirenhlm.chapters import parse_description_timestamps
+
+        assert parse_description_timestamps(text.split("Chapitres :")[-1]) == [
+            (int(c.start_seconds), c.title) for c in episode.chapters
+        ]
