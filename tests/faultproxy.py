@@ -29,6 +29,7 @@ class Request:
     method: str
     path: str  # with the query string
     headers: dict[str, str]  # lower-case names
+    body: bytes = b""
 
     @property
     def key(self) -> str:
@@ -151,7 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         body = self._body()
-        request = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+        request = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         if self.owner.on_request:
             self.owner.on_request(request)
         rule = self.owner.rule_for(request)

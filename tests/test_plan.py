@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grandirenhlm.build import Artifact, Stage
-from grandirenhlm.plan import plan_publish
+from grandirenhlm.plan import plan_publish, stage_of
 
 keys = st.text(alphabet="abcdef/", min_size=1, max_size=8)
 
@@ -25,7 +25,10 @@ def sites(draw):
     return artifacts
 
 
-@given(sites(), st.lists(keys, unique=True, max_size=8), st.booleans())
+stale_keys = st.tuples(keys, st.sampled_from(["", ".mp3", "/index.html", "/feed.xml"])).map("".join)
+
+
+@given(sites(), st.lists(stale_keys, unique=True, max_size=8), st.booleans())
 def test_plan_is_ordered_complete_and_never_deletes_what_a_feed_needs(artifacts, remote, prune):
     manifest = {key: {"sha256": "0" * 64, "size": 1} for key in remote}  # stale or changed objects
     for a in artifacts[: len(remote)]:  # some objects already up to date
@@ -43,3 +46,13 @@ def test_plan_is_ordered_complete_and_never_deletes_what_a_feed_needs(artifacts,
         assert set(plan.delete) == set(manifest) - {a.key for a in artifacts} - referenced
     for a in plan.skip:
         assert manifest[a.key] == {"sha256": a.sha256, "size": a.size}
+    stages = [stage_of(k, manifest[k]) for k in plan.delete]
+    assert stages == sorted(stages, reverse=True)  # feeds deleted first, media last
+
+
+def test_stage_of_old_manifest_entries_is_guessed_from_the_key():
+    assert stage_of("show/feed.xml", {}) == Stage.FEED
+    assert stage_of("shows.opml", {}) == Stage.FEED
+    assert stage_of("show/ep/index.html", {}) == Stage.PAGE
+    assert stage_of("media/show/ep.mp3", {}) == Stage.MEDIA
+    assert stage_of("media/show/ep.mp3", {"stage": int(Stage.ASSET)}) == Stage.ASSET

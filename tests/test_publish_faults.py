@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -334,10 +335,24 @@ def test_prune_after_a_failed_feed_upload_deletes_nothing(demo_project, s3_bucke
     assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
 
     proxy.clear()
+    deletes: list[list[str]] = []
+    proxy.on_request = lambda r: (
+        r.method == "POST"
+        and "delete" in r.path
+        and deletes.append(
+            [k.removeprefix(f"{PREFIX}/") for k in re.findall(r"<Key>([^<]+)</Key>", r.body.decode())]
+        )
+    )
     code, out, err = finish(spawn(demo_project, [*args, "--prune", "--json"]))
     assert code == 0, err
     assert json.loads(out)["deleted"] == len(stale)
     assert not stale & bucket_keys(endpoint, bucket)
+    order = [key for request in deletes for key in request]
+    assert set(order) == stale
+    pages = [i for i, k in enumerate(order) if k.endswith(".html")]
+    media = [i for i, k in enumerate(order) if k.startswith("media/")]
+    assert max(pages) < min(media)  # the reverse of publishing: what links first, media last
+    assert len(deletes) >= 2  # one request per stage
     assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
     body = s3_client(endpoint).get_object(Bucket=bucket, Key=f"{PREFIX}/grandir-en-hlm/feed.xml")["Body"]
     assert len(feedparser.parse(body.read()).entries) == 5

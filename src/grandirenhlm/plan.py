@@ -12,7 +12,7 @@ from grandirenhlm.build import Artifact, Stage
 class Plan:
     put: tuple[Artifact, ...]  # in publish order: media, assets, pages, feeds
     skip: tuple[Artifact, ...]  # already there with the same sha256 and size
-    delete: tuple[str, ...]  # stale keys, only with prune, never one a feed still references
+    delete: tuple[str, ...]  # stale keys, only with prune, never one a feed references; feeds first
 
     def lines(self) -> list[str]:
         """The plan as `--dry-run` prints it: one action and key per line, in order."""
@@ -37,5 +37,21 @@ def plan_publish(artifacts: Sequence[Artifact], manifest: dict[str, dict], prune
     if prune:
         wanted = {a.key for a in artifacts}
         referenced = {ref for a in artifacts for ref in a.references}
-        delete = sorted(k for k in manifest if k not in wanted and k not in referenced)
+        stale = (k for k in manifest if k not in wanted and k not in referenced)
+        # Feeds go first, media last: the reverse of publishing, so that a feed being removed
+        # never lists an enclosure already deleted.
+        delete = sorted(stale, key=lambda k: (-stage_of(k, manifest[k]), k))
     return Plan(tuple(put), tuple(skip), tuple(delete))
+
+
+def stage_of(key: str, entry: dict) -> int:
+    """The stage a manifest entry was published at; guessed from the key for manifests written
+    before entries recorded it."""
+    stage = entry.get("stage")
+    if isinstance(stage, int) and stage in {s.value for s in Stage}:
+        return stage
+    if key.endswith((".xml", ".opml", ".rss")):
+        return Stage.FEED
+    if key.endswith(".html"):
+        return Stage.PAGE
+    return Stage.MEDIA

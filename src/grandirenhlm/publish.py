@@ -7,6 +7,7 @@ is not uploaded; the manifest still records what did go up, so the next run resu
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from grandirenhlm.build import Artifact, Stage
 from grandirenhlm.errors import StorageError
 from grandirenhlm.lock import publish_lock
-from grandirenhlm.plan import Plan, plan_publish
+from grandirenhlm.plan import Plan, plan_publish, stage_of
 from grandirenhlm.progress import Reporter
 from grandirenhlm.storage import Storage, dump_manifest
 from grandirenhlm.verify import VerifyReport
@@ -110,15 +111,19 @@ def run_plan(
             finally:
                 for key in result.uploaded:
                     if key in by_key:
-                        objects[key] = {"sha256": by_key[key].sha256, "size": by_key[key].size}
+                        a = by_key[key]
+                        objects[key] = {"sha256": a.sha256, "size": a.size, "stage": int(a.stage)}
         # Deletes come after every feed is up, and not at all after a failure: the feeds that
         # are live then are the new ones, which do not reference what is deleted.
         if plan.delete and not failed:
-            storage.delete(plan.delete)
-            for key in plan.delete:
-                objects.pop(key, None)
-                log(f"DELETE {key}")
-            result.deleted = list(plan.delete)
+            # one request per stage, feeds first: a removed feed is gone before its media
+            for _, group in itertools.groupby(plan.delete, key=lambda k: stage_of(k, manifest[k])):
+                keys = list(group)
+                storage.delete(keys)
+                for key in keys:
+                    objects.pop(key, None)
+                    log(f"DELETE {key}")
+                    result.deleted.append(key)
     except StorageError:
         _save_manifest_best_effort(storage, objects)
         raise
