@@ -122,12 +122,18 @@ def _max_attempts() -> int:
     return int(value) if value.isdigit() and int(value) > 0 else 5
 
 
+def effective_endpoint(target: Target) -> str | None:
+    """The target's endpoint, else the standard AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL variables
+    (which boto3 would read anyway: knowing it here keeps the custom-endpoint quirks on)."""
+    return target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+
+
 def default_public_base_url(target: Target) -> str:
     """Where anonymous clients read the bucket when no public_base_url is configured."""
     parts = urlsplit(target.url)
     bucket, prefix = parts.netloc, parts.path.strip("/")
-    if target.endpoint_url:
-        base = f"{target.endpoint_url.rstrip('/')}/{bucket}/"
+    if endpoint := effective_endpoint(target):
+        base = f"{endpoint.rstrip('/')}/{bucket}/"
     else:
         region = target.region or "us-east-1"
         base = f"https://{bucket}.s3.{region}.amazonaws.com/"
@@ -141,7 +147,8 @@ class S3Storage:
         self.prefix = parts.path.strip("/")
         self.name = target.url
         self.target = target
-        checksums = target.checksums or ("when_required" if target.endpoint_url else "when_supported")
+        endpoint = effective_endpoint(target)
+        checksums = target.checksums or ("when_required" if endpoint else "when_supported")
         config = Config(
             region_name=target.region,
             s3={"addressing_style": target.addressing_style},
@@ -154,7 +161,7 @@ class S3Storage:
         )
         try:
             session = boto3.Session(profile_name=target.profile)
-            self.client = session.client("s3", endpoint_url=target.endpoint_url, config=config)
+            self.client = session.client("s3", endpoint_url=endpoint, config=config)
         except (botocore.exceptions.BotoCoreError, ValueError) as exc:
             raise StorageError(f"{self.name}: {describe_error(exc)}") from exc
         # Parts as big as the threshold (S3's minimum part is 5 MiB, which the config enforces):
