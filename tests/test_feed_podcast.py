@@ -501,13 +501,18 @@ def test_build_names_the_file_of_a_value_the_namespace_refuses(project: Path, tm
 
 # ---------------------------------------------------------------- property: what goes in comes back out
 
+# Latin-1 characters only come whole words apart: feedparser "repairs" text whose Latin-1 reading is
+# valid UTF-8 (« ð\xa0\xa0¡ » becomes one CJK character), a heuristic real French titles never trip.
 _TEXT = (
-    st.text(
-        alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"))
-        | st.sampled_from("&<>'\"éèà’«» "),
+    st.lists(
+        st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), min_codepoint=0x20).filter(
+            lambda c: not 0x80 <= ord(c) <= 0xFF
+        )
+        | st.sampled_from(["&", "<", ">", "'", '"', "’", " ", "é", "è", "à", "« ", " »", "\u00a0: "]),
         min_size=1,
-        max_size=60,
+        max_size=40,
     )
+    .map("".join)
     .map(str.strip)
     .filter(bool)
 )
@@ -551,7 +556,9 @@ def test_titles_descriptions_and_chapters_parse_back_in_both_parsers(demo_projec
         assert entry.title == by_guid[entry.id].title
     for item in podcast["episodes"]:
         episode = by_guid[item["guid"]]
-        assert item["title"] == episode.title
+        assert item["title"] == " ".join(
+            episode.title.split()
+        )  # podcastparser squashes whitespace (and NBSP)
         assert item["total_time"] == round(episode.media.duration_seconds)
         assert item["enclosures"][0]["file_size"] == episode.media.size
         assert [(c["start"], c["title"]) for c in item["chapters"]] == [

@@ -161,7 +161,7 @@ def _render(
 ) -> bytes:
     page_key = layout.feed_page(show, paging[0]) if paging else layout.feed(show)
     page_url = layout.absolute(base_url, page_key)
-    context = (base_url, show.language, show.slug)
+    context = (base_url, show.language, show.slug, cover_key)  # what items depend on besides the episode
     cached_context, cache = _ITEM_CACHE.get(page_url, ((), {}))
     if cached_context != context:
         cache = {}
@@ -176,7 +176,7 @@ def _render(
     # feedgen writes entries in reverse order of addition: add oldest first, newest ends on top.
     for key in missing:
         try:
-            _add_entry(fg, show, key.episode, base_url)
+            _add_entry(fg, show, key.episode, base_url, cover_key)
         except ValueError as exc:
             raise ConfigError(f"{display_path(key.episode.source)}: {exc}") from exc
     xml = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
@@ -292,7 +292,7 @@ def _channel(
     return fg
 
 
-def _add_entry(fg: FeedGenerator, show: Show, episode: Episode, base_url: str) -> None:
+def _add_entry(fg: FeedGenerator, show: Show, episode: Episode, base_url: str, cover_key: str) -> None:
     fe = fg.add_entry()
     fe.guid(episode.guid, permalink=False)
     fe.title(episode.title)
@@ -306,6 +306,7 @@ def _add_entry(fg: FeedGenerator, show: Show, episode: Episode, base_url: str) -
     fe.content(description_html(description), type="CDATA")
     it = fe.itunes
     it.itunes_duration(round(media.duration_seconds))
+    it.itunes_image(layout.absolute(base_url, cover_key))  # PSP-1 recommends an image on every item
     it.itunes_episode_type(episode.episode_type)
     if episode.number is not None:
         it.itunes_episode(episode.number)
