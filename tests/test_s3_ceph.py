@@ -26,7 +26,9 @@ from grandirenhlm.catalog import load_catalog
 from grandirenhlm.config import Target, load_project
 from grandirenhlm.lock import LockInfo, publish_lock
 from grandirenhlm.storage.s3 import S3Storage
+from tests import test_publish_faults as faults
 from tests.conftest import REPO, allow_anonymous_reads, assert_clean_error, run_cli
+from tests.faultproxy import FaultProxy, Rule
 from tests.test_publish_s3_settings import add_big_episodes, configure, media_heads
 
 pytestmark = pytest.mark.integration
@@ -162,3 +164,35 @@ def test_multipart_upload_on_ceph(project: Path, rgw_bucket):
 def test_missing_bucket_on_ceph(demo_project: Path, rgw_bucket):
     endpoint, _ = rgw_bucket
     assert_clean_error(publish(demo_project, endpoint, "no-such-bucket"), "the bucket does not exist")
+
+
+# ---------------------------------------------------------------- faults, through the test proxy
+
+
+@pytest.fixture
+def rgw_proxy(rgw_bucket) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(upstream=rgw_bucket[0]).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+def test_ceph_publish_killed_in_the_middle_then_rerun(demo_project: Path, rgw_bucket, rgw_proxy):
+    endpoint, bucket = rgw_bucket
+    rgw_proxy.add(Rule(faults.is_media_put, delay=0.5))
+    args = faults.publish_args(rgw_proxy.url, endpoint, bucket)
+    victim = faults.spawn(demo_project, args)
+    faults.wait_for(lambda: rgw_proxy.count("PUT", 200, "/media/") >= 2, what="two media uploads")
+    victim.kill()
+    victim.communicate(timeout=30)
+    assert not [k for k in faults.bucket_keys(endpoint, bucket) if k.endswith("feed.xml")]
+
+    rgw_proxy.clear()
+    rgw_proxy.add(Rule(faults.is_media_put, status=503, code="SlowDown", times=4))  # and busy
+    code, out, err = faults.finish(faults.spawn(demo_project, [*args, "--json"]))
+    assert code == 0, err
+    assert f"taking over the lock left by pid {victim.pid}" in err
+    assert json.loads(out)["uploaded"] == site_size(demo_project)
+    assert faults.assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
+    assert faults.LOCK_KEY not in faults.bucket_keys(endpoint, bucket)
