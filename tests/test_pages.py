@@ -406,3 +406,22 @@ def test_an_incremental_build_renders_only_the_pages_whose_inputs_changed(projec
     assert (cache.rendered, cache.reused) == (15, 0)
     # Old versions are pruned: the cache holds one site.
     assert len(list((project / ".grandirenhlm" / "pages").glob("*.html"))) == 15
+
+
+def test_resized_covers_are_kept_and_reused(tmp_path: Path):
+    from grandirenhlm.images import resize_cover
+
+    cover = REPO / "feeds/art/grandir-en-hlm.jpg"
+    first = resize_cover(cover, "show/cover-0123456789ab.jpg", tmp_path)
+    assert [(r.width, r.content_type) for r in first.renditions] == [
+        (w, t) for w in (300, 600, 1200) for t in ("image/webp", "image/jpeg")
+    ]
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    assert len(kept) == 6 and all("cover-0123456789ab-" in name for name in kept), kept
+    assert resize_cover(cover, "show/cover-0123456789ab.jpg", tmp_path) == first
+    # The second call read the kept files (a marked one comes back as it is), not the cover.
+    marked = next(p for p in tmp_path.iterdir() if p.name.endswith("-300.jpg"))
+    marked.write_bytes(b"kept")
+    again = resize_cover(cover, "show/cover-0123456789ab.jpg", tmp_path)
+    assert again.nearest(300).data == b"kept"
+    assert resize_cover(cover, "show/cover-0123456789ab.jpg") == first  # no cache: resized afresh

@@ -109,7 +109,8 @@ def build_site(
                 source=show.image,
             )
         )
-        cover = resize_cover(show.image, cover_key)  # the pages' renditions; the feed keeps the original
+        # The pages' renditions (kept beside the page cache); the feed keeps the original.
+        cover = resize_cover(show.image, cover_key, cache.images if cache else None)
         for r in cover.renditions:
             artifacts.append(Artifact.from_bytes(r.key, Stage.ASSET, r.content_type, r.data, cache=IMMUTABLE))
         for i, episode in enumerate(episodes):

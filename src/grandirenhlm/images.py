@@ -8,9 +8,12 @@ Output is deterministic for given input bytes: the same cover gives the same key
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import PIL
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from grandirenhlm.errors import ConfigError
@@ -47,8 +50,62 @@ class CoverSet:
         return next((r for r in options if r.width >= width), options[-1] if options else None)
 
 
-def resize_cover(path: Path, original_key: str) -> CoverSet:
-    """Renditions of the cover at `path`, keyed beside `original_key` (`cover-<hash>-600.webp`)."""
+def resize_cover(path: Path, original_key: str, cache: Path | None = None) -> CoverSet:
+    """Renditions of the cover at `path`, keyed beside `original_key` (`cover-<hash>-600.webp`).
+
+    `original_key` names the original's content (its sha256), so renditions kept in the `cache`
+    folder by an earlier build are reused as they are: resizing costs a third of a second a cover.
+    """
+    if cache is not None:
+        kept = _cached_renditions(path, original_key, cache)
+        if kept is not None:
+            return kept
+    cover = _resize(path, original_key)
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        for r in cover.renditions:
+            fd, tmp = tempfile.mkstemp(dir=cache, prefix=".tmp-")  # atomic: never half an image
+            with os.fdopen(fd, "wb") as f:
+                f.write(r.data)
+            os.replace(tmp, cache / _cache_name(r.key))
+    return cover
+
+
+def _cache_name(key: str) -> str:
+    # The Pillow version is in the name: another encoder may give other bytes for the same cover.
+    return f"pillow{PIL.__version__}-" + key.replace("/", "--")
+
+
+def _cached_renditions(path: Path, original_key: str, cache: Path) -> CoverSet | None:
+    try:
+        with Image.open(path) as opened:  # reads the header only
+            width, height = opened.size
+            if _rotated(opened):  # as exif_transpose will turn it
+                width, height = height, width
+    except (OSError, UnidentifiedImageError):
+        return None  # _resize reports it
+    stem = original_key.rsplit(".", 1)[0]
+    renditions = []
+    for w in WIDTHS:
+        if w > width:
+            break
+        h = round(height * w / width)
+        for content_type, extension, _ in FORMATS:
+            key = f"{stem}-{w}.{extension}"
+            try:
+                data = (cache / _cache_name(key)).read_bytes()
+            except OSError:
+                return None
+            renditions.append(Rendition(key, w, h, content_type, data))
+    return CoverSet(original_key, width, height, tuple(renditions))
+
+
+def _rotated(image: Image.Image) -> bool:
+    """An EXIF orientation that swaps width and height (5 to 8)."""
+    return image.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+
+
+def _resize(path: Path, original_key: str) -> CoverSet:
     try:
         with Image.open(path) as opened:
             image = ImageOps.exif_transpose(opened)

@@ -153,6 +153,7 @@ class PageCache:
 
     def __init__(self, project: Project, folder: Path | None = None):
         self.folder = folder
+        self.images: Path | None = None  # where resized covers are kept (images.resize_cover)
         self.rendered = 0  # pages rendered by templates during this build
         self.reused = 0  # pages taken from the cache
         self.rendered_keys: list[str] = []
@@ -165,7 +166,9 @@ class PageCache:
         """The project's cache on disk (`.grandirenhlm/pages/`), one folder per base URL so that
         building for two targets in turn does not evict the other's pages."""
         scope = hashlib.sha256(base_url.encode("utf-8")).hexdigest()[:12]
-        return cls(project, project.root / ".grandirenhlm" / "pages" / scope)
+        cache = cls(project, project.root / ".grandirenhlm" / "pages" / scope)
+        cache.images = project.root / ".grandirenhlm" / "covers"
+        return cache
 
     def page(self, key: str, inputs: tuple, render_page: Callable[[], bytes]) -> bytes:
         digest = hashlib.sha256(repr((self._salt, key, inputs)).encode("utf-8")).hexdigest()
