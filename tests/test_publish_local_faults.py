@@ -19,7 +19,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from grandirenhlm.lock import LOCK_KEY, LockInfo
+from grandirenhlm.lock import LOCK_KEY, LockInfo, pid_space
 from grandirenhlm.storage import MANIFEST_KEY
 from tests.conftest import REPO, assert_clean_error, run_cli
 
@@ -54,9 +54,8 @@ def release(holder: subprocess.Popen) -> None:
 
 
 def write_lock(public: Path, **fields) -> LockInfo:
-    info = LockInfo(
-        **{"host": socket.gethostname(), "pid": 1, "started": "2026-01-02T03:04:05Z", "token": "x", **fields}
-    )
+    here = {"host": socket.gethostname(), "pid_space": pid_space()}
+    info = LockInfo(**{**here, "pid": 1, "started": "2026-01-02T03:04:05Z", "token": "x", **fields})
     (public / LOCK_KEY).parent.mkdir(parents=True, exist_ok=True)
     (public / LOCK_KEY).write_bytes(info.dump())
     return info
@@ -93,12 +92,29 @@ def test_a_running_publish_stops_the_second_one(demo_project: Path):
 def test_wait_lets_the_running_publish_finish_first(demo_project: Path):
     public = demo_project / "public"
     holder = hold_lock(public)
-    threading.Timer(1.5, holder.stdin.close).start()
-    result = run_cli(demo_project, "publish", "--wait", "60", "--json")
-    holder.wait(timeout=30)
-    assert result.exit_code == 0, result.stderr
-    assert f"waiting for the publish of pid {holder.pid}" in result.stderr
-    assert json.loads(result.stdout)["uploaded"] > 0
+    waiter = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "grandirenhlm",
+            "--project",
+            str(demo_project),
+            "publish",
+            "--wait",
+            "60",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    first_line = waiter.stderr.readline()  # blocks until the waiter reports it is waiting
+    assert first_line.startswith(f"waiting for the publish of pid {holder.pid} on "), first_line
+    assert waiter.poll() is None and not (public / "grandir-en-hlm" / "feed.xml").exists()
+    release(holder)
+    out, err = waiter.communicate(timeout=120)
+    assert waiter.returncode == 0, err
+    assert json.loads(out)["uploaded"] > 0
     assert (public / "grandir-en-hlm" / "feed.xml").is_file() and not (public / LOCK_KEY).exists()
 
 
@@ -122,6 +138,14 @@ def test_a_lock_left_by_a_dead_process_here_is_taken_over(demo_project: Path):
     assert f"note: taking over the lock left by pid {pid} on {socket.gethostname()}" in result.stderr
     assert not (public / LOCK_KEY).exists()
     assert (public / "grandir-en-hlm" / "feed.xml").is_file()
+
+
+def test_a_dead_pid_of_another_container_with_our_host_name_is_not_trusted(demo_project: Path):
+    """Same host name, another pid namespace: "no such pid" here says nothing about that process."""
+    public = demo_project / "public"
+    write_lock(public, pid=dead_pid(), pid_space="another-boot:4026531836")
+    assert_clean_error(run_cli(demo_project, "publish"), "another publish is running", "--break-lock")
+    assert (public / LOCK_KEY).exists()
 
 
 def test_a_lock_from_another_host_needs_break_lock(demo_project: Path):

@@ -1,7 +1,7 @@
 """One publish at a time per target: a lock object (`.grandirenhlm/lock.json`) in the target.
 
 The lock is created atomically (`If-None-Match: *` on S3, `O_EXCL` in a folder), holds who took
-it (host, pid, start time, a random token) and is removed at the end of the run. A second publish
+it (host, pid and pid namespace, start time, a random token) and is removed at the end of the run. A second publish
 stops with a message naming the holder, or waits for it with `--wait`. A lock left by a crashed
 process on this host (its pid is gone) is taken over with a note; one from another host cannot be
 judged from here, so the message says how old it is and that `--break-lock` removes it.
@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
 from grandirenhlm.errors import StorageError
@@ -38,24 +39,41 @@ class Lockable(Protocol):
     def remove_lock(self) -> None: ...
 
 
+def pid_space() -> str:
+    """Where a pid means this process table: the kernel's boot id and the pid namespace.
+
+    Two containers can share a host name (or a kernel) and still not see each other's pids; only
+    when both match is "no such pid" proof that the lock's owner is gone.
+    """
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        return f"{boot}:{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        return ""  # not Linux: never judged dead here, --break-lock decides
+
+
 @dataclass(frozen=True)
 class LockInfo:
     host: str
     pid: int
     started: str  # ISO 8601, UTC
     token: str
+    pid_space: str = ""
 
     @classmethod
     def for_this_process(cls) -> LockInfo:
         now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        return cls(socket.gethostname(), os.getpid(), now, uuid.uuid4().hex)
+        return cls(socket.gethostname(), os.getpid(), now, uuid.uuid4().hex, pid_space())
 
     @classmethod
     def parse(cls, raw: bytes) -> LockInfo | None:
         try:
             data = json.loads(raw)
-            return cls(str(data["host"]), int(data["pid"]), str(data["started"]), str(data["token"]))
-        except (ValueError, KeyError, TypeError):
+            return cls(
+                str(data["host"]), int(data["pid"]), str(data["started"]), str(data["token"]),
+                str(data.get("pid_space", "")),
+            )  # fmt: skip
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None  # damaged: treated as a lock of unknown origin
 
     def dump(self) -> bytes:
@@ -71,7 +89,8 @@ class LockInfo:
 
     def is_dead_here(self) -> bool:
         """A lock taken on this host by a process that no longer exists (crashed or killed)."""
-        if self.host != socket.gethostname() or self.pid <= 0:
+        here = pid_space()
+        if self.host != socket.gethostname() or not here or self.pid_space != here or self.pid <= 0:
             return False
         try:
             os.kill(self.pid, 0)
