@@ -66,14 +66,15 @@ def _vnu_jar() -> Path:
     return jar
 
 
-def test_every_page_is_valid_html(demo_root: Path):
+def test_every_page_and_stylesheet_is_valid(demo_root: Path):
     java = shutil.which("java")
     if java is None:
         unavailable("java is missing; run scripts/ensure-test-java (as root) to install it", module=False)
-    files = page_files(demo_root / "public")
+    files = [*page_files(demo_root / "public"), *sorted((demo_root / "public" / "assets").glob("*.css"))]
     # One JVM for every file: the JSON report lists all messages, each with its file URL.
     proc = subprocess.run(
-        [java, "-Xss4m", "-jar", str(_vnu_jar()), "--format", "json", "--stdout", *map(str, files)],
+        [java, "-Xss4m", "-jar", str(_vnu_jar()), "--also-check-css", "--format", "json", "--stdout"]
+        + [str(f) for f in files],
         capture_output=True,
         text=True,
         timeout=300,
