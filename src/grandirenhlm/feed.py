@@ -74,9 +74,11 @@ def description_html(text: str) -> str:
     return apple_html(out) if linked else out
 
 
-def episode_description(episode: Episode) -> str:
+def episode_description(episode: Episode, chapters: tuple | None = None) -> str:
     """The item's plain-text description: the record's text, then its chapter timestamps."""
-    return chaps.with_timestamps(episode.description or episode.title, chaps.episode_chapters(episode))
+    if chapters is None:
+        chapters = chaps.episode_chapters(episode)
+    return chaps.with_timestamps(episode.description or episode.title, chapters)
 
 
 @dataclass(frozen=True)
@@ -124,14 +126,14 @@ def render_feed_pages(
 
 
 class _Key:
-    """An episode as a cache key, its hash computed once (a frozen dataclass rehashes every field
-    on every lookup)."""
+    """An episode as a cache key, its hash computed once and from a few fields (a frozen dataclass
+    rehashes every field, Paths included, on every lookup); equality still compares everything."""
 
     __slots__ = ("episode", "hash")
 
     def __init__(self, episode: Episode):
         self.episode = episode
-        self.hash = hash(episode)
+        self.hash = hash((episode.guid, episode.title, episode.pub_date, episode.description))
 
     def __hash__(self) -> int:
         return self.hash
@@ -301,7 +303,8 @@ def _add_entry(fg: FeedGenerator, show: Show, episode: Episode, base_url: str, c
     media = episode.media
     media_url = layout.absolute(base_url, layout.media(episode))
     fe.enclosure(media_url, str(media.size), media.mime_type)
-    description = episode_description(episode)
+    chapters = chaps.episode_chapters(episode)
+    description = episode_description(episode, chapters)
     fe.description(description)
     fe.content(description_html(description), type="CDATA")
     it = fe.itunes
@@ -320,7 +323,6 @@ def _add_entry(fg: FeedGenerator, show: Show, episode: Episode, base_url: str, c
         it.block()
 
     pod = fe.podcast
-    chapters = chaps.episode_chapters(episode)
     if chapters:
         pod.chapters(layout.absolute(base_url, layout.chapters(episode)))
         for c in chapters:
