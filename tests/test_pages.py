@@ -425,3 +425,25 @@ def test_resized_covers_are_kept_and_reused(tmp_path: Path):
     again = resize_cover(cover, "show/cover-0123456789ab.jpg", tmp_path)
     assert again.nearest(300).data == b"kept"
     assert resize_cover(cover, "show/cover-0123456789ab.jpg") == first  # no cache: resized afresh
+
+
+def test_a_project_overrides_one_template_and_extends_the_packaged_one(project: Path):
+    # The demo's templates/ is a copy of the packaged defaults: start the project's from empty.
+    shutil.rmtree(project / "templates")
+    (project / "templates").mkdir()
+    (project / "templates/legal.html").write_text(
+        '{% extends "default:legal.html" %}\n{% block main %}<h1>Nos mentions</h1>{{ super() }}{% endblock %}\n',
+        encoding="utf-8",
+    )
+    out = _build(project)
+    legal = lxml.html.fromstring((out / "mentions-legales/index.html").read_bytes())
+    assert legal.xpath("//main/h1/text()") == ["Nos mentions", "Mentions légales"]
+    assert (out / "assets/player.js").is_file()  # the packaged assets still ship
+
+
+def test_a_template_error_is_one_clean_line(project: Path):
+    (project / "templates/404.html").write_text(
+        '{% extends "base.html" %}{% block main %}{{ nothing_here }}{% endblock %}', encoding="utf-8"
+    )
+    result = run_cli(project, "build", "--output", str(project / "out"))
+    assert_clean_error(result, "templates/404.html: 'nothing_here' is undefined")

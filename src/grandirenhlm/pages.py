@@ -61,7 +61,7 @@ def template_environment(project: Project) -> jinja2.Environment:
             [
                 jinja2.FileSystemLoader(project.templates_dir),
                 default,
-                jinja2.PrefixLoader({"default": default}),
+                jinja2.PrefixLoader({"default": default}, delimiter=":"),  # "default:base.html"
             ]
         ),
         autoescape=jinja2.select_autoescape(["html", "xml"]),
