@@ -447,3 +447,15 @@ def test_a_template_error_is_one_clean_line(project: Path):
     )
     result = run_cli(project, "build", "--output", str(project / "out"))
     assert_clean_error(result, "templates/404.html: 'nothing_here' is undefined")
+
+
+def test_episodes_in_series_order_for_a_serial_newest_first_otherwise(demo: Path, project: Path):
+    def order(public: Path) -> list[str]:
+        doc = lxml.html.fromstring((public / "grandir-en-hlm/index.html").read_bytes())
+        return [h.split("/")[-2] for h in doc.xpath("//ol[@class='episodes']//h3/a/@href")]
+
+    serial = [f"temoignage-{n}" for n in range(1, 7)]
+    assert order(demo) == serial
+    show = project / "feeds/grandir-en-hlm.toml"
+    show.write_text(show.read_text(encoding="utf-8").replace('type = "serial"', 'type = "episodic"'))
+    assert order(_build(project)) == serial[::-1]
