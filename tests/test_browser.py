@@ -337,11 +337,13 @@ def _tab_to(page: Page, selector: str, limit: int = 80) -> list[str]:
     raise AssertionError(f"{selector} not reached in {limit} Tab presses: {path}")
 
 
-@pytest.mark.parametrize("episode", [e for e in EPISODES if not e.is_video], ids=lambda e: e.slug)
+@pytest.mark.parametrize("episode", EPISODES, ids=lambda e: e.slug)
 def test_keyboard_alone_plays_jumps_by_chapter_and_follows_the_transcript(
-    page: Page, base_url: str, episode: DemoEpisode
+    page: Page, base_url: str, plays_h264: bool, episode: DemoEpisode
 ):
     """The issue's "done when": play, jump by chapter and follow the transcript, keyboard only."""
+    if episode.is_video and not plays_h264:
+        pytest.skip("this Chromium cannot play H.264/AAC (see test_episode_plays_in_the_browser)")
     page.goto(base_url + episode.page)
     page.locator("#lecteur").evaluate("el => { el.muted = true; }")
     _tab_to(page, "#lecteur")
