@@ -303,3 +303,26 @@ def test_progress_bar_on_a_terminal(project: Path, tmp_path: Path) -> None:
     assert out.startswith(b"created: ")
     assert "barre.wav" in screen and "20/20 s" in screen, screen
     assert "encoding " not in screen and "encoded " not in screen  # bars, not lines
+
+
+def test_m4a_gets_atoms_and_the_record_chapters_as_a_quicktime_track(project: Path, tmp_path: Path) -> None:
+    master = make_master(tmp_path / "chapitres.wav", 4.0, channels=2)
+    assert ingest(project, "-q", "--format", "m4a", str(master)).exit_code == 0
+    path = project / "episodes" / SHOW / "chapitres.toml"
+    record = record_of(project, "chapitres")
+    record.update(
+        episode=2,
+        chapters=[{"start_seconds": 0.0, "title": "Début"}, {"start_seconds": 2.5, "title": "Fin « ici »"}],
+    )
+    path.write_text(tomli_w.dumps(record), encoding="utf-8")
+
+    result = ingest(project, "-q", "--force", "--format", "m4a", str(master))
+
+    assert result.exit_code == 0, result.stderr
+    out = stored(project, "chapitres")
+    tags = MP4(out).tags
+    assert tags["trkn"] == [(2, 0)] and tags["\xa9ART"] == ["Union sociale pour l’habitat"]
+    assert tags["\xa9day"] == [record["pub_date"].strftime("%Y-%m-%dT%H:%M:%S")]
+    info = probe(out)
+    assert [(c.start_seconds, c.title) for c in info.chapters] == [(0.0, "Début"), (2.5, "Fin « ici »")]
+    assert info.mime_type == "audio/x-m4a" and not info.has_video

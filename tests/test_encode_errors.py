@@ -167,3 +167,29 @@ def test_sigint_to_the_command_during_a_long_encode(project: Path, tmp_path: Pat
     assert leftovers(project) == []
     assert not list((project / ".grandirenhlm" / "encoded").glob("*"))
     assert not (project / "episodes").exists()
+
+
+def test_sigint_with_two_jobs_stops_both_encodes(project: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "masters"
+    folder.mkdir()
+    for i, name in enumerate(("a", "b")):
+        make_master(folder / f"{name}.wav", 150.0, channels=2, seed=i)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grandirenhlm", "--project", str(project), "ingest", "--show", SHOW,
+         "--jobs", "2", "--normalize", str(folder)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )  # fmt: skip
+    assert proc.stderr is not None
+    started = {proc.stderr.readline().split(" (")[0] for _ in range(2)}  # both ffmpegs are running
+    assert started == {f"encoding {folder / 'a.wav'}", f"encoding {folder / 'b.wav'}"}
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, (out, err)
+    assert err.strip().splitlines()[-1] == (
+        f"error: {folder / 'a.wav'}, {folder / 'b.wav'}: interrupted; nothing was written to the media store"
+    )
+    assert "Traceback" not in err and out == ""
+    assert leftovers(project) == []
+    assert not list((project / ".grandirenhlm" / "encoded").glob("*"))

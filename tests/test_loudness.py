@@ -101,3 +101,22 @@ def test_check_loudness_warns_outside_the_target_only(project: Path, tmp_path: P
     assert "target -19 ±1 (mono)" in warnings[0]
     plain = run_cli(project, "check")
     assert "loudness" not in plain.stderr  # plain check stays fast: no decoding
+
+
+def test_silent_master_is_encoded_not_normalised_and_reported(project: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    from tests.masters import write_wav
+
+    silent = write_wav(tmp_path / "silence.wav", np.zeros((44100 * 2, 1)))
+
+    result = run_cli(project, "ingest", "--show", SHOW, "-q", "--normalize", str(silent))
+
+    assert result.exit_code == 0, result.stderr
+    value = measure_loudness(stored(project, "silence"))
+    assert value.integrated_lufs == float("-inf")
+    inspect = run_cli(project, "inspect", "--json", "--loudness", str(stored(project, "silence")))
+    data = json.loads(inspect.stdout)["loudness"]
+    assert data["integrated_lufs"] is None and data["problems"] == [
+        "the audio is silent (no measurable loudness)"
+    ]

@@ -198,20 +198,21 @@ def test_ingest_of_a_folder_with_hostile_files_writes_only_the_good_records(
     )
     (folder / "05-vide.mp3").write_bytes(b"")
     (folder / "06-bon.m4a").write_bytes(originals["m4a"].read_bytes())
-    make_wav(folder / "07-maitre.wav")
-    result = run_cli(project, "ingest", "--show", "grandir-en-hlm", str(folder))
+    make_wav(folder / "07-maitre.wav")  # a good master: encoded since issue 8 (tests/test_encode.py)
+    result = run_cli(project, "ingest", "--show", "grandir-en-hlm", "--quiet", str(folder))
     assert_clean_error(
         result,
         "02-texte.mp3",
         "03-coupe.m4a: truncated file",
         "04-absurde.mp3: damaged ID3 tag",
         "05-vide.mp3: empty file",
-        "07-maitre.wav",
+        "error: 4 of 7 file(s) not ingested",
     )
+    assert "07-maitre.wav" not in result.stderr
     records = sorted(p.name for p in (project / "episodes" / "grandir-en-hlm").glob("*.toml"))
-    assert records == ["06-bon.toml", "titre.toml"]  # 01-bon.mp3 is tagged "Titre"
+    assert records == ["06-bon.toml", "07-maitre.toml", "titre.toml"]  # 01-bon.mp3 is tagged "Titre"
     stored = sorted(p.suffix for p in (project / "media" / "grandir-en-hlm").iterdir())
-    assert stored == [".m4a", ".mp3"]
+    assert stored == [".m4a", ".mp3", ".mp3"]  # the WAV itself never reaches the media store
     assert not list(project.rglob("*.tmp*")), "no temporary file left behind"
 
 

@@ -304,7 +304,8 @@ def _remux_with_chapters(encoded: Path, out: Path, chapters) -> None:
         meta.write("\n".join(lines) + "\n")
     try:
         args = ["-v", "error", "-y", "-i", str(encoded), "-f", "ffmetadata", "-i", meta.name]
-        args += ["-map", "0:a", "-map_chapters", "1", "-map_metadata", "-1", "-c", "copy"]
+        # metadata from the (empty) ffmetadata globals: `-map_metadata -1` would also blank the chapter titles
+        args += ["-map", "0:a", "-map_chapters", "1", "-map_metadata", "1", "-c", "copy"]
         args += [
             "-fflags",
             "+bitexact",
