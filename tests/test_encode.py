@@ -326,3 +326,25 @@ def test_m4a_gets_atoms_and_the_record_chapters_as_a_quicktime_track(project: Pa
     info = probe(out)
     assert [(c.start_seconds, c.title) for c in info.chapters] == [(0.0, "Début"), (2.5, "Fin « ici »")]
     assert info.mime_type == "audio/x-m4a" and not info.has_video
+
+
+def test_check_reports_every_encoding_setting_problem(project: Path) -> None:
+    show = project / "feeds" / f"{SHOW}.toml"
+    show.write_text(
+        show.read_text(encoding="utf-8")
+        + '\n[encoding]\nformat = "wav"\nbitrate = "999k"\nchannels = 6\ntarget_lufs = -3\nspeed = 2\n',
+        encoding="utf-8",
+    )
+
+    result = run_cli(project, "check")
+
+    where = f"feeds/{SHOW}.toml"
+    errors = [line for line in result.stderr.splitlines() if "encoding." in line]
+    assert errors == [
+        f"error: {where}: encoding.speed: unknown key",
+        f"error: {where}: encoding.format: expected one of mp3, m4a, got 'wav'",
+        f"error: {where}: encoding.bitrate: expected a bitrate like \"128k\" or 128 (kbps), 32 to 320, got '999k'",
+        f"error: {where}: encoding.channels: expected 1 (mono) or 2 (stereo), got 6",
+        f"error: {where}: encoding.target_lufs: expected a loudness in LUFS from -31 to -9, got -3",
+    ]
+    assert result.exit_code == 1

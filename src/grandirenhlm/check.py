@@ -232,6 +232,10 @@ def _check_persons(findings: _Findings, where: str, persons: tuple[Person, ...])
 
 def _check_show(show: Show, findings: _Findings) -> None:
     where = display_path(show.source)
+    from grandirenhlm.encode import read_settings
+
+    for problem in read_settings(show.source)[1]:  # [encoding]: ingest would refuse to encode
+        findings.error(where, problem.removeprefix(f"{where}: "))
     if show.category not in APPLE_CATEGORIES:
         findings.error(where, f"category: {show.category!r} is not an Apple Podcasts category")
     elif show.subcategory and show.subcategory not in APPLE_CATEGORIES[show.category]:

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -94,11 +94,22 @@ def load_settings(
     project_root: Path, show: str, *, format: str | None = None, normalize: bool | None = None
 ) -> EncodeSettings:
     """The `[encoding]` table of `feeds/<show>.toml` (all keys optional), with command-line overrides."""
-    path = project_root / "feeds" / f"{show}.toml"
+    settings, problems = read_settings(project_root / "feeds" / f"{show}.toml")
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return replace(
+        settings,
+        format=format or settings.format,
+        normalize=settings.normalize if normalize is None else normalize,
+    )
+
+
+def read_settings(path: Path) -> tuple[EncodeSettings, list[str]]:
+    """The show file's `[encoding]` settings and every problem in them (`check` reports them too)."""
     data = read_toml(path).get("encoding", {})
     where = display_path(path)
     if not isinstance(data, dict):
-        raise ConfigError(f"{where}: encoding: expected a table, got {data!r}")
+        return EncodeSettings(), [f"{where}: encoding: expected a table, got {data!r}"]
     problems: list[str] = []
     e = FieldReader(data, where, problems, "encoding.")
     e.unknown_keys({"format", "sample_rate", "bitrate", "channels", "normalize", "target_lufs", "true_peak"})
@@ -111,17 +122,15 @@ def load_settings(
     target = e.value("target_lufs", False, "a loudness in LUFS from -31 to -9", lambda v: _num_in(v, -31, -9))
     peak = e.value("true_peak", False, "a true peak in dBTP from -9 to 0", lambda v: _num_in(v, -9, 0))
     norm = e.boolean("normalize", False)
-    if problems:
-        raise ConfigError("; ".join(problems))
     return EncodeSettings(
-        format=format or fmt,
+        format=fmt,
         sample_rate=rate or 44100,
         bitrate_kbps=_kbps(bitrate) if bitrate is not None else None,
         channels=channels,
-        normalize=norm if normalize is None else normalize,
+        normalize=bool(norm),
         target_lufs=float(target) if target is not None else None,
         max_true_peak=float(peak) if peak is not None else -1.0,
-    )
+    ), problems
 
 
 def _num_in(v: object, low: float, high: float) -> bool:
