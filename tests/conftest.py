@@ -181,8 +181,13 @@ def assert_clean_error(result: Result, *fragments: str) -> None:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    # werkzeug logs each request on whatever sys.stderr is when it first logs: inside CliRunner
+    # that is the command's captured stderr, where a request line would fail a clean-error check.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
