@@ -107,3 +107,26 @@ def test_replay_with_encode_makes_an_mp3_audio_version(project: Path, tmp_path: 
     assert sha256((record_path.parent / record["media"]["file"]).resolve()) == sha256(video)
     (alt,) = record["alternate"]
     assert alt["mime_type"] == "audio/mpeg" and abs(alt["bitrate"] - 64000) < 100
+
+
+def test_replay_audio_normalised_to_m4a_within_target(project: Path, tmp_path: Path) -> None:
+    from tests.masters import pyloudnorm_lufs, true_peak_dbtp
+
+    show = VIDEO_SHOW + '\n[encoding]\nformat = "m4a"\nnormalize = true\n'
+    (project / "feeds" / f"{SHOW}.toml").write_text(show, encoding="utf-8")
+    make_cover(project / "feeds" / "emission.jpg")
+    video = make_mp4(tmp_path / "replay.mp4", seconds=4.0, video=True)
+    before = pyloudnorm_lufs(video)
+
+    result = run_cli(project, "ingest", "--show", SHOW, "--quiet", str(video))
+
+    assert result.exit_code == 0, result.stderr
+    record_path = project / "episodes" / SHOW / "replay.toml"
+    record = tomllib.loads(record_path.read_text(encoding="utf-8"))
+    (alt,) = record["alternate"]
+    audio = (record_path.parent / alt["file"]).resolve()
+    info = probe(audio)
+    assert (info.mime_type, info.channels) == ("audio/x-m4a", 1)
+    assert abs(before + 19) > 2  # the test means something: the video's sound is off target
+    assert abs(pyloudnorm_lufs(audio) + 19) <= 1.0
+    assert true_peak_dbtp(audio) <= -1.0

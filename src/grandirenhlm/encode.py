@@ -50,7 +50,7 @@ class EncodeSettings:
 
     format: str = "mp3"
     sample_rate: int = 44100
-    bitrate_kbps: int | None = None  # default: 128 stereo, 64 mono (speech)
+    bitrate_kbps: int | None = None  # default: 128 stereo, 64 (MP3) or 96 (M4A) mono for speech
     channels: int | None = None  # default: the master's, at most 2
     normalize: bool = False
     target_lufs: float | None = None  # default: -16 stereo, -19 mono
@@ -61,12 +61,20 @@ class EncodeSettings:
         return Resolved(
             format=self.format,
             sample_rate=self.sample_rate,
-            bitrate_kbps=self.bitrate_kbps or (128 if channels == 2 else 64),
+            bitrate_kbps=self.bitrate_kbps or _default_kbps(self.format, channels),
             channels=channels,
             normalize=self.normalize,
             target_lufs=self.target_lufs if self.target_lufs is not None else default_target(channels),
             max_true_peak=self.max_true_peak,
         )
+
+
+def _default_kbps(fmt: str, channels: int) -> int:
+    """128k stereo; for mono speech 64k MP3, but 96k AAC: at 64k ffmpeg's AAC encoder overshoots
+    the true peak by 1 to 2 dB, past Apple's -1 dBTP even after normalisation."""
+    if channels == 2:
+        return 128
+    return 96 if fmt == "m4a" else 64
 
 
 @dataclass(frozen=True)

@@ -242,9 +242,11 @@ def prepare_ingest(
         index = MediaIndex(records)
     if info is not None and info.publishable and not (encode and not info.has_video):
         existing = index.get(info.sha256)
-        if existing is not None:
+        if existing is not None and not (force and info.has_video):
             return IngestResult(path, existing, "unchanged", info.sha256)
-        plan = Prepared(path, info, slug=slug, title=title)
+        # --force on a video already ingested: derive its audio-only version and poster again,
+        # into the record that has it
+        plan = Prepared(path, info, slug=slug or (existing.stem if existing else None), title=title)
         if info.has_video:
             _plan_video_extras(project, show, plan, settings or load_settings(project.root, show), encode)
         return plan
@@ -347,7 +349,7 @@ def finish_ingest(
     if index is None or index.folder != records:
         index = MediaIndex(records)
     existing = index.get(info.sha256)
-    if existing is not None:
+    if existing is not None and not (force and plan.audio_job is not None):
         return IngestResult(path, existing, "unchanged", info.sha256)
 
     slug = plan.slug or make_slug(plan.title or info.tags.get("title") or path.stem)

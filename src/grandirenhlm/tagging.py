@@ -72,9 +72,12 @@ def ended_chapters(chapters: tuple[Chapter, ...], duration: float) -> tuple[Chap
 
 
 def cover_jpeg(path: Path) -> bytes:
-    """The cover as a baseline RGB JPEG no larger than 3000 px a side."""
+    """The cover as an RGB JPEG no larger than 3000 px a side: the file itself when it already is
+    one (no second generation of JPEG loss), else converted or resized with Pillow."""
     try:
         with Image.open(path) as img:
+            if img.format == "JPEG" and img.mode == "RGB" and max(img.size) <= MAX_COVER_PX:
+                return path.read_bytes()
             img.load()
             if img.mode != "RGB":
                 img = img.convert("RGB")
