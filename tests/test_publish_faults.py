@@ -38,7 +38,11 @@ def site(demo_project: Path) -> dict:
     stage)."""
     project = load_project(demo_project)
     artifacts = build_site(project, load_catalog(project), "http://x/", datetime.now(UTC))
-    return {"objects": len(artifacts), "feeds": sum(a.stage == Stage.FEED for a in artifacts)}
+    return {
+        "objects": len(artifacts),
+        "feeds": sum(a.stage == Stage.FEED for a in artifacts),
+        "media": sum(a.key.startswith("media/") for a in artifacts),
+    }
 
 
 @pytest.fixture
@@ -377,3 +381,45 @@ def test_a_gateway_without_conditional_writes_still_gets_a_lock(demo_project, s3
     (demo_project / "episodes" / "l-emission" / "replay-2023.toml").unlink()  # something to publish
     held = run_cli(demo_project, *args)
     assert_clean_error(held, "another publish is running (pid 7 on elsewhere")
+
+
+# ------------------------------------------------------------------------------ answers too slow
+
+
+def add_target(root: Path, proxy: FaultProxy, public: str, bucket: str, **settings: object) -> None:
+    lines = [
+        "",
+        "[targets.slow]",
+        f'url = "s3://{bucket}/{PREFIX}"',
+        f'endpoint_url = "{proxy.url}"',
+        'addressing_style = "path"',
+        f'public_base_url = "{public}/{bucket}/{PREFIX}/"',
+        *(f"{k} = {json.dumps(v)}" for k, v in settings.items()),
+    ]
+    with (root / "grandirenhlm.toml").open("a", encoding="utf-8") as config:
+        config.write("\n".join(lines) + "\n")
+
+
+def test_an_answer_slower_than_the_read_timeout_is_retried(demo_project, s3_bucket, proxy, site):
+    endpoint, bucket = s3_bucket
+    add_target(demo_project, proxy, endpoint, bucket, read_timeout_seconds=2)
+    stall = proxy.add(Rule(is_media_put, delay=4.5, times=1))  # one answer comes too late
+    received: list[str] = []
+    proxy.on_request = lambda r: is_media_put(r) and received.append(r.key)
+    code, out, err = finish(spawn(demo_project, ["publish", "--to", "slow", "--json"]))
+    assert code == 0, err
+    assert stall.hits == 1 and json.loads(out)["uploaded"] == site["objects"]
+    assert len(received) >= site["media"] + 1  # the stalled upload was sent again
+    assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
+
+
+def test_a_server_that_stays_too_slow_fails_the_run(demo_project, s3_bucket, proxy):
+    endpoint, bucket = s3_bucket
+    add_target(demo_project, proxy, endpoint, bucket, read_timeout_seconds=2)
+    proxy.add(Rule(lambda r: is_media_put(r) and r.key.endswith(".mp4"), delay=4.5))
+    code, _, err = finish(spawn(demo_project, ["publish", "--to", "slow", "--quiet"], AWS_MAX_ATTEMPTS="2"))
+    assert code == 1
+    (line,) = err.splitlines()
+    assert line.startswith(f"error: s3://{bucket}/{PREFIX}: 1 object(s) failed, feeds not updated: media/")
+    assert line.endswith(".mp4: the endpoint stopped answering (read timeout)")
+    assert not [k for k in bucket_keys(endpoint, bucket) if k.endswith("feed.xml")]

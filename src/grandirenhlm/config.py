@@ -32,6 +32,7 @@ class Target:
     storage_class: str | None = None
     multipart_threshold_mb: int = 16
     max_concurrency: int = 8
+    read_timeout_seconds: int = 60  # S3: an answer slower than this is retried (slow links: raise it)
 
     @property
     def is_s3(self) -> bool:
@@ -188,7 +189,7 @@ def _read_notice(site: FieldReader, key: str, keys: set[str]) -> Notice:
 
 TARGET_KEYS = {
     "url", "public_base_url", "endpoint_url", "region", "profile", "addressing_style", "acl",
-    "checksums", "storage_class", "multipart_threshold_mb", "max_concurrency",
+    "checksums", "storage_class", "multipart_threshold_mb", "max_concurrency", "read_timeout_seconds",
 }  # fmt: skip
 
 
@@ -218,6 +219,7 @@ def _read_target(name: str, t: FieldReader) -> Target | None:
         storage_class=t.text("storage_class", required=False),
         multipart_threshold_mb=t.integer("multipart_threshold_mb", minimum=5) or 16,
         max_concurrency=t.integer("max_concurrency", minimum=1) or 8,
+        read_timeout_seconds=t.integer("read_timeout_seconds", minimum=1) or 60,
     )
     if url is None or len(t.problems) > before:
         return None

@@ -156,7 +156,7 @@ class S3Storage:
             request_checksum_calculation=checksums,
             response_checksum_validation=checksums,
             connect_timeout=10,
-            read_timeout=60,
+            read_timeout=target.read_timeout_seconds,
             max_pool_connections=max(10, target.max_concurrency * 2),
         )
         try:
