@@ -2,7 +2,15 @@
 
 feedgen 1.0.0 still writes `itunes:explicit` as yes/no/clean; Apple's spec now says true/false
 (https://help.apple.com/itc/podcasts_connect/#/itcb54353390), so `ItunesExtension` rewrites it.
-The `podcast:` tags follow https://podcastindex.org/namespace/1.0 and raise on bad input.
+The `podcast:` tags follow https://podcastindex.org/namespace/1.0 and raise ValueError on bad input
+(the feed renderer turns it into an error naming the record):
+
+- channel (`PodcastIndexExtension`): guid, locked, medium, person, location, license, funding,
+  image, trailer, updateFrequency, txt, liveItem;
+- item (`PodcastIndexEntryExtension`): season, episode, chapters, transcript, person, location,
+  license, alternateEnclosure with source and integrity, and the Podlove Simple Chapters
+  (`psc:chapters`) that mirror podcast:chapters;
+- `AtomPagingExtension`: RFC 5005 first/previous/next/last links of a paged feed.
 """
 
 from __future__ import annotations
