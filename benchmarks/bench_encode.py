@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -79,10 +80,17 @@ def make_project(root: Path) -> Path:
     return root
 
 
+CPU_USED: list[float] = []  # CPU seconds of each timed command and its children (ffmpeg)
+
+
 def timed(cmd: list[str]) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU_USED.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall
 
 
 def ingest_cmd(project: Path, *args: str | Path) -> list[str]:
@@ -108,12 +116,17 @@ def bench_jobs(work: Path, masters: int, minutes: float, repeat: int) -> dict:
     for i in range(masters):
         make_wav(folder / f"m{i}.wav", minutes * 60, seed=i)
     log(f"2. {masters} masters of {minutes:g} min: --jobs 1 vs --jobs 2, best of {repeat}")
-    one, two = [], []
+    one, two, busy = [], [], []
     for i in range(repeat):
         one.append(timed(ingest_cmd(make_project(work / f"jobs1-{i}"), "--jobs", "1", folder)))
         two.append(timed(ingest_cmd(make_project(work / f"jobs2-{i}"), "--jobs", "2", folder)))
-        log(f"   run {i + 1}: --jobs 1 {one[-1]:.2f} s, --jobs 2 {two[-1]:.2f} s")
-    return {"jobs1_s": min(one), "jobs2_s": min(two), "speedup": min(one) / min(two)}
+        busy.append(CPU_USED[-1] / two[-1])  # cores kept busy: about 2 when the machine has 2 free
+        log(f"   run {i + 1}: --jobs 1 {one[-1]:.2f} s, --jobs 2 {two[-1]:.2f} s ({busy[-1]:.2f} cores busy)")
+    paired = sorted(a / b for a, b in zip(one, two, strict=True))  # each pair ran back to back
+    return {
+        "jobs1_s": min(one), "jobs2_s": min(two), "speedup": min(one) / min(two), "paired": paired,
+        "jobs2_cores_busy": max(busy),
+    }  # fmt: skip
 
 
 MEASURE = """
@@ -159,36 +172,24 @@ def main() -> None:
     parser.add_argument("--hour-minutes", type=float, default=60.0, help="length of the long loudness file")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
+    parser.add_argument(
+        "--only",
+        choices=["one", "jobs", "loudness"],
+        action="append",
+        help="run only these parts (repeatable)",
+    )
     opts = parser.parse_args()
+    parts = set(opts.only or ["one", "jobs", "loudness"])
+    one = jobs = loud = None
     with tempfile.TemporaryDirectory(prefix="bench-encode-") as tmp:
         work = Path(tmp)
-        one = bench_one(work, opts.minutes, opts.repeat)
-        jobs = bench_jobs(work, opts.masters, opts.master_minutes, opts.repeat)
-        loud = bench_loudness(work, opts.hour_minutes)
-    short, long_ = loud.values()
-    rows = [
-        (f"encode {opts.minutes:g}-min WAV: ffmpeg by hand", f"{one['ffmpeg_by_hand_s']:.2f} s", ""),
-        (
-            f"encode {opts.minutes:g}-min WAV: grandirenhlm ingest",
-            f"{one['ingest_s']:.2f} s",
-            f"{one['ratio']:.3f}x (target <= 1.1x)",
-        ),
-        (f"{opts.masters} masters, --jobs 1", f"{jobs['jobs1_s']:.2f} s", ""),
-        (
-            f"{opts.masters} masters, --jobs 2",
-            f"{jobs['jobs2_s']:.2f} s",
-            f"{jobs['speedup']:.2f}x faster (target >= 1.7x)",
-        ),
-    ]
-    for label, r in loud.items():
-        rows.append(
-            (f"loudness of {label} MP3 ({r['size_mb']:.1f} MB)", f"{r['seconds']:.2f} s",
-             f"peak RSS python {r['python_peak_kib'] / 1024:.0f} MiB, ffmpeg {r['ffmpeg_peak_kib'] / 1024:.0f} MiB")
-        )  # fmt: skip
-    rows.append(
-        ("loudness memory, long / short", "", f"ffmpeg {long_['ffmpeg_peak_kib'] / short['ffmpeg_peak_kib']:.2f}x, "
-         f"python {long_['python_peak_kib'] / short['python_peak_kib']:.2f}x (target: flat)")
-    )  # fmt: skip
+        if "one" in parts:
+            one = bench_one(work, opts.minutes, opts.repeat)
+        if "jobs" in parts:
+            jobs = bench_jobs(work, opts.masters, opts.master_minutes, opts.repeat)
+        if "loudness" in parts:
+            loud = bench_loudness(work, opts.hour_minutes)
+    rows = table(opts, one, jobs, loud)
     width = max(len(r[0]) for r in rows)
     print(f"{'row':{width}}  {'time':>9}  ratio")
     for name, value, ratio in rows:
@@ -196,6 +197,39 @@ def main() -> None:
     env = {"cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine()}
     if opts.json:
         opts.json.write_text(json.dumps({"one": one, "jobs": jobs, "loudness": loud, "env": env}, indent=2))
+
+
+def table(
+    opts: argparse.Namespace, one: dict | None, jobs: dict | None, loud: dict | None
+) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    if one:
+        rows += [
+            (f"encode {opts.minutes:g}-min WAV: ffmpeg by hand", f"{one['ffmpeg_by_hand_s']:.2f} s", ""),
+            (f"encode {opts.minutes:g}-min WAV: grandirenhlm ingest", f"{one['ingest_s']:.2f} s",
+             f"{one['ratio']:.3f}x (target <= 1.1x)"),
+        ]  # fmt: skip
+    if jobs:
+        rows += [
+            (f"{opts.masters} masters, --jobs 1", f"{jobs['jobs1_s']:.2f} s", ""),
+            (f"{opts.masters} masters, --jobs 2", f"{jobs['jobs2_s']:.2f} s",
+             f"{jobs['speedup']:.2f}x faster (target >= 1.7x); paired runs "
+             f"{jobs['paired'][0]:.2f}x to {jobs['paired'][-1]:.2f}x; up to {jobs['jobs2_cores_busy']:.2f} cores busy"),
+        ]  # fmt: skip
+    if loud:
+        for label, r in loud.items():
+            rows.append(
+                (f"loudness of {label} MP3 ({r['size_mb']:.1f} MB)", f"{r['seconds']:.2f} s",
+                 f"peak RSS python {r['python_peak_kib'] / 1024:.0f} MiB, ffmpeg {r['ffmpeg_peak_kib'] / 1024:.0f} MiB")
+            )  # fmt: skip
+    if loud and len(loud) == 2:
+        short, long_ = loud.values()
+        rows.append(
+            ("loudness memory, long / short", "",
+             f"ffmpeg {long_['ffmpeg_peak_kib'] / short['ffmpeg_peak_kib']:.2f}x, "
+             f"python {long_['python_peak_kib'] / short['python_peak_kib']:.2f}x (target: flat)")
+        )  # fmt: skip
+    return rows
 
 
 if __name__ == "__main__":

@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
-"""Make the demo shows' media reproducibly, then ingest it: `python scripts/make_demo_media.py`.
+"""Make the demo shows' masters reproducibly, then publish them through `ingest`: `python scripts/make_demo_media.py`.
 
-What it makes (the repository keeps the results; rerunning gives the same bytes on the same
-tool versions):
+What it makes (the repository keeps the masters and the results; rerunning gives the same bytes on
+the same tool versions):
 - `feeds/art/<show>.jpg`: square 1400 px RGB JPEG cover art, drawn with Pillow;
-- six "Grandir en Hlm" episodes: French speech from espeak-ng (a synthetic voice presenting the
-  series; the real testimonials are not ours to ship), encoded to MP3 by ffmpeg (CBR with a Xing
-  header), tagged with mutagen (ID3v2.4 title, artist, album, track, date, comment, cover, chapters);
+- `masters/grandir-en-hlm/temoignage-N.flac`: the six "Grandir en Hlm" masters, French speech from
+  espeak-ng (a synthetic voice presenting the series; the real testimonials are not ours to ship),
+  lossless, untagged, at the level the synthesiser gives (about -22 LUFS, under the target);
 - the replay of "l'Émission": an MP4 with H.264 video (the cover) and AAC audio (speech), tagged.
-Each file is then ingested with `grandirenhlm ingest --force`, which keeps every episode's GUID and
-texts and only updates its `[media]` table and the content-addressed copy in `media/`.
+Then the project's own commands turn them into the published files, as a producer would:
+`grandirenhlm ingest --force --show grandir-en-hlm masters/grandir-en-hlm` encodes each master with
+the show's `[encoding]` settings (MP3, mono 64k, normalised to -19 LUFS), tags it from its record
+and stores it under its hash; `grandirenhlm ingest --force --show l-emission --slug replay-2023
+REPLAY.mp4` keeps the video and derives its audio-only M4A and poster. `--force` keeps every
+episode's GUID and texts and only updates `[media]`, `[master]`, `[[alternate]]` and `poster`.
+`make demo` reruns the first command: with masters and records unchanged it changes nothing.
 
-Needs espeak-ng and fonts-dejavu-core (Debian packages) and the test extra (imageio-ffmpeg).
+Needs espeak-ng and fonts-dejavu-core (Debian packages).
 Texts use only facts from ../shared/source/semaine-innovation-hlm-2023.txt.
 """
 
@@ -25,21 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import imageio_ffmpeg
-from mutagen.id3 import (
-    APIC,
-    CHAP,
-    COMM,
-    CTOC,
-    ID3,
-    TALB,
-    TCOP,
-    TDRC,
-    TIT2,
-    TLAN,
-    TPE1,
-    TRCK,
-    CTOCFlags,
-)
 from mutagen.mp4 import MP4, MP4Cover
 from PIL import Image, ImageDraw, ImageFont
 
@@ -58,7 +48,6 @@ DEMO_NOTE = (
     "Ceci est un enregistrement de démonstration lu par une voix de synthèse. "
     "Les témoignages originaux sont disponibles sur toutes les plateformes d'écoute de podcast."
 )
-ORDINALS = ["premier", "deuxième", "troisième", "quatrième", "cinquième", "sixième"]
 
 
 @dataclass(frozen=True)
@@ -155,78 +144,13 @@ def _duration(wav: Path) -> float:
         return w.getnframes() / w.getframerate()
 
 
-def encode_mp3(master: Path, out: Path) -> None:
+def write_master(wav: Path, out: Path) -> None:
+    """The studio's master: lossless FLAC of the speech, no tags (ingest writes them from the record)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
     run(
-        [
-            FFMPEG,
-            "-y",
-            "-i",
-            str(master),
-            "-map_metadata",
-            "-1",
-            "-fflags",
-            "+bitexact",
-            "-flags:a",
-            "+bitexact",
-            "-ar",
-            "44100",
-            "-ac",
-            "1",
-            "-c:a",
-            "libmp3lame",
-            "-b:a",
-            "64k",
-            "-write_xing",
-            "1",
-            "-id3v2_version",
-            "0",
-            str(out),
-        ]
-    )
-
-
-def tag_mp3(
-    path: Path,
-    title: str,
-    album: str,
-    track: str,
-    date: str,
-    comment: str,
-    cover: Path,
-    parts: list[Part],
-    starts: list[float],
-    length: float,
-) -> None:
-    tags = ID3()
-    tags.add(TIT2(encoding=3, text=title))
-    tags.add(TPE1(encoding=3, text=AUTHOR))
-    tags.add(TALB(encoding=3, text=album))
-    tags.add(TRCK(encoding=3, text=track))
-    tags.add(TDRC(encoding=3, text=date))
-    tags.add(TLAN(encoding=3, text="fra"))
-    tags.add(TCOP(encoding=3, text=COPYRIGHT))
-    tags.add(COMM(encoding=3, lang="fra", desc="", text=comment))
-    tags.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="Cover", data=cover.read_bytes()))
-    ids = [f"chp{i}" for i in range(len(parts))]
-    tags.add(
-        CTOC(
-            element_id="toc",
-            flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-            child_element_ids=ids,
-            sub_frames=[TIT2(encoding=3, text="Chapitres")],
-        )
-    )
-    ends = [*starts[1:], length]
-    for cid, part, start, end in zip(ids, parts, starts, ends, strict=True):
-        tags.add(
-            CHAP(
-                element_id=cid,
-                start_time=round(start * 1000),
-                end_time=round(end * 1000),
-                sub_frames=[TIT2(encoding=3, text=part.title)],
-            )
-        )
-    tags.save(path, v2_version=4)
+        [FFMPEG, "-y", "-i", str(wav), "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact",
+         "-c:a", "flac", "-compression_level", "12", str(out)]
+    )  # fmt: skip
 
 
 def make_video(master: Path, cover: Path, out: Path) -> None:
@@ -292,7 +216,7 @@ def tag_mp4(path: Path, title: str, album: str, date: str, comment: str, cover: 
     mp4.save()
 
 
-def ingest(show: str, slug: str, path: Path) -> None:
+def ingest(show: str, *args: str) -> None:
     subprocess.run(
         [
             sys.executable,
@@ -304,12 +228,26 @@ def ingest(show: str, slug: str, path: Path) -> None:
             "--force",
             "--show",
             show,
-            "--slug",
-            slug,
-            str(path),
+            *args,
         ],
         check=True,
     )
+
+
+def prune_media() -> None:
+    """Remove the media files no record points at any more (what a corrected master replaced)."""
+    import tomllib
+
+    used = set()
+    for record in (ROOT / "episodes").glob("*/*.toml"):
+        data = tomllib.loads(record.read_text(encoding="utf-8"))
+        files = [data.get("media", {}).get("file"), data.get("poster")]
+        files += [a.get("file") for a in data.get("alternate", [])]
+        used |= {(record.parent / f).resolve() for f in files if f}
+    for path in sorted((ROOT / "media").glob("*/*")):
+        if path.resolve() not in used:
+            print(f"removed {path.relative_to(ROOT)}")
+            path.unlink()
 
 
 def main() -> None:
@@ -321,29 +259,14 @@ def main() -> None:
     grandir_cover, emission_cover = art / "grandir-en-hlm.jpg", art / "l-emission.jpg"
     make_cover(grandir_cover, "Grandir en Hlm", "Six témoignages sur l’enfance en Hlm", (0, 82, 156))
     make_cover(emission_cover, "l’Émission", "Semaine de l’innovation Hlm 2023", (29, 53, 87))
+    masters = ROOT / "masters" / "grandir-en-hlm"
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         for n in range(1, 7):
-            parts = testimonial_parts(n)
-            master, starts = speak(parts, tmp, f"temoignage-{n}")
-            mp3 = tmp / f"grandir-en-hlm-{n}.mp3"
-            encode_mp3(master, mp3)
-            from mutagen.mp3 import MP3
-
-            length = MP3(mp3).info.length
-            tag_mp3(
-                mp3,
-                f"Grandir en Hlm – témoignage n° {n}",
-                "Grandir en Hlm",
-                f"{n}/6",
-                f"2023-06-26T09:{n:02d}:00",
-                f"Le {ORDINALS[n - 1]} des six témoignages de la série « Grandir en Hlm ».",
-                grandir_cover,
-                parts,
-                starts,
-                length,
-            )
-            ingest("grandir-en-hlm", f"temoignage-{n}", mp3)
+            wav, _ = speak(testimonial_parts(n), tmp, f"temoignage-{n}")
+            write_master(wav, masters / f"temoignage-{n}.flac")
+        # One command for the six: encoded in parallel, tagged from their records, normalised.
+        ingest("grandir-en-hlm", str(masters))
         master, _ = speak(REPLAY_PARTS, tmp, "replay")
         mp4 = tmp / "l-emission-replay.mp4"
         make_video(master, emission_cover, mp4)
@@ -355,7 +278,8 @@ def main() -> None:
             "Le replay de l’émission de clôture de la Semaine de l’innovation Hlm 2023.",
             emission_cover,
         )
-        ingest("l-emission", "replay-2023", mp4)
+        ingest("l-emission", "--slug", "replay-2023", str(mp4))
+    prune_media()
 
 
 if __name__ == "__main__":
