@@ -130,3 +130,25 @@ def test_replay_audio_normalised_to_m4a_within_target(project: Path, tmp_path: P
     assert abs(before + 19) > 2  # the test means something: the video's sound is off target
     assert abs(pyloudnorm_lufs(audio) + 19) <= 1.0
     assert true_peak_dbtp(audio) <= -1.0
+
+
+def test_replay_into_a_taken_slug_is_refused_before_extracting_anything(
+    project: Path, tmp_path: Path
+) -> None:
+    (project / "feeds" / f"{SHOW}.toml").write_text(VIDEO_SHOW, encoding="utf-8")
+    make_cover(project / "feeds" / "emission.jpg")
+    first = make_mp4(tmp_path / "replay.mp4", seconds=2.0, video=True)
+    assert run_cli(project, "ingest", "--show", SHOW, "-q", str(first)).exit_code == 0
+    before = sorted((project / "media" / SHOW).iterdir())
+    (tmp_path / "other").mkdir()
+    other = make_mp4(tmp_path / "other" / "replay.mp4", seconds=3.0, video=True)  # same name, other video
+    cached = sorted((project / ".grandirenhlm" / "encoded").iterdir())
+
+    result = run_cli(project, "ingest", "--show", SHOW, "-q", str(other))
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0].startswith(
+        f"error: episodes/{SHOW}/replay.toml: already exists with other media"
+    )
+    assert sorted((project / "media" / SHOW).iterdir()) == before  # no audio, no poster extracted
+    assert sorted((project / ".grandirenhlm" / "encoded").iterdir()) == cached

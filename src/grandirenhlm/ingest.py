@@ -248,7 +248,9 @@ def prepare_ingest(
         # into the record that has it
         plan = Prepared(path, info, slug=slug or (existing.stem if existing else None), title=title)
         if info.has_video:
-            _plan_video_extras(project, show, plan, settings or load_settings(project.root, show), encode)
+            _plan_video_extras(
+                project, show, plan, settings or load_settings(project.root, show), encode, force
+            )
         return plan
     # A master: encode it. The record's texts become the tags, so read the record first.
     tags = info.tags if info else {}
@@ -279,7 +281,7 @@ def prepare_ingest(
 
 
 def _plan_video_extras(
-    project: Project, show: str, plan: Prepared, settings: EncodeSettings, encode: bool
+    project: Project, show: str, plan: Prepared, settings: EncodeSettings, encode: bool, force: bool
 ) -> None:
     """The audio-only version of a video (its AAC track copied, or encoded with the show's
     settings) and a poster frame, both for the episode's page and `podcast:alternateEnclosure`."""
@@ -288,8 +290,13 @@ def _plan_video_extras(
     slug = plan.slug or make_slug(plan.title or info.tags.get("title") or info.path.stem)
     record_path = project.episodes_dir / show / f"{slug}.toml"
     record = read_toml(record_path) if record_path.exists() else None
-    if record is not None and not plan.slug:
-        plan.slug = slug
+    if record is not None and not force:  # refuse before extracting anything
+        raise GrandirError(
+            f"{display_path(record_path)}: already exists with other media "
+            f"(sha256 {record.get('media', {}).get('sha256', '?')[:12]}…); "
+            "use --force to replace its media (its GUID is kept)"
+        )
+    plan.slug = slug
     master = Master(info.path, info.sha256, info.duration_seconds, info.channels, info)
     tag_data = episode_tags(project, show, record, master, plan.title)
     folder = project.media_dir / show
