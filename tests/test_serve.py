@@ -132,3 +132,16 @@ def _retry(call, attempts: int = 50):
         except urllib.error.URLError:
             time.sleep(0.1)
     return call()
+
+
+def test_missing_path_gets_the_sites_404_page(served, tmp_path: Path) -> None:
+    base, _ = served
+    status, headers, data = get(f"{base}/nulle-part/")
+    assert status == 404 and b"File not found" in data  # the stdlib's page while the site has none
+    page = "<!doctype html><html lang=fr><title>Page introuvable</title><p>Cette page n’existe pas.</p>"
+    (tmp_path / "site" / "404.html").write_text(page, encoding="utf-8")
+    status, headers, data = get(f"{base}/nulle-part/episode.mp3", "bytes=0-1")
+    assert status == 404
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert data.decode("utf-8") == page
+    assert int(headers["Content-Length"]) == len(data)

@@ -71,6 +71,20 @@ class RangeRequestHandler(SimpleHTTPRequestHandler):
         self.send_header("Accept-Ranges", "bytes")  # on every answer: players may seek
         super().end_headers()
 
+    def send_error(self, code, message=None, explain=None):
+        """A missing path gets the site's own 404 page, as a static host or CDN would serve it."""
+        page = Path(self.directory) / "404.html"
+        if code != HTTPStatus.NOT_FOUND or not page.is_file():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(code, message)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        return None
+
     def copyfile(self, source, outputfile):
         if self._range is None:
             return super().copyfile(source, outputfile)
