@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -423,3 +424,25 @@ def test_a_server_that_stays_too_slow_fails_the_run(demo_project, s3_bucket, pro
     assert line.startswith(f"error: s3://{bucket}/{PREFIX}: 1 object(s) failed, feeds not updated: media/")
     assert line.endswith(".mp4: the endpoint stopped answering (read timeout)")
     assert not [k for k in bucket_keys(endpoint, bucket) if k.endswith("feed.xml")]
+
+
+def test_ctrl_c_in_the_middle_releases_the_lock(demo_project, s3_bucket, proxy, site):
+    endpoint, bucket = s3_bucket
+    proxy.add(Rule(is_media_put, delay=0.5))
+    args = publish_args(proxy.url, endpoint, bucket)
+    interrupted = spawn(demo_project, args)
+    wait_for(lambda: proxy.count("PUT", 200, "/media/") >= 2, what="two media uploads")
+    interrupted.send_signal(signal.SIGINT)
+    _, err = interrupted.communicate(timeout=60)
+    assert interrupted.returncode != 0
+    assert "Traceback" not in err
+    keys = bucket_keys(endpoint, bucket)
+    assert LOCK_KEY not in keys  # released on the way out, not left for the next run to judge
+    assert not [k for k in keys if k.endswith("feed.xml")]
+
+    proxy.clear()
+    code, out, err = finish(spawn(demo_project, [*args, "--json"]))
+    assert code == 0, err
+    assert "lock" not in err
+    assert 0 < json.loads(out)["uploaded"] <= site["objects"]
+    assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
