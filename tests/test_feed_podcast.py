@@ -574,3 +574,36 @@ def test_titles_descriptions_and_chapters_parse_back_in_both_parsers(demo_projec
         assert parse_description_timestamps(text.split("Chapitres :")[-1]) == [
             (int(c.start_seconds), c.title) for c in episode.chapters
         ]
+
+
+def test_items_kept_on_disk_serve_the_next_process(demo_project: Path):
+    """`build` twice, as two CLI runs would (the in-memory cache emptied between them): the second
+    reuses the items from .grandirenhlm/feeds/, an edited record is rendered again, and the bytes
+    are those of a build without any cache."""
+    from tests.conftest import run_cli
+
+    out = demo_project / "out"
+    assert run_cli(demo_project, "build", "--output", str(out)).exit_code == 0
+    (store,) = [
+        p for p in (demo_project / ".grandirenhlm" / "feeds").glob("*.json") if "grandir" in p.read_text()
+    ]
+    feed_module.clear_cache()
+    record = demo_project / "episodes" / "grandir-en-hlm" / "temoignage-2.toml"
+    record.write_text(
+        record.read_text(encoding="utf-8").replace("Témoignage n° 2", "Témoignage n° 2 & corrigé"), "utf-8"
+    )
+    calls = []
+    original = feed_module._add_entry
+    feed_module._add_entry = lambda *args: calls.append(args[2].slug) or original(*args)
+    try:
+        assert run_cli(demo_project, "build", "--output", str(out)).exit_code == 0
+    finally:
+        feed_module._add_entry = original
+    assert calls == ["temoignage-2"]  # the five others came from the store
+    cached = (out / "grandir-en-hlm" / "feed.xml").read_bytes()
+    assert "Témoignage n° 2 &amp; corrigé".encode() in cached
+    feed_module.clear_cache()
+    project = load_project(demo_project)
+    fresh = build_site(project, load_catalog(project), BASE, datetime.now(UTC))
+    assert next(a.data for a in fresh if a.key == "grandir-en-hlm/feed.xml") == cached
+    assert store.is_file()

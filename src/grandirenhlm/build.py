@@ -148,7 +148,11 @@ def build_site(
         page = render_show(env, project, base_url, show, cover, episodes, cache=cache)
         artifacts.append(Artifact.from_bytes(layout.show_page(show), Stage.PAGE, HTML, page))
         live = catalog.live_items(slug, at)
-        for feed in render_feed_pages(show, episodes, base_url, cover_key, live):  # RFC 5005 pages
+        # RFC 5005 pages; with a page cache on disk, rendered items are kept beside it for the next build
+        store = (
+            cache.folder.parent.parent / "feeds" if cache is not None and cache.folder is not None else None
+        )
+        for feed in render_feed_pages(show, episodes, base_url, cover_key, live, store=store):
             references = (cover_key, *(layout.media(e) for e in feed.episodes))
             artifacts.append(Artifact.from_bytes(feed.key, Stage.FEED, RSS, feed.data, references))
         home.append((show, cover, len(episodes)))

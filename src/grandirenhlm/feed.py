@@ -3,9 +3,11 @@
 Deterministic: the same catalog gives the same bytes. `lastBuildDate` is the newest episode's
 date (or the show file's content when there is none), never the clock.
 
-Rendered items are cached per feed (in memory, keyed by the frozen `Episode` value and the base
-URL): a rebuild after one episode changed renders one item with feedgen, not all of them. The
-cache only skips work: a feed rendered with or without it has the same bytes (tested).
+Rendered items are cached per feed, in memory (keyed by the frozen `Episode` value) and, when the
+build gives a `store` folder (`.grandirenhlm/feeds/`), on disk for the next process (keyed by the
+episode record's path, size and modification time, like the ingest cache, and by a fingerprint of
+this code): a rebuild after one episode changed renders one item with feedgen, not all of them.
+The cache only skips work: a feed rendered with or without it has the same bytes (tested).
 
 A show with more items than its `page_size` gets RFC 5005 paged feeds
 (https://www.rfc-editor.org/rfc/rfc5005#section-3): `feed.xml` holds the newest items and
@@ -14,13 +16,19 @@ A show with more items than its `page_size` gets RFC 5005 paged feeds
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
+import os
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import nh3
 from feedgen.feed import FeedGenerator
+from feedgen.version import version_str as feedgen_version
 
 from grandirenhlm import chapters as chaps
 from grandirenhlm import layout
@@ -105,22 +113,23 @@ def render_feed_pages(
     base_url: str,
     cover_key: str,
     live_items: Sequence[Episode] = (),
+    store: Path | None = None,
 ) -> list[FeedPage]:
-    """`feed.xml`, plus RFC 5005 pages when the show has more episodes than its `page_size`."""
+    """`feed.xml`, plus RFC 5005 pages when the show has more episodes than its `page_size`.
+
+    `store`: a folder where rendered items are kept for the next build (see the module docstring)."""
     episodes = tuple(episodes)
     size = show.page_size
     if not size or len(episodes) <= size:
-        return [
-            FeedPage(
-                layout.feed(show), _render(show, episodes, base_url, cover_key, live_items, None), episodes
-            )
-        ]
+        data = _render(show, episodes, base_url, cover_key, live_items, None, store=store)
+        return [FeedPage(layout.feed(show), data, episodes)]
     newest_first = episodes[::-1]
     chunks = [newest_first[i : i + size][::-1] for i in range(0, len(newest_first), size)]
     pages = []
     for n, chunk in enumerate(chunks, start=1):
         paging = (n, len(chunks))
-        data = _render(show, chunk, base_url, cover_key, live_items if n == 1 else (), paging, episodes)
+        live = live_items if n == 1 else ()
+        data = _render(show, chunk, base_url, cover_key, live, paging, episodes, store=store)
         pages.append(FeedPage(layout.feed_page(show, n), data, chunk))
     return pages
 
@@ -152,6 +161,61 @@ def clear_cache() -> None:
     _ITEM_CACHE.clear()
 
 
+def _code_fingerprint() -> str:
+    """What rendered items depend on besides the records: this package's feed code and feedgen."""
+    global _FINGERPRINT
+    if _FINGERPRINT is None:
+        digest = hashlib.sha256(f"feedgen {feedgen_version}".encode())
+        here = Path(__file__).resolve().parent
+        for name in (
+            "feed.py",
+            "podcast_namespace.py",
+            "chapters.py",
+            "transcripts.py",
+            "layout.py",
+            "model.py",
+        ):
+            digest.update((here / name).read_bytes())
+        _FINGERPRINT = digest.hexdigest()
+    return _FINGERPRINT
+
+
+_FINGERPRINT: str | None = None
+
+
+def _record_stamp(episode: Episode) -> str | None:
+    """An episode record's identity on disk: path, size, modification time (None if unreadable)."""
+    try:
+        st = episode.source.stat()
+    except OSError:
+        return None
+    return f"{episode.source}|{st.st_size}|{st.st_mtime_ns}"
+
+
+def _store_file(store: Path, page_url: str, context: tuple) -> Path:
+    """One file per feed page and base URL; it says which code wrote it (`_code_fingerprint`)."""
+    return store / (hashlib.sha256(repr((page_url, context)).encode("utf-8")).hexdigest()[:24] + ".json")
+
+
+def _read_store(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # no cache yet, or a damaged one: render everything
+    if not isinstance(data, dict) or data.get("fingerprint") != _code_fingerprint():
+        return {}  # written by other code: its items may differ
+    items = data.get("items")
+    return items if isinstance(items, dict) else {}
+
+
+def _write_store(path: Path, items: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # atomic: never half a cache read back
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({"fingerprint": _code_fingerprint(), "items": items}, fh, ensure_ascii=False)
+    os.replace(tmp, path)
+
+
 def _render(
     show: Show,
     episodes: tuple[Episode, ...],
@@ -160,6 +224,7 @@ def _render(
     live_items: Sequence[Episode],
     paging: tuple[int, int] | None,
     all_episodes: tuple[Episode, ...] | None = None,
+    store: Path | None = None,
 ) -> bytes:
     page_key = layout.feed_page(show, paging[0]) if paging else layout.feed(show)
     page_url = layout.absolute(base_url, page_key)
@@ -170,6 +235,21 @@ def _render(
     keys = [_Key(e) for e in episodes]
     items = {k: cache.get(k) for k in keys}
     missing = [k for k in keys if items[k] is None]
+    stamps: dict[_Key, str | None] = {}
+    if store is not None and missing:  # a new process: the previous build's items, from disk
+        stored = _read_store(_store_file(store, page_url, context))
+        still_missing = []
+        for key in missing:
+            stamp = stamps[key] = _record_stamp(key.episode)
+            text = stored.get(stamp) if stamp else None
+            if text is None:
+                still_missing.append(key)
+            else:
+                items[key] = text.encode("utf-8")
+        disk_changed = bool(still_missing) or len(stored) != len(keys)
+        missing = still_missing
+    else:
+        disk_changed = False
 
     try:
         fg = _channel(show, all_episodes or episodes, episodes, base_url, cover_key, live_items, paging)
@@ -191,6 +271,13 @@ def _render(
         for key, item in zip(reversed(missing), rendered, strict=True):
             items[key] = _ITEM_START + item
     _ITEM_CACHE[page_url] = (context, items)
+    if store is not None and disk_changed:
+        kept = {}
+        for k in keys:
+            stamp = stamps[k] if k in stamps else _record_stamp(k.episode)
+            if stamp:
+                kept[stamp] = items[k].decode("utf-8")
+        _write_store(_store_file(store, page_url, context), kept)
     return head + b"".join(items[k] for k in reversed(keys)) + xml[end:]
 
 
