@@ -70,9 +70,7 @@ def main(ctx: click.Context, project_dir: str | None) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object (one file) or array.")
 @click.option("--jsonl", is_flag=True, help="Print one JSON object per line.")
-@click.option(
-    "--loudness", is_flag=True, help="Also measure integrated loudness and true peak (decodes the whole file)."
-)
+@click.option("--loudness", is_flag=True, help="Also measure loudness and true peak (decodes the file).")
 def inspect(files: tuple[Path, ...], as_json: bool, jsonl: bool, loudness: bool) -> None:
     """Show what mutagen reads from media FILES: duration, format, tags, cover, chapters."""
     from grandirenhlm.media import probe, to_json
@@ -160,12 +158,10 @@ def _print_info(data: dict) -> None:
 @click.option("--slug", help="Episode slug (one file only). Default: from the title tag or file name.")
 @click.option("--title", help="Episode title (one file only). Default: the title tag or file name.")
 @click.option("--force", is_flag=True, help="Replace the media of an existing episode (its GUID is kept).")
-@click.option("--encode", is_flag=True, help="Re-encode publishable MP3/M4A files too (default: kept bit-for-bit).")
+@click.option("--encode", is_flag=True, help="Re-encode publishable MP3/M4A too (default: kept as they are).")
 @click.option("--normalize", is_flag=True, default=None, help="Normalise loudness while encoding (two-pass).")
-@click.option("--format", "fmt", type=click.Choice(["mp3", "m4a"]), help="Encode to this format (default: the show's).")
-@click.option(
-    "--jobs", "-j", type=click.IntRange(1), default=None, help="Encodes run in parallel (default: number of cores)."
-)
+@click.option("--format", "fmt", type=click.Choice(["mp3", "m4a"]), help="Encode to this format.")
+@click.option("--jobs", "-j", type=click.IntRange(1), help="Encodes run in parallel (default: cores).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress, only results and errors.")
 @click.pass_context
 def ingest(
