@@ -33,7 +33,7 @@ from mutagen.wave import WAVE
 from grandirenhlm.errors import MediaError
 from grandirenhlm.model import Chapter, Cover, MediaInfo
 from grandirenhlm.mpeg import skip_id3v2, walk_frames
-from grandirenhlm.records import display_path
+from grandirenhlm.records import DisplayPath
 
 TAG_KEYS = (
     "title", "artist", "album", "date", "comment", "track", "disc", "genre", "language", "copyright",
@@ -61,7 +61,7 @@ def sha256_file(path: Path) -> str:
 
 def probe(path: Path) -> MediaInfo:
     """Read one media file; raise `MediaError` naming the file if it is not one we understand."""
-    name = _DisplayName(path)
+    name = DisplayPath(path)
     src = Source.load(path, name)
     size = src.size
     _check_id3v2_size(src, name, size)
@@ -191,19 +191,6 @@ class Source:
 
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest() if self.data is not None else sha256_file(self.path)
-
-
-class _DisplayName:
-    """`display_path(path)`, computed only if an error message needs it (it resolves two paths)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __str__(self) -> str:
-        return display_path(self.path)
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self), spec)
 
 
 def _count_mp3_frames(

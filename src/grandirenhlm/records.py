@@ -43,6 +43,20 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+class DisplayPath:
+    """`display_path(path)`, computed only when a message is formatted: it resolves two paths, which
+    costs more than reading a small record, and most records have nothing to report."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __str__(self) -> str:
+        return display_path(self.path)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse one TOML file, turning every failure into a one-line `ConfigError`."""
     try:
@@ -172,7 +186,8 @@ class FieldReader:
         value = self.text(key, required)
         if not value:
             return None
-        path = (base / value).resolve()
+        # absolute and normalised without resolving symlinks: resolve() costs an lstat per component
+        path = Path(os.path.abspath(base / value))
         if not path.is_file():
             self.problem(key, f"no such file: {value}")
             return None
@@ -261,7 +276,7 @@ def load_episode(path: Path, show_slug: str) -> Episode:
     """Read `episodes/<show>/<slug>.toml` into an `Episode`, raising every problem at once."""
     data = read_toml(path)
     problems: list[str] = []
-    r = FieldReader(data, display_path(path), problems)
+    r = FieldReader(data, DisplayPath(path), problems)  # type: ignore[arg-type]
     r.unknown_keys(EPISODE_KEYS)
     live = _read_live(r)
     # A live item may have no media yet: it becomes a normal item once its replay is ingested.
@@ -270,7 +285,7 @@ def load_episode(path: Path, show_slug: str) -> Episode:
     episode = dict(
         show=show_slug,
         slug=path.stem,
-        source=path.resolve(),
+        source=Path(os.path.abspath(path)),
         guid=r.text("guid", max_chars=255),
         title=r.text("title", max_chars=255),
         pub_date=r.moment("pub_date"),
