@@ -585,7 +585,9 @@ def test_items_kept_on_disk_serve_the_next_process(demo_project: Path):
     out = demo_project / "out"
     assert run_cli(demo_project, "build", "--output", str(out)).exit_code == 0
     (store,) = [
-        p for p in (demo_project / ".grandirenhlm" / "feeds").glob("*.json") if "grandir" in p.read_text()
+        p
+        for p in (demo_project / ".grandirenhlm" / "feeds").glob("*.items")
+        if b"/grandir-en-hlm/" in p.read_bytes()
     ]
     feed_module.clear_cache()
     record = demo_project / "episodes" / "grandir-en-hlm" / "temoignage-2.toml"
@@ -607,3 +609,49 @@ def test_items_kept_on_disk_serve_the_next_process(demo_project: Path):
     fresh = build_site(project, load_catalog(project), BASE, datetime.now(UTC))
     assert next(a.data for a in fresh if a.key == "grandir-en-hlm/feed.xml") == cached
     assert store.is_file()
+
+
+def test_item_store_appends_edits_and_ignores_a_damaged_file(demo_project: Path):
+    """An edit appends one item to the store instead of rewriting it; a store cut short (a build
+    killed while appending) is ignored and rewritten; the feed is always the uncached one."""
+    from tests.conftest import run_cli
+
+    def build() -> bytes:
+        feed_module.clear_cache()  # each build as a new process
+        assert run_cli(demo_project, "build", "--output", str(demo_project / "out")).exit_code == 0
+        return (demo_project / "out" / "grandir-en-hlm" / "feed.xml").read_bytes()
+
+    def uncached() -> bytes:
+        feed_module.clear_cache()
+        project = load_project(demo_project)
+        site = build_site(project, load_catalog(project), BASE, datetime.now(UTC))
+        return next(a.data for a in site if a.key == "grandir-en-hlm/feed.xml")
+
+    build()
+    (store,) = [
+        p
+        for p in (demo_project / ".grandirenhlm" / "feeds").glob("*.items")
+        if b"/grandir-en-hlm/" in p.read_bytes()
+    ]
+    before = store.read_bytes()
+    record = demo_project / "episodes" / "grandir-en-hlm" / "temoignage-4.toml"
+    record.write_text(
+        record.read_text(encoding="utf-8").replace("Témoignage n° 4", "Témoignage n° 4 (bis)"), "utf-8"
+    )
+    assert build() == uncached()
+    after = store.read_bytes()
+    assert after.startswith(before) and len(after) > len(before)  # appended, not rewritten
+    assert after.count(b"n\xc2\xb0 4 (bis)") == 1
+
+    store.write_bytes(after[: len(after) - 10])  # an append cut short
+    calls = []
+    original = feed_module._add_entry
+    feed_module._add_entry = lambda *args: calls.append(args[2].slug) or original(*args)
+    try:
+        rebuilt = build()
+    finally:
+        feed_module._add_entry = original
+    assert rebuilt == uncached()
+    assert sorted(calls) == [f"temoignage-{n}" for n in range(1, 7)]  # nothing trusted from the damaged store
+    rewritten = store.read_bytes()
+    assert rewritten.count(b"<item>") == 6 and rewritten.count(b"n\xc2\xb0 4 (bis)") == 1

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import html
-import json
 import os
 import re
+import struct
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -181,38 +181,77 @@ def _code_fingerprint() -> str:
 
 
 _FINGERPRINT: str | None = None
+_UNKNOWN = object()
 
 
 def _record_stamp(episode: Episode) -> str | None:
     """An episode record's identity on disk: path, size, modification time (None if unreadable)."""
+    source = str(episode.source)
     try:
-        st = episode.source.stat()
+        st = os.stat(source)
     except OSError:
         return None
-    return f"{episode.source}|{st.st_size}|{st.st_mtime_ns}"
+    return f"{source}|{st.st_size}|{st.st_mtime_ns}"
 
 
 def _store_file(store: Path, page_url: str, context: tuple) -> Path:
     """One file per feed page and base URL; it says which code wrote it (`_code_fingerprint`)."""
-    return store / (hashlib.sha256(repr((page_url, context)).encode("utf-8")).hexdigest()[:24] + ".json")
+    return store / (hashlib.sha256(repr((page_url, context)).encode("utf-8")).hexdigest()[:24] + ".items")
 
 
-def _read_store(path: Path) -> dict[str, str]:
+# The store is read and rewritten by every build that renders anything, so its format is the
+# cheapest to load: length-prefixed byte strings (stamp, item, stamp, item...) after a header. JSON
+# cost more than the rendering it saved (escaping 5 MB of XML both ways for 10,000 items), and
+# pickle would run code from a file that anyone could drop into the project folder.
+_STORE_MAGIC = b"grandirenhlm feed items 1\n"
+_LENGTH = struct.Struct("<I")
+
+
+def _read_store(path: Path) -> tuple[dict[str, bytes], int]:
+    """The stored items by record stamp, and how many entries the file holds (a later entry for the
+    same stamp replaces an earlier one: changes are appended, see `_save_store`)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}  # no cache yet, or a damaged one: render everything
-    if not isinstance(data, dict) or data.get("fingerprint") != _code_fingerprint():
-        return {}  # written by other code: its items may differ
-    items = data.get("items")
-    return items if isinstance(items, dict) else {}
+        data = path.read_bytes()
+    except OSError:
+        return {}, 0  # no cache yet: render everything
+    header = _STORE_MAGIC + _code_fingerprint().encode("ascii") + b"\n"
+    if not data.startswith(header):
+        return {}, 0  # written by other code, whose items may differ, or not ours at all
+    items: dict[str, bytes] = {}
+    pos, end, entries = len(header), len(data), 0
+    try:
+        while pos < end:
+            (n,) = _LENGTH.unpack_from(data, pos)
+            stamp = data[pos + 4 : pos + 4 + n].decode("utf-8")
+            pos += 4 + n
+            (n,) = _LENGTH.unpack_from(data, pos)
+            items[stamp] = data[pos + 4 : pos + 4 + n]
+            pos += 4 + n
+            entries += 1
+    except (struct.error, UnicodeDecodeError):
+        return {}, 0  # damaged (an append cut short): render everything, the store is rewritten
+    return (items, entries) if pos == end else ({}, 0)
 
 
-def _write_store(path: Path, items: dict[str, str]) -> None:
+def _entries(items: dict[str, bytes]) -> bytes:
+    parts = []
+    for stamp, item in items.items():
+        key = stamp.encode("utf-8")
+        parts += (_LENGTH.pack(len(key)), key, _LENGTH.pack(len(item)), item)
+    return b"".join(parts)
+
+
+def _save_store(path: Path, kept: dict[str, bytes], new: dict[str, bytes], entries: int) -> None:
+    """Append the new items while the file holds few stale entries (a one-episode edit writes one
+    item, not 10,000); otherwise rewrite it with only the kept ones, atomically."""
+    if entries and entries + len(new) <= 2 * len(kept):
+        with path.open("ab") as fh:
+            fh.write(_entries(new))  # one write: a reader sees all of it, or a short file it ignores
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # atomic: never half a cache read back
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump({"fingerprint": _code_fingerprint(), "items": items}, fh, ensure_ascii=False)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(_STORE_MAGIC + _code_fingerprint().encode("ascii") + b"\n" + _entries(kept))
     os.replace(tmp, path)
 
 
@@ -233,23 +272,25 @@ def _render(
     if cached_context != context:
         cache = {}
     keys = [_Key(e) for e in episodes]
-    items = {k: cache.get(k) for k in keys}
-    missing = [k for k in keys if items[k] is None]
+    get = cache.get
+    items = {k: get(k) for k in keys}
+    missing = [k for k, item in items.items() if item is None]
     stamps: dict[_Key, str | None] = {}
     if store is not None and missing:  # a new process: the previous build's items, from disk
-        stored = _read_store(_store_file(store, page_url, context))
+        stored, entries = _read_store(_store_file(store, page_url, context))
+        found = stored.get
         still_missing = []
         for key in missing:
             stamp = stamps[key] = _record_stamp(key.episode)
-            text = stored.get(stamp) if stamp else None
-            if text is None:
+            item = found(stamp) if stamp else None
+            if item is None:
                 still_missing.append(key)
             else:
-                items[key] = text.encode("utf-8")
+                items[key] = item
         disk_changed = bool(still_missing) or len(stored) != len(keys)
         missing = still_missing
     else:
-        disk_changed = False
+        disk_changed, entries = False, 0
 
     try:
         fg = _channel(show, all_episodes or episodes, episodes, base_url, cover_key, live_items, paging)
@@ -272,12 +313,17 @@ def _render(
             items[key] = _ITEM_START + item
     _ITEM_CACHE[page_url] = (context, items)
     if store is not None and disk_changed:
-        kept = {}
-        for k in keys:
-            stamp = stamps[k] if k in stamps else _record_stamp(k.episode)
+        kept, new = {}, {}
+        for k, item in items.items():
+            stamp = stamps.get(k, _UNKNOWN)
+            if stamp is _UNKNOWN:
+                stamp = _record_stamp(k.episode)
             if stamp:
-                kept[stamp] = items[k].decode("utf-8")
-        _write_store(_store_file(store, page_url, context), kept)
+                kept[stamp] = item
+        for k in missing:
+            if stamps.get(k):
+                new[stamps[k]] = items[k]
+        _save_store(_store_file(store, page_url, context), kept, new, entries)
     return head + b"".join(items[k] for k in reversed(keys)) + xml[end:]
 
 
