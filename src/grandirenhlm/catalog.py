@@ -10,7 +10,7 @@ from pathlib import Path
 from grandirenhlm.config import Project
 from grandirenhlm.errors import ConfigError, ValidationError
 from grandirenhlm.model import Episode, Show
-from grandirenhlm.records import display_path, load_episode, load_show
+from grandirenhlm.records import TomlCache, display_path, load_episode, load_show
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ def load_catalog(project: Project) -> Catalog:
         problems.append(f"{display_path(project.feeds_dir)}: no show definitions (*.toml)")
 
     episodes: dict[str, list[Episode]] = {slug: [] for slug in shows}
+    cache = TomlCache.for_project(project.root)
     if project.episodes_dir.is_dir():
         for folder in sorted(p for p in project.episodes_dir.iterdir() if p.is_dir()):
             if folder.name not in shows:
@@ -68,12 +69,13 @@ def load_catalog(project: Project) -> Catalog:
                 continue
             for path in sorted(folder.glob("*.toml")):
                 try:
-                    episodes[folder.name].append(load_episode(path, folder.name))
+                    episodes[folder.name].append(load_episode(path, folder.name, cache))
                 except ValidationError as exc:
                     problems.extend(exc.problems)
                 except ConfigError as exc:
                     problems.append(str(exc))
 
+    cache.save()
     problems.extend(_cross_checks(shows, episodes))
     if problems:
         raise ValidationError(problems)

@@ -1,0 +1,100 @@
+"""`records.TomlCache`: parsed records reused across runs, never trusted over the file itself."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from grandirenhlm.catalog import load_catalog
+from grandirenhlm.config import load_project
+from grandirenhlm.records import TomlCache, read_toml
+
+RECORD = """\
+title = "Témoignage « n° 1 »"
+when = 2023-06-17T09:30:00+02:00
+naive = 2023-06-17T09:30:00
+day = 2023-06-17
+at = 09:30:00.250
+[media]
+sizes = [1, 2.5, true]
+"""
+
+
+def test_values_come_back_as_the_same_python_objects(tmp_path: Path) -> None:
+    record = tmp_path / "ep.toml"
+    record.write_text(RECORD, encoding="utf-8")
+    cache_file = tmp_path / "cache.json"
+    first = TomlCache(cache_file)
+    assert first.read(record) == read_toml(record)
+    first.save()
+    again = TomlCache(cache_file).read(record)
+    assert again == read_toml(record)
+    assert again["when"] == datetime(2023, 6, 17, 9, 30, tzinfo=timezone(timedelta(hours=2)))
+    assert type(again["naive"]) is datetime and again["naive"].tzinfo is None
+    assert type(again["day"]) is date and type(again["at"]) is time
+
+
+def test_an_edited_record_is_parsed_again_and_a_deleted_one_dropped(tmp_path: Path) -> None:
+    record, other = tmp_path / "ep.toml", tmp_path / "other.toml"
+    record.write_text('title = "avant"\n', encoding="utf-8")
+    other.write_text('title = "autre"\n', encoding="utf-8")
+    cache_file = tmp_path / "cache.json"
+    cache = TomlCache(cache_file)
+    cache.read(record), cache.read(other)
+    cache.save()
+    record.write_text('title = "après"\n', encoding="utf-8")
+    st_ = record.stat()
+    os.utime(record, ns=(st_.st_atime_ns, st_.st_mtime_ns + 1_000))  # a new time even on coarse clocks
+    cache = TomlCache(cache_file)
+    assert cache.read(record) == {"title": "après"}
+    cache.save()  # `other` was not read in this run: it leaves the cache
+    assert str(other) not in cache_file.read_text(encoding="utf-8")
+
+
+def test_a_damaged_or_foreign_cache_is_ignored(tmp_path: Path) -> None:
+    record = tmp_path / "ep.toml"
+    record.write_text('title = "vrai"\n', encoding="utf-8")
+    cache_file = tmp_path / "cache.json"
+    for junk in (b"{not json", b'{"version": 99, "entries": {}}', b"[1, 2]", b'{"version": 1}'):
+        cache_file.write_bytes(junk)
+        assert TomlCache(cache_file).read(record) == {"title": "vrai"}
+
+
+def test_load_catalog_keeps_the_cache_and_sees_edits(demo_project: Path) -> None:
+    project = load_project(demo_project)
+    first = load_catalog(project)
+    assert (demo_project / ".grandirenhlm" / "records.json").is_file()
+    record = demo_project / "episodes" / "grandir-en-hlm" / "temoignage-3.toml"
+    text = record.read_text(encoding="utf-8")
+    record.write_text(text.replace("Témoignage n° 3", "Témoignage n° 3, corrigé"), encoding="utf-8")
+    second = load_catalog(project)
+    (edited,) = [e for e in second.episodes["grandir-en-hlm"] if e.slug == "temoignage-3"]
+    assert edited.title.endswith(", corrigé")
+    unchanged = [e for e in second.episodes["grandir-en-hlm"] if e.slug != "temoignage-3"]
+    assert unchanged == [e for e in first.episodes["grandir-en-hlm"] if e.slug != "temoignage-3"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=8),
+        st.one_of(
+            st.text(max_size=20),
+            st.integers(-(2**63), 2**63 - 1),
+            st.booleans(),
+            st.datetimes(timezones=st.sampled_from([None, UTC, timezone(timedelta(hours=-5, minutes=-30))])),
+            st.dates(),
+            st.times(),
+        ),
+        max_size=6,
+    )
+)
+def test_round_trip_of_any_toml_values(data: dict) -> None:
+    import json
+
+    encoded = json.dumps(data, default=TomlCache._encode)
+    assert json.loads(encoded, object_hook=TomlCache._decode) == data
