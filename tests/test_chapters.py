@@ -52,6 +52,7 @@ def test_demo_chapters_are_identical_in_all_three_outputs(demo_project: Path):
     for show in ("grandir-en-hlm", "l-emission"):
         episodes = {e.guid: e for e in catalog.episodes[show]}
         root = etree.fromstring(artifacts[f"{show}/feed.xml"].data)
+        assert len(list(root.iter("item"))) == len(episodes) == {"grandir-en-hlm": 6, "l-emission": 1}[show]
         for item in root.iter("item"):
             episode = episodes[item.findtext("guid")]
             from_json, from_psc, from_text = three_outputs(artifacts, item)

@@ -153,6 +153,7 @@ def test_transcripts_and_chapters_parse_back_in_feedparser_and_podcastparser(dem
     catalog = load_catalog(load_project(demo_project))
     episodes = {e.guid: e for e in catalog.episodes["grandir-en-hlm"]}
     podcast = podcastparser.parse(f"{BASE}grandir-en-hlm/feed.xml", io.BytesIO(data))
+    assert {item["guid"] for item in podcast["episodes"]} == set(episodes) and len(episodes) == 6
     for item in podcast["episodes"]:
         episode = episodes[item["guid"]]
         # podcastparser 0.6.11 knows the podcast: namespace only under its old GitHub URL, not the
@@ -162,6 +163,7 @@ def test_transcripts_and_chapters_parse_back_in_feedparser_and_podcastparser(dem
         ]
     parsed = feedparser.parse(data)
     assert not parsed.bozo
+    assert {entry.id for entry in parsed.entries} == set(episodes)
     for entry in parsed.entries:  # feedparser keeps the attributes of the last podcast:transcript
         slug = episodes[entry.id].slug
         assert entry.podcast_transcript["url"] == f"{BASE}grandir-en-hlm/{slug}/transcript.html"
@@ -554,6 +556,7 @@ def test_titles_descriptions_and_chapters_parse_back_in_both_parsers(demo_projec
     assert {e.id for e in parsed.entries} == set(by_guid)
     for entry in parsed.entries:
         assert entry.title == by_guid[entry.id].title
+    assert {item["guid"] for item in podcast["episodes"]} == set(by_guid)
     for item in podcast["episodes"]:
         episode = by_guid[item["guid"]]
         assert item["title"] == " ".join(

@@ -124,7 +124,12 @@ def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
 
 def test_unreadable_file(tmp_path: Path) -> None:
     """Permission denied, for real: as root, probe runs in a child that drops to user `nobody`."""
-    folder = Path(tmp_path_world_readable())
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    for level in (folder, *folder.parents):  # user nobody must reach the file to be refused by it
+        if level == Path("/"):
+            break
+        level.chmod(level.stat().st_mode | 0o055)
     path = folder / "secret.mp3"
     make_mp3(path)
     path.chmod(0)
@@ -150,14 +155,6 @@ def test_unreadable_file(tmp_path: Path) -> None:
     os.waitpid(pid, 0)
     message = os.read(read, 4096).decode()
     assert message.endswith("secret.mp3: permission denied"), message
-
-
-def tmp_path_world_readable() -> str:
-    import tempfile
-
-    folder = tempfile.mkdtemp(prefix="grandirenhlm-perm-")
-    os.chmod(folder, 0o755)
-    return folder
 
 
 def test_directory_named_like_a_file(tmp_path: Path) -> None:
@@ -277,6 +274,8 @@ def test_fuzzed_files_give_a_result_or_a_clean_error(
     data = originals[kind].read_bytes()
     path = tmp_path / f"fuzz{originals[kind].suffix}"
     outcomes = {"result": 0, "error": 0}
+    original = probe(originals[kind])
+    shorter = 0  # valid results that lost audio: the mutations reached the stream, not only tags
     for round_ in range(FUZZ_ROUNDS):
         mutated = mutate(data, rng)
         path.write_bytes(mutated)
@@ -300,7 +299,13 @@ def test_fuzzed_files_give_a_result_or_a_clean_error(
             0 <= c.start_seconds <= c.end_seconds <= info.duration_seconds + 0.001 for c in info.chapters
         )
         outcomes["result"] += 1
-    assert sum(outcomes.values()) == FUZZ_ROUNDS
+        shorter += info.duration_seconds < original.duration_seconds - 0.05
+    assert outcomes["result"] > 0, outcomes
+    if kind == "mp3-cbr":
+        # a bare MPEG stream resynchronises after any damage: every mutation leaves a playable file
+        assert outcomes["error"] == 0 and shorter > 0, (outcomes, shorter)
+    else:
+        assert outcomes["error"] > 0, outcomes  # the mutations reach both outcomes
 
 
 if __name__ == "__main__":  # pragma: no cover - a longer fuzzing session: GRANDIRENHLM_FUZZ_ROUNDS=2000

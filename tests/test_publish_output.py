@@ -7,10 +7,12 @@ import fcntl
 import json
 import os
 import pty
+import select
 import struct
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
 
 from tqdm import tqdm
@@ -39,7 +41,10 @@ def test_progress_bars_on_a_terminal(demo_project: Path):
     )
     os.close(follower)
     chunks = []
-    while True:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if not select.select([leader], [], [], 1.0)[0]:
+            continue  # nothing yet: look at the clock again, a hung child must not hang the suite
         try:
             chunk = os.read(leader, 4096)
         except OSError:  # EIO: the child closed the terminal
@@ -47,6 +52,8 @@ def test_progress_bars_on_a_terminal(demo_project: Path):
         if not chunk:
             break
         chunks.append(chunk)
+    else:
+        process.kill()
     stdout, _ = process.communicate(timeout=60)
     os.close(leader)
     assert process.returncode == 0

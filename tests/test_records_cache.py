@@ -31,8 +31,10 @@ def test_values_come_back_as_the_same_python_objects(tmp_path: Path) -> None:
     first = TomlCache(cache_file)
     assert first.read(record) == read_toml(record)
     first.save()
-    again = TomlCache(cache_file).read(record)
-    assert again == read_toml(record)
+    reloaded = TomlCache(cache_file)
+    assert reloaded.entries[str(record)][1] == read_toml(record)  # restored from the JSON file
+    again = reloaded.read(record)
+    assert again == read_toml(record) and not reloaded.changed  # a hit: nothing parsed again
     assert again["when"] == datetime(2023, 6, 17, 9, 30, tzinfo=timezone(timedelta(hours=2)))
     assert type(again["naive"]) is datetime and again["naive"].tzinfo is None
     assert type(again["day"]) is date and type(again["at"]) is time
@@ -98,3 +100,19 @@ def test_round_trip_of_any_toml_values(data: dict) -> None:
 
     encoded = json.dumps(data, default=TomlCache._encode)
     assert json.loads(encoded, object_hook=TomlCache._decode) == data
+
+
+def test_an_unchanged_stamp_is_trusted_without_parsing(tmp_path: Path) -> None:
+    """The cache is really used: same size and time, different bytes -> the cached values (which is
+    why the stamp includes the time in nanoseconds, and why every write goes through a new file)."""
+    record = tmp_path / "ep.toml"
+    record.write_text('title = "AAAA"\n', encoding="utf-8")
+    cache_file = tmp_path / "cache.json"
+    cache = TomlCache(cache_file)
+    cache.read(record)
+    cache.save()
+    st_ = record.stat()
+    record.write_text('title = "BBBB"\n', encoding="utf-8")
+    os.utime(record, ns=(st_.st_atime_ns, st_.st_mtime_ns))
+    assert TomlCache(cache_file).read(record) == {"title": "AAAA"}
+

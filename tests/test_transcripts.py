@@ -34,7 +34,7 @@ intro
 <v Voix de synthèse>Grandir en Hlm &amp; l’enfance : « 1 &lt; 2 » ‘’ "
 
 00:00:04.250 --> 00:01:05.500
-<v.loud Claire Martin>Deux lignes,
+<v.loud Deuxième voix>Deux lignes,
 <b>la seconde</b> en gras</v>
 
 01:00:00.000 --> 01:00:02.000
@@ -53,10 +53,10 @@ def test_load_reads_timings_voices_and_plain_text(tmp_path):
     assert t.language == "fr"
     assert t.cues == (
         Cue(0.0, 4.25, "Voix de synthèse", 'Grandir en Hlm & l’enfance : « 1 < 2 » ‘’ "'),
-        Cue(4.25, 65.5, "Claire Martin", "Deux lignes,\nla seconde en gras"),
+        Cue(4.25, 65.5, "Deuxième voix", "Deux lignes,\nla seconde en gras"),
         Cue(3600.0, 3602.0, None, "Sans voix"),
     )
-    assert t.speakers == ("Voix de synthèse", "Claire Martin")
+    assert t.speakers == ("Voix de synthèse", "Deuxième voix")
     assert t.duration == 3602.0
 
 
@@ -65,7 +65,7 @@ def test_vtt_output_parses_back_identically(tmp_path):
     again = load_transcript(write(tmp_path, to_vtt(t), "again.vtt"))
     assert again.cues == t.cues
     # and webvtt-py itself reads the voices we wrote
-    assert [c.voice for c in webvtt.from_string(to_vtt(t))] == ["Voix de synthèse", "Claire Martin", None]
+    assert [c.voice for c in webvtt.from_string(to_vtt(t))] == ["Voix de synthèse", "Deuxième voix", None]
 
 
 def test_srt_output_parses_back_with_speaker_prefix(tmp_path):
@@ -76,7 +76,7 @@ def test_srt_output_parses_back_with_speaker_prefix(tmp_path):
         (c.start, c.end) for c in t.cues
     ]
     assert subs[0].content == 'Voix de synthèse: Grandir en Hlm & l’enfance : « 1 < 2 » ‘’ "'
-    assert subs[1].content == "Claire Martin: Deux lignes,\nla seconde en gras"
+    assert subs[1].content == "Deuxième voix: Deux lignes,\nla seconde en gras"
     assert subs[2].content == "Sans voix"
 
 
@@ -101,13 +101,23 @@ def test_html_output_escapes_and_names_each_speaker_change(tmp_path):
     fragment = to_html(t)
     assert "&lt; 2" in fragment and "<script" not in fragment
     doc = lxml.html.fragment_fromstring(fragment, create_parent="div")
-    assert [c.text_content() for c in doc.findall("cite")] == ["Voix de synthèse:", "Claire Martin:"]
+    assert [c.text_content() for c in doc.findall("cite")] == ["Voix de synthèse:", "Deuxième voix:"]
     assert [x.text for x in doc.findall("time")] == ["0:00", "0:04", "1:00:00"]
     assert [p.text_content() for p in doc.findall("p")] == [
         'Grandir en Hlm & l’enfance : « 1 < 2 » ‘’ "',
         "Deux lignes,la seconde en gras",  # <br> between the lines
         "Sans voix",
     ]
+
+
+def test_markup_in_a_cue_stays_text_in_every_output(tmp_path):
+    source = "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n<v A>&lt;script&gt;alert(1)&lt;/script&gt; &amp; co\n"
+    t = load_transcript(write(tmp_path, source))
+    assert t.cues[0].text == "<script>alert(1)</script> & co"
+    fragment = to_html(t)
+    assert "<script" not in fragment and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in fragment
+    assert "&lt;script&gt;" in to_vtt(t)  # WebVTT escapes it again, SRT is plain text
+    assert "<script>alert(1)</script> & co" in to_srt(t)
 
 
 def test_formats_announce_exact_mime_types():
