@@ -1,5 +1,6 @@
 # Two entry points for a fresh machine (Python >= 3.11 and make):
-#   make demo   install, then check, build and publish the bundled demo shows to public/
+#   make demo   install, ingest the demo masters (a no-op when they and the records are unchanged),
+#               then check, build and publish the bundled demo shows to public/
 #   make test   install with the test extra, then run the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -20,6 +21,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.installed
+	$(BIN)/grandirenhlm ingest --quiet --show grandir-en-hlm masters/grandir-en-hlm
 	$(BIN)/grandirenhlm check
 	$(BIN)/grandirenhlm publish
 
