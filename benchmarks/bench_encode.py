@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -115,34 +116,117 @@ def bench_jobs(work: Path, masters: int, minutes: float, repeat: int) -> dict:
     folder.mkdir()
     for i in range(masters):
         make_wav(folder / f"m{i}.wav", minutes * 60, seed=i)
-    log(f"2. {masters} masters of {minutes:g} min: --jobs 1 vs --jobs 2, best of {repeat}")
+    log(
+        f"2. {masters} masters of {minutes:g} min: --jobs 1 vs --jobs 2, median of {repeat} alternating rounds"
+    )
     one, two, busy = [], [], []
     for i in range(repeat):
-        one.append(timed(ingest_cmd(make_project(work / f"jobs1-{i}"), "--jobs", "1", folder)))
-        two.append(timed(ingest_cmd(make_project(work / f"jobs2-{i}"), "--jobs", "2", folder)))
-        busy.append(CPU_USED[-1] / two[-1])  # cores kept busy: about 2 when the machine has 2 free
-        log(f"   run {i + 1}: --jobs 1 {one[-1]:.2f} s, --jobs 2 {two[-1]:.2f} s ({busy[-1]:.2f} cores busy)")
+        # Alternate which setting goes first, so a drift in the machine's load favours neither.
+        for jobs in ("1", "2") if i % 2 == 0 else ("2", "1"):
+            wall = timed(ingest_cmd(make_project(work / f"jobs{jobs}-{i}"), "--jobs", jobs, folder))
+            if jobs == "1":
+                one.append(wall)
+            else:
+                two.append(wall)
+                busy.append(CPU_USED[-1] / wall)  # cores kept busy: about 2 when the machine has 2 free
+        log(
+            f"   round {i + 1}: --jobs 1 {one[-1]:.2f} s, --jobs 2 {two[-1]:.2f} s ({busy[-1]:.2f} cores busy)"
+        )
     paired = sorted(a / b for a, b in zip(one, two, strict=True))  # each pair ran back to back
     return {
-        "jobs1_s": min(one), "jobs2_s": min(two), "speedup": min(one) / min(two), "paired": paired,
-        "jobs2_cores_busy": max(busy),
+        "jobs1_s": statistics.median(one), "jobs2_s": statistics.median(two),
+        "speedup": statistics.median(one) / statistics.median(two), "paired": paired,
+        "jobs2_cores_busy": statistics.median(busy), "jobs1_runs_s": one, "jobs2_runs_s": two,
     }  # fmt: skip
 
 
 MEASURE = """
-import json, resource, sys, time
+import json, sys, time
 sys.path.insert(0, sys.argv[2])
 from pathlib import Path
 from grandirenhlm.loudness import measure_loudness
+
+def status_kib(key):
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+
+start_kib = status_kib("VmRSS")  # imports done
+Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS, so the peak is the work's
 start = time.perf_counter()
 value = measure_loudness(Path(sys.argv[1]))
 print(json.dumps({
     "seconds": time.perf_counter() - start,
     "lufs": value.integrated_lufs,
-    "python_peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-    "ffmpeg_peak_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    "python_start_kib": start_kib,
+    "python_peak_kib": status_kib("VmHWM"),
 }))
 """
+POLL_S = 0.02
+
+
+def _status_kib(pid: int, key: str) -> int | None:
+    """A `kB` value of /proc/PID/status, or None (gone, a zombie without memory, not Linux)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as fh:
+                out += [int(c) for c in fh.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def measure_in_child(mp3: Path) -> dict:
+    """`measure_loudness(mp3)` in a fresh interpreter; the peak RSS of that Python process (VmHWM
+    after a reset through /proc/self/clear_refs) and of the ffmpeg it really starts: its
+    /proc/PID/status VmHWM polled every 20 ms while it runs (the last value seen before it exits).
+    Not ru_maxrss: Linux carries it over from the parent through fork and exec."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", MEASURE, str(mp3), str(ROOT / "src")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    peaks: dict[int, int] = {}  # ffmpeg pid -> highest VmHWM seen (KiB)
+    samples: dict[int, int] = {}  # ffmpeg pid -> how many times it was read
+    cmdlines: dict[int, list[str]] = {}
+    while proc.poll() is None:
+        for pid in _children(proc.pid):
+            if pid not in cmdlines:
+                try:
+                    cmdlines[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+                except OSError:
+                    continue
+            hwm = _status_kib(pid, "VmHWM")
+            if hwm is not None:
+                peaks[pid] = max(peaks.get(pid, 0), hwm)
+                samples[pid] = samples.get(pid, 0) + 1
+        time.sleep(POLL_S)
+    out, _ = proc.communicate()
+    if proc.returncode:
+        raise SystemExit(f"loudness child failed with status {proc.returncode}")
+    ffmpegs = [pid for pid, cmd in cmdlines.items() if any("ebur128" in a for a in cmd) and pid in peaks]
+    if len(ffmpegs) != 1:
+        raise SystemExit(f"expected to watch one ffmpeg running ebur128, saw {cmdlines}")
+    return {
+        **json.loads(out),
+        "ffmpeg_peak_kib": peaks[ffmpegs[0]],
+        "ffmpeg_samples": samples[ffmpegs[0]],
+        "ffmpeg_args": cmdlines[ffmpegs[0]][1:],
+    }
 
 
 def bench_loudness(work: Path, hour_minutes: float) -> dict:
@@ -153,14 +237,8 @@ def bench_loudness(work: Path, hour_minutes: float) -> dict:
             "-f", "lavfi", "-i", f"anoisesrc=color=pink:amplitude=0.1:duration={minutes * 60}",
             "-ac", "1", "-ar", "44100", "-c:a", "libmp3lame", "-b:a", "64k", mp3,
         )  # fmt: skip
-        done = subprocess.run(
-            [sys.executable, "-c", MEASURE, str(mp3), str(ROOT / "src")],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        out[label] = {"size_mb": mp3.stat().st_size / 1e6, **json.loads(done.stdout)}
-        log(f"3. loudness of {label}: {out[label]}")
+        out[label] = {"size_mb": mp3.stat().st_size / 1e6, **measure_in_child(mp3)}
+        log(f"3. loudness of {label}: { {k: v for k, v in out[label].items() if k != 'ffmpeg_args'} }")
     return out
 
 
@@ -211,16 +289,17 @@ def table(
         ]  # fmt: skip
     if jobs:
         rows += [
-            (f"{opts.masters} masters, --jobs 1", f"{jobs['jobs1_s']:.2f} s", ""),
+            (f"{opts.masters} masters, --jobs 1", f"{jobs['jobs1_s']:.2f} s", "median"),
             (f"{opts.masters} masters, --jobs 2", f"{jobs['jobs2_s']:.2f} s",
-             f"{jobs['speedup']:.2f}x faster (target >= 1.7x); paired runs "
-             f"{jobs['paired'][0]:.2f}x to {jobs['paired'][-1]:.2f}x; up to {jobs['jobs2_cores_busy']:.2f} cores busy"),
+             f"median, {jobs['speedup']:.2f}x faster (target >= 1.7x); paired rounds "
+             f"{jobs['paired'][0]:.2f}x to {jobs['paired'][-1]:.2f}x; {jobs['jobs2_cores_busy']:.2f} cores busy"),
         ]  # fmt: skip
     if loud:
         for label, r in loud.items():
             rows.append(
                 (f"loudness of {label} MP3 ({r['size_mb']:.1f} MB)", f"{r['seconds']:.2f} s",
-                 f"peak RSS python {r['python_peak_kib'] / 1024:.0f} MiB, ffmpeg {r['ffmpeg_peak_kib'] / 1024:.0f} MiB")
+                 f"peak RSS (VmHWM): python {r['python_peak_kib'] / 1024:.1f} MiB "
+                 f"(at start {r['python_start_kib'] / 1024:.1f}), ffmpeg {r['ffmpeg_peak_kib'] / 1024:.1f} MiB")
             )  # fmt: skip
     if loud and len(loud) == 2:
         short, long_ = loud.values()

@@ -8,8 +8,10 @@ import hashlib
 import io
 import os
 import pty
+import select
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -273,10 +275,16 @@ def test_jobs_encode_in_parallel_results_in_order_with_progress_lines(project: P
     assert len(media_files(project)) == 3
 
 
-def test_quiet_prints_only_results(project: Path, tmp_path: Path) -> None:
-    master = make_master(tmp_path / "q.wav", 1.0)
-    result = ingest(project, "-q", str(master))
+def test_quiet_prints_only_results(project: Path) -> None:
+    """-q: no progress at all, only the one result line per file, paths relative to the project."""
+    (project / "masters").mkdir()
+    make_master(project / "masters" / "q.wav", 1.0)
+    result = ingest(project, "-q", "masters/q.wav")
     assert result.exit_code == 0 and result.stderr == ""
+    assert result.stdout == f"created: episodes/{SHOW}/q.toml <- masters/q.wav\n"
+    again = ingest(project, "-q", "masters/q.wav")
+    assert again.exit_code == 0 and again.stderr == ""
+    assert again.stdout == f"unchanged: episodes/{SHOW}/q.toml <- masters/q.wav\n"
 
 
 def test_progress_bar_on_a_terminal(project: Path, tmp_path: Path) -> None:
@@ -290,7 +298,15 @@ def test_progress_bar_on_a_terminal(project: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     os.close(child)
     chunks = []
+    timed_out = False
+    deadline = time.monotonic() + 60
     while True:
+        if time.monotonic() > deadline:
+            timed_out = True  # a hung child must not hang the suite
+            proc.kill()
+            break
+        if not select.select([parent], [], [], 1.0)[0]:
+            continue  # nothing yet: look at the clock again
         try:
             data = os.read(parent, 4096)
         except OSError:  # EIO: the child closed the terminal
@@ -301,6 +317,7 @@ def test_progress_bar_on_a_terminal(project: Path, tmp_path: Path) -> None:
     os.close(parent)
     out, _ = proc.communicate(timeout=60)
     screen = b"".join(chunks).decode("utf-8", "replace")
+    assert not timed_out, f"ingest still running after 60 s; its terminal showed: {screen}"
     assert proc.returncode == 0, screen
     assert out.startswith(b"created: ")
     assert "barre.wav" in screen and "20/20 s" in screen, screen
