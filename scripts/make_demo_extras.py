@@ -1,10 +1,9 @@
 #!/usr/bin/env python3
-"""The demo's extras, made from its media: `python scripts/make_demo_extras.py` (after make_demo_media.py).
+"""The demo's transcripts, made from its media: `python scripts/make_demo_extras.py` (after make_demo_media.py).
 
-1. The audio-only rendition of the l'Émission replay (its AAC track copied out of the MP4 by
-   ffmpeg, no re-encoding), stored content-addressed beside it and written into the record's
-   `[[alternate]]` table: the feed offers it with `podcast:alternateEnclosure`.
-2. The WebVTT transcripts of every demo episode, from what their audio actually says. The spoken text is
+(The replay's audio-only rendition and poster are made by `grandirenhlm ingest` itself, from the MP4.)
+
+The WebVTT transcripts of every demo episode, from what their audio actually says. The spoken text is
 the one `make_demo_media.py` gives espeak-ng, one cue per sentence; each cue's timing is the
 stretch of speech between two pauses that ffmpeg's `silencedetect` finds in the published media.
 The script stops if the number of sentences and of speech stretches differ, rather than guess.
@@ -16,7 +15,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -27,8 +25,6 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from make_demo_media import REPLAY_PARTS, Part, testimonial_parts  # noqa: E402
 
-from grandirenhlm.media import probe  # noqa: E402
-from grandirenhlm.records import read_toml, write_toml_atomic  # noqa: E402
 from grandirenhlm.transcripts import Cue, Transcript, to_vtt  # noqa: E402
 
 VOICE = "Voix de synthèse"
@@ -72,45 +68,11 @@ def write(media: Path, parts: list[Part], out: Path) -> None:
     print(out.relative_to(ROOT))
 
 
-def make_replay_audio(video: Path, record: Path) -> None:
-    """Copy the replay's audio track to an M4A (bit-exact, no re-encoding) and record it as `[[alternate]]`."""
-    with tempfile.TemporaryDirectory() as tmp:
-        audio = Path(tmp) / "audio.m4a"
-        subprocess.run(
-            [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-i", str(video), "-map_metadata", "-1", "-vn",
-             "-c:a", "copy", "-fflags", "+bitexact", "-flags", "+bitexact", "-movflags", "+faststart",
-             str(audio)],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        info = probe(audio)
-        stored = video.parent / f"replay-2023-audio-{info.sha256[:12]}.m4a"
-        for old in video.parent.glob("replay-2023-audio-*.m4a"):
-            if old != stored:
-                old.unlink()
-        stored.write_bytes(audio.read_bytes())
-    data = read_toml(record)
-    data["alternate"] = [
-        {
-            "file": f"../../media/l-emission/{stored.name}",
-            "sha256": info.sha256,
-            "size": info.size,
-            "mime_type": info.mime_type,
-            "duration_seconds": round(info.duration_seconds, 3),
-            "bitrate": info.bitrate,
-        }
-    ]
-    write_toml_atomic(record, data)
-    print(stored.relative_to(ROOT))
-
-
 def main() -> None:
     for n in range(1, 7):
         (media,) = (ROOT / "media" / "grandir-en-hlm").glob(f"temoignage-{n}-*.mp3")
         write(media, testimonial_parts(n), ROOT / "episodes" / "grandir-en-hlm" / f"temoignage-{n}.vtt")
     (media,) = (ROOT / "media" / "l-emission").glob("replay-2023-*.mp4")
-    record = ROOT / "episodes" / "l-emission" / "replay-2023.toml"
-    if not read_toml(record).get("alternate"):  # ingest may already have derived it from the video
-        make_replay_audio(media, record)
     write(media, REPLAY_PARTS, ROOT / "episodes" / "l-emission" / "replay-2023.vtt")
 
 

@@ -23,6 +23,10 @@ from grandirenhlm.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+# Files of the demo site: 2 feeds, 1 OPML, pages, covers and their renditions, 7 media + the replay's
+# audio-only M4A and poster, chapters and transcripts. Written out so that a build that silently
+# drops a file fails the tests that count what a publish uploads.
+DEMO_SITE_FILES = 78
 
 
 # ---------------------------------------------------------------- media made by the tests

@@ -245,7 +245,11 @@ def test_episode_page_content(demo: Path):
 def test_replay_page_has_captions_poster_and_audio_version(demo: Path):
     doc = _pages(demo)["l-emission/replay-2023/index.html"]
     (video,) = doc.xpath("//main//video")
-    assert video.get("poster").endswith("-1200.webp") and video.get("preload") == "metadata"
+    # the frame ingest took from the video, published beside the media under its content's name
+    poster = video.get("poster")
+    assert poster.startswith("../../media/l-emission/replay-2023-poster-") and poster.endswith(".jpg")
+    assert (demo / "l-emission" / "replay-2023" / poster).resolve().is_file()
+    assert video.get("preload") == "metadata"
     # libxml2's HTML parser does not know <source> is void: what follows it nests inside.
     (track,) = video.xpath(".//track")
     assert (track.get("kind"), track.get("srclang")) == ("captions", "fr")

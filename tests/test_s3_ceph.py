@@ -27,7 +27,7 @@ from grandirenhlm.config import Target, load_project
 from grandirenhlm.lock import LockInfo, publish_lock
 from grandirenhlm.storage.s3 import S3Storage
 from tests import test_publish_faults as faults
-from tests.conftest import REPO, allow_anonymous_reads, assert_clean_error, run_cli
+from tests.conftest import DEMO_SITE_FILES, REPO, allow_anonymous_reads, assert_clean_error, run_cli
 from tests.faultproxy import FaultProxy, Rule
 from tests.test_publish_s3_settings import add_big_episodes, configure, media_heads
 
@@ -88,7 +88,7 @@ def test_publish_to_ceph_is_readable_anonymously_and_incremental(demo_project: P
     endpoint, bucket = rgw_bucket
     first = publish(demo_project, endpoint, bucket)
     assert first.exit_code == 0, first.stderr
-    assert json.loads(first.stdout)["uploaded"] == site_size(demo_project)
+    assert json.loads(first.stdout)["uploaded"] == DEMO_SITE_FILES == site_size(demo_project)
 
     import urllib.request
 
@@ -193,6 +193,6 @@ def test_ceph_publish_killed_in_the_middle_then_rerun(demo_project: Path, rgw_bu
     code, out, err = faults.finish(faults.spawn(demo_project, [*args, "--json"]))
     assert code == 0, err
     assert f"taking over the lock left by pid {victim.pid}" in err
-    assert json.loads(out)["uploaded"] == site_size(demo_project)
+    assert json.loads(out)["uploaded"] == DEMO_SITE_FILES == site_size(demo_project)
     assert faults.assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
     assert faults.LOCK_KEY not in faults.bucket_keys(endpoint, bucket)

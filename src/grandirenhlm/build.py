@@ -133,6 +133,16 @@ def build_site(
                         key, Stage.MEDIA, alt.mime_type, IMMUTABLE, alt.sha256, alt.size, source=alt.path
                     )
                 )
+            if episode.poster:  # a video's poster frame: content-addressed, like the media
+                artifacts.append(
+                    Artifact.from_bytes(
+                        layout.poster(episode),
+                        Stage.ASSET,
+                        mimetypes.guess_type(episode.poster.name)[0] or "image/jpeg",
+                        episode.poster.read_bytes(),
+                        cache=IMMUTABLE,
+                    )
+                )
             for key, content_type, data in episode_files(episode, show.language):  # chapters, transcripts
                 artifacts.append(Artifact.from_bytes(key, Stage.ASSET, content_type, data))
             previous = episodes[i - 1] if i > 0 else None

@@ -57,6 +57,11 @@ def alternate_media(episode: Episode, path_name: str) -> str:
     return f"media/{episode.show}/{path_name}"
 
 
+def poster(episode: Episode) -> str | None:
+    """The poster frame of a video episode (named by ingest after its content), or None."""
+    return f"media/{episode.show}/{episode.poster.name}" if episode.poster else None
+
+
 def chapters(episode: Episode) -> str:
     """The episode's JSON chapters file (chapters.py)."""
     return f"{episode.show}/{episode.slug}/chapters.json"

@@ -429,9 +429,12 @@ def episode_values(
         transcript_links=transcript_links,
         captions=captions,
         alternates=[(m, f"media/{episode.show}/{m.path.name}") for m in episode.alternates],
-        poster=(cover.nearest(1200, "image/webp") or cover.nearest(1200) or cover).key
-        if cover.renditions
-        else cover.original,
+        poster=layout.poster(episode)  # the video's own frame, else the show's cover
+        or (
+            (cover.nearest(1200, "image/webp") or cover.nearest(1200) or cover).key
+            if cover.renditions
+            else cover.original
+        ),
         structured=data,
         og_image=og_image,
     )
