@@ -179,7 +179,28 @@ def _license(parent, value: tuple[str, str | None] | None) -> None:
             node.attrib["url"] = value[1]
 
 
-class PodcastIndexExtension(BaseExtension):
+class _SharedTags:
+    """`podcast:person`, `podcast:location` and `podcast:license`, which the namespace allows on
+    the channel and on items alike (each extension keeps `_persons`, `_location`, `_license`)."""
+
+    _persons: list
+    _location: object
+    _license: tuple | None
+
+    def person(self, name: str, role: str = "host", group: str = "cast", href=None, img=None) -> None:
+        self._persons.append(_person(name, role, group, href, img))
+
+    def location(self, name: str, geo=None, osm=None, country=None, rel=None) -> None:
+        self._location = _location(name, geo, osm, country, rel)
+
+    def license(self, identifier: str, url: str | None = None) -> None:
+        self._license = (
+            _max(identifier, 128, "podcast:license"),
+            _url(url, "podcast:license url") if url else None,
+        )
+
+
+class PodcastIndexExtension(_SharedTags, BaseExtension):
     """Channel-level `podcast:` tags, written in a fixed order so the bytes never move."""
 
     def __init__(self):
@@ -261,18 +282,6 @@ class PodcastIndexExtension(BaseExtension):
             raise ValueError(f"podcast:medium must be one of {', '.join(MEDIUMS)}, got {value!r}")
         self._medium = value
 
-    def person(self, name: str, role: str = "host", group: str = "cast", href=None, img=None) -> None:
-        self._persons.append(_person(name, role, group, href, img))
-
-    def location(self, name: str, geo=None, osm=None, country=None, rel=None) -> None:
-        self._location = _location(name, geo, osm, country, rel)
-
-    def license(self, identifier: str, url: str | None = None) -> None:
-        self._license = (
-            _max(identifier, 128, "podcast:license"),
-            _url(url, "podcast:license url") if url else None,
-        )
-
     def funding(self, url: str, text: str) -> None:
         self._funding.append((_url(url, "podcast:funding url"), _max(text, 128, "podcast:funding")))
 
@@ -350,7 +359,7 @@ class PodcastIndexExtension(BaseExtension):
             link.text = "Suivre en direct"
 
 
-class PodcastIndexEntryExtension(BaseEntryExtension):
+class PodcastIndexEntryExtension(_SharedTags, BaseEntryExtension):
     """Item-level `podcast:` tags, and the Podlove Simple Chapters (`psc:`) that mirror podcast:chapters.
 
     One extension for both namespaces: feedgen registers every extension on every item, which
@@ -422,18 +431,6 @@ class PodcastIndexEntryExtension(BaseEntryExtension):
 
     def chapters(self, url: str) -> None:
         self._chapters = _url(url, "podcast:chapters url")
-
-    def person(self, name: str, role: str = "host", group: str = "cast", href=None, img=None) -> None:
-        self._persons.append(_person(name, role, group, href, img))
-
-    def location(self, name: str, geo=None, osm=None, country=None, rel=None) -> None:
-        self._location = _location(name, geo, osm, country, rel)
-
-    def license(self, identifier: str, url: str | None = None) -> None:
-        self._license = (
-            _max(identifier, 128, "podcast:license"),
-            _url(url, "podcast:license url") if url else None,
-        )
 
     def alternate_enclosure(
         self,
