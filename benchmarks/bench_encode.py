@@ -9,12 +9,16 @@
    `grandirenhlm ingest -q --show bench master.wav` command in a fresh project (interpreter start,
    probe and hash of the master, the same encode, copy, tags, hash of the result, the record).
    Target: ingest <= 1.1x ffmpeg by hand.
-2. Parallel encodes. M (6) masters of 2 minutes each, ingested as one folder with `--jobs 1`, then
-   with `--jobs 2`, each in a fresh project (so nothing comes from the encode cache). Best of R.
-   Target: --jobs 2 >= 1.7x faster than --jobs 1 (on a machine with at least 2 free cores).
+2. Parallel encodes. M (6) masters of 2 minutes each, ingested as one folder with `--jobs 1` and
+   with `--jobs 2`, each run in a fresh project (so nothing comes from the encode cache), R rounds
+   alternating which goes first; the medians. Target: --jobs 2 >= 1.7x faster than --jobs 1 (on a
+   machine with at least 2 free cores).
 3. Loudness memory. A 1-minute and a 1-hour MP3 (mono 64k), each measured by
-   `loudness.measure_loudness` in a fresh child process; its peak RSS and its ffmpeg child's
-   (getrusage ru_maxrss) are compared. Target: the same memory for both lengths.
+   `loudness.measure_loudness` in a fresh child process. Peak RSS from Linux's VmHWM, never
+   ru_maxrss (carried over from the parent through fork and exec, so never below its RSS): the
+   Python child's after resetting it through /proc/self/clear_refs once imports are done, and the
+   ffmpeg that measure_loudness really starts, its /proc/PID/status polled every 20 ms while it
+   runs. Target: the same memory for both lengths.
 
 Needs only the package (imageio-ffmpeg brings ffmpeg). Progress on stderr, the table on stdout.
 """
@@ -31,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,24 +124,44 @@ def bench_jobs(work: Path, masters: int, minutes: float, repeat: int) -> dict:
     log(
         f"2. {masters} masters of {minutes:g} min: --jobs 1 vs --jobs 2, median of {repeat} alternating rounds"
     )
-    one, two, busy = [], [], []
+    one, two, busy, busy1 = [], [], [], []
+    hand1, hand2 = [], []  # the same six encodes, ffmpeg by hand: the ceiling of the machine
+    args = [
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            *ffmpeg_encode_args(m, work / f"{m.stem}.mp3", EncodeSettings().resolve(2)),
+        ]
+        for m in sorted(folder.glob("*.wav"))
+    ]
     for i in range(repeat):
         # Alternate which setting goes first, so a drift in the machine's load favours neither.
+        for workers in (1, 2) if i % 2 == 0 else (2, 1):
+            start = time.perf_counter()
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(lambda cmd: subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL), args))
+            (hand1 if workers == 1 else hand2).append(time.perf_counter() - start)
         for jobs in ("1", "2") if i % 2 == 0 else ("2", "1"):
             wall = timed(ingest_cmd(make_project(work / f"jobs{jobs}-{i}"), "--jobs", jobs, folder))
             if jobs == "1":
                 one.append(wall)
+                busy1.append(CPU_USED[-1] / wall)  # a bit over 1: ffmpeg decodes and encodes in threads
             else:
                 two.append(wall)
                 busy.append(CPU_USED[-1] / wall)  # cores kept busy: about 2 when the machine has 2 free
         log(
-            f"   round {i + 1}: --jobs 1 {one[-1]:.2f} s, --jobs 2 {two[-1]:.2f} s ({busy[-1]:.2f} cores busy)"
+            f"   round {i + 1}: by hand {hand1[-1]:.2f} s / {hand2[-1]:.2f} s two at a time ({hand1[-1] / hand2[-1]:.2f}x);"
+            f" --jobs 1 {one[-1]:.2f} s, --jobs 2 {two[-1]:.2f} s ({busy1[-1]:.2f} and {busy[-1]:.2f} cores busy)"
         )
     paired = sorted(a / b for a, b in zip(one, two, strict=True))  # each pair ran back to back
     return {
         "jobs1_s": statistics.median(one), "jobs2_s": statistics.median(two),
         "speedup": statistics.median(one) / statistics.median(two), "paired": paired,
+        "jobs1_cores_busy": statistics.median(busy1),
         "jobs2_cores_busy": statistics.median(busy), "jobs1_runs_s": one, "jobs2_runs_s": two,
+        "by_hand1_s": statistics.median(hand1), "by_hand2_s": statistics.median(hand2),
+        "by_hand_speedup": statistics.median(hand1) / statistics.median(hand2),
     }  # fmt: skip
 
 
@@ -289,7 +314,10 @@ def table(
         ]  # fmt: skip
     if jobs:
         rows += [
-            (f"{opts.masters} masters, --jobs 1", f"{jobs['jobs1_s']:.2f} s", "median"),
+            (f"{opts.masters} encodes, ffmpeg by hand, one at a time", f"{jobs['by_hand1_s']:.2f} s", "median"),
+            (f"{opts.masters} encodes, ffmpeg by hand, two at a time", f"{jobs['by_hand2_s']:.2f} s",
+             f"median, {jobs['by_hand_speedup']:.2f}x faster: the most --jobs 2 can give here"),
+            (f"{opts.masters} masters, --jobs 1", f"{jobs['jobs1_s']:.2f} s", f"median; {jobs['jobs1_cores_busy']:.2f} cores busy"),
             (f"{opts.masters} masters, --jobs 2", f"{jobs['jobs2_s']:.2f} s",
              f"median, {jobs['speedup']:.2f}x faster (target >= 1.7x); paired rounds "
              f"{jobs['paired'][0]:.2f}x to {jobs['paired'][-1]:.2f}x; {jobs['jobs2_cores_busy']:.2f} cores busy"),
