@@ -124,7 +124,7 @@ def run_plan(
                     objects.pop(key, None)
                     log(f"DELETE {key}")
                     result.deleted.append(key)
-    except StorageError:
+    except (StorageError, KeyboardInterrupt):  # Ctrl-C too: the next run resumes, not restarts
         _save_manifest_best_effort(storage, objects)
         raise
     finally:
