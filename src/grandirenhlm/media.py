@@ -32,7 +32,7 @@ from mutagen.wave import WAVE
 
 from grandirenhlm.errors import MediaError
 from grandirenhlm.model import Chapter, Cover, MediaInfo
-from grandirenhlm.mpeg import skip_id3v2, walk_frames
+from grandirenhlm.mpeg import id3v2_body_size, skip_id3v2, walk_frames
 from grandirenhlm.records import DisplayPath
 
 TAG_KEYS = (
@@ -64,9 +64,9 @@ def probe(path: Path) -> MediaInfo:
     name = DisplayPath(path)
     src = Source.load(path, name)
     size = src.size
-    _check_id3v2_size(src, name, size)
     try:
         with src.open() as fh:
+            _check_id3v2_size(fh, name, size)
             audio = mutagen.File(fh, options=_sniff(fh))
     except mutagen.MutagenError as exc:
         raise MediaError(f"{name}: unreadable media file: {_reason(exc)}") from exc
@@ -325,18 +325,14 @@ def _sniff(fh: BinaryIO) -> list[type] | None:
     return None
 
 
-def _check_id3v2_size(src: Source, name: Any, size: int) -> None:
+def _check_id3v2_size(fh: BinaryIO, name: Any, size: int) -> None:
     """An ID3v2 header whose size field points past the end of the file: a damaged or hostile tag."""
-    with src.open() as fh:
-        head = fh.read(10)
-    if len(head) == 10 and head[:3] == b"ID3":
-        declared = 0
-        for byte in head[6:10]:
-            declared = (declared << 7) | (byte & 0x7F)
-        if 10 + declared > size:
-            raise MediaError(
-                f"{name}: damaged ID3 tag: its header declares {declared} bytes, the file has {size}"
-            )
+    declared = id3v2_body_size(fh.read(10))
+    fh.seek(0)
+    if declared is not None and 10 + declared > size:
+        raise MediaError(
+            f"{name}: damaged ID3 tag: its header declares {declared} bytes, the file has {size}"
+        )
 
 
 def _truncation(src: Source, audio: Any, size: int) -> str | None:

@@ -171,15 +171,24 @@ def _resync(buf: bytes, pos: int, stream: int | None) -> int | None:
     return None
 
 
+def id3v2_body_size(head: bytes) -> int | None:
+    """The size its header gives an ID3v2 tag's body (a 28-bit "syncsafe" number), or None if the
+    10 bytes are not an ID3v2 header."""
+    if len(head) < 10 or head[:3] != b"ID3":
+        return None
+    size = 0
+    for byte in head[6:10]:
+        size = (size << 7) | (byte & 0x7F)
+    return size
+
+
 def skip_id3v2(fileobj: BinaryIO) -> int:
     """Offset of the first byte after any ID3v2 tags at the start of the file (some tools stack several)."""
     offset = 0
     while True:
         fileobj.seek(offset)
         head = fileobj.read(10)
-        if len(head) < 10 or head[:3] != b"ID3":
+        size = id3v2_body_size(head)
+        if size is None:
             return offset
-        size = 0
-        for byte in head[6:10]:
-            size = (size << 7) | (byte & 0x7F)
-        offset += 10 + size + (10 if head[5] & 0x10 else 0)
+        offset += 10 + size + (10 if head[5] & 0x10 else 0)  # header, body, optional footer
