@@ -227,39 +227,46 @@ def stage_publish_s3(ctx: dict, clock: Clock) -> dict:
     return _publish(ctx, clock, _s3_target(ctx))
 
 
-def stage_boto3(ctx: dict, clock: Clock) -> dict:
-    """Plain boto3: upload_file every file of the local publish (media, pages, feed, manifest)."""
+def boto3_upload_loop(
+    endpoint: str, bucket: str, root: Path, files: list[Path], prefix: str, concurrency: int
+) -> list[int]:
+    """The plain-boto3 peer of the publish benchmarks: a client and a pool of `concurrency` threads
+    calling `upload_file` with a Content-Type for every file; returns the sizes uploaded. It uses
+    the same checksum mode as S3Storage for a custom endpoint, so only the orchestration differs."""
     import mimetypes
     from concurrent.futures import ThreadPoolExecutor
 
     import boto3
     from botocore.config import Config
 
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        config=Config(
+            s3={"addressing_style": "path"},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            max_pool_connections=max(10, concurrency * 2),
+        ),
+    )
+
+    def upload(path: Path) -> int:
+        key = f"{prefix}/{path.relative_to(root).as_posix()}"
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})
+        return path.stat().st_size
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        return list(pool.map(upload, files))
+
+
+def stage_boto3(ctx: dict, clock: Clock) -> dict:
+    """Plain boto3: upload_file every file of the local publish (media, pages, feed, manifest)."""
     root = Path(ctx["project"]) / "public"
     files = sorted(p for p in root.rglob("*") if p.is_file())
     concurrency = _s3_target(ctx).max_concurrency
-
-    with clock:
-        # Same checksum mode as S3Storage uses for a custom endpoint, so only the orchestration differs.
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=ctx["endpoint"],
-            config=Config(
-                s3={"addressing_style": "path"},
-                request_checksum_calculation="when_required",
-                response_checksum_validation="when_required",
-                max_pool_connections=max(10, concurrency * 2),
-            ),
-        )
-
-        def upload(path: Path) -> int:
-            key = f"{REFERENCE_PREFIX}/{path.relative_to(root).as_posix()}"
-            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            s3.upload_file(str(path), ctx["bucket"], key, ExtraArgs={"ContentType": content_type})
-            return path.stat().st_size
-
-        with ThreadPoolExecutor(concurrency) as pool:
-            sizes = list(pool.map(upload, files))
+    with clock:  # client creation inside the clock, as it is for the publish
+        sizes = boto3_upload_loop(ctx["endpoint"], ctx["bucket"], root, files, REFERENCE_PREFIX, concurrency)
     return {"PUT": len(sizes), "bytes": sum(sizes)}
 
 

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_pipeline import (  # a sibling script, not a package
     BASE_URL,
     SHOW,
+    boto3_upload_loop,
     environment,
     isolate_aws_env,
     make_corpus,
@@ -136,36 +137,11 @@ def child_publish(ctx: dict, prefix: str) -> dict:
 def child_boto3(ctx: dict, prefix: str) -> dict:
     """The reference: a boto3 client and a pool of the same concurrency calling `upload_file` for
     every file of the same site (written to a folder beforehand), with a Content-Type each."""
-    import mimetypes
-    from concurrent.futures import ThreadPoolExecutor
-
-    import boto3
-    from botocore.config import Config
-
     root = Path(ctx["site"])
     files = sorted(p for p in root.rglob("*") if p.is_file() and ".grandirenhlm" not in p.parts)
     concurrency = _target(ctx, prefix).max_concurrency
     started = time.perf_counter()
-    # The checksum mode S3Storage uses for a custom endpoint: only the orchestration differs.
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=ctx["endpoint"],
-        config=Config(
-            s3={"addressing_style": "path"},
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-            max_pool_connections=max(10, concurrency * 2),
-        ),
-    )
-
-    def upload(path: Path) -> int:
-        key = f"{prefix}/{path.relative_to(root).as_posix()}"
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        s3.upload_file(str(path), ctx["bucket"], key, ExtraArgs={"ContentType": content_type})
-        return path.stat().st_size
-
-    with ThreadPoolExecutor(concurrency) as pool:
-        sizes = list(pool.map(upload, files))
+    sizes = boto3_upload_loop(ctx["endpoint"], ctx["bucket"], root, files, prefix, concurrency)
     return {"seconds": time.perf_counter() - started, "uploaded": len(sizes), "bytes": sum(sizes)}
 
 
