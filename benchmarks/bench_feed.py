@@ -60,7 +60,8 @@ def make_show() -> Show:
     )
 
 
-def make_episodes(n: int) -> list[Episode]:
+def make_episodes(n: int, description: str = DESCRIPTION, chapters: tuple = ()) -> list[Episode]:
+    """N episodes as their records would load: the same for the feed and the pages benchmarks."""
     start = datetime(2020, 1, 1, 9, 0, tzinfo=UTC)
     return [
         Episode(
@@ -70,7 +71,7 @@ def make_episodes(n: int) -> list[Episode]:
             guid=f"urn:uuid:00000000-0000-4000-8000-{i:012d}",
             title=f"Épisode {i} : « l’enfance & les Hlm »",
             pub_date=start + timedelta(hours=i),
-            description=DESCRIPTION.format(n=i),
+            description=description.format(n=i),
             media=EpisodeMedia(
                 path=Path(f"/media/bench/episode-{i}-{i:012x}.mp3"),
                 sha256=f"{i:064x}",
@@ -81,6 +82,7 @@ def make_episodes(n: int) -> list[Episode]:
             ),
             number=i,
             explicit=False,
+            chapters=chapters,
         )
         for i in range(1, n + 1)
     ]

@@ -29,16 +29,18 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_feed  # noqa: E402  # a sibling script, not a package
 
 from grandirenhlm import layout  # noqa: E402
 from grandirenhlm.config import Project  # noqa: E402
 from grandirenhlm.images import CoverSet, Rendition  # noqa: E402
-from grandirenhlm.model import Chapter, Episode, EpisodeMedia, Owner, Show  # noqa: E402
+from grandirenhlm.model import Chapter, Episode, Owner, Show  # noqa: E402
 from grandirenhlm.pages import (  # noqa: E402
     SITE_PAGES,
     PageCache,
@@ -80,35 +82,16 @@ def make_cover() -> CoverSet:
     return CoverSet("bench/cover-0123456789ab.jpg", 1400, 1400, renditions)
 
 
+CHAPTERS = (
+    Chapter(0.0, "Présentation"),
+    Chapter(300.0, "Le témoignage"),
+    Chapter(1500.0, "Pour aller plus loin"),
+)
+
+
 def make_episodes(n: int) -> list[Episode]:
-    start = datetime(2020, 1, 1, 9, 0, tzinfo=UTC)
-    return [
-        Episode(
-            show="bench",
-            slug=f"episode-{i}",
-            source=ROOT / "episodes" / "bench" / f"episode-{i}.toml",
-            guid=f"urn:uuid:00000000-0000-4000-8000-{i:012d}",
-            title=f"Épisode {i} : « l’enfance & les Hlm »",
-            pub_date=start + timedelta(hours=i),
-            description=DESCRIPTION.format(n=i),
-            media=EpisodeMedia(
-                path=Path(f"/media/bench/episode-{i}-{i:012x}.mp3"),
-                sha256=f"{i:064x}",
-                size=1_000_000 + i,
-                mime_type="audio/mpeg",
-                duration_seconds=1800.0 + i % 600,
-                bitrate=64000,
-            ),
-            number=i,
-            explicit=False,
-            chapters=(
-                Chapter(0.0, "Présentation"),
-                Chapter(300.0, "Le témoignage"),
-                Chapter(1500.0, "Pour aller plus loin"),
-            ),
-        )
-        for i in range(1, n + 1)
-    ]
+    """The feed benchmark's episodes, with chapters and a question mark (French spacing) added."""
+    return bench_feed.make_episodes(n, DESCRIPTION, CHAPTERS)
 
 
 def neighbours(episodes: list[Episode]):
