@@ -115,4 +115,3 @@ def test_an_unchanged_stamp_is_trusted_without_parsing(tmp_path: Path) -> None:
     record.write_text('title = "BBBB"\n', encoding="utf-8")
     os.utime(record, ns=(st_.st_atime_ns, st_.st_mtime_ns))
     assert TomlCache(cache_file).read(record) == {"title": "AAAA"}
-
