@@ -163,6 +163,20 @@ def demo_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+REAL_ADDRESS = "media@hlm-podcasts.fr"  # a test's stand-in for the team's real address
+REAL_BASE_URL = "https://podcasts.hlm-podcasts.fr/"
+
+
+def without_placeholders(root: Path) -> Path:
+    """The demo as a team would ship it: its owner and contact addresses and the local target's
+    public address replaced by real-looking ones (the demo's are placeholders on purpose)."""
+    for path in [*(root / "feeds").glob("*.toml"), root / "grandirenhlm.toml"]:
+        if path.is_file():
+            text = path.read_text(encoding="utf-8").replace("podcasts@example.org", REAL_ADDRESS)
+            path.write_text(text.replace("http://127.0.0.1:8000/", REAL_BASE_URL), encoding="utf-8")
+    return root
+
+
 def run_cli(project: Path | None, *args: str) -> Result:
     """Run the CLI in-process; stdout and stderr stay separate."""
     runner = CliRunner()

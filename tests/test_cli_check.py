@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import assert_clean_error, run_cli
+from tests.conftest import REAL_ADDRESS, assert_clean_error, run_cli, without_placeholders
 
 SHOW = "feeds/grandir-en-hlm.toml"
 EPISODE = "episodes/grandir-en-hlm/temoignage-1.toml"
@@ -22,10 +22,40 @@ def edit(root: Path, name: str, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def test_demo_content_passes(demo_project: Path):
+def test_demo_content_passes_but_for_its_placeholders(demo_project: Path):
+    result = run_cli(demo_project, "check")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "ok: 5 warning(s)\n"
+    assert result.stderr.splitlines() == [
+        *(
+            f"warning: feeds/{show}.toml: owner.email: podcasts@example.org is a placeholder (a reserved "
+            "domain); put the address the platforms write to (Apple and Spotify send ownership codes there)"
+            for show in ("grandir-en-hlm", "l-emission")
+        ),
+        *(
+            f"warning: grandirenhlm.toml: site.{name}.contact: podcasts@example.org is a placeholder "
+            "(a reserved domain); put the address listeners may write to"
+            for name in ("accessibility", "legal")
+        ),
+        "warning: grandirenhlm.toml: targets.local.public_base_url: http://127.0.0.1:8000/ is this "
+        "machine: feeds and pages built with it work only here; set the address listeners reach the site at",
+    ]
+    assert run_cli(demo_project, "check", "--strict").exit_code == 1
+    without_placeholders(demo_project)
     result = run_cli(demo_project, "check", "--strict")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "ok: no problems found\n"
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["a@example.com", "a@example.net", "a@mail.example.org", "a@radio.test", "a@x.invalid", "a@localhost"],
+)
+def test_every_reserved_domain_is_a_placeholder(demo_project: Path, address: str):
+    without_placeholders(demo_project)
+    edit(demo_project, SHOW, f'email = "{REAL_ADDRESS}"', f'email = "{address}"')
+    result = run_cli(demo_project, "check", "--strict")
+    assert_clean_error(result, f"warning: {SHOW}: owner.email: {address} is a placeholder")
 
 
 def test_every_problem_of_a_show_is_reported_at_once(demo_project: Path):
@@ -155,6 +185,7 @@ def test_outside_a_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_console_script_and_module_entry_points(demo_project: Path):
+    without_placeholders(demo_project)
     script = Path(sys.executable).with_name("grandirenhlm")
     for command in ([str(script)], [sys.executable, "-m", "grandirenhlm"]):
         done = subprocess.run(
@@ -259,6 +290,7 @@ def test_each_linter_rule_is_reported_once(demo_project: Path, name, old, new, l
         assert not (demo_project / "public").exists()
     else:
         assert result.exit_code == 0, result.stderr
+        without_placeholders(demo_project)
         assert_clean_error(run_cli(demo_project, "check", "--strict"), message)
 
 
@@ -275,7 +307,7 @@ def test_live_item_ended_without_replay_is_a_warning(demo_project: Path):
 
 def test_a_guid_changed_after_publishing_is_an_error(demo_project: Path):
     assert run_cli(demo_project, "publish").exit_code == 0  # public/ now holds the feeds apps read
-    assert run_cli(demo_project, "check", "--strict").exit_code == 0
+    assert run_cli(without_placeholders(demo_project), "check", "--strict").exit_code == 0
     edit(demo_project, EPISODE, "urn:uuid:b9f1763b-4210-4c05-8ce7-6f5a78d79594", "urn:uuid:new")
     result = run_cli(demo_project, "check")
     assert_clean_error(

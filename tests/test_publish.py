@@ -232,22 +232,66 @@ def test_noop_publish_does_not_rewrite_the_manifest(demo_project: Path):
     assert manifest.stat().st_mtime_ns == before
 
 
+def feed_references(root: Path) -> set[str]:
+    """Every key a feed of the demo points at: enclosures, alternates, covers, chapters, transcripts."""
+    project = load_project(root)
+    artifacts = build_site(project, load_catalog(project), "http://x/", datetime.now(UTC))
+    return {ref for a in artifacts if a.stage == Stage.FEED for ref in a.references}
+
+
 def test_enclosures_listeners_cannot_fetch_keep_the_feeds_out(demo_project, private_bucket):
     endpoint, bucket = private_bucket
-    result = s3_publish(demo_project, endpoint, bucket, "--quiet")
-    assert_clean_error(
-        # 6 MP3s, the replay's MP4 and its audio-only M4A (a podcast:alternateEnclosure)
-        result,
-        "8 object(s) failed, feeds not updated",
-        "answered 403, listeners cannot download it",
-    )
-    client = s3_client(endpoint)
-    keys = {o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]}
-    assert "podcasts/grandir-en-hlm/feed.xml" not in keys
-    assert "podcasts/media/l-emission/" in "".join(keys)  # the media went up; only the feeds wait
+    referenced = feed_references(demo_project)
+    assert len([k for k in referenced if k.startswith("media/")]) == 8  # 6 MP3s, the MP4 and its M4A
+    for attempt in ("first run", "rerun: the objects are up but still unreadable"):
+        result = s3_publish(demo_project, endpoint, bucket, "--quiet")
+        assert_clean_error(
+            result,
+            f"{len(referenced)} object(s) failed, feeds not updated",
+            "answered 403, listeners cannot download it",
+        )
+        client = s3_client(endpoint)
+        keys = {o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]}
+        assert "podcasts/grandir-en-hlm/feed.xml" not in keys, attempt
+        assert "podcasts/media/l-emission/" in "".join(keys)  # the media went up; only the feeds wait
+    manifest = json.loads(client.get_object(Bucket=bucket, Key=f"podcasts/{MANIFEST_KEY}")["Body"].read())
+    assert not [k for k, v in manifest["objects"].items() if "verified" in v]  # a failed run verifies nothing
     unchecked = s3_publish(demo_project, endpoint, bucket, "--no-verify", "--json")
     assert unchecked.exit_code == 0, unchecked.stderr
     assert json.loads(unchecked.stdout)["uploaded"] == 2  # just the two feeds
+    # the feeds are out now, by the user's choice; a publish that checks still says what is wrong
+    assert_clean_error(s3_publish(demo_project, endpoint, bucket, "--quiet"), "answered 403")
+
+
+def test_an_acl_change_is_applied_to_the_objects_already_up(demo_project, private_bucket):
+    """After a failed private run, `--acl public-read` re-applies the ACL in place (a copy onto
+    itself), the check passes, and every enclosure a feed lists answers an anonymous byte range."""
+    endpoint, bucket = private_bucket
+    assert s3_publish(demo_project, endpoint, bucket, "--quiet").exit_code == 1
+    dry = s3_publish(demo_project, endpoint, bucket, "--acl", "public-read", "--dry-run")
+    assert dry.exit_code == 0, dry.stderr
+    updates = [line for line in dry.stdout.splitlines() if line.startswith("UPDATE ")]
+    assert updates and all(line.endswith("(acl: none -> public-read)") for line in updates)
+    assert "UPDATE media/grandir-en-hlm/" in dry.stdout
+    result = s3_publish(demo_project, endpoint, bucket, "--acl", "public-read", "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["updated"] == len(updates) and summary["uploaded"] == DEMO_SITE_FILES - len(updates)
+    assert summary["verified"] == len(feed_references(demo_project))
+    for show, count in (("grandir-en-hlm", 6), ("l-emission", 1)):
+        with urllib.request.urlopen(f"{endpoint}/{bucket}/podcasts/{show}/feed.xml", timeout=10) as r:
+            entries = feedparser.parse(r.read()).entries
+        assert len(entries) == count
+        for entry in entries:
+            ranged = urllib.request.Request(entry.enclosures[0].href, headers={"Range": "bytes=0-1"})
+            with urllib.request.urlopen(ranged, timeout=10) as r:
+                assert r.status == 206
+    again = s3_publish(demo_project, endpoint, bucket, "--acl", "public-read", "--json")
+    assert json.loads(again.stdout) | {"seconds": 0} == json.loads(again.stdout) | {
+        "uploaded": 0, "updated": 0, "verified": 0, "seconds": 0,
+    }  # fmt: skip
+    back = s3_publish(demo_project, endpoint, bucket, "--quiet")  # acl none: private again, so it fails
+    assert_clean_error(back, "answered 403")
 
 
 def test_setup_bucket_sets_the_cors_rule_players_need(demo_project, s3_bucket):
@@ -265,7 +309,7 @@ def test_setup_bucket_sets_the_cors_rule_players_need(demo_project, s3_bucket):
 def test_verification_catches_a_wrong_content_type(demo_project, tmp_path):
     """A server that answers, but not as players need: the check names what is wrong."""
     from grandirenhlm.serve import make_server
-    from grandirenhlm.verify import verify_enclosures
+    from grandirenhlm.verify import Verifier
 
     project = load_project(demo_project)
     artifacts = build_site(project, load_catalog(project), "http://x/", datetime.now(UTC))
@@ -280,15 +324,17 @@ def test_verification_catches_a_wrong_content_type(demo_project, tmp_path):
 
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        report = verify_enclosures(f"http://127.0.0.1:{server.server_address[1]}/", media)
+        report = Verifier(f"http://127.0.0.1:{server.server_address[1]}/").check(media)
     finally:
         server.shutdown()
         server.server_close()
-    assert report.checked == len(media) and report.skipped_reason is None
+    assert report.checked == len(media) and report.unreachable is None
     assert list(report.failures) == [media[0].key]
+    assert set(report.passed) == {a.key for a in media[1:]}
     assert f"Content-Length 9, expected {media[0].size}" in report.failures[media[0].key]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    unreachable = verify_enclosures(f"http://127.0.0.1:{port}/", media)
-    assert unreachable.failures == {} and "does not answer" in unreachable.skipped_reason
+    unreachable = Verifier(f"http://127.0.0.1:{port}/").check(media)
+    assert unreachable.failures == {} and unreachable.passed == ()
+    assert unreachable.unreachable.startswith(f"http://127.0.0.1:{port}/ does not answer (")

@@ -89,7 +89,9 @@ def test_quiet_prints_nothing_and_json_matches_what_was_written(demo_project: Pa
     result = run_cli(demo_project, "publish", "--json")
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)  # one JSON document, nothing else on stdout
-    assert set(summary) == {"target", "uploaded", "skipped", "deleted", "bytes", "seconds"}
+    assert set(summary) == {
+        "target", "uploaded", "updated", "skipped", "deleted", "stale", "verified", "bytes", "seconds",
+    }  # fmt: skip
     now = published_files(demo_project / "public")
     puts = dict(
         line.removeprefix("PUT ").removesuffix(" bytes)").split(" (")
@@ -101,6 +103,7 @@ def test_quiet_prints_nothing_and_json_matches_what_was_written(demo_project: Pa
     assert summary["uploaded"] == len(puts) and summary["skipped"] == len(now) - len(puts)
     assert summary["bytes"] == sum(int(size) for size in puts.values()) == sum(now[k] for k in puts)
     assert summary["deleted"] == 0 and summary["target"] == "public"
+    assert summary["updated"] == summary["stale"] == summary["verified"] == 0  # a folder keeps no settings
     assert isinstance(summary["seconds"], float) and summary["seconds"] > 0
 
     again = run_cli(demo_project, "publish", "--json", "--quiet")

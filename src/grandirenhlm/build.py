@@ -113,8 +113,10 @@ def build_site(
         cover = resize_cover(show.image, cover_key, cache.images if cache else None)
         for r in cover.renditions:
             artifacts.append(Artifact.from_bytes(r.key, Stage.ASSET, r.content_type, r.data, cache=IMMUTABLE))
+        refs: dict[str, tuple[str, ...]] = {}  # guid -> keys its feed item points at
         for i, episode in enumerate(episodes):
             media = episode.media
+            item_refs = [layout.media(episode)]
             artifacts.append(
                 Artifact(
                     layout.media(episode),
@@ -128,6 +130,7 @@ def build_site(
             )
             for alt in episode.alternates:  # other renditions: the audio of a video replay
                 key = layout.alternate_media(episode, alt.path.name)
+                item_refs.append(key)
                 artifacts.append(
                     Artifact(
                         key, Stage.MEDIA, alt.mime_type, IMMUTABLE, alt.sha256, alt.size, source=alt.path
@@ -144,7 +147,9 @@ def build_site(
                     )
                 )
             for key, content_type, data in episode_files(episode, show.language):  # chapters, transcripts
+                item_refs.append(key)
                 artifacts.append(Artifact.from_bytes(key, Stage.ASSET, content_type, data))
+            refs[episode.guid] = tuple(item_refs)
             previous = episodes[i - 1] if i > 0 else None
             following = episodes[i + 1] if i + 1 < len(episodes) else None
             page = render_episode(
@@ -163,7 +168,8 @@ def build_site(
             cache.folder.parent.parent / "feeds" if cache is not None and cache.folder is not None else None
         )
         for feed in render_feed_pages(show, episodes, base_url, cover_key, live, store=store):
-            references = (cover_key, *(layout.media(e) for e in feed.episodes))
+            # everything the feed points at, which must answer before the feed goes out
+            references = (cover_key, *(key for e in feed.episodes for key in refs[e.guid]))
             artifacts.append(Artifact.from_bytes(feed.key, Stage.FEED, RSS, feed.data, references))
         home.append((show, cover, len(episodes)))
     artifacts.append(

@@ -29,6 +29,7 @@ from PIL import Image, UnidentifiedImageError
 from grandirenhlm import chapters as chaps
 from grandirenhlm import layout
 from grandirenhlm.catalog import Catalog
+from grandirenhlm.config import Project, is_loopback_url
 from grandirenhlm.errors import ConfigError, ValidationError
 from grandirenhlm.feed import MAX_DESCRIPTION_BYTES, description_html, episode_description
 from grandirenhlm.media import artwork_problems, sha256_file
@@ -179,6 +180,61 @@ def check_catalog(
                     f"type: serial, but episode numbers {numbers} do not run 1, 2, 3… without gaps",
                 )
     return list(findings)
+
+
+# Addresses that cannot be anyone's: RFC 2606 / RFC 6761 reserved names.
+_RESERVED_DOMAINS = ("example.com", "example.org", "example.net")
+_RESERVED_SUFFIXES = (".test", ".invalid", ".example", ".localhost", ".local")
+
+
+def is_placeholder_email(email: str) -> bool:
+    """An address at a reserved example domain (podcasts@example.org), *.test, *.invalid or localhost."""
+    domain = email.rpartition("@")[2].strip().lower().rstrip(".")
+    return (
+        domain in _RESERVED_DOMAINS
+        or domain.endswith(tuple("." + d for d in _RESERVED_DOMAINS))
+        or domain.endswith(_RESERVED_SUFFIXES)
+        or domain in ("localhost", "test", "invalid", "example")
+    )
+
+
+def placeholder_findings(
+    project: Project, catalog: Catalog, base_url: str | None, base_url_key: str, level: str = "warning"
+) -> list[Finding]:
+    """What must not go out to listeners: an owner or contact address at a placeholder domain,
+    feeds whose public base URL is this machine. `base_url_key` names where the URL is set."""
+    findings = []
+    for _, show in sorted(catalog.shows.items()):
+        if show.owner and is_placeholder_email(show.owner.email):
+            findings.append(
+                Finding(
+                    level,
+                    display_path(show.source),
+                    f"owner.email: {show.owner.email} is a placeholder (a reserved domain); put the "
+                    "address the platforms write to (Apple and Spotify send ownership codes there)",
+                )
+            )
+    config = project.config_display
+    for name, notice in (("accessibility", project.accessibility), ("legal", project.legal)):
+        if "@" in notice.contact and is_placeholder_email(notice.contact):
+            findings.append(
+                Finding(
+                    level,
+                    config,
+                    f"site.{name}.contact: {notice.contact} is a placeholder (a reserved domain); "
+                    "put the address listeners may write to",
+                )
+            )
+    if is_loopback_url(base_url):
+        findings.append(
+            Finding(
+                level,
+                base_url_key,
+                f"{base_url} is this machine: feeds and pages built with it work only here; "
+                "set the address listeners reach the site at",
+            )
+        )
+    return findings
 
 
 def published_guids(feed: Path) -> dict[str, str]:

@@ -6,7 +6,6 @@ exit status 1, without a traceback. Anything else is a bug and keeps its traceba
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -233,15 +232,41 @@ def check(ctx, strict: bool, deep: bool, loudness: bool) -> None:
     click.echo(f"ok: {len(findings)} warning(s)" if findings else "ok: no problems found")
 
 
-def _run_checks(project, deep: bool = False, loudness: bool = False):
+def _run_checks(project, deep: bool = False, loudness: bool = False, target=None):
+    """Print every finding. Placeholders (an owner address at example.org, a loopback base URL)
+    are warnings for `check` (without `target`), errors for a `target` on another machine, and
+    not reported for a publish that stays on this machine (a folder, a test server)."""
     from grandirenhlm.catalog import load_catalog
-    from grandirenhlm.check import check_catalog
+    from grandirenhlm.check import check_catalog, placeholder_findings
 
     catalog = load_catalog(project)
     findings = check_catalog(catalog, deep=deep, loudness=loudness, published=project.output_dir)
-    for finding in findings:
+    remote = target is not None and target.is_remote
+    placeholders = []
+    if target is None or remote:
+        target = target or project.target(None)
+        base_url = target.public_base_url or (_default_base_url(target) if target.is_s3 else None)
+        key = (
+            f"{project.config_display}: targets.{target.name}.public_base_url"
+            if target.name in project.targets
+            else "--public-base-url"
+        )
+        level = "error" if remote else "warning"
+        placeholders = placeholder_findings(project, catalog, base_url, key, level=level)
+    for finding in [*findings, *placeholders]:
         click.echo(str(finding), err=True)
-    return findings
+    if remote and placeholders:
+        raise GrandirError(
+            f"{target.url}: not published: this storage is not on this machine, and the "
+            "placeholders above would reach listeners"
+        )
+    return findings + placeholders
+
+
+def _default_base_url(target) -> str:
+    from grandirenhlm.storage.s3 import default_public_base_url
+
+    return default_public_base_url(target)
 
 
 @main.command()
@@ -270,31 +295,80 @@ def build(ctx, output: Path | None, base_url: str | None, at: str | None) -> Non
     click.echo(f"built {result.summary()['uploaded']} new file(s), {result.skipped} unchanged, in {out}")
 
 
+def target_options(command):
+    """The options that choose and reach a publish target, shared by `publish` and `setup`."""
+    options = [
+        click.option(
+            "--to", "to", help="Target name from grandirenhlm.toml, a folder, or s3://BUCKET/PREFIX."
+        ),
+        click.option("--endpoint-url", help="S3 API endpoint (MinIO, Ceph, R2, OVHcloud, Scaleway...)."),
+        click.option("--region", help="S3 region."),
+        click.option("--profile", help="AWS profile for credentials."),
+        click.option("--addressing-style", type=click.Choice(["auto", "path", "virtual"]), default=None),
+        click.option(
+            "--acl",
+            type=click.Choice(["none", "private", "public-read"]),
+            default=None,
+            help="Canned ACL to set on objects (default: none; many providers refuse ACLs).",
+        ),
+        click.option(
+            "--public-base-url", help="URL listeners reach the target at (CDN or website endpoint)."
+        ),
+        click.option("--storage-class", help="S3 storage class of new objects (STANDARD_IA, ONEZONE_IA...)."),
+        click.option(
+            "--multipart-threshold-mb",
+            type=click.IntRange(5),
+            default=None,
+            help="S3: files from this size (MiB) go up in parts of this size (default 16).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _target(project, to, **overrides):
+    from grandirenhlm.config import with_overrides
+
+    return with_overrides(project.target(to), **overrides)
+
+
 @main.command()
-@click.option("--to", "to", help="Target name from grandirenhlm.toml, a folder, or s3://BUCKET/PREFIX.")
-@click.option("--dry-run", is_flag=True, help="Print the plan (PUT, SKIP, DELETE per key); change nothing.")
+@target_options
+@click.pass_context
+def setup(ctx, to, **overrides) -> None:
+    """Make an S3 bucket ready for the site: create it, public read (the manifest kept private),
+    CORS, website configuration; then check it from outside."""
+    project = _project(ctx)
+    target = _target(project, to, **overrides)
+    for line in _setup(project, target, "setup"):
+        click.echo(line, err=line.startswith("warning: "))
+
+
+def _setup(project, target, option: str) -> list[str]:
+    from grandirenhlm.storage import open_storage
+    from grandirenhlm.verify import Verifier
+
+    if not target.is_s3:
+        raise GrandirError(
+            f"{option}: {target.url} is a folder; the command is for s3:// targets "
+            "(serve a folder with `grandirenhlm serve` or any static web server)"
+        )
+    base_url = target.public_base_url or _default_base_url(target)
+    return open_storage(project, target).setup(Verifier(base_url).readable)
+
+
+@main.command()
+@target_options
+@click.option(
+    "--dry-run", is_flag=True, help="Print the plan (PUT, UPDATE, SKIP, DELETE per key); change nothing."
+)
 @click.option("--prune", is_flag=True, help="Delete objects no longer part of the site.")
-@click.option("--endpoint-url", help="S3 API endpoint (MinIO, Ceph, R2, OVHcloud, Scaleway...).")
-@click.option("--region", help="S3 region.")
-@click.option("--profile", help="AWS profile for credentials.")
-@click.option("--addressing-style", type=click.Choice(["auto", "path", "virtual"]), default=None)
-@click.option(
-    "--acl",
-    type=click.Choice(["none", "private", "public-read"]),
-    default=None,
-    help="Canned ACL to set on objects (default: none; many providers refuse ACLs).",
-)
-@click.option("--public-base-url", help="URL listeners reach the target at (CDN or website endpoint).")
-@click.option("--storage-class", help="S3 storage class of new objects (STANDARD_IA, ONEZONE_IA...).")
-@click.option(
-    "--multipart-threshold-mb",
-    type=click.IntRange(5),
-    default=None,
-    help="S3: files from this size (MiB) go up in parts of this size (default 16).",
-)
 @click.option("--at", "at", help="Publish the site as it is at this date-time.")
-@click.option("--setup-bucket", is_flag=True, help="S3: first set the CORS rule browser players need.")
-@click.option("--no-verify", is_flag=True, help="S3: skip fetching new enclosures through the public URL.")
+@click.option("--setup-bucket", is_flag=True, help="S3: first run `grandirenhlm setup` on the target.")
+@click.option(
+    "--no-verify", is_flag=True, help="S3: skip fetching what the feeds point at through the public URL."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option(
@@ -307,59 +381,36 @@ def build(ctx, output: Path | None, base_url: str | None, at: str | None) -> Non
 @click.option("--break-lock", is_flag=True, help="Remove a lock left by a publish that crashed.")
 @click.pass_context
 def publish(
-    ctx,
-    to,
-    dry_run,
-    prune,
-    endpoint_url,
-    region,
-    profile,
-    addressing_style,
-    acl,
-    public_base_url,
-    storage_class,
-    multipart_threshold_mb,
-    at,
-    setup_bucket,
-    no_verify,
-    as_json,
-    quiet,
-    wait_seconds,
-    break_lock,
-) -> None:
+    ctx, to, dry_run, prune, at, setup_bucket, no_verify, as_json, quiet, wait_seconds, break_lock,
+    **overrides,
+) -> None:  # fmt: skip
     """Check, build and upload the site to a target (default: the local public/ folder)."""
-    from grandirenhlm.config import with_overrides
-
     project = _project(ctx)
-    target = with_overrides(
-        project.target(to),
-        endpoint_url=endpoint_url,
-        region=region,
-        profile=profile,
-        addressing_style=addressing_style,
-        acl=acl,
-        public_base_url=public_base_url,
-        storage_class=storage_class,
-        multipart_threshold_mb=multipart_threshold_mb,
-    )
+    target = _target(project, to, **overrides)
     if setup_bucket and not target.is_s3:
         raise GrandirError(f"--setup-bucket: {target.url} is a folder; the option is for s3:// targets")
-    findings = _run_checks(project)
+    findings = _run_checks(project, target=target)
     if any(f.level == "error" for f in findings):
         raise GrandirError("check found errors: nothing published")
+    if setup_bucket and not dry_run:
+        for line in _setup(project, target, "--setup-bucket"):
+            if not quiet or line.startswith("warning: "):
+                click.echo(line, err=True)
     result = _publish(
         project, target, at=_parse_moment(at), prune=prune, dry_run=dry_run, quiet=quiet,
-        setup_bucket=setup_bucket, verify=target.is_s3 and not no_verify,
-        wait_seconds=wait_seconds, break_lock=break_lock,
+        verify=target.is_s3 and not no_verify, wait_seconds=wait_seconds, break_lock=break_lock,
     )  # fmt: skip
     if result is None:
         return
+    if result.stale and not quiet:
+        click.echo(_stale_note(result.stale), err=True)
     if as_json:
         click.echo(json.dumps(result.summary()))
     elif not quiet:
         s = result.summary()
+        updated = f"{s['updated']} updated, " if s["updated"] else ""
         click.echo(
-            f"published to {target.url}: {s['uploaded']} uploaded, {s['skipped']} unchanged, "
+            f"published to {target.url}: {s['uploaded']} uploaded, {updated}{s['skipped']} unchanged, "
             f"{s['deleted']} deleted, {s['bytes']} bytes in {s['seconds']} s"
         )
         if not target.is_s3:
@@ -374,7 +425,6 @@ def _publish(
     prune: bool = False,
     dry_run: bool = False,
     quiet: bool = False,
-    setup_bucket: bool = False,
     verify: bool = False,
     wait_seconds: float = 0.0,
     break_lock: bool = False,
@@ -387,28 +437,32 @@ def _publish(
     from grandirenhlm.storage import open_storage
 
     catalog = load_catalog(project)
-    base_url = target.public_base_url
-    if not base_url:
-        from grandirenhlm.storage.s3 import default_public_base_url
-
-        base_url = default_public_base_url(target)
+    base_url = target.public_base_url or _default_base_url(target)
     from grandirenhlm.pages import PageCache
 
     artifacts = build_site(project, catalog, base_url, at, cache=PageCache.for_project(project, base_url))
     storage = open_storage(project, target)
-    if setup_bucket and not dry_run:
-        storage.setup_bucket()
     if dry_run:
-        for line in plan_publish(artifacts, storage.read_manifest(), prune=prune).lines():
+        plan = plan_publish(artifacts, storage.read_manifest(), prune=prune, settings=storage.settings)
+        for line in plan.lines():
             click.echo(line)
+        if plan.stale:
+            click.echo(_stale_note(len(plan.stale)), err=True)
         return None
-    from grandirenhlm.verify import verify_enclosures
+    from grandirenhlm.verify import Verifier
 
-    check = functools.partial(verify_enclosures, base_url) if verify else None
     return publish_artifacts(
-        artifacts, storage, prune=prune, reporter=make_reporter(quiet), verify=check,
+        artifacts, storage, prune=prune, reporter=make_reporter(quiet),
+        verifier=Verifier(base_url) if verify else None,
         wait_seconds=wait_seconds, break_lock=break_lock,
     )  # fmt: skip
+
+
+def _stale_note(count: int) -> str:
+    return (
+        f"note: {count} object(s) on the target are no longer part of the site (unpublished "
+        "episodes, replaced files); `grandirenhlm publish --prune` deletes them"
+    )
 
 
 @main.command()

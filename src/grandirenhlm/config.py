@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -38,6 +40,30 @@ class Target:
     def is_s3(self) -> bool:
         return self.url.startswith("s3://")
 
+    @property
+    def is_remote(self) -> bool:
+        """Storage on another machine: an S3 endpoint that is not a loopback address (AWS itself
+        when no endpoint is set). What goes there reaches listeners."""
+        if not self.is_s3:
+            return False
+        endpoint = (
+            self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        )
+        return not is_loopback_url(endpoint)
+
+
+def is_loopback_url(url: str | None) -> bool:
+    """An http(s) URL naming this machine: localhost, 127.0.0.0/8, ::1."""
+    if not url:
+        return False
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
 
 RGAA_STATUSES = ("non conforme", "partiellement conforme", "totalement conforme")
 
@@ -64,6 +90,11 @@ class Project:
     targets: dict[str, Target] = field(default_factory=dict)
     accessibility: Notice = Notice()
     legal: Notice = Notice()
+
+    @property
+    def config_display(self) -> str:
+        """`grandirenhlm.toml` as messages name it."""
+        return display_path(self.root / CONFIG_NAME)
 
     @property
     def feeds_dir(self) -> Path:

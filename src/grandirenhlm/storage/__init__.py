@@ -35,6 +35,17 @@ class Storage(Protocol):
         """Write every artifact; return {key: reason} for those that failed (others succeeded)."""
         ...
 
+    def settings(self, artifact: Artifact) -> dict[str, str | None] | None:
+        """The upload settings this target gives the object (type, cache policy, ACL, storage
+        class), recorded in the manifest so that a change re-applies them; None where the target
+        keeps none (a folder)."""
+        ...
+
+    def update_many(self, artifacts: Sequence[Artifact], progress: Progress) -> dict[str, str]:
+        """Re-apply the upload settings to objects already there with the right bytes; return
+        {key: reason} for those that failed."""
+        ...
+
     def delete(self, keys: Sequence[str]) -> None: ...
 
     def write_manifest(self, data: bytes) -> None: ...
@@ -71,4 +82,7 @@ def parse_manifest(raw: bytes, where: str) -> dict[str, dict]:
 
 
 def dump_manifest(objects: dict[str, dict]) -> bytes:
-    return json.dumps({"version": 1, "objects": dict(sorted(objects.items()))}, indent=1).encode()
+    """The manifest's bytes. Each entry: `sha256`, `size`, `stage`, and where they apply the
+    upload `settings` and `verified` (the public base URL through which an anonymous client was
+    seen fetching the object: set only by a run that succeeded)."""
+    return json.dumps({"version": 2, "objects": dict(sorted(objects.items()))}, indent=1).encode()

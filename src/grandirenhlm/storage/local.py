@@ -59,6 +59,15 @@ class LocalStorage:
             progress(artifact.key, artifact.size)
         return failed
 
+    def settings(self, artifact: Artifact) -> None:
+        """A folder keeps no upload settings: whatever serves it decides types and caching."""
+        return None
+
+    def update_many(self, artifacts: Sequence[Artifact], progress: Progress) -> dict[str, str]:
+        for artifact in artifacts:  # never planned (no settings), kept for the protocol
+            progress(artifact.key, artifact.size)
+        return {}
+
     def _write(self, path: Path, artifact: Artifact) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

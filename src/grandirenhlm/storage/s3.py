@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 import boto3
@@ -30,18 +30,6 @@ from grandirenhlm.lock import LOCK_KEY
 from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Progress, parse_manifest
 
 MB = 1024 * 1024
-
-# What browser players need to fetch media, transcripts and chapters from another origin: GET and
-# HEAD from anywhere, the Range request header, and the response headers that tell a seek worked.
-CORS_RULES = [
-    {
-        "AllowedOrigins": ["*"],
-        "AllowedMethods": ["GET", "HEAD"],
-        "AllowedHeaders": ["Range", "If-None-Match", "If-Modified-Since"],
-        "ExposeHeaders": ["Content-Range", "Content-Length", "Accept-Ranges", "ETag"],
-        "MaxAgeSeconds": 3600,
-    }
-]
 
 # S3 error codes -> what the user should hear. Messages never include keys or secrets.
 _CLIENT_ERRORS = {
@@ -175,12 +163,13 @@ class S3Storage:
     def key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
-    def setup_bucket(self) -> None:
-        """Set the CORS rule browser players need (`publish --setup-bucket`)."""
-        try:
-            self.client.put_bucket_cors(Bucket=self.bucket, CORSConfiguration={"CORSRules": CORS_RULES})
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            raise StorageError(f"{self.name}: cannot set the CORS rule: {describe_error(exc)}") from exc
+    def setup(self, readable: Callable[[str], bool | None] | None = None) -> list[str]:
+        """Make the bucket ready to serve the site (`grandirenhlm setup`, see `s3_setup`); the
+        lines say what was done. `readable(key)` tells whether an anonymous client can read a key
+        through the public base URL (None: it does not answer)."""
+        from grandirenhlm.storage.s3_setup import BucketSetup
+
+        return BucketSetup(self, readable, aws=effective_endpoint(self.target) is None).run()
 
     def read_manifest(self) -> dict[str, dict]:
         try:
@@ -200,6 +189,45 @@ class S3Storage:
         if self.target.storage_class:
             extra["StorageClass"] = self.target.storage_class
         return extra
+
+    def settings(self, artifact: Artifact) -> dict[str, str | None]:
+        """What this target sends with the object; recorded in the manifest so that a change
+        (`--acl public-read` after a private run, a new cache policy) is applied to objects
+        already up."""
+        return {
+            "acl": self.target.acl,
+            "cache_control": artifact.cache_control,
+            "content_type": artifact.content_type,
+            "storage_class": self.target.storage_class,
+        }
+
+    def update_many(self, artifacts: Sequence[Artifact], progress: Progress) -> dict[str, str]:
+        """Re-apply the settings by copying each object onto itself with its metadata replaced
+        (S3 keeps no ACL or type across such a copy but the ones sent); the transfer manager
+        copies in parts above the multipart threshold."""
+        failed: dict[str, str] = {}
+        futures = []
+        with create_transfer_manager(self.client, self.transfer_config) as manager:
+            for artifact in artifacts:
+                key = self.key(artifact.key)
+                extra = {"MetadataDirective": "REPLACE", **self._extra_args(artifact)}
+                source = {"Bucket": self.bucket, "Key": key}
+                futures.append((artifact, manager.copy(source, self.bucket, key, extra)))
+            for artifact, future in futures:
+                try:
+                    future.result()
+                except (
+                    botocore.exceptions.BotoCoreError,
+                    botocore.exceptions.ClientError,
+                    S3UploadFailedError,
+                ) as exc:
+                    failed[artifact.key] = describe_error(exc)
+                    continue
+                progress(artifact.key, artifact.size)
+        fatal = {r for r in failed.values() if r.startswith(_FATAL)}
+        if fatal:
+            raise StorageError(f"{self.name}: {sorted(fatal)[0]}")
+        return failed
 
     def put_many(
         self, artifacts: Sequence[Artifact], progress: Progress, on_bytes: BytesProgress | None = None
