@@ -28,6 +28,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	-./scripts/ensure-test-browser
 	-./scripts/ensure-test-java
+	-./scripts/ensure-test-gpodder
 	$(BIN)/python -m pytest
 
 serve: $(VENV)/.installed

@@ -67,6 +67,10 @@ class FaultProxy:
     on_request: Callable[[Request], None] | None = None
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _answered: threading.Condition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._answered = threading.Condition(self._lock)  # notified at every recorded answer
 
     @property
     def url(self) -> str:
@@ -110,16 +114,33 @@ class FaultProxy:
             return next((r for r in self.rules if r.applies(request)), None)
 
     def record(self, method: str, path: str, status: int) -> None:
-        with self._lock:
+        with self._answered:
             self.seen.append((method, path, status))
+            self._answered.notify_all()
+
+    def _count(self, method: str | None, status: int | None, contains: str) -> int:
+        return sum(
+            1
+            for m, p, s in self.seen
+            if (method is None or m == method) and (status is None or s == status) and contains in p
+        )
 
     def count(self, method: str | None = None, status: int | None = None, contains: str = "") -> int:
         with self._lock:
-            return sum(
-                1
-                for m, p, s in self.seen
-                if (method is None or m == method) and (status is None or s == status) and contains in p
-            )
+            return self._count(method, status, contains)
+
+    def wait_for_count(
+        self, at_least: int, method: str | None = None, status: int | None = None, contains: str = "",
+        timeout: float = 60,
+    ) -> None:  # fmt: skip
+        """Block until the proxy has answered `at_least` such requests (woken by each answer)."""
+        with self._answered:
+            if not self._answered.wait_for(
+                lambda: self._count(method, status, contains) >= at_least, timeout
+            ):
+                raise AssertionError(
+                    f"timed out waiting for {at_least} {method or ''} {status or ''} {contains!r} answers"
+                )
 
 
 def s3_error_body(code: str) -> bytes:

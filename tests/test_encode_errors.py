@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -153,9 +152,10 @@ def test_sigint_to_the_command_during_a_long_encode(project: Path, tmp_path: Pat
         env={**os.environ, "PYTHONPATH": str(REPO / "src")},
     )  # fmt: skip
     assert proc.stderr is not None
-    first = proc.stderr.readline()  # "encoding ... (4:00)": ffmpeg is running
+    first = proc.stderr.readline()  # "encoding ... (4:00)": ffmpeg is starting
     assert first.startswith(f"encoding {master}"), first
-    time.sleep(0.3)
+    progress = proc.stderr.readline()  # "encoding ...: 1:00 of 4:00": ffmpeg is a quarter through
+    assert progress.startswith(f"encoding {master}: "), progress
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, (out, err)
@@ -181,9 +181,13 @@ def test_sigint_with_two_jobs_stops_both_encodes(project: Path, tmp_path: Path) 
         env={**os.environ, "PYTHONPATH": str(REPO / "src")},
     )  # fmt: skip
     assert proc.stderr is not None
-    started = {proc.stderr.readline().split(" (")[0] for _ in range(2)}  # both ffmpegs are running
+    started = {proc.stderr.readline().split(" (")[0] for _ in range(2)}  # both ffmpegs are starting
     assert started == {f"encoding {folder / 'a.wav'}", f"encoding {folder / 'b.wav'}"}
-    time.sleep(0.3)
+    progressed: set[str] = set()
+    while progressed != started:  # each encode reported a quarter: both ffmpegs are working
+        line = proc.stderr.readline()
+        assert line, "ingest ended before both encodes made progress"
+        progressed |= {name for name in started if line.startswith(f"{name}: ")}
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, (out, err)

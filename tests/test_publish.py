@@ -16,7 +16,14 @@ from grandirenhlm.catalog import load_catalog
 from grandirenhlm.config import load_project
 from grandirenhlm.plan import plan_publish
 from grandirenhlm.storage import MANIFEST_KEY
-from tests.conftest import DEMO_SITE_FILES, assert_clean_error, run_cli, s3_client
+from tests.conftest import (
+    DEMO_SITE_FILES,
+    assert_clean_error,
+    make_mp3,
+    run_cli,
+    s3_client,
+    without_placeholders,
+)
 
 
 def publish_json(root: Path, *args: str) -> dict:
@@ -338,3 +345,83 @@ def test_verification_catches_a_wrong_content_type(demo_project, tmp_path):
     unreachable = Verifier(f"http://127.0.0.1:{port}/").check(media)
     assert unreachable.failures == {} and unreachable.passed == ()
     assert unreachable.unreachable.startswith(f"http://127.0.0.1:{port}/ does not answer (")
+
+
+def test_a_feed_without_published_episodes_is_not_reuploaded_by_a_noop_publish(project: Path):
+    """lastBuildDate never comes from the clock: a show with only a live item, then only a draft,
+    gives the same feed bytes on every run (feedgen would stamp the time of the build)."""
+    import tomli_w
+
+    live = {
+        "status": "pending",
+        "start": datetime(2023, 6, 30, 14, 0, tzinfo=UTC),
+        "end": datetime(2023, 6, 30, 15, 0, tzinfo=UTC),
+        "url": "https://video.hlm-podcasts.fr/direct.m3u8",
+    }
+    record = project / "episodes" / "grandir-en-hlm" / "direct.toml"
+    record.parent.mkdir(parents=True)
+    record.write_text(
+        tomli_w.dumps(
+            {
+                "title": "L’émission en direct",
+                "guid": "urn:uuid:11111111-2222-4333-8444-555555555555",
+                "pub_date": datetime(2023, 6, 20, 9, 0, tzinfo=UTC),
+                "episode": 1,
+                "live": live,
+            }
+        ),
+        encoding="utf-8",
+    )
+    feed = project / "public" / "grandir-en-hlm" / "feed.xml"
+    assert publish_json(project, "--quiet")["uploaded"] > 0
+    assert b"<lastBuildDate>Tue, 20 Jun 2023 09:00:00 +0000</lastBuildDate>" in feed.read_bytes()
+    assert publish_json(project, "--quiet")["uploaded"] == 0
+
+    record.unlink()  # the live item is gone; the only episode is a draft
+    mp3 = make_mp3(project.parent / "brouillon.mp3", title="Brouillon")
+    assert (
+        run_cli(project, "ingest", "--show", "grandir-en-hlm", "--slug", "brouillon", str(mp3)).exit_code == 0
+    )
+    draft = project / "episodes" / "grandir-en-hlm" / "brouillon.toml"
+    draft.write_text("draft = true\nepisode = 1\n" + draft.read_text(encoding="utf-8"), encoding="utf-8")
+    assert publish_json(project, "--quiet")["uploaded"] > 0
+    assert b"lastBuildDate" not in feed.read_bytes()
+    assert feedparser.parse(feed.read_bytes()).feed.title == "Grandir en Hlm"
+    assert publish_json(project, "--quiet")["uploaded"] == 0
+
+
+def test_placeholders_never_go_to_storage_on_another_machine(demo_project: Path, aws_env):
+    remote = ["publish", "--to", "s3://podcasts/hlm", "--endpoint-url", "https://s3.fr-par.scw.cloud"]
+    result = run_cli(demo_project, *remote)
+    assert_clean_error(
+        result,
+        "error: feeds/grandir-en-hlm.toml: owner.email: podcasts@example.org is a placeholder",
+        "error: feeds/l-emission.toml: owner.email: podcasts@example.org is a placeholder",
+        "error: grandirenhlm.toml: site.legal.contact: podcasts@example.org is a placeholder",
+        "error: s3://podcasts/hlm: not published: this storage is not on this machine",
+    )
+    without_placeholders(demo_project)
+    loopback = run_cli(demo_project, *remote, "--public-base-url", "http://127.0.0.1:8000/")
+    assert_clean_error(
+        loopback,
+        "error: --public-base-url: http://127.0.0.1:8000/ is this machine: feeds and pages built with it "
+        "work only here",
+    )
+    assert len(loopback.stderr.strip().splitlines()) == 2  # the URL, then the refusal
+
+
+def test_a_public_url_that_does_not_answer_keeps_the_feeds_out(demo_project, s3_bucket):
+    endpoint, bucket = s3_bucket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/"
+    args = ["publish", "--to", f"s3://{bucket}/podcasts", "--endpoint-url", endpoint, "--addressing-style",
+            "path", "--public-base-url", closed, "--quiet"]  # fmt: skip
+    result = run_cli(demo_project, *args)
+    assert_clean_error(result, f"error: {closed} does not answer (", "feeds not published")
+    assert len(result.stderr.strip().splitlines()) == 1
+    keys = {o["Key"] for o in s3_client(endpoint).list_objects_v2(Bucket=bucket)["Contents"]}
+    assert not [k for k in keys if k.endswith("feed.xml")]
+    skipped = run_cli(demo_project, *args, "--no-verify", "--json")
+    assert skipped.exit_code == 0, skipped.stderr
+    assert json.loads(skipped.stdout)["uploaded"] == 2  # the feeds, by the user's choice

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -127,11 +126,24 @@ def assert_no_feed_points_at_a_missing_object(endpoint: str, bucket: str) -> int
     return len(feeds)
 
 
-def wait_for(condition, timeout: float = 60, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+def read_until(process: subprocess.Popen, count: int, prefix: str, timeout: float = 60) -> list[str]:
+    """Read the child's stderr until `count` lines start with `prefix` (what it prints once it has
+    recorded an upload); returns the lines read. The rest stays for `communicate`."""
+    lines: list[str] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.append(line)
+            if sum(x.startswith(prefix) for x in lines) >= count:
+                break
+        done.set()
+
+    threading.Thread(target=reader, daemon=True).start()
+    assert done.wait(timeout), f"timed out waiting for {count} lines starting with {prefix!r}: {lines}"
+    assert sum(x.startswith(prefix) for x in lines) >= count, lines  # not an early exit
+    return lines
 
 
 def is_media_put(request) -> bool:
@@ -223,7 +235,7 @@ def test_publish_killed_in_the_middle_then_rerun(demo_project, s3_bucket, proxy,
     proxy.add(Rule(is_media_put, delay=0.5))
     args = publish_args(proxy.url, endpoint, bucket)
     victim = spawn(demo_project, args)
-    wait_for(lambda: proxy.count("PUT", 200, "/media/") >= 2, what="two media uploads")
+    proxy.wait_for_count(2, "PUT", 200, "/media/")
     victim.kill()  # SIGKILL: no cleanup at all
     victim.communicate(timeout=30)
     keys = bucket_keys(endpoint, bucket)
@@ -249,7 +261,7 @@ def test_second_concurrent_publish_stops_or_waits(demo_project, s3_bucket, proxy
     first = spawn(demo_project, publish_args(proxy.url, endpoint, bucket, "--json"))
     try:
         client = s3_client(endpoint)
-        wait_for(lambda: LOCK_KEY in bucket_keys(endpoint, bucket), what="the first publish's lock")
+        proxy.wait_for_count(1, "PUT", 200, LOCK_KEY)  # the first publish holds the lock
         holder = LockInfo.parse(client.get_object(Bucket=bucket, Key=f"{PREFIX}/{LOCK_KEY}")["Body"].read())
         assert holder is not None and holder.pid == first.pid
 
@@ -261,9 +273,7 @@ def test_second_concurrent_publish_stops_or_waits(demo_project, s3_bucket, proxy
         )
         lock_reads = proxy.count("GET", contains=LOCK_KEY)
         third = spawn(demo_project, publish_args(proxy.url, endpoint, bucket, "--json", "--wait", "120"))
-        wait_for(
-            lambda: proxy.count("GET", contains=LOCK_KEY) > lock_reads, what="the third to find the lock"
-        )
+        proxy.wait_for_count(lock_reads + 1, "GET", contains=LOCK_KEY)  # the third found the lock
         assert first.poll() is None and third.poll() is None  # both running: one uploads, one waits
     finally:
         gate.set()
@@ -446,9 +456,10 @@ def test_ctrl_c_in_the_middle_releases_the_lock(demo_project, s3_bucket, proxy, 
     proxy.add(Rule(is_media_put, delay=0.5))
     args = publish_args(proxy.url, endpoint, bucket)
     interrupted = spawn(demo_project, args)
-    wait_for(lambda: proxy.count("PUT", 200, "/media/") >= 2, what="two media uploads")
+    before = read_until(interrupted, 2, "PUT media/")  # two uploads done and recorded by the child
     interrupted.send_signal(signal.SIGINT)
-    _, err = interrupted.communicate(timeout=60)
+    _, rest = interrupted.communicate(timeout=60)
+    err = "".join(before) + rest
     assert interrupted.returncode != 0
     assert "Traceback" not in err
     keys = bucket_keys(endpoint, bucket)

@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -222,23 +221,28 @@ def test_exactly_one_of_many_simultaneous_lockers_wins(tmp_path: Path):
 
     start, release_all = threading.Barrier(8), threading.Event()
     outcomes: list[str] = []
+    decided = threading.Condition()
+
+    def outcome(text: str) -> None:
+        with decided:
+            outcomes.append(text)
+            decided.notify_all()
 
     def contender() -> None:
         storage = LocalStorage(tmp_path / "public", name="public")
         start.wait()
         try:
             with publish_lock(storage):
-                outcomes.append("held")
+                outcome("held")
                 release_all.wait(30)
         except StorageError as exc:
-            outcomes.append(str(exc))
+            outcome(str(exc))
 
     threads = [threading.Thread(target=contender) for _ in range(8)]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + 30
-    while len(outcomes) < 8 and time.monotonic() < deadline:  # one holder and seven refusals
-        time.sleep(0.01)
+    with decided:  # woken by each thread as it holds the lock or is refused
+        decided.wait_for(lambda: len(outcomes) == 8, timeout=30)  # one holder and seven refusals
     release_all.set()
     for t in threads:
         t.join(30)

@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -75,6 +76,55 @@ def rgw_bucket(rgw: dict[str, str], aws_env: None, monkeypatch: pytest.MonkeyPat
     client.create_bucket(Bucket=bucket)
     allow_anonymous_reads(client, bucket)
     return endpoint, bucket
+
+
+@pytest.fixture
+def rgw_private_bucket(
+    rgw: dict[str, str], aws_env: None, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, str]:
+    """A new bucket with no policy: only its owner can read it, as a new user's bucket starts."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", rgw["AWS_ACCESS_KEY_ID"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", rgw["AWS_SECRET_ACCESS_KEY"])
+    endpoint = rgw["S3_ENDPOINT_URL"]
+    bucket = f"ceph-{uuid.uuid4().hex[:10]}"
+    boto3.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
+    return endpoint, bucket
+
+
+def anonymous(url: str, **headers: str) -> tuple[int, bytes]:
+    """GET `url` as a listener's app would: no credentials."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""
+
+
+def assert_listeners_can_fetch_what_feeds_list(endpoint: str, bucket: str, prefix: str = "hlm") -> int:
+    """The invariant, checked from outside: every feed an anonymous client can read lists only
+    enclosures (and alternate enclosures) it can fetch with a byte range. Returns the number of
+    feeds it could read."""
+    from lxml import etree
+
+    client = boto3.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    listed = client.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/").get("Contents", [])
+    readable = 0
+    for key in sorted(o["Key"] for o in listed if o["Key"].endswith(".xml") and "/feed" in o["Key"]):
+        status, body = anonymous(f"{endpoint}/{bucket}/{key}")
+        if status != 200:
+            continue
+        readable += 1
+        root = etree.fromstring(body)
+        urls = [e.get("url") for e in root.iter("enclosure")]
+        urls += [e.get("uri") for e in root.iter("{https://podcastindex.org/namespace/1.0}source")]
+        assert urls, key
+        for url in urls:
+            status, data = anonymous(url, Range="bytes=0-1")
+            assert (status, len(data)) == (206, 2), f"{key} lists {url}, which answers {status}"
+    return readable
 
 
 def publish(root: Path, endpoint: str, bucket: str, *extra: str):
@@ -183,7 +233,7 @@ def test_ceph_publish_killed_in_the_middle_then_rerun(demo_project: Path, rgw_bu
     rgw_proxy.add(Rule(faults.is_media_put, delay=0.5))
     args = faults.publish_args(rgw_proxy.url, endpoint, bucket)
     victim = faults.spawn(demo_project, args)
-    faults.wait_for(lambda: rgw_proxy.count("PUT", 200, "/media/") >= 2, what="two media uploads")
+    rgw_proxy.wait_for_count(2, "PUT", 200, "/media/")
     victim.kill()
     victim.communicate(timeout=30)
     assert not [k for k in faults.bucket_keys(endpoint, bucket) if k.endswith("feed.xml")]
@@ -196,3 +246,95 @@ def test_ceph_publish_killed_in_the_middle_then_rerun(demo_project: Path, rgw_bu
     assert json.loads(out)["uploaded"] == DEMO_SITE_FILES == site_size(demo_project)
     assert faults.assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
     assert faults.LOCK_KEY not in faults.bucket_keys(endpoint, bucket)
+
+
+# ---------------------------------------------------------------- a new user's bucket, run after run
+
+
+def test_a_private_bucket_keeps_the_feeds_out_run_after_run_until_it_is_readable(
+    demo_project: Path, rgw_private_bucket
+):
+    endpoint, bucket = rgw_private_bucket
+    for attempt in ("first run", "rerun"):
+        result = publish(demo_project, endpoint, bucket, "--quiet")
+        assert_clean_error(result, "feeds not updated", "answered 403, listeners cannot download it")
+        assert assert_listeners_can_fetch_what_feeds_list(endpoint, bucket) == 0, attempt
+        client = boto3.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1")
+        keys = {o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]}
+        assert not [k for k in keys if k.endswith("feed.xml")], attempt
+    # a rerun with a public ACL re-applies it to what is already up, then the check passes
+    acl = publish(demo_project, endpoint, bucket, "--acl", "public-read", "--quiet")
+    assert acl.exit_code == 0, acl.stderr
+    summary = json.loads(acl.stdout)
+    assert summary["updated"] > 0 and summary["verified"] > 0
+    assert assert_listeners_can_fetch_what_feeds_list(endpoint, bucket) == 2
+    assert anonymous(f"{endpoint}/{bucket}/hlm/.grandirenhlm/manifest.json")[0] == 403  # never an ACL
+
+
+def test_a_policy_added_by_hand_lets_the_rerun_through(demo_project: Path, rgw_private_bucket):
+    endpoint, bucket = rgw_private_bucket
+    assert publish(demo_project, endpoint, bucket, "--quiet").exit_code == 1
+    client = boto3.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    allow_anonymous_reads(client, bucket)
+    result = publish(demo_project, endpoint, bucket, "--quiet")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["uploaded"] == 2 and summary["verified"] > 0  # only the feeds were left to put
+    assert assert_listeners_can_fetch_what_feeds_list(endpoint, bucket) == 2
+    again = json.loads(publish(demo_project, endpoint, bucket, "--quiet").stdout)
+    assert (again["uploaded"], again["updated"], again["verified"]) == (0, 0, 0)  # verified once
+
+
+def test_setup_makes_a_new_bucket_ready_and_keeps_the_manifest_private(
+    demo_project: Path, rgw, aws_env, monkeypatch
+):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", rgw["AWS_ACCESS_KEY_ID"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", rgw["AWS_SECRET_ACCESS_KEY"])
+    endpoint = rgw["S3_ENDPOINT_URL"]
+    bucket = f"ceph-{uuid.uuid4().hex[:10]}"  # does not exist yet: setup creates it
+    env = {
+        "AWS_ACCESS_KEY_ID": rgw["AWS_ACCESS_KEY_ID"],
+        "AWS_SECRET_ACCESS_KEY": rgw["AWS_SECRET_ACCESS_KEY"],
+    }
+    args = ["--to", f"s3://{bucket}/hlm", "--endpoint-url", endpoint, "--addressing-style", "path"]
+    done = subprocess.run(
+        [sys.executable, "-m", "grandirenhlm", "--project", str(demo_project), "setup", *args],
+        capture_output=True, text=True, env={**os.environ, **env}, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == f"created the bucket {bucket}"
+    assert "bucket policy: anyone may read hlm/, except .grandirenhlm/ (manifest and lock)" in done.stdout
+    assert done.stdout.splitlines()[-1] == "checked from outside: the site is public, .grandirenhlm/ is not"
+    published = subprocess.run(
+        [sys.executable, "-m", "grandirenhlm", "--project", str(demo_project), "publish", "--json", *args],
+        capture_output=True, text=True, env={**os.environ, **env}, timeout=300,
+    )  # fmt: skip
+    assert published.returncode == 0, published.stderr
+    assert json.loads(published.stdout)["uploaded"] == DEMO_SITE_FILES
+    assert assert_listeners_can_fetch_what_feeds_list(endpoint, bucket) == 2
+    assert anonymous(f"{endpoint}/{bucket}/hlm/.grandirenhlm/manifest.json")[0] == 403
+    assert anonymous(f"{endpoint}/{bucket}/hlm/index.html")[0] == 200
+    assert "is readable by anyone" not in published.stderr
+
+
+def test_an_unpublished_episode_is_kept_until_prune_then_gone(demo_project: Path, rgw_bucket):
+    endpoint, bucket = rgw_bucket
+    assert publish(demo_project, endpoint, bucket, "--quiet").exit_code == 0
+    record = demo_project / "episodes" / "grandir-en-hlm" / "temoignage-6.toml"
+    record.write_text(
+        record.read_text(encoding="utf-8").replace("explicit = false\n", "explicit = false\ndraft = true\n"),
+        encoding="utf-8",
+    )
+    kept = publish(demo_project, endpoint, bucket)
+    assert kept.exit_code == 0, kept.stderr
+    stale = json.loads(kept.stdout)["stale"]
+    assert stale > 0
+    assert f"note: {stale} object(s) on the target are no longer part of the site" in kept.stderr
+    assert "`grandirenhlm publish --prune` deletes them" in kept.stderr
+    page = f"{endpoint}/{bucket}/hlm/grandir-en-hlm/temoignage-6/index.html"
+    assert anonymous(page)[0] == 200  # still there until pruned
+    pruned = publish(demo_project, endpoint, bucket, "--prune")
+    assert pruned.exit_code == 0, pruned.stderr
+    assert json.loads(pruned.stdout)["deleted"] == stale
+    assert anonymous(page)[0] in (403, 404)  # a bare S3 endpoint: no website, no 404 page
+    assert assert_listeners_can_fetch_what_feeds_list(endpoint, bucket) == 2

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -94,13 +94,13 @@ def test_serve_command_serves_the_published_demo(demo_project: Path):
         line = proc.stdout.readline()
         assert line.startswith(f"serving {demo_project / 'public'} at http://127.0.0.1:{port}/")
         base = f"http://127.0.0.1:{port}"
-        status, headers, feed = _retry(lambda: get(f"{base}/grandir-en-hlm/feed.xml"))
+        status, headers, feed = get(f"{base}/grandir-en-hlm/feed.xml")  # listening once it printed
         assert status == 200 and headers["Content-Type"] == "application/rss+xml; charset=utf-8"
         parsed = feedparser.parse(feed)
         for entry in parsed.entries:
             enclosure = entry.enclosures[0]
-            assert enclosure.href.startswith("http://127.0.0.1:8000/")
-            path = enclosure.href.removeprefix("http://127.0.0.1:8000/")
+            assert enclosure.href.startswith(f"{base}/")  # the port it serves on, not the built one
+            path = enclosure.href.removeprefix(f"{base}/")
             status, headers, data = get(f"{base}/{path}", "bytes=0-1")
             assert status == 206 and headers["Content-Range"] == f"bytes 0-1/{enclosure.length}"
             assert data == (demo_project / "public" / path).read_bytes()[:2]
@@ -125,15 +125,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _retry(call, attempts: int = 50):
-    for _ in range(attempts):
-        try:
-            return call()
-        except urllib.error.URLError:
-            time.sleep(0.1)
-    return call()
-
-
 def test_missing_path_gets_the_sites_404_page(served, tmp_path: Path) -> None:
     base, _ = served
     status, headers, data = get(f"{base}/nulle-part/")
@@ -145,3 +136,28 @@ def test_missing_path_gets_the_sites_404_page(served, tmp_path: Path) -> None:
     assert headers["Content-Type"] == "text/html; charset=utf-8"
     assert data.decode("utf-8") == page
     assert int(headers["Content-Length"]) == len(data)
+
+
+def test_an_unpublished_episode_stays_until_prune_then_answers_the_404_page(demo_project: Path):
+    """Unpublishing is explicit: a publish says what it left, `--prune` removes it, and the served
+    site then answers the episode's old page with its own 404 page."""
+    from tests.browser_support import serve
+
+    assert run_cli(demo_project, "publish", "--quiet").exit_code == 0
+    record = demo_project / "episodes" / "grandir-en-hlm" / "temoignage-6.toml"
+    text = record.read_text(encoding="utf-8")
+    record.write_text(text.replace("explicit = false\n", "explicit = false\ndraft = true\n"), encoding="utf-8")
+    kept = run_cli(demo_project, "publish")
+    assert kept.exit_code == 0, kept.stderr
+    assert "note: 7 object(s) on the target are no longer part of the site" in kept.stderr  # MP3, page, 5 files
+    page = demo_project / "public" / "grandir-en-hlm" / "temoignage-6" / "index.html"
+    assert page.is_file()
+    pruned = run_cli(demo_project, "publish", "--prune", "--json")
+    assert json.loads(pruned.stdout)["deleted"] == 7 and "no longer part" not in pruned.stderr
+    with serve(demo_project) as site:
+        status, headers, body = get(f"{site.base}/grandir-en-hlm/temoignage-6/")
+        assert status == 404 and headers["Content-Type"] == "text/html; charset=utf-8"
+        assert body == (demo_project / "public" / "404.html").read_bytes().replace(
+            b"http://127.0.0.1:8000/", f"{site.base}/".encode()
+        )
+        assert get(f"{site.base}/grandir-en-hlm/temoignage-5/")[0] == 200

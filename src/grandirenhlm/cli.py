@@ -454,7 +454,7 @@ def _publish(
     return publish_artifacts(
         artifacts, storage, prune=prune, reporter=make_reporter(quiet),
         verifier=Verifier(base_url) if verify else None,
-        wait_seconds=wait_seconds, break_lock=break_lock,
+        wait_seconds=wait_seconds, break_lock=break_lock, base_url=base_url,
     )  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 """Catalog -> RSS bytes with feedgen, carrying what Apple Podcasts, PSP-1 and Podcasting 2.0 ask for.
 
-Deterministic: the same catalog gives the same bytes. `lastBuildDate` is the newest episode's
-date (or the show file's content when there is none), never the clock.
+Deterministic: the same catalog gives the same bytes. `lastBuildDate` is the newest published or
+live item's date, absent when there is none: never the clock.
 
 Rendered items are cached per feed, in memory (keyed by the frozen `Episode` value) and, when the
 build gives a `store` folder (`.grandirenhlm/feeds/`), on disk for the next process (keyed by the
@@ -355,10 +355,14 @@ def _channel(
     fg.image(url=cover_url, title=show.title, link=page_url)
     if show.copyright:
         fg.copyright(show.copyright)
-    newest = max((e.pub_date for e in all_episodes), default=None)
+    # The newest published or live item's date; never the clock, which feedgen uses by default:
+    # a feed with nothing dated has no lastBuildDate, so a no-op publish leaves it unchanged.
+    newest = max((e.pub_date for e in (*all_episodes, *live_items)), default=None)
     if newest is not None:
         fg.lastBuildDate(newest)
         fg.pubDate(newest)
+    else:
+        fg._FeedGenerator__rss_lastBuildDate = None  # feedgen < 2 (pinned): no public way to unset it
 
     if paging:
         fg.register_extension("paging", AtomPagingExtension, atom=False)

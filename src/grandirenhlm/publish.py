@@ -56,6 +56,7 @@ def publish_artifacts(
     verifier: Verifier | None = None,
     wait_seconds: float = 0.0,
     break_lock: bool = False,
+    base_url: str | None = None,
 ) -> PublishResult:
     """Plan against the target's manifest and run the plan under the target's publish lock.
 
@@ -72,9 +73,9 @@ def publish_artifacts(
         with publish_lock(storage, wait_seconds=wait_seconds, break_lock=break_lock, log=reporter.log):
             manifest = storage.read_manifest()
             plan = plan_publish(artifacts, manifest, prune=prune, settings=storage.settings)
-            result = run_plan(plan, storage, manifest, verifier=verifier, reporter=reporter)
+            result = run_plan(plan, storage, manifest, verifier, reporter, base_url)
     else:
-        result = run_plan(plan, storage, manifest, verifier=verifier, reporter=reporter)
+        result = run_plan(plan, storage, manifest, verifier, reporter, base_url)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -101,6 +102,7 @@ def run_plan(
     manifest: dict[str, dict],
     verifier: Verifier | None = None,
     reporter: Reporter | None = None,
+    base_url: str | None = None,
 ) -> PublishResult:
     """Execute `plan`; raise `StorageError` naming every failed object (feeds then stay as they were)."""
     reporter = reporter or Reporter()
@@ -140,7 +142,7 @@ def run_plan(
             if stage == Stage.FEED and not failed and verifier is not None:
                 report = verifier.check(_unverified(site, objects, verifier))
                 if report.unreachable:
-                    _save_manifest_best_effort(storage, objects)
+                    _save_manifest_best_effort(storage, objects, base_url)
                     raise StorageError(
                         f"{report.unreachable}: feeds not published; check the target's "
                         f"public_base_url, or publish with --no-verify to skip the check"
@@ -168,13 +170,13 @@ def run_plan(
                     log(f"DELETE {key}")
                     result.deleted.append(key)
     except (StorageError, KeyboardInterrupt):  # Ctrl-C too: the next run resumes, not restarts
-        _save_manifest_best_effort(storage, objects)
+        _save_manifest_best_effort(storage, objects, base_url)
         raise
     finally:
         reporter.close()
     if failed:
         # what went up is recorded, never as verified: the next run checks it again
-        _save_manifest_best_effort(storage, objects)
+        _save_manifest_best_effort(storage, objects, base_url)
         first = "; ".join(f"{k}: {v}" for k, v in sorted(failed.items())[:5])
         more = f" (and {len(failed) - 5} more)" if len(failed) > 5 else ""
         raise StorageError(
@@ -185,7 +187,7 @@ def run_plan(
             if key in objects:
                 objects[key]["verified"] = verifier.base_url
     if objects != manifest:  # a no-op publish makes no request at all
-        storage.write_manifest(dump_manifest(objects))
+        storage.write_manifest(dump_manifest(objects, base_url))
         if verifier is not None and verifier.readable(MANIFEST_KEY):
             log(
                 f"warning: {storage.name}: {MANIFEST_KEY} is readable by anyone; "
@@ -195,8 +197,8 @@ def run_plan(
     return result
 
 
-def _save_manifest_best_effort(storage: Storage, objects: dict[str, dict]) -> None:
+def _save_manifest_best_effort(storage: Storage, objects: dict[str, dict], base_url: str | None) -> None:
     """Record what did go up before a fatal error, so that the next run resumes from there."""
     # if the target is gone too, the next run uploads these objects again
     with contextlib.suppress(StorageError):
-        storage.write_manifest(dump_manifest(objects))
+        storage.write_manifest(dump_manifest(objects, base_url))

@@ -3,11 +3,17 @@
 Podcast apps and browsers' <audio>/<video> elements seek with `Range: bytes=...` and expect 206
 answers; the standard library's `SimpleHTTPRequestHandler` only sends whole files, so this adds
 single-range support on top of it (RFC 9110, section 14).
+
+Feeds and pages carry absolute URLs (podcast apps need them), built for the base URL the folder
+was published with (recorded in its manifest). When `serve` listens elsewhere (another port), it
+rewrites that base URL to its own address in the text it serves (feeds, pages, JSON, sitemap), so
+an app subscribed to a served feed downloads every episode from this server, on any port.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import os
 import re
 from http import HTTPStatus
@@ -31,20 +37,50 @@ CONTENT_TYPES = {
 }
 
 
+# Text that may hold the site's absolute URLs, by extension.
+REWRITTEN = frozenset({".xml", ".html", ".json", ".opml", ".txt", ".vtt", ".srt", ".xsl"})
+
+
+def site_base_url(root: Path) -> str | None:
+    """The base URL the folder's links were built for, from its manifest (None if unknown)."""
+    from grandirenhlm.storage import MANIFEST_KEY, manifest_base_url
+
+    try:
+        return manifest_base_url((root / MANIFEST_KEY).read_bytes())
+    except OSError:
+        return None
+
+
 class RangeRequestHandler(SimpleHTTPRequestHandler):
     extensions_map: ClassVar[dict[str, str]] = {**SimpleHTTPRequestHandler.extensions_map, **CONTENT_TYPES}
     protocol_version = "HTTP/1.1"
 
+    def _rewrite(self, path: str) -> bytes | None:
+        """The file's bytes with the site's base URL replaced by this server's, or None when the
+        file is served as it is."""
+        old, new = getattr(self.server, "rewrite", (None, None))
+        if not old or old == new or os.path.splitext(path)[1].lower() not in REWRITTEN:
+            return None
+        with open(path, "rb") as fh:
+            return fh.read().replace(old.encode(), new.encode())
+
     def send_head(self):
         self._range = None
         path = self.translate_path(self.path)
+        if os.path.isdir(path) and self.path.split("?", 1)[0].endswith("/"):
+            path = os.path.join(path, "index.html")  # a folder's index, rewritten like any page
+        if not os.path.isfile(path):
+            return super().send_head()  # a folder without its slash (redirect), or a 404
+        body = self._rewrite(path)
         header = self.headers.get("Range")
-        if header is None or os.path.isdir(path) or not os.path.isfile(path):
+        if header is None and body is None:
             return super().send_head()
-        size = os.path.getsize(path)
-        match = _RANGE.match(header.strip())
+        size = len(body) if body is not None else os.path.getsize(path)
+        match = _RANGE.match(header.strip()) if header is not None else None
         if not match or match.groups() == ("", ""):
-            return super().send_head()  # unsupported form (several ranges): whole file, 200
+            if body is None:
+                return super().send_head()  # unsupported form (several ranges): whole file, 200
+            return self._send_bytes(path, body, HTTPStatus.OK, 0, size - 1, size)
         first, last = match.groups()
         if first == "":  # suffix range: the last N bytes
             start, end = max(0, size - int(last)), size - 1
@@ -56,6 +92,8 @@ class RangeRequestHandler(SimpleHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return None
+        if body is not None:
+            return self._send_bytes(path, body, HTTPStatus.PARTIAL_CONTENT, start, end, size)
         fh = open(path, "rb")  # noqa: SIM115  # closed by the base class after copyfile
         fh.seek(start)
         self._range = end - start + 1
@@ -67,6 +105,18 @@ class RangeRequestHandler(SimpleHTTPRequestHandler):
         self.end_headers()
         return fh
 
+    def _send_bytes(self, path: str, body: bytes, status: HTTPStatus, start: int, end: int, size: int):
+        """Rewritten text, whole (200) or one range of it (206)."""
+        self._range = end - start + 1
+        self.send_response(status)
+        self.send_header("Content-Type", self.guess_type(path))
+        if status == HTTPStatus.PARTIAL_CONTENT:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Length", str(self._range))
+        self.send_header("Last-Modified", self.date_time_string(int(os.path.getmtime(path))))
+        self.end_headers()
+        return io.BytesIO(body[start : end + 1])
+
     def end_headers(self):
         self.send_header("Accept-Ranges", "bytes")  # on every answer: players may seek
         super().end_headers()
@@ -76,7 +126,7 @@ class RangeRequestHandler(SimpleHTTPRequestHandler):
         page = Path(self.directory) / "404.html"
         if code != HTTPStatus.NOT_FOUND or not page.is_file():
             return super().send_error(code, message, explain)
-        body = page.read_bytes()
+        body = self._rewrite(str(page)) or page.read_bytes()
         self.send_response(code, message)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -105,8 +155,12 @@ class RangeRequestHandler(SimpleHTTPRequestHandler):
 def make_server(
     root: Path, port: int = 8000, host: str = "127.0.0.1", quiet: bool = False
 ) -> ThreadingHTTPServer:
+    """A server for `root` on `host`:`port` (0: any free port); links in its feeds and pages are
+    rewritten from the site's recorded base URL to the address it listens on."""
     handler = functools.partial(RangeRequestHandler, directory=str(root))
     server = ThreadingHTTPServer((host, port), handler)
     server.quiet = quiet  # type: ignore[attr-defined]
     server.daemon_threads = True
+    address = f"http://{host}:{server.server_address[1]}/"
+    server.rewrite = (site_base_url(root), address)  # type: ignore[attr-defined]
     return server

@@ -81,8 +81,19 @@ def parse_manifest(raw: bytes, where: str) -> dict[str, dict]:
         ) from exc
 
 
-def dump_manifest(objects: dict[str, dict]) -> bytes:
-    """The manifest's bytes. Each entry: `sha256`, `size`, `stage`, and where they apply the
-    upload `settings` and `verified` (the public base URL through which an anonymous client was
-    seen fetching the object: set only by a run that succeeded)."""
-    return json.dumps({"version": 2, "objects": dict(sorted(objects.items()))}, indent=1).encode()
+def dump_manifest(objects: dict[str, dict], base_url: str | None = None) -> bytes:
+    """The manifest's bytes: `base_url`, the address the site's links were built for (which
+    `serve` rewrites to its own), and `objects`. Each entry: `sha256`, `size`, `stage`, and where
+    they apply the upload `settings` and `verified` (the public base URL through which an
+    anonymous client was seen fetching the object: set only by a run that succeeded)."""
+    data = {"version": 2, "base_url": base_url, "objects": dict(sorted(objects.items()))}
+    return json.dumps(data, indent=1).encode()
+
+
+def manifest_base_url(raw: bytes) -> str | None:
+    """The base URL a manifest says the site was built for (None for older manifests)."""
+    try:
+        value = json.loads(raw).get("base_url")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value.startswith(("http://", "https://")) else None
