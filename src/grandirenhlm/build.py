@@ -16,8 +16,8 @@ from grandirenhlm import layout
 from grandirenhlm.catalog import Catalog
 from grandirenhlm.config import Project
 from grandirenhlm.feed import episode_files, render_feed_pages
+from grandirenhlm.files import sha256_file
 from grandirenhlm.images import resize_cover
-from grandirenhlm.media import sha256_file
 from grandirenhlm.opml import OPML_TYPE, render_opml
 from grandirenhlm.pages import (
     PageCache,

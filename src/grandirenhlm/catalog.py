@@ -9,8 +9,9 @@ from pathlib import Path
 
 from grandirenhlm.config import Project
 from grandirenhlm.errors import ConfigError, ValidationError
+from grandirenhlm.files import display_path
 from grandirenhlm.model import Episode, Show
-from grandirenhlm.records import TomlCache, display_path, load_episode, load_show
+from grandirenhlm.records import TomlCache, load_episode, load_show
 
 
 @dataclass(frozen=True)

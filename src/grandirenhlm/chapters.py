@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 
 from grandirenhlm.model import Chapter, Episode
+from grandirenhlm.text import clock
 
 JSON_CHAPTERS_MIME = "application/json+chapters"
 PSC_NS = "http://podlove.org/simple-chapters"
@@ -58,11 +59,7 @@ def _num(seconds: float) -> float | int:
 
 def npt(seconds: float) -> str:
     """Normal Play Time as Podlove Simple Chapters writes it: HH:MM:SS.mmm."""
-    millis = round(seconds * 1000)
-    hours, rest = divmod(millis, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
+    return clock(seconds, hours=True, pad=True, millis=True)
 
 
 def parse_npt(value: str) -> float:
@@ -76,10 +73,7 @@ def parse_npt(value: str) -> float:
 
 def timestamp(seconds: float, with_hours: bool) -> str:
     """00:04 or 01:02:03: a description timestamp, to the second (floored, as players seek)."""
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}" if with_hours else f"{minutes:02d}:{secs:02d}"
+    return clock(seconds, hours=with_hours, pad=True)
 
 
 def description_ready(chapters: Sequence[Chapter]) -> bool:

@@ -32,10 +32,10 @@ from grandirenhlm.catalog import Catalog
 from grandirenhlm.config import Project, is_loopback_url
 from grandirenhlm.errors import ConfigError, ValidationError
 from grandirenhlm.feed import MAX_DESCRIPTION_BYTES, description_html, episode_description
-from grandirenhlm.media import artwork_problems, sha256_file
+from grandirenhlm.files import display_path, sha256_file
+from grandirenhlm.media import artwork_problems
 from grandirenhlm.model import Cover, Episode, Person, Show
 from grandirenhlm.podcast_namespace import PERSON_GROUPS
-from grandirenhlm.records import display_path
 from grandirenhlm.transcripts import load_transcript
 
 # RSS language codes (https://www.rssboard.org/rss-language-codes) and their BCP 47 forms: fr, fr-FR, fr-ca.

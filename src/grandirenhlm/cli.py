@@ -174,8 +174,8 @@ def ingest(
     """
     from grandirenhlm.encode import load_settings, make_encode_reporter
     from grandirenhlm.ffmpeg import EncodeInterrupted
+    from grandirenhlm.files import display_path
     from grandirenhlm.ingest import ingest_file, ingest_files, require_show
-    from grandirenhlm.records import display_path
 
     project = _project(ctx)
     paths = _expand(files)

@@ -9,7 +9,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from grandirenhlm.errors import ConfigError, ValidationError
-from grandirenhlm.records import FieldReader, display_path, read_toml
+from grandirenhlm.files import display_path
+from grandirenhlm.records import FieldReader, read_toml
 
 CONFIG_NAME = "grandirenhlm.toml"
 DEFAULT_LOCAL_BASE_URL = "http://127.0.0.1:8000/"

@@ -23,20 +23,21 @@ import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
 from grandirenhlm.errors import ConfigError, GrandirError, MediaError
 from grandirenhlm.ffmpeg import CANCEL, EncodeInterrupted, run_ffmpeg
+from grandirenhlm.files import display_path, move_into_place, sha256_file, temporary_beside
 from grandirenhlm.loudness import default_target, loudnorm_filter, measure_loudness
-from grandirenhlm.media import probe, sha256_file
+from grandirenhlm.media import probe
 from grandirenhlm.model import MediaInfo
-from grandirenhlm.records import FieldReader, display_path, read_toml
+from grandirenhlm.records import FieldReader, read_toml
 from grandirenhlm.tagging import TagData, ended_chapters, write_tags
+from grandirenhlm.text import clock
 
 FORMATS = {"mp3": ".mp3", "m4a": ".m4a"}
 SAMPLE_RATES = (22050, 24000, 32000, 44100, 48000)
@@ -223,19 +224,6 @@ def ffmpeg_encode_args(source: Path, target: Path, r: Resolved, audio_filter: st
     return [*args, str(target)]
 
 
-@contextmanager
-def temporary_beside(target: Path) -> Iterator[Path]:
-    """A temporary name in the target's folder; removed unless the caller renamed it away."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def encode_cached(master: Master, r: Resolved, cache_root: Path, on_progress: Progress | None = None) -> Path:
     """The untagged encode of `master` with settings `r`, from the cache or made now."""
     cached = cache_root / CACHE_DIR / f"{master.sha256[:32]}-{r.key()}{r.extension}"
@@ -254,14 +242,14 @@ def encode_cached(master: Master, r: Resolved, cache_root: Path, on_progress: Pr
             measured = measure_loudness(master.path, on_progress=on_progress)
         if math.isfinite(measured.integrated_lufs):  # digital silence has no loudness to correct
             audio_filter = loudnorm_filter(measured, r.target_lufs, r.max_true_peak)
-    with temporary_beside(cached) as tmp:
+    with temporary_beside(cached, suffix=f".tmp{cached.suffix}") as tmp:
         run_ffmpeg(
             ffmpeg_encode_args(master.path, tmp, r, audio_filter),
             name=name,
             output=display_path(cached.parent),
             on_progress=on_progress,
         )
-        os.replace(tmp, cached)
+        move_into_place(tmp, cached, durable=False)  # a cache
     return cached
 
 
@@ -271,12 +259,12 @@ def extract_audio_cached(video: Master, cache_root: Path, on_progress: Progress 
     if cached.is_file() and cached.stat().st_size > 0:
         return cached
     name = display_path(video.path)
-    with temporary_beside(cached) as tmp:
+    with temporary_beside(cached, suffix=f".tmp{cached.suffix}") as tmp:
         args = ["-v", "error", "-y", "-i", str(video.path), "-map", "0:a:0", "-vn", "-c:a", "copy"]
         args += ["-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact", "-flags", "+bitexact"]
         args += ["-movflags", "+faststart", "-f", "ipod", str(tmp)]
         run_ffmpeg(args, name=name, output=display_path(cached.parent), on_progress=on_progress)
-        os.replace(tmp, cached)
+        move_into_place(tmp, cached, durable=False)  # a cache
     return cached
 
 
@@ -284,7 +272,7 @@ def store_derived(encoded: Path, folder: Path, stem: str, tags: TagData | None) 
     """Copy an encode into `folder`, tag it, and name it `<stem>-<sha256[:12]><ext>` by its final bytes."""
     ext = encoded.suffix
     duration = probe(encoded).duration_seconds if tags and tags.chapters else 0.0
-    with temporary_beside(folder / f"{stem}{ext}") as tmp:
+    with temporary_beside(folder / f"{stem}{ext}", suffix=f".tmp{ext}") as tmp:
         try:
             if ext == ".m4a" and tags and tags.chapters:
                 _remux_with_chapters(encoded, tmp, ended_chapters(tags.chapters, duration))
@@ -294,8 +282,7 @@ def store_derived(encoded: Path, folder: Path, stem: str, tags: TagData | None) 
                 write_tags(tmp, tags, duration)
             digest = sha256_file(tmp)
             target = folder / f"{stem}-{digest[:12]}{ext}"
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
+            move_into_place(tmp, target, durable=False)
         except OSError as exc:
             raise MediaError(
                 f"{display_path(folder)}: cannot write to the media store: {exc.strerror}"
@@ -341,7 +328,7 @@ def _remux_with_chapters(encoded: Path, out: Path, chapters) -> None:
 
 def extract_poster(video: Path, folder: Path, stem: str, at_seconds: float) -> Path:
     """One frame of the video as a JPEG, `<stem>-poster-<sha256[:12]>.jpg`, for the episode page."""
-    with temporary_beside(folder / f"{stem}-poster.jpg") as tmp:
+    with temporary_beside(folder / f"{stem}-poster.jpg", suffix=".tmp.jpg") as tmp:
         args = ["-v", "error", "-y", "-ss", f"{at_seconds:.3f}", "-i", str(video), "-map", "0:v:0"]
         args += ["-frames:v", "1", "-q:v", "3", "-fflags", "+bitexact", "-flags", "+bitexact"]
         args += ["-f", "image2", "-c:v", "mjpeg", str(tmp)]
@@ -349,8 +336,7 @@ def extract_poster(video: Path, folder: Path, stem: str, at_seconds: float) -> P
         if tmp.stat().st_size == 0:
             raise MediaError(f"{display_path(video)}: no video frame at {at_seconds:.1f} s for a poster")
         target = folder / f"{stem}-poster-{sha256_file(tmp)[:12]}.jpg"
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+        move_into_place(tmp, target, durable=False)
     return target
 
 
@@ -439,7 +425,7 @@ class EncodeReporter:
             print(line, file=self._out(), flush=True)
 
     def start(self, name: str, duration: float | None) -> Bar:
-        self.log(f"encoding {name}" + (f" ({_clock(duration)})" if duration else ""))
+        self.log(f"encoding {name}" + (f" ({clock(duration)})" if duration else ""))
         return LineBar(self, name, duration)
 
     def close(self) -> None:
@@ -463,7 +449,7 @@ class LineBar(Bar):
             quarter = min(3, int(4 * seconds / self.duration))
             if quarter > self.quarter:
                 self.quarter = quarter
-                self.reporter.log(f"encoding {self.name}: {_clock(seconds)} of {_clock(self.duration)}")
+                self.reporter.log(f"encoding {self.name}: {clock(seconds)} of {clock(self.duration)}")
 
     def done(self, ok: bool) -> None:
         if ok:
@@ -530,12 +516,3 @@ def make_encode_reporter(quiet: bool = False, stream: TextIO | None = None) -> E
     if (stream or sys.stderr).isatty():
         return TqdmReporter(stream)
     return EncodeReporter(stream)
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(seconds)
-    return (
-        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-        if seconds >= 3600
-        else f"{seconds // 60}:{seconds % 60:02d}"
-    )

@@ -21,7 +21,6 @@ import html
 import os
 import re
 import struct
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from feedgen.version import version_str as feedgen_version
 from grandirenhlm import chapters as chaps
 from grandirenhlm import layout
 from grandirenhlm.errors import ConfigError
+from grandirenhlm.files import display_path, write_atomic
 from grandirenhlm.model import Episode, Show
 from grandirenhlm.podcast_namespace import (
     AtomPagingExtension,
@@ -41,7 +41,6 @@ from grandirenhlm.podcast_namespace import (
     PodcastIndexEntryExtension,
     PodcastIndexExtension,
 )
-from grandirenhlm.records import display_path
 from grandirenhlm.transcripts import FORMATS
 
 # Apple: descriptions may use <p>, <ol>, <ul>, <li> and <a> in CDATA, at most 4000 bytes
@@ -248,11 +247,8 @@ def _save_store(path: Path, kept: dict[str, bytes], new: dict[str, bytes], entri
         with path.open("ab") as fh:
             fh.write(_entries(new))  # one write: a reader sees all of it, or a short file it ignores
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # atomic: never half a cache read back
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(_STORE_MAGIC + _code_fingerprint().encode("ascii") + b"\n" + _entries(kept))
-    os.replace(tmp, path)
+    data = _STORE_MAGIC + _code_fingerprint().encode("ascii") + b"\n" + _entries(kept)
+    write_atomic(path, data, durable=False)  # never half a cache read back
 
 
 def _render(

@@ -8,8 +8,6 @@ Output is deterministic for given input bytes: the same cover gives the same key
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import PIL
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from grandirenhlm.errors import ConfigError
-from grandirenhlm.records import display_path
+from grandirenhlm.files import display_path, write_atomic
 
 WIDTHS = (300, 600, 1200)  # a 300-px card at 1x and 2x, and Open Graph's recommended 1200 px
 FORMATS = (("image/webp", "webp", {"quality": 80, "method": 6}), ("image/jpeg", "jpg", {"quality": 82}))
@@ -62,12 +60,8 @@ def resize_cover(path: Path, original_key: str, cache: Path | None = None) -> Co
             return kept
     cover = _resize(path, original_key)
     if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
         for r in cover.renditions:
-            fd, tmp = tempfile.mkstemp(dir=cache, prefix=".tmp-")  # atomic: never half an image
-            with os.fdopen(fd, "wb") as f:
-                f.write(r.data)
-            os.replace(tmp, cache / _cache_name(r.key))
+            write_atomic(cache / _cache_name(r.key), r.data, durable=False)  # never half an image
     return cover
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -37,15 +35,10 @@ from grandirenhlm.encode import (
     store_derived,
 )
 from grandirenhlm.errors import ConfigError, GrandirError, MediaError
+from grandirenhlm.files import copy_atomic, display_path, write_atomic
 from grandirenhlm.media import probe
 from grandirenhlm.model import Chapter, MediaInfo
-from grandirenhlm.records import (
-    display_path,
-    episode_to_toml,
-    read_toml,
-    write_bytes_atomic,
-    write_toml_atomic,
-)
+from grandirenhlm.records import episode_to_toml, read_toml, write_toml_atomic
 from grandirenhlm.tagging import TagData
 
 
@@ -167,7 +160,8 @@ class IngestCache:
 
     def save(self) -> None:
         if self.changed:
-            write_bytes_atomic(self.path, json.dumps(self.entries, indent=0, sort_keys=True).encode())
+            data = json.dumps(self.entries, indent=0, sort_keys=True).encode()
+            write_atomic(self.path, data, durable=False)  # a cache
 
 
 def ingest_file(
@@ -502,15 +496,9 @@ def store_media(project: Project, show: str, slug: str, info: MediaInfo) -> Path
     target = project.media_dir / show / f"{slug}-{info.sha256[:12]}{info.extension}"
     if target.is_file() and target.stat().st_size == info.size:
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        shutil.copyfile(info.path, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+        copy_atomic(info.path, target, durable=False)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise MediaError(f"{display_path(target)}: cannot write to the media store: {exc.strerror}") from exc
     return target
 

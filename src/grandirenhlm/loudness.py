@@ -17,8 +17,8 @@ from pathlib import Path
 
 from grandirenhlm.errors import MediaError
 from grandirenhlm.ffmpeg import run_ffmpeg
+from grandirenhlm.files import display_path
 from grandirenhlm.model import Episode
-from grandirenhlm.records import display_path
 
 STEREO_TARGET = -16.0
 MONO_TARGET = -19.0

@@ -31,9 +31,9 @@ from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
 from grandirenhlm.errors import MediaError
+from grandirenhlm.files import DisplayPath, sha256_file
 from grandirenhlm.model import Chapter, Cover, MediaInfo
 from grandirenhlm.mpeg import id3v2_body_size, skip_id3v2, walk_frames
-from grandirenhlm.records import DisplayPath
 
 TAG_KEYS = (
     "title", "artist", "album", "date", "comment", "track", "disc", "genre", "language", "copyright",
@@ -51,12 +51,6 @@ _VORBIS_KEYS = {
     "comment": ("comment", "description"), "track": ("tracknumber",), "disc": ("discnumber",),
     "genre": ("genre",), "language": ("language",), "copyright": ("copyright",),
 }  # fmt: skip
-
-
-def sha256_file(path: Path) -> str:
-    """Hash a file in constant memory."""
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def probe(path: Path) -> MediaInfo:

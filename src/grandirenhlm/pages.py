@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -24,9 +22,10 @@ from grandirenhlm import layout
 from grandirenhlm.catalog import episode_order
 from grandirenhlm.config import Project
 from grandirenhlm.errors import ConfigError
+from grandirenhlm.files import write_atomic
 from grandirenhlm.images import CoverSet
 from grandirenhlm.model import Episode, Show
-from grandirenhlm.text import date_fr, duration_fr, iso_duration, size_fr, text_to_html, typo_fr
+from grandirenhlm.text import clock, date_fr, duration_fr, iso_duration, size_fr, text_to_html, typo_fr
 from grandirenhlm.transcripts import FORMATS, Transcript, load_transcript
 
 # Pages outside the shows. Their URLs are French, like the pages.
@@ -82,14 +81,6 @@ def template_environment(project: Project) -> jinja2.Environment:
         jsonld=jsonld,
     )
     return env
-
-
-def clock(seconds: float) -> str:
-    """« 1:02 », « 1:02:03 »: a timestamp as players show it (chapters, transcript cues)."""
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def jsonld(data: dict) -> Markup:
@@ -187,11 +178,7 @@ class PageCache:
         self.rendered_keys.append(key)
         self._memory[digest] = data
         if self.folder is not None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")  # atomic: no half page read back
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, self.folder / f"{digest}.html")
+            write_atomic(self.folder / f"{digest}.html", data, durable=False)  # no half page read back
         return data
 
     def prune(self) -> None:

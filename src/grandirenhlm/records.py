@@ -1,7 +1,7 @@
 """TOML <-> model for one file: show definitions, episode records, the project configuration.
 
 Every reader collects all the problems of a file and raises them at once, each naming the file and
-the key. Records are written atomically (a temporary file beside the target, then `os.replace`).
+the key. Records are written atomically (`files.write_atomic`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 import tomllib
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
@@ -19,6 +18,7 @@ from typing import Any
 import tomli_w
 
 from grandirenhlm.errors import ConfigError, ValidationError
+from grandirenhlm.files import DisplayPath, display_path, write_atomic
 from grandirenhlm.model import (
     PUBLISHABLE_MIME_TYPES,
     Chapter,
@@ -35,28 +35,6 @@ from grandirenhlm.model import (
 EPISODE_TYPES = ("full", "trailer", "bonus")
 SHOW_TYPES = ("episodic", "serial")
 MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog")
-
-
-def display_path(path: Path) -> str:
-    """A path as the user typed it: relative to the working directory when it is below it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-class DisplayPath:
-    """`display_path(path)`, computed only when a message is formatted: it resolves two paths, which
-    costs more than reading a small record, and most records have nothing to report."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __str__(self) -> str:
-        return display_path(self.path)
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self), spec)
 
 
 class TomlCache:
@@ -110,7 +88,7 @@ class TomlCache:
             {"version": self.VERSION, "entries": self.used}, default=self._encode, ensure_ascii=False
         )
         with contextlib.suppress(OSError):  # a read-only project still builds, only slower
-            write_bytes_atomic(self.path, data.encode("utf-8"))
+            write_atomic(self.path, data.encode("utf-8"), durable=False)  # a cache
 
     @classmethod
     def _encode(cls, value: Any) -> dict[str, str]:
@@ -146,22 +124,7 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 def write_toml_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write `data` as TOML so that readers see the old file or the new one, never half of it."""
-    write_bytes_atomic(path, tomli_w.dumps(data, multiline_strings=True).encode("utf-8"))
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, tomli_w.dumps(data, multiline_strings=True).encode("utf-8"))
 
 
 class FieldReader:

@@ -34,8 +34,8 @@ from PIL import Image, UnidentifiedImageError
 
 from grandirenhlm.chapters import episode_chapters
 from grandirenhlm.errors import MediaError
+from grandirenhlm.files import display_path
 from grandirenhlm.model import Chapter
-from grandirenhlm.records import display_path
 
 MAX_COVER_PX = 3000  # Apple's largest artwork size; bigger only makes every download heavier
 

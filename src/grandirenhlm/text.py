@@ -21,6 +21,25 @@ def date_fr(moment: datetime) -> str:
     return format_date(moment, format="long", locale="fr_FR")
 
 
+def clock(seconds: float, *, hours: bool | None = None, pad: bool = False, millis: bool = False) -> str:
+    """The one clock formatter: a position in the audio as each audience reads it.
+
+    - players, transcripts, encode progress: `clock(62)` -> "1:02", `clock(3723)` -> "1:02:03"
+      (whole seconds, floored, as players seek; hours only when there are some);
+    - description timestamps: `clock(4, hours=False, pad=True)` -> "00:04";
+    - Podlove NPT and WebVTT: `clock(4.662, hours=True, pad=True, millis=True)` -> "00:00:04.662".
+    """
+    total = round(seconds * 1000) if millis else int(seconds) * 1000
+    h, rest = divmod(total, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    if h > 0 if hours is None else hours:
+        text = f"{h:02d}:{m:02d}:{s:02d}" if pad else f"{h}:{m:02d}:{s:02d}"
+    else:
+        text = f"{m:02d}:{s:02d}" if pad else f"{m}:{s:02d}"
+    return f"{text}.{ms:03d}" if millis else text
+
+
 def duration_fr(seconds: float) -> str:
     """« 1 h 02 min », « 12 min 30 s », « 45 s »: French abbreviations with non-breaking spaces."""
     total = round(seconds)

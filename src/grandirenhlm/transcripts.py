@@ -33,7 +33,8 @@ import webvtt
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 
 from grandirenhlm.errors import ConfigError, ValidationError
-from grandirenhlm.records import display_path
+from grandirenhlm.files import display_path
+from grandirenhlm.text import clock
 
 
 @dataclass(frozen=True)
@@ -115,22 +116,6 @@ def _seconds(ts) -> float:
     return (((hours * 60 + minutes) * 60 + seconds) * 1000 + millis) / 1000
 
 
-def _vtt_time(seconds: float) -> str:
-    millis = round(seconds * 1000)
-    hours, rest = divmod(millis, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
-
-
-def _clock(seconds: float) -> str:
-    """0:07, 1:02:03: how the HTML transcript format shows a cue's start."""
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
 def to_vtt(transcript: Transcript) -> str:
     """WebVTT with a voice span per cue, written by webvtt-py."""
     captions = []
@@ -138,7 +123,13 @@ def to_vtt(transcript: Transcript) -> str:
         body = "\n".join(html.escape(line, quote=False) for line in cue.text.split("\n"))
         if cue.speaker:
             body = f"<v {html.escape(cue.speaker, quote=False)}>{body}"
-        captions.append(webvtt.Caption(_vtt_time(cue.start), _vtt_time(cue.end), body))
+        captions.append(
+            webvtt.Caption(
+                clock(cue.start, hours=True, pad=True, millis=True),
+                clock(cue.end, hours=True, pad=True, millis=True),
+                body,
+            )
+        )
     return webvtt.WebVTT(captions=captions).content
 
 
@@ -179,7 +170,7 @@ def to_html(transcript: Transcript) -> str:
         if cue.speaker and cue.speaker != speaker:
             out.append(f"<cite>{html.escape(cue.speaker)}:</cite>")
         speaker = cue.speaker
-        out.append(f"<time>{_clock(cue.start)}</time>")
+        out.append(f"<time>{clock(cue.start)}</time>")
         out.append("<p>" + html.escape(cue.text).replace("\n", "<br>") + "</p>")
     return "\n".join(out) + "\n"
 

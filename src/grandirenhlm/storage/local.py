@@ -11,6 +11,7 @@ from pathlib import Path
 
 from grandirenhlm.build import Artifact
 from grandirenhlm.errors import StorageError
+from grandirenhlm.files import atomic_path, write_atomic
 from grandirenhlm.lock import LOCK_KEY
 from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Progress, parse_manifest
 
@@ -69,16 +70,8 @@ class LocalStorage:
         return {}
 
     def _write(self, path: Path, artifact: Artifact) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out, artifact.open() as src:
-                shutil.copyfileobj(src, out, 1024 * 1024)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path, durable=False) as tmp, tmp.open("wb") as out, artifact.open() as src:
+            shutil.copyfileobj(src, out, 1024 * 1024)
 
     def create_lock(self, data: bytes) -> bool:
         # Written beside, then hard-linked into place: the link fails if a lock exists, and a
@@ -123,9 +116,7 @@ class LocalStorage:
                 parent.rmdir()
 
     def write_manifest(self, data: bytes) -> None:
-        from grandirenhlm.records import write_bytes_atomic
-
         try:
-            write_bytes_atomic(self.root / MANIFEST_KEY, data)
+            write_atomic(self.root / MANIFEST_KEY, data)
         except OSError as exc:
             raise StorageError(f"{self.name}: cannot write {MANIFEST_KEY}: {exc.strerror}") from exc

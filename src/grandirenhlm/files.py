@@ -1,0 +1,90 @@
+"""Files, one way each: how messages name a path, atomic writes, content hashes.
+
+Every file this program writes is written beside its target under a temporary name and renamed
+into place (`os.replace`), so a reader sees the old file or the new one, never half of one; a
+failure removes the temporary file. Records, manifests and the media store are `durable` (fsync
+before the rename: they survive a power cut); caches are not (losing one costs a recomputation).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def display_path(path: Path) -> str:
+    """A path as the user typed it: relative to the working directory when it is below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+class DisplayPath:
+    """`display_path(path)`, computed only when a message is formatted: it resolves two paths, which
+    costs more than reading a small record, and most records have nothing to report."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __str__(self) -> str:
+        return display_path(self.path)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+@contextlib.contextmanager
+def temporary_beside(target: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A new empty temporary file in `target`'s folder, removed when the block ends unless it was
+    moved into place (`move_into_place`) meanwhile. `suffix` keeps an extension tools need (ffmpeg
+    picks its muxer from it)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def move_into_place(tmp: Path, target: Path, *, durable: bool = True) -> None:
+    """Rename a finished temporary file onto `target` (readable by all, as published files are)."""
+    if durable:
+        with tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, target)
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path, *, durable: bool = True, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary path beside `target` for the block to write (by any means: ffmpeg, a copy);
+    renamed onto `target` when the block ends normally, removed when it raises."""
+    with temporary_beside(target, suffix) as tmp:
+        yield tmp
+        move_into_place(tmp, target, durable=durable)
+
+
+def write_atomic(target: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write `data` to `target` atomically (see the module docstring)."""
+    with atomic_path(target, durable=durable) as tmp:
+        tmp.write_bytes(data)
+
+
+def copy_atomic(source: Path, target: Path, *, durable: bool = True) -> None:
+    """Copy `source` to `target` atomically, in constant memory."""
+    with atomic_path(target, durable=durable) as tmp:
+        shutil.copyfile(source, tmp)
+
+
+def sha256_file(path: Path) -> str:
+    """Hash a file in constant memory."""
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
