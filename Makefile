@@ -1,23 +1,24 @@
 # Two entry points for a fresh machine (Python >= 3.11 and make):
 #   make demo   install, ingest the demo masters (a no-op when they and the records are unchanged),
 #               then check, build and publish the bundled demo shows to public/
-#   make test   install with the test extra, then run the whole test suite
+#   make test   install with the test extra, then the linter and the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test serve bench lint clean
+.PHONY: demo test serve bench lint constraints clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { ./scripts/ensure-venv-support && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.'
+# constraints.txt pins every dependency to the versions the suite last passed with (make constraints)
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.'
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,dev]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -25,7 +26,7 @@ demo: $(VENV)/.installed
 	$(BIN)/grandirenhlm check
 	$(BIN)/grandirenhlm publish
 
-test: $(VENV)/.installed-test
+test: lint
 	-./scripts/ensure-test-browser
 	-./scripts/ensure-test-java
 	-./scripts/ensure-test-gpodder
@@ -45,6 +46,10 @@ bench: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
+
+constraints: $(VENV)/.installed-test
+	{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.new
+	mv constraints.new constraints.txt
 
 clean:
 	rm -rf public .pytest_cache

@@ -167,41 +167,30 @@ def stage_ingest(ctx: dict, clock: Clock) -> dict:
 
 
 def stage_build(ctx: dict, clock: Clock) -> dict:
-    from datetime import UTC, datetime
-
-    from grandirenhlm.build import build_site
+    """`site.render`: the build step of `grandirenhlm build` and `publish` (catalog, feeds, pages,
+    with the project's caches as the commands use them), nothing written."""
+    from grandirenhlm import site
     from grandirenhlm.catalog import load_catalog
 
     project = _project(ctx)
     with clock:
         catalog = load_catalog(project)
         clock.split("load_catalog")
-        artifacts = build_site(project, catalog, BASE_URL, datetime.now(UTC))
-        clock.split("build_site")
+        artifacts = site.render(project, BASE_URL, catalog=catalog)
+        clock.split("render")
     return {"artifacts": len(artifacts), "bytes": sum(a.size for a in artifacts)}
 
 
 def _publish(ctx: dict, clock: Clock, target) -> dict:
-    """What `cli._publish` does (without `check`), split into build, plan and upload."""
-    from datetime import UTC, datetime
-
-    from grandirenhlm.build import build_site
-    from grandirenhlm.catalog import load_catalog
-    from grandirenhlm.plan import plan_publish
-    from grandirenhlm.publish import run_plan
-    from grandirenhlm.storage import open_storage
+    """`site.publish`: what `grandirenhlm publish` runs (check, build, plan under the lock, upload,
+    manifest), without the check from outside (the targets here are not served)."""
+    from grandirenhlm import site
+    from grandirenhlm.progress import QuietReporter
 
     project = _project(ctx)
+    options = site.PublishOptions(verify=False, reporter=QuietReporter())
     with clock:
-        catalog = load_catalog(project)
-        artifacts = build_site(project, catalog, target.public_base_url, datetime.now(UTC))
-        clock.split("build")
-        storage = open_storage(project, target)
-        manifest = storage.read_manifest()
-        plan = plan_publish(artifacts, manifest)
-        clock.split("connect+plan")
-        result = run_plan(plan, storage, manifest)
-        clock.split("upload")
+        result = site.publish(project, target, options)
     return {"PUT": len(result.uploaded), "skipped": result.skipped, "bytes": result.bytes_uploaded}
 
 
@@ -218,8 +207,7 @@ def _s3_target(ctx: dict):
         name="bench",
         url=f"s3://{ctx['bucket']}/{S3_PREFIX}",
         public_base_url=BASE_URL,
-        endpoint_url=ctx["endpoint"],
-        addressing_style="path",
+        options={"endpoint_url": ctx["endpoint"], "addressing_style": "path"},
     )
 
 

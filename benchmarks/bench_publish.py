@@ -96,32 +96,24 @@ def _target(ctx: dict, prefix: str):
         name="bench",
         url=f"s3://{ctx['bucket']}/{prefix}",
         public_base_url=BASE_URL,
-        endpoint_url=ctx["endpoint"],
-        addressing_style="path",
+        options={"endpoint_url": ctx["endpoint"], "addressing_style": "path"},
     )
 
 
 def child_publish(ctx: dict, prefix: str) -> dict:
     """What `grandirenhlm publish --to s3://...` does after `check`: load, build, plan under the
     lock, upload media, pages and feed, then the manifest."""
-    from datetime import UTC, datetime
-
-    from grandirenhlm.build import build_site
-    from grandirenhlm.catalog import load_catalog
-    from grandirenhlm.config import load_project
-    from grandirenhlm.pages import PageCache
+    from grandirenhlm import site
     from grandirenhlm.progress import QuietReporter
-    from grandirenhlm.publish import publish_artifacts
-    from grandirenhlm.storage import open_storage
 
-    project = load_project(Path(ctx["project"]))
+    project = site.open_project(Path(ctx["project"]))
     target = _target(ctx, prefix)
+    options = site.PublishOptions(verify=False, reporter=QuietReporter())
     started = time.perf_counter()
-    cache = PageCache.for_project(project, BASE_URL)  # as the CLI: unchanged pages are read back
-    artifacts = build_site(project, load_catalog(project), BASE_URL, datetime.now(UTC), cache=cache)
-    built = time.perf_counter()
-    result = publish_artifacts(artifacts, open_storage(project, target), reporter=QuietReporter())
+    result = site.publish(project, target, options)  # what the CLI runs: check, build, plan, upload
     ended = time.perf_counter()
+    built = started + result.build_seconds
+    artifacts = range(len(result.uploaded) + len(result.updated) + result.skipped)
     return {
         "seconds": ended - started,
         "build_seconds": built - started,
@@ -129,8 +121,8 @@ def child_publish(ctx: dict, prefix: str) -> dict:
         "uploaded": len(result.uploaded),
         "skipped": result.skipped,
         "bytes": result.bytes_uploaded,
-        "pages_rendered": cache.rendered,
-        "pages_reused": cache.reused,
+        "pages_rendered": result.pages_rendered,
+        "pages_reused": result.pages_reused,
     }
 
 
@@ -164,15 +156,11 @@ def forget_build_caches(project: Path) -> None:
 
 def prepare(workdir: Path, n: int) -> dict:
     """Corpus, project with N ingested episodes, and the same site written to a folder."""
-    from datetime import UTC, datetime
 
-    from grandirenhlm.build import build_site
-    from grandirenhlm.catalog import load_catalog
+    from grandirenhlm import site
     from grandirenhlm.config import Target, load_project
     from grandirenhlm.ingest import ingest_files
     from grandirenhlm.progress import QuietReporter
-    from grandirenhlm.publish import publish_artifacts
-    from grandirenhlm.storage import open_storage
 
     corpus, root = workdir / "corpus", workdir / "project"
     made = make_corpus(corpus, n)
@@ -186,9 +174,8 @@ def prepare(workdir: Path, n: int) -> dict:
         raise SystemExit(f"ingest failed: {failures[0]}")
     ingested = time.perf_counter() - started
     # The reference uploads exactly these files: the site as a folder publish writes it.
-    site = Target(name="site", url=str(workdir / "site"), public_base_url=BASE_URL)
-    artifacts = build_site(project, load_catalog(project), BASE_URL, datetime.now(UTC))
-    publish_artifacts(artifacts, open_storage(project, site), reporter=QuietReporter())
+    folder = Target(name="site", url=str(workdir / "site"), public_base_url=BASE_URL)
+    site.publish(project, folder, site.PublishOptions(reporter=QuietReporter()))
     print(f"corpus {made:.1f} s, ingest of {n} episodes {ingested:.1f} s", file=sys.stderr)
     return {"project": str(root), "site": str(workdir / "site")}
 

@@ -1,119 +1,18 @@
-"""Shared fixtures: real media made on the fly, project folders, a real S3 server on 127.0.0.1."""
+"""Shared fixtures: project folders, a real S3 server on 127.0.0.1, golden files. Helpers are in
+tests/support.py."""
 
 from __future__ import annotations
 
-import json
-import math
 import shutil
-import struct
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
-import imageio_ffmpeg
-import lameenc
 import pytest
-from click.testing import CliRunner, Result
-from mutagen.id3 import APIC, COMM, ID3, TALB, TDRC, TIT2, TPE1, TRCK
-from PIL import Image
 
-from grandirenhlm.cli import main
-
-REPO = Path(__file__).resolve().parents[1]
-FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
-# Files of the demo site: 2 feeds, 1 OPML, pages, covers and their renditions, 7 media + the replay's
-# audio-only M4A and poster, chapters and transcripts. Written out so that a build that silently
-# drops a file fails the tests that count what a publish uploads.
-DEMO_SITE_FILES = 78
-
+from tests.support import REPO, SHOW_TOML, allow_anonymous_reads, make_cover, s3_client
 
 # ---------------------------------------------------------------- media made by the tests
-
-
-def sine_pcm(seconds: float, rate: int = 44100, freq: float = 440.0, channels: int = 1) -> bytes:
-    """16-bit little-endian PCM of a sine tone."""
-    frames = int(seconds * rate)
-    samples = (int(12000 * math.sin(2 * math.pi * freq * i / rate)) for i in range(frames))
-    if channels == 1:
-        return struct.pack(f"<{frames}h", *samples)
-    return b"".join(struct.pack("<h", s) * channels for s in samples)
-
-
-def make_mp3(
-    path: Path,
-    seconds: float = 2.0,
-    *,
-    title: str | None = None,
-    comment: str | None = None,
-    track: str | None = None,
-    date: str | None = None,
-    cover: bytes | None = None,
-    bitrate: int = 64,
-    freq: float = 440.0,
-) -> Path:
-    """A real CBR MP3 encoded by LAME, with ID3v2.4 tags written by mutagen."""
-    encoder = lameenc.Encoder()
-    encoder.set_bit_rate(bitrate)
-    encoder.set_in_sample_rate(44100)
-    encoder.set_channels(1)
-    encoder.set_quality(7)
-    data = encoder.encode(sine_pcm(seconds, freq=freq)) + encoder.flush()
-    path.write_bytes(bytes(data))
-    tags = ID3()
-    if title:
-        tags.add(TIT2(encoding=3, text=title))
-        tags.add(TPE1(encoding=3, text="Union sociale pour l’habitat"))
-        tags.add(TALB(encoding=3, text="Grandir en Hlm"))
-    if comment:
-        tags.add(COMM(encoding=3, lang="fra", desc="", text=comment))
-    if track:
-        tags.add(TRCK(encoding=3, text=track))
-    if date:
-        tags.add(TDRC(encoding=3, text=date))
-    if cover:
-        tags.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="Cover", data=cover))
-    if len(tags):
-        tags.save(path, v2_version=4)
-    return path
-
-
-def make_mp4(path: Path, seconds: float = 2.0, video: bool = True) -> Path:
-    """A real MP4 made by ffmpeg: H.264 video + AAC audio, or AAC audio only (an .m4a)."""
-    args = [FFMPEG, "-y", "-v", "error", "-f", "lavfi", "-i", f"sine=frequency=330:duration={seconds}"]
-    if video:
-        args += [
-            "-f",
-            "lavfi",
-            "-i",
-            f"color=c=blue:size=320x180:duration={seconds}:rate=5",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-        ]
-    args += ["-c:a", "aac", "-b:a", "48k", "-shortest", "-movflags", "+faststart"]
-    if not video:
-        args += ["-f", "ipod"]
-    subprocess.run([*args, str(path)], check=True)
-    return path
-
-
-def make_wav(path: Path, seconds: float = 1.0) -> Path:
-    import wave
-
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(44100)
-        w.writeframes(sine_pcm(seconds))
-    return path
-
-
-def make_cover(path: Path, size: int = 1400, mode: str = "RGB", fmt: str = "JPEG") -> Path:
-    Image.new(mode, (size, size), (0, 82, 156) if mode == "RGB" else (0, 82, 156, 255)).save(path, fmt)
-    return path
 
 
 @pytest.fixture
@@ -122,21 +21,6 @@ def cover_bytes(tmp_path: Path) -> bytes:
 
 
 # ---------------------------------------------------------------- projects
-
-
-SHOW_TOML = """\
-title = "Grandir en Hlm"
-description = "Six témoignages sur l’enfance en Hlm & ailleurs."
-language = "fr"
-author = "Union sociale pour l’habitat"
-category = "Society & Culture"
-type = "serial"
-image = "cover.jpg"
-
-[owner]
-name = "Union sociale pour l’habitat"
-email = "podcasts@example.org"
-"""
 
 
 @pytest.fixture
@@ -161,37 +45,6 @@ def demo_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copy(REPO / "grandirenhlm.toml", root / "grandirenhlm.toml")
     monkeypatch.chdir(root)
     return root
-
-
-REAL_ADDRESS = "media@hlm-podcasts.fr"  # a test's stand-in for the team's real address
-REAL_BASE_URL = "https://podcasts.hlm-podcasts.fr/"
-
-
-def without_placeholders(root: Path) -> Path:
-    """The demo as a team would ship it: its owner and contact addresses and the local target's
-    public address replaced by real-looking ones (the demo's are placeholders on purpose)."""
-    for path in [*(root / "feeds").glob("*.toml"), root / "grandirenhlm.toml"]:
-        if path.is_file():
-            text = path.read_text(encoding="utf-8").replace("podcasts@example.org", REAL_ADDRESS)
-            path.write_text(text.replace("http://127.0.0.1:8000/", REAL_BASE_URL), encoding="utf-8")
-    return root
-
-
-def run_cli(project: Path | None, *args: str) -> Result:
-    """Run the CLI in-process; stdout and stderr stay separate."""
-    runner = CliRunner()
-    prefix = ["--project", str(project)] if project else []
-    return runner.invoke(main, [*prefix, *args], catch_exceptions=False)
-
-
-def assert_clean_error(result: Result, *fragments: str) -> None:
-    """Exit status 1, `error: ...` lines on stderr naming what is wrong, no traceback."""
-    assert result.exit_code == 1, (result.exit_code, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
-    lines = result.stderr.strip().splitlines()
-    assert lines and all(line.startswith(("error: ", "warning: ")) for line in lines), lines
-    for fragment in fragments:
-        assert fragment in result.stderr, (fragment, result.stderr)
 
 
 # ---------------------------------------------------------------- S3: moto's server on 127.0.0.1
@@ -239,27 +92,6 @@ def s3_bucket(private_bucket: tuple[str, str]) -> tuple[str, str]:
     """A fresh podcast bucket on the moto server: anyone may read its objects."""
     allow_anonymous_reads(s3_client(private_bucket[0]), private_bucket[1], moto=True)
     return private_bucket
-
-
-def allow_anonymous_reads(client, bucket: str, moto: bool = False) -> None:
-    """The usual bucket policy of a podcast bucket: anyone may GET (and so HEAD) its objects.
-
-    moto checks an anonymous HEAD against "s3:HeadObject", which is not an AWS action (AWS and
-    Ceph authorise HEAD with s3:GetObject), so its buckets also list that name.
-    """
-    statement = {
-        "Effect": "Allow",
-        "Principal": "*",
-        "Action": ["s3:GetObject", "s3:HeadObject"] if moto else "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{bucket}/*",
-    }
-    policy = {"Version": "2012-10-17", "Statement": [statement]}
-    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
-
-
-def s3_client(endpoint: str):
-    """A client from a new session: boto3's default session caches credentials across tests."""
-    return boto3.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1")
 
 
 @pytest.fixture(autouse=True)

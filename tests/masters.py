@@ -13,7 +13,7 @@ import numpy as np
 import pyloudnorm
 from scipy.signal import resample_poly
 
-from tests.conftest import FFMPEG
+from tests.support import FFMPEG
 
 RATE = 44100
 

@@ -24,7 +24,7 @@ from tests.browser_support import (
     serve,
     unavailable,
 )
-from tests.conftest import REPO
+from tests.support import REPO
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 H264_AAC = 'video/mp4; codecs="avc1.42E01E, mp4a.40.2"'

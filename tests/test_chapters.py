@@ -16,11 +16,11 @@ from lxml import etree
 from mutagen.id3 import CHAP, CTOC, ID3, TIT2, CTOCFlags
 
 from grandirenhlm import chapters as chaps
-from grandirenhlm.build import build_site
+from grandirenhlm import site
 from grandirenhlm.catalog import load_catalog
 from grandirenhlm.config import load_project
 from grandirenhlm.model import Chapter
-from tests.conftest import make_mp3, run_cli
+from tests.support import make_mp3, run_cli
 
 NS = {"psc": chaps.PSC_NS, "podcast": "https://podcastindex.org/namespace/1.0"}
 BASE = "http://127.0.0.1:8000/"
@@ -43,7 +43,7 @@ def three_outputs(artifacts: dict, item) -> tuple[list, list, list]:
 
 def build(root: Path) -> dict:
     project = load_project(root)
-    return {a.key: a for a in build_site(project, load_catalog(project), BASE, NOW)}
+    return {a.key: a for a in site.render(project, BASE, NOW, cache=False)}
 
 
 def test_demo_chapters_are_identical_in_all_three_outputs(demo_project: Path):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REAL_ADDRESS, assert_clean_error, run_cli, without_placeholders
+from tests.support import REAL_ADDRESS, assert_clean_error, run_cli, without_placeholders
 
 SHOW = "feeds/grandir-en-hlm.toml"
 EPISODE = "episodes/grandir-en-hlm/temoignage-1.toml"

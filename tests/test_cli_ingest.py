@@ -16,7 +16,7 @@ from click.testing import Result
 from mutagen.id3 import CHAP, ID3, TIT2
 
 from grandirenhlm.records import load_episode
-from tests.conftest import assert_clean_error, make_mp3, make_mp4, make_wav, run_cli
+from tests.support import assert_clean_error, make_mp3, make_mp4, make_wav, run_cli
 
 SHOW = "grandir-en-hlm"
 TITLE = "Témoignage n° 1 : l’école"

@@ -12,7 +12,7 @@ import pytest
 from click.testing import Result
 
 from grandirenhlm.media import probe, to_json
-from tests.conftest import make_mp3, make_mp4, make_wav, run_cli
+from tests.support import make_mp3, make_mp4, make_wav, run_cli
 
 TITLE = "Témoignage n° 2 : l’été « au square » ☀️"
 

@@ -26,8 +26,8 @@ from PIL import Image
 from grandirenhlm.chapters import episode_chapters, to_json_chapters
 from grandirenhlm.media import probe
 from grandirenhlm.records import load_episode
-from tests.conftest import REPO, assert_clean_error, make_cover, make_mp3, run_cli
 from tests.masters import make_master
+from tests.support import REPO, assert_clean_error, make_cover, make_mp3, run_cli
 
 SHOW = "grandir-en-hlm"
 

@@ -13,8 +13,8 @@ import pytest
 
 from grandirenhlm.encode import EncodeSettings, encode_cached, read_master
 from grandirenhlm.ffmpeg import EncodeInterrupted
-from tests.conftest import FFMPEG, REPO, assert_clean_error, run_cli
 from tests.masters import make_master
+from tests.support import FFMPEG, REPO, assert_clean_error, run_cli
 
 SHOW = "grandir-en-hlm"
 
@@ -143,13 +143,23 @@ def test_interrupt_during_encode_stops_ffmpeg_and_leaves_nothing(tmp_path: Path)
     assert list(folder.iterdir()) == []  # no temporary file, no cache entry
 
 
+def paced_ffmpeg(tmp_path: Path, speed: int = 20) -> dict[str, str]:
+    """The environment of an ingest whose ffmpeg (the real one, chosen through the documented
+    GRANDIRENHLM_FFMPEG) reads its input at most `speed` times faster than real time: an encode
+    of N seconds of audio then lasts at least N / speed seconds however fast the machine is, so a
+    test that interrupts it at a quarter knows the rest is still to come, even on a busy machine."""
+    wrapper = tmp_path / "paced-ffmpeg"
+    wrapper.write_text(f'#!/bin/sh\nexec "{FFMPEG}" -readrate {speed} "$@"\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    return {**os.environ, "PYTHONPATH": str(REPO / "src"), "GRANDIRENHLM_FFMPEG": str(wrapper)}
+
+
 def test_sigint_to_the_command_during_a_long_encode(project: Path, tmp_path: Path) -> None:
-    master = make_master(tmp_path / "long.wav", 240.0, channels=2)  # about 1-2 s of encoding
+    master = make_master(tmp_path / "long.wav", 240.0, channels=2)  # two passes of 12 s at least
     proc = subprocess.Popen(
         [sys.executable, "-m", "grandirenhlm", "--project", str(project), "ingest", "--show", SHOW,
          "--normalize", str(master)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project,
-        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project, env=paced_ffmpeg(tmp_path),
     )  # fmt: skip
     assert proc.stderr is not None
     first = proc.stderr.readline()  # "encoding ... (4:00)": ffmpeg is starting
@@ -177,8 +187,7 @@ def test_sigint_with_two_jobs_stops_both_encodes(project: Path, tmp_path: Path) 
     proc = subprocess.Popen(
         [sys.executable, "-m", "grandirenhlm", "--project", str(project), "ingest", "--show", SHOW,
          "--jobs", "2", "--normalize", str(folder)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project,
-        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project, env=paced_ffmpeg(tmp_path),
     )  # fmt: skip
     assert proc.stderr is not None
     started = {proc.stderr.readline().split(" (")[0] for _ in range(2)}  # both ffmpegs are starting

@@ -13,7 +13,7 @@ from mutagen.mp4 import MP4
 from PIL import Image
 
 from grandirenhlm.media import probe
-from tests.conftest import FFMPEG, make_cover, make_mp4, run_cli
+from tests.support import FFMPEG, make_cover, make_mp4, run_cli
 
 SHOW = "l-emission"
 PODCAST = "https://podcastindex.org/namespace/1.0"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
@@ -11,11 +10,10 @@ import podcastparser
 import pytest
 from lxml import etree
 
-from grandirenhlm.build import build_site
 from grandirenhlm.catalog import load_catalog
 from grandirenhlm.config import load_project
 from grandirenhlm.podcast_namespace import PodcastIndexExtension, podcast_guid
-from tests.conftest import make_mp3, run_cli
+from tests.support import make_mp3, render_site, run_cli
 
 NS = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
@@ -27,10 +25,7 @@ BASE = "http://127.0.0.1:8000/"
 
 
 def site(root: Path) -> dict[str, bytes]:
-    project = load_project(root)
-    return {
-        a.key: a.data for a in build_site(project, load_catalog(project), BASE, datetime.now(UTC)) if a.data
-    }
+    return {a.key: a.data for a in render_site(root, BASE) if a.data}
 
 
 @pytest.mark.parametrize(("show", "count"), [("grandir-en-hlm", 6), ("l-emission", 1)])

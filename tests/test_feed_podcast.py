@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from grandirenhlm import feed as feed_module
-from grandirenhlm.build import build_site
+from grandirenhlm import site
 from grandirenhlm.catalog import load_catalog
 from grandirenhlm.config import load_project
 from grandirenhlm.media import probe
 from grandirenhlm.model import Chapter
 from grandirenhlm.transcripts import load_transcript
-from tests.conftest import make_mp3, make_mp4
+from tests.support import make_mp3, make_mp4
 
 NS = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
@@ -39,7 +39,7 @@ NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 def build(root: Path, at: datetime = NOW) -> dict[str, object]:
     project = load_project(root)
-    return {a.key: a for a in build_site(project, load_catalog(project), BASE, at)}
+    return {a.key: a for a in site.render(project, BASE, at, cache=False)}
 
 
 def channel_of(artifacts: dict, key: str):
@@ -482,7 +482,7 @@ def test_apple_html_sanitiser_keeps_only_allowed_tags_and_schemes():
 
 
 def test_build_names_the_file_of_a_value_the_namespace_refuses(project: Path, tmp_path: Path):
-    from tests.conftest import assert_clean_error, run_cli
+    from tests.support import assert_clean_error, run_cli
 
     add_episode(
         project,
@@ -583,7 +583,7 @@ def test_items_kept_on_disk_serve_the_next_process(demo_project: Path):
     """`build` twice, as two CLI runs would (the in-memory cache emptied between them): the second
     reuses the items from .grandirenhlm/feeds/, an edited record is rendered again, and the bytes
     are those of a build without any cache."""
-    from tests.conftest import run_cli
+    from tests.support import run_cli
 
     out = demo_project / "out"
     assert run_cli(demo_project, "build", "--output", str(out)).exit_code == 0
@@ -609,7 +609,7 @@ def test_items_kept_on_disk_serve_the_next_process(demo_project: Path):
     assert "Témoignage n° 2 &amp; corrigé".encode() in cached
     feed_module.clear_cache()
     project = load_project(demo_project)
-    fresh = build_site(project, load_catalog(project), BASE, datetime.now(UTC))
+    fresh = site.render(project, BASE, datetime.now(UTC), cache=False)
     assert next(a.data for a in fresh if a.key == "grandir-en-hlm/feed.xml") == cached
     assert store.is_file()
 
@@ -617,7 +617,7 @@ def test_items_kept_on_disk_serve_the_next_process(demo_project: Path):
 def test_item_store_appends_edits_and_ignores_a_damaged_file(demo_project: Path):
     """An edit appends one item to the store instead of rewriting it; a store cut short (a build
     killed while appending) is ignored and rewritten; the feed is always the uncached one."""
-    from tests.conftest import run_cli
+    from tests.support import run_cli
 
     def build() -> bytes:
         feed_module.clear_cache()  # each build as a new process
@@ -627,8 +627,8 @@ def test_item_store_appends_edits_and_ignores_a_damaged_file(demo_project: Path)
     def uncached() -> bytes:
         feed_module.clear_cache()
         project = load_project(demo_project)
-        site = build_site(project, load_catalog(project), BASE, datetime.now(UTC))
-        return next(a.data for a in site if a.key == "grandir-en-hlm/feed.xml")
+        artifacts = site.render(project, BASE, datetime.now(UTC), cache=False)
+        return next(a.data for a in artifacts if a.key == "grandir-en-hlm/feed.xml")
 
     build()
     (store,) = [

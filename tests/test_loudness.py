@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from grandirenhlm.loudness import measure_loudness
-from tests.conftest import run_cli
 from tests.masters import make_master, pyloudnorm_lufs, true_peak_dbtp
+from tests.support import run_cli
 
 SHOW = "grandir-en-hlm"
 

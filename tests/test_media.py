@@ -12,7 +12,7 @@ from mutagen.id3 import CHAP, CTOC, ID3, TIT2, CTOCFlags
 from grandirenhlm.errors import MediaError
 from grandirenhlm.media import TAG_KEYS, probe, to_json
 from grandirenhlm.model import Chapter, Cover
-from tests.conftest import make_cover, make_mp3, make_mp4, make_wav
+from tests.support import make_cover, make_mp3, make_mp4, make_wav
 
 TITLE = "Témoignage n° 1 : l’école « Jean-Jaurès » 🏠"
 COMMENT = "Récit d’une enfance à Vénissieux, « là où tout a commencé » 🎧"

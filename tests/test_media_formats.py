@@ -21,7 +21,7 @@ from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
 from grandirenhlm.media import probe, to_json
-from tests.conftest import FFMPEG, make_cover, make_mp3, make_mp4
+from tests.support import FFMPEG, make_cover, make_mp3, make_mp4
 
 TEXT = "L’enfance « en Hlm », été 2023 🏠"  # typographic apostrophe, guillemets, accent, emoji
 

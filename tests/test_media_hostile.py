@@ -20,7 +20,7 @@ import pytest
 
 from grandirenhlm.errors import MediaError
 from grandirenhlm.media import probe
-from tests.conftest import FFMPEG, assert_clean_error, make_mp3, make_mp4, make_wav, run_cli
+from tests.support import FFMPEG, assert_clean_error, make_mp3, make_mp4, make_wav, run_cli
 
 
 def ffmpeg(*args: str | Path) -> Path:

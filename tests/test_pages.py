@@ -22,7 +22,7 @@ from grandirenhlm.config import load_project
 from grandirenhlm.pages import PageCache
 from grandirenhlm.text import NNBSP, duration_fr, iso_duration, typo_fr
 from tests.browser_support import page_files, publish_demo
-from tests.conftest import REPO, assert_clean_error, run_cli
+from tests.support import REPO, assert_clean_error, run_cli
 
 BASE = "http://127.0.0.1:8000/"  # the demo's public_base_url
 AT = datetime(2030, 1, 1, tzinfo=UTC)

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grandirenhlm.build import build_site
-from grandirenhlm.catalog import load_catalog
+from grandirenhlm import site
 from grandirenhlm.config import load_project
 
 BASE = "http://127.0.0.1:8000/"
@@ -33,7 +32,7 @@ GOLDEN = {
 @pytest.fixture(scope="module")
 def outputs() -> dict[str, bytes]:
     project = load_project(Path(__file__).resolve().parents[1])
-    return {a.key: a.data for a in build_site(project, load_catalog(project), BASE, AT) if a.data is not None}
+    return {a.key: a.data for a in site.render(project, BASE, AT, cache=False) if a.data is not None}
 
 
 @pytest.mark.parametrize("key", sorted(GOLDEN))

@@ -15,7 +15,7 @@ from pathlib import Path
 import feedparser
 
 from tests.browser_support import serve, unavailable
-from tests.conftest import run_cli
+from tests.support import run_cli
 
 GPO = Path("/usr/bin/gpo")
 if not GPO.is_file():

@@ -11,12 +11,12 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from grandirenhlm.build import Stage, build_site
-from grandirenhlm.catalog import load_catalog
+from grandirenhlm import site
+from grandirenhlm.build import Stage
 from grandirenhlm.config import load_project
 from grandirenhlm.plan import plan_publish
 from grandirenhlm.storage import MANIFEST_KEY
-from tests.conftest import (
+from tests.support import (
     DEMO_SITE_FILES,
     assert_clean_error,
     make_mp3,
@@ -74,7 +74,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(demo_project: Path):
 
 def test_plan_puts_media_first_feeds_last_and_prunes_only_unreferenced(demo_project: Path):
     project = load_project(demo_project)
-    artifacts = build_site(project, load_catalog(project), "http://x/", datetime.now(UTC))
+    artifacts = site.render(project, "http://x/", datetime.now(UTC), cache=False)
     plan = plan_publish(artifacts, {"old/page.html": {"sha256": "0" * 64, "size": 1}}, prune=True)
     stages = [a.stage for a in plan.put]
     assert stages == sorted(stages)
@@ -90,7 +90,7 @@ def test_plan_puts_media_first_feeds_last_and_prunes_only_unreferenced(demo_proj
 
 def test_failed_media_upload_keeps_the_old_feed(demo_project: Path):
     project = load_project(demo_project)
-    artifacts = build_site(project, load_catalog(project), "http://127.0.0.1:8000/", datetime.now(UTC))
+    artifacts = site.render(project, "http://127.0.0.1:8000/", datetime.now(UTC), cache=False)
     media_key = next(a.key for a in artifacts if a.stage == Stage.MEDIA and "l-emission" in a.key)
     (demo_project / "public" / media_key).mkdir(parents=True)  # a folder where the file must go
     result = run_cli(demo_project, "publish", "--quiet")
@@ -242,7 +242,7 @@ def test_noop_publish_does_not_rewrite_the_manifest(demo_project: Path):
 def feed_references(root: Path) -> set[str]:
     """Every key a feed of the demo points at: enclosures, alternates, covers, chapters, transcripts."""
     project = load_project(root)
-    artifacts = build_site(project, load_catalog(project), "http://x/", datetime.now(UTC))
+    artifacts = site.render(project, "http://x/", datetime.now(UTC), cache=False)
     return {ref for a in artifacts if a.stage == Stage.FEED for ref in a.references}
 
 
@@ -319,14 +319,14 @@ def test_verification_catches_a_wrong_content_type(demo_project, tmp_path):
     from grandirenhlm.verify import Verifier
 
     project = load_project(demo_project)
-    artifacts = build_site(project, load_catalog(project), "http://x/", datetime.now(UTC))
+    artifacts = site.render(project, "http://x/", datetime.now(UTC), cache=False)
     media = [a for a in artifacts if a.stage == Stage.MEDIA]
-    site = tmp_path / "site"
+    folder = tmp_path / "site"
     for a in media:
-        (site / a.key).parent.mkdir(parents=True, exist_ok=True)
-        (site / a.key).write_bytes(a.source.read_bytes())
-    (site / media[0].key).write_bytes(b"truncated")
-    server = make_server(site, port=0, quiet=True)
+        (folder / a.key).parent.mkdir(parents=True, exist_ok=True)
+        (folder / a.key).write_bytes(a.source.read_bytes())
+    (folder / media[0].key).write_bytes(b"truncated")
+    server = make_server(folder, port=0, quiet=True)
     import threading
 
     threading.Thread(target=server.serve_forever, daemon=True).start()

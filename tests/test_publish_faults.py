@@ -15,18 +15,15 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
 import pytest
 
-from grandirenhlm.build import Stage, build_site
-from grandirenhlm.catalog import load_catalog
-from grandirenhlm.config import load_project
+from grandirenhlm.build import Stage
 from grandirenhlm.lock import LOCK_KEY, LockInfo
-from tests.conftest import assert_clean_error, run_cli, s3_client
 from tests.faultproxy import FaultProxy, Rule
+from tests.support import assert_clean_error, render_site, run_cli, s3_client
 
 SECRET = "testing-secret-do-not-print"
 PREFIX = "podcasts"
@@ -36,8 +33,7 @@ PREFIX = "podcasts"
 def site(demo_project: Path) -> dict:
     """What a publish of the demo puts: the number of objects, and how many are feeds (the last
     stage)."""
-    project = load_project(demo_project)
-    artifacts = build_site(project, load_catalog(project), "http://x/", datetime.now(UTC))
+    artifacts = render_site(demo_project)
     return {
         "objects": len(artifacts),
         "feeds": sum(a.stage == Stage.FEED for a in artifacts),
@@ -150,6 +146,15 @@ def is_media_put(request) -> bool:
     return request.method == "PUT" and f"/{PREFIX}/media/" in request.key
 
 
+def hold_media_after(proxy: FaultProxy, count: int) -> threading.Event:
+    """Let `count` media uploads through, then hold the others until the returned event is set:
+    a publish interrupted then is surely in the middle, however busy the machine."""
+    gate = threading.Event()
+    proxy.add(Rule(is_media_put, times=count))  # forwarded as they are
+    proxy.add(Rule(is_media_put, gate=gate))
+    return gate
+
+
 # ------------------------------------------------------------------------------ transient errors
 
 
@@ -232,12 +237,13 @@ def test_server_stopped_in_the_middle_then_back(demo_project, s3_bucket, proxy, 
 
 def test_publish_killed_in_the_middle_then_rerun(demo_project, s3_bucket, proxy, site):
     endpoint, bucket = s3_bucket
-    proxy.add(Rule(is_media_put, delay=0.5))
+    held = hold_media_after(proxy, 2)
     args = publish_args(proxy.url, endpoint, bucket)
     victim = spawn(demo_project, args)
     proxy.wait_for_count(2, "PUT", 200, "/media/")
-    victim.kill()  # SIGKILL: no cleanup at all
+    victim.kill()  # SIGKILL, while its other uploads are held: no cleanup at all
     victim.communicate(timeout=30)
+    held.set()
     keys = bucket_keys(endpoint, bucket)
     assert LOCK_KEY in keys  # left behind by the killed process
     assert not [k for k in keys if k.endswith("feed.xml")]
@@ -453,11 +459,12 @@ def test_a_server_that_stays_too_slow_fails_the_run(demo_project, s3_bucket, pro
 
 def test_ctrl_c_in_the_middle_releases_the_lock(demo_project, s3_bucket, proxy, site):
     endpoint, bucket = s3_bucket
-    proxy.add(Rule(is_media_put, delay=0.5))
+    held = hold_media_after(proxy, 2)
     args = publish_args(proxy.url, endpoint, bucket)
     interrupted = spawn(demo_project, args)
     before = read_until(interrupted, 2, "PUT media/")  # two uploads done and recorded by the child
-    interrupted.send_signal(signal.SIGINT)
+    interrupted.send_signal(signal.SIGINT)  # while its other uploads are held at the proxy
+    held.set()  # the signal is pending: the uploads in flight may end, the publish cannot
     _, rest = interrupted.communicate(timeout=60)
     err = "".join(before) + rest
     assert interrupted.returncode != 0

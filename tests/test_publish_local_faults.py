@@ -20,7 +20,7 @@ import pytest
 
 from grandirenhlm.lock import LOCK_KEY, LockInfo, pid_space
 from grandirenhlm.storage import MANIFEST_KEY
-from tests.conftest import REPO, assert_clean_error, run_cli
+from tests.support import REPO, assert_clean_error, run_cli
 
 HOLDER = """
 import sys

@@ -18,7 +18,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from grandirenhlm.storage import MANIFEST_KEY
-from tests.conftest import run_cli
+from tests.support import run_cli
 
 
 def published_files(public: Path) -> dict[str, int]:

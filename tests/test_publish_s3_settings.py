@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import assert_clean_error, make_mp3, run_cli, s3_client
+from tests.support import assert_clean_error, make_mp3, run_cli, s3_client
 
 SECRET = "testing-secret-do-not-print"
 

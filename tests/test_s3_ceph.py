@@ -22,14 +22,13 @@ import boto3
 import feedparser
 import pytest
 
-from grandirenhlm.build import build_site
-from grandirenhlm.catalog import load_catalog
+from grandirenhlm import site
 from grandirenhlm.config import Target, load_project
 from grandirenhlm.lock import LockInfo, publish_lock
 from grandirenhlm.storage.s3 import S3Storage
 from tests import test_publish_faults as faults
-from tests.conftest import DEMO_SITE_FILES, REPO, allow_anonymous_reads, assert_clean_error, run_cli
 from tests.faultproxy import FaultProxy, Rule
+from tests.support import DEMO_SITE_FILES, REPO, allow_anonymous_reads, assert_clean_error, run_cli
 from tests.test_publish_s3_settings import add_big_episodes, configure, media_heads
 
 pytestmark = pytest.mark.integration
@@ -178,15 +177,15 @@ def test_wrong_credentials_are_a_clean_error_without_secrets(demo_project: Path,
 def site_size(root: Path) -> int:
     """How many objects a publish of the project puts (the site grows with the features)."""
     project = load_project(root)
-    return len(build_site(project, load_catalog(project), "http://x/", datetime.now(UTC)))
+    return len(site.render(project, "http://x/", datetime.now(UTC), cache=False))
 
 
 def test_the_publish_lock_is_exclusive_on_ceph(demo_project: Path, rgw_bucket):
     """RGW honours If-None-Match: * on PUT, so the second lock attempt fails at the server."""
     endpoint, bucket = rgw_bucket
     target = Target(
-        name="ceph", url=f"s3://{bucket}/hlm", public_base_url="", endpoint_url=endpoint,
-        addressing_style="path",
+        name="ceph", url=f"s3://{bucket}/hlm", public_base_url="",
+        options={"endpoint_url": endpoint, "addressing_style": "path"},
     )  # fmt: skip
     first, second = S3Storage(target), S3Storage(target)
     with publish_lock(first) as mine:
@@ -230,12 +229,13 @@ def rgw_proxy(rgw_bucket) -> Iterator[FaultProxy]:
 
 def test_ceph_publish_killed_in_the_middle_then_rerun(demo_project: Path, rgw_bucket, rgw_proxy):
     endpoint, bucket = rgw_bucket
-    rgw_proxy.add(Rule(faults.is_media_put, delay=0.5))
+    held = faults.hold_media_after(rgw_proxy, 2)
     args = faults.publish_args(rgw_proxy.url, endpoint, bucket)
     victim = faults.spawn(demo_project, args)
     rgw_proxy.wait_for_count(2, "PUT", 200, "/media/")
     victim.kill()
     victim.communicate(timeout=30)
+    held.set()
     assert not [k for k in faults.bucket_keys(endpoint, bucket) if k.endswith("feed.xml")]
 
     rgw_proxy.clear()

@@ -16,7 +16,7 @@ import feedparser
 import pytest
 
 from grandirenhlm.serve import make_server
-from tests.conftest import run_cli
+from tests.support import run_cli
 
 
 @pytest.fixture
@@ -146,10 +146,14 @@ def test_an_unpublished_episode_stays_until_prune_then_answers_the_404_page(demo
     assert run_cli(demo_project, "publish", "--quiet").exit_code == 0
     record = demo_project / "episodes" / "grandir-en-hlm" / "temoignage-6.toml"
     text = record.read_text(encoding="utf-8")
-    record.write_text(text.replace("explicit = false\n", "explicit = false\ndraft = true\n"), encoding="utf-8")
+    record.write_text(
+        text.replace("explicit = false\n", "explicit = false\ndraft = true\n"), encoding="utf-8"
+    )
     kept = run_cli(demo_project, "publish")
     assert kept.exit_code == 0, kept.stderr
-    assert "note: 7 object(s) on the target are no longer part of the site" in kept.stderr  # MP3, page, 5 files
+    assert (
+        "note: 7 object(s) on the target are no longer part of the site" in kept.stderr
+    )  # MP3, page, 5 files
     page = demo_project / "public" / "grandir-en-hlm" / "temoignage-6" / "index.html"
     assert page.is_file()
     pruned = run_cli(demo_project, "publish", "--prune", "--json")

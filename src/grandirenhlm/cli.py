@@ -1,4 +1,5 @@
-"""The `grandirenhlm` command: each subcommand parses its options, calls one function, prints.
+"""The `grandirenhlm` command: each subcommand parses its options, calls one function of the
+library's API (`grandirenhlm.site`), prints.
 
 User mistakes (`GrandirError`) become `error: <file or setting>: <what is wrong>` on stderr and
 exit status 1, without a traceback. Anything else is a bug and keeps its traceback.
@@ -7,15 +8,14 @@ exit status 1, without a traceback. Anything else is a bug and keeps its traceba
 from __future__ import annotations
 
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from grandirenhlm import __version__
-from grandirenhlm.errors import GrandirError, ValidationError
+from grandirenhlm import __version__, site
+from grandirenhlm.errors import EncodeInterrupted, GrandirError, ValidationError
 
 
 class ErrorReportingGroup(click.Group):
@@ -32,15 +32,13 @@ class ErrorReportingGroup(click.Group):
 
 
 def _project(ctx: click.Context):
-    from grandirenhlm.config import find_project, load_project
-
     root = ctx.obj.get("project_dir")
-    return load_project(Path(root).resolve() if root else find_project(Path.cwd()))
+    return site.open_project(Path(root) if root else None)
 
 
-def _parse_moment(value: str | None) -> datetime:
+def _parse_moment(value: str | None) -> datetime | None:
     if value is None:
-        return datetime.now(UTC)
+        return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError as exc:
@@ -72,24 +70,14 @@ def main(ctx: click.Context, project_dir: str | None) -> None:
 @click.option("--loudness", is_flag=True, help="Also measure loudness and true peak (decodes the file).")
 def inspect(files: tuple[Path, ...], as_json: bool, jsonl: bool, loudness: bool) -> None:
     """Show what mutagen reads from media FILES: duration, format, tags, cover, chapters."""
-    from grandirenhlm.media import probe, to_json
-
     results, failed = [], False
     for path in files:
         try:
-            info = probe(path)
+            data = site.inspect_file(path, loudness=loudness)
         except GrandirError as exc:
             click.echo(f"error: {exc}", err=True)
             failed = True
             continue
-        data = to_json(info)
-        if loudness:
-            try:
-                data["loudness"] = _loudness_json(info)
-            except GrandirError as exc:
-                click.echo(f"error: {exc}", err=True)
-                failed = True
-                continue
         if jsonl:
             click.echo(json.dumps(data, ensure_ascii=False))
         elif as_json:
@@ -100,18 +88,6 @@ def inspect(files: tuple[Path, ...], as_json: bool, jsonl: bool, loudness: bool)
         click.echo(json.dumps(results[0] if len(files) == 1 else results, ensure_ascii=False, indent=2))
     if failed:
         sys.exit(1)
-
-
-def _loudness_json(info) -> dict:
-    """`loudness` in `inspect --json`: the measurement, the target for its channels, what is off."""
-    from grandirenhlm.loudness import default_target, loudness_problems, measure_loudness
-
-    value = measure_loudness(info.path)
-    return {
-        **value.to_json(),
-        "target_lufs": default_target(info.channels),
-        "problems": loudness_problems(value, info.channels),
-    }
 
 
 def _print_info(data: dict) -> None:
@@ -172,50 +148,26 @@ def ingest(
     Masters (WAV, FLAC, AIFF, or anything ffmpeg reads) are encoded to the show's [encoding]
     settings first; a video also gets its audio-only version and a poster.
     """
-    from grandirenhlm.encode import load_settings, make_encode_reporter
-    from grandirenhlm.ffmpeg import EncodeInterrupted
-    from grandirenhlm.files import display_path
-    from grandirenhlm.ingest import ingest_file, ingest_files, require_show
-
-    project = _project(ctx)
-    paths = _expand(files)
-    if (slug or title) and len(paths) > 1:
-        raise GrandirError("--slug/--title: give them with a single file only")
-    require_show(project, show)
-    settings = load_settings(project.root, show, format=fmt, normalize=normalize)
-    reporter = make_encode_reporter(quiet)
-    options = {"force": force, "encode": encode, "settings": settings, "reporter": reporter}
+    options = site.IngestOptions(slug, title, force, encode, normalize, fmt, jobs, quiet)
+    failures = total = 0
     try:
-        if slug or title:
-            results = [(paths[0], ingest_file(project, show, paths[0], slug=slug, title=title, **options))]
-        else:
-            results = ingest_files(project, show, paths, jobs=jobs or os.cpu_count() or 1, **options)
-        failures = 0
-        for path, result in results:
+        for path, result in site.ingest(_project(ctx), show, files, options):
+            total += 1
             if isinstance(result, EncodeInterrupted):
                 raise result
             if isinstance(result, GrandirError):
                 click.echo(f"error: {result}", err=True)
                 failures += 1
             else:
-                click.echo(f"{result.action}: {display_path(result.record)} <- {display_path(path)}")
+                click.echo(
+                    f"{result.action}: {site.display_path(result.record)} <- {site.display_path(path)}"
+                )
     except KeyboardInterrupt:
         click.echo("error: interrupted; nothing partial was left in the media store", err=True)
         sys.exit(130)
     if failures:
-        click.echo(f"error: {failures} of {len(paths)} file(s) not ingested", err=True)
+        click.echo(f"error: {failures} of {total} file(s) not ingested", err=True)
         sys.exit(1)
-
-
-def _expand(files: tuple[Path, ...]) -> list[Path]:
-    """Folders become the files in them (recursively, hidden ones skipped), in name order."""
-    out: list[Path] = []
-    for path in files:
-        if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
-        else:
-            out.append(path)
-    return out
 
 
 @main.command()
@@ -225,48 +177,12 @@ def _expand(files: tuple[Path, ...]) -> list[Path]:
 @click.pass_context
 def check(ctx, strict: bool, deep: bool, loudness: bool) -> None:
     """Validate show definitions and episode records before anything is published."""
-    findings = _run_checks(_project(ctx), deep, loudness)
-    errors = [f for f in findings if f.level == "error" or strict]
-    if errors:
+    findings = site.check(_project(ctx), deep=deep, loudness=loudness)
+    for finding in findings:
+        click.echo(str(finding), err=True)
+    if any(f.level == "error" or strict for f in findings):
         sys.exit(1)
     click.echo(f"ok: {len(findings)} warning(s)" if findings else "ok: no problems found")
-
-
-def _run_checks(project, deep: bool = False, loudness: bool = False, target=None):
-    """Print every finding. Placeholders (an owner address at example.org, a loopback base URL)
-    are warnings for `check` (without `target`), errors for a `target` on another machine, and
-    not reported for a publish that stays on this machine (a folder, a test server)."""
-    from grandirenhlm.catalog import load_catalog
-    from grandirenhlm.check import check_catalog, placeholder_findings
-
-    catalog = load_catalog(project)
-    findings = check_catalog(catalog, deep=deep, loudness=loudness, published=project.output_dir)
-    remote = target is not None and target.is_remote
-    placeholders = []
-    if target is None or remote:
-        target = target or project.target(None)
-        base_url = target.public_base_url or (_default_base_url(target) if target.is_s3 else None)
-        key = (
-            f"{project.config_display}: targets.{target.name}.public_base_url"
-            if target.name in project.targets
-            else "--public-base-url"
-        )
-        level = "error" if remote else "warning"
-        placeholders = placeholder_findings(project, catalog, base_url, key, level=level)
-    for finding in [*findings, *placeholders]:
-        click.echo(str(finding), err=True)
-    if remote and placeholders:
-        raise GrandirError(
-            f"{target.url}: not published: this storage is not on this machine, and the "
-            "placeholders above would reach listeners"
-        )
-    return findings + placeholders
-
-
-def _default_base_url(target) -> str:
-    from grandirenhlm.storage.s3 import default_public_base_url
-
-    return default_public_base_url(target)
 
 
 @main.command()
@@ -282,80 +198,46 @@ def _default_base_url(target) -> str:
 @click.pass_context
 def build(ctx, output: Path | None, base_url: str | None, at: str | None) -> None:
     """Write feeds, pages, covers and media into an output folder."""
-    from grandirenhlm.config import Target, ensure_slash
-
-    project = _project(ctx)
-    out = output.resolve() if output else project.output_dir
-    target = Target(
-        name=str(out),
-        url=str(out),
-        public_base_url=ensure_slash(base_url or project.targets["local"].public_base_url),
-    )
-    result = _publish(project, target, at=_parse_moment(at), quiet=True)
-    click.echo(f"built {result.summary()['uploaded']} new file(s), {result.skipped} unchanged, in {out}")
+    result = site.build(_project(ctx), output.resolve() if output else None, base_url, _parse_moment(at))
+    click.echo(f"built {result.written} new file(s), {result.unchanged} unchanged, in {result.folder}")
 
 
 def target_options(command):
-    """The options that choose and reach a publish target, shared by `publish` and `setup`."""
+    """`--to`, `--public-base-url` and every storage backend's settings (`storage.OptionSpec`),
+    shared by `publish` and `setup`."""
     options = [
         click.option(
             "--to", "to", help="Target name from grandirenhlm.toml, a folder, or s3://BUCKET/PREFIX."
         ),
-        click.option("--endpoint-url", help="S3 API endpoint (MinIO, Ceph, R2, OVHcloud, Scaleway...)."),
-        click.option("--region", help="S3 region."),
-        click.option("--profile", help="AWS profile for credentials."),
-        click.option("--addressing-style", type=click.Choice(["auto", "path", "virtual"]), default=None),
-        click.option(
-            "--acl",
-            type=click.Choice(["none", "private", "public-read"]),
-            default=None,
-            help="Canned ACL to set on objects (default: none; many providers refuse ACLs).",
-        ),
         click.option(
             "--public-base-url", help="URL listeners reach the target at (CDN or website endpoint)."
         ),
-        click.option("--storage-class", help="S3 storage class of new objects (STANDARD_IA, ONEZONE_IA...)."),
-        click.option(
-            "--multipart-threshold-mb",
-            type=click.IntRange(5),
-            default=None,
-            help="S3: files from this size (MiB) go up in parts of this size (default 16).",
-        ),
     ]
+    for spec in site.target_options():
+        if spec.kind == "choice":
+            kind = click.Choice(list(spec.choices))
+        elif spec.kind == "int":
+            kind = click.IntRange(spec.minimum)
+        else:
+            kind = str
+        options.append(click.option(spec.flag, spec.name, type=kind, default=None, help=spec.help))
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def _target(project, to, **overrides):
-    from grandirenhlm.config import with_overrides
-
-    return with_overrides(project.target(to), **overrides)
-
-
 @main.command()
 @target_options
 @click.pass_context
-def setup(ctx, to, **overrides) -> None:
+def setup(ctx, to, public_base_url, **flags) -> None:
     """Make an S3 bucket ready for the site: create it, public read (the manifest kept private),
     CORS, website configuration; then check it from outside."""
     project = _project(ctx)
-    target = _target(project, to, **overrides)
-    for line in _setup(project, target, "setup"):
+    target = site.resolve_target(project, to, public_base_url=public_base_url, **flags)
+    if target.is_folder:
+        raise GrandirError(f"setup: {target.url} is a folder; the command is for s3:// targets")
+    for line in site.setup(project, target):
         click.echo(line, err=line.startswith("warning: "))
-
-
-def _setup(project, target, option: str) -> list[str]:
-    from grandirenhlm.storage import open_storage
-    from grandirenhlm.verify import Verifier
-
-    if not target.is_s3:
-        raise GrandirError(
-            f"{option}: {target.url} is a folder; the command is for s3:// targets "
-            "(serve a folder with `grandirenhlm serve` or any static web server)"
-        )
-    base_url = target.public_base_url or _default_base_url(target)
-    return open_storage(project, target).setup(Verifier(base_url).readable)
 
 
 @main.command()
@@ -381,29 +263,31 @@ def _setup(project, target, option: str) -> list[str]:
 @click.option("--break-lock", is_flag=True, help="Remove a lock left by a publish that crashed.")
 @click.pass_context
 def publish(
-    ctx, to, dry_run, prune, at, setup_bucket, no_verify, as_json, quiet, wait_seconds, break_lock,
-    **overrides,
+    ctx, to, public_base_url, dry_run, prune, at, setup_bucket, no_verify, as_json, quiet, wait_seconds,
+    break_lock, **flags,
 ) -> None:  # fmt: skip
     """Check, build and upload the site to a target (default: the local public/ folder)."""
     project = _project(ctx)
-    target = _target(project, to, **overrides)
-    if setup_bucket and not target.is_s3:
+    target = site.resolve_target(project, to, public_base_url=public_base_url, **flags)
+    if setup_bucket and target.is_folder:
         raise GrandirError(f"--setup-bucket: {target.url} is a folder; the option is for s3:// targets")
-    findings = _run_checks(project, target=target)
-    if any(f.level == "error" for f in findings):
-        raise GrandirError("check found errors: nothing published")
-    if setup_bucket and not dry_run:
-        for line in _setup(project, target, "--setup-bucket"):
-            if not quiet or line.startswith("warning: "):
-                click.echo(line, err=True)
-    result = _publish(
-        project, target, at=_parse_moment(at), prune=prune, dry_run=dry_run, quiet=quiet,
-        verify=target.is_s3 and not no_verify, wait_seconds=wait_seconds, break_lock=break_lock,
-    )  # fmt: skip
-    if result is None:
+    moment = _parse_moment(at)
+    if dry_run:
+        for finding in site.check(project, target=target):
+            click.echo(str(finding), err=True)
+        plan = site.plan(project, target, at=moment, prune=prune)
+        for line in plan.lines():
+            click.echo(line)
+        if plan.stale:
+            click.echo(site.stale_note(len(plan.stale)), err=True)
         return
+    options = site.PublishOptions(
+        at=moment, prune=prune, verify=not no_verify, setup=setup_bucket, wait_seconds=wait_seconds,
+        break_lock=break_lock, reporter=site.make_reporter(quiet),
+    )  # fmt: skip
+    result = site.publish(project, target, options, warn=lambda line: click.echo(line, err=True))
     if result.stale and not quiet:
-        click.echo(_stale_note(result.stale), err=True)
+        click.echo(site.stale_note(result.stale), err=True)
     if as_json:
         click.echo(json.dumps(result.summary()))
     elif not quiet:
@@ -413,56 +297,9 @@ def publish(
             f"published to {target.url}: {s['uploaded']} uploaded, {updated}{s['skipped']} unchanged, "
             f"{s['deleted']} deleted, {s['bytes']} bytes in {s['seconds']} s"
         )
-        if not target.is_s3:
+        if target.is_folder:
             click.echo(f"site: {(project.root / target.url).resolve()}/index.html")
-            click.echo(f"run `grandirenhlm serve` and open {target.public_base_url}")
-
-
-def _publish(
-    project,
-    target,
-    at: datetime,
-    prune: bool = False,
-    dry_run: bool = False,
-    quiet: bool = False,
-    verify: bool = False,
-    wait_seconds: float = 0.0,
-    break_lock: bool = False,
-):
-    from grandirenhlm.build import build_site
-    from grandirenhlm.catalog import load_catalog
-    from grandirenhlm.plan import plan_publish
-    from grandirenhlm.progress import make_reporter
-    from grandirenhlm.publish import publish_artifacts
-    from grandirenhlm.storage import open_storage
-
-    catalog = load_catalog(project)
-    base_url = target.public_base_url or _default_base_url(target)
-    from grandirenhlm.pages import PageCache
-
-    artifacts = build_site(project, catalog, base_url, at, cache=PageCache.for_project(project, base_url))
-    storage = open_storage(project, target)
-    if dry_run:
-        plan = plan_publish(artifacts, storage.read_manifest(), prune=prune, settings=storage.settings)
-        for line in plan.lines():
-            click.echo(line)
-        if plan.stale:
-            click.echo(_stale_note(len(plan.stale)), err=True)
-        return None
-    from grandirenhlm.verify import Verifier
-
-    return publish_artifacts(
-        artifacts, storage, prune=prune, reporter=make_reporter(quiet),
-        verifier=Verifier(base_url) if verify else None,
-        wait_seconds=wait_seconds, break_lock=break_lock, base_url=base_url,
-    )  # fmt: skip
-
-
-def _stale_note(count: int) -> str:
-    return (
-        f"note: {count} object(s) on the target are no longer part of the site (unpublished "
-        "episodes, replaced files); `grandirenhlm publish --prune` deletes them"
-    )
+            click.echo(f"run `grandirenhlm serve` and open {site.public_base_url(target)}")
 
 
 @main.command()
@@ -477,15 +314,8 @@ def _stale_note(count: int) -> str:
 @click.pass_context
 def serve(ctx, port: int, directory: Path | None) -> None:
     """Serve the output folder on 127.0.0.1 with HTTP Range support (for players and apps)."""
-    from grandirenhlm.serve import make_server
-
     root = directory or _project(ctx).output_dir
-    if not root.is_dir():
-        raise GrandirError(f"{root}: no such folder; run `grandirenhlm publish` or `build` first")
-    try:
-        server = make_server(root, port)
-    except OSError as exc:
-        raise GrandirError(f"--port: cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc
+    server = site.serve(root, port)
     host, real_port = server.server_address[:2]
     click.echo(f"serving {root} at http://{host}:{real_port}/ (Ctrl-C to stop)")
     try:

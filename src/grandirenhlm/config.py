@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from grandirenhlm.errors import ConfigError, ValidationError
@@ -14,43 +14,33 @@ from grandirenhlm.records import FieldReader, read_toml
 
 CONFIG_NAME = "grandirenhlm.toml"
 DEFAULT_LOCAL_BASE_URL = "http://127.0.0.1:8000/"
-ADDRESSING_STYLES = ("auto", "path", "virtual")
-CHECKSUM_MODES = ("when_supported", "when_required")
-ACLS = ("none", "private", "public-read")
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where `publish` writes: a local folder or `s3://bucket/prefix`, and how to reach it."""
+    """Where `publish` writes (a folder, `s3://bucket/prefix`...) and how listeners reach it.
+
+    `options` are the settings of the target's backend (see `storage.BACKENDS`: each backend
+    declares and reads its own), already checked."""
 
     name: str
     url: str
-    public_base_url: str
-    endpoint_url: str | None = None
-    region: str | None = None
-    profile: str | None = None
-    addressing_style: str = "auto"
-    acl: str = "none"
-    checksums: str | None = None  # None: when_required for custom endpoints, AWS default otherwise
-    storage_class: str | None = None
-    multipart_threshold_mb: int = 16
-    max_concurrency: int = 8
-    read_timeout_seconds: int = 60  # S3: an answer slower than this is retried (slow links: raise it)
+    public_base_url: str  # "" for the backend's default
+    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
 
     @property
-    def is_s3(self) -> bool:
-        return self.url.startswith("s3://")
+    def scheme(self) -> str:
+        from grandirenhlm.storage import scheme_of
+
+        return scheme_of(self.url)
 
     @property
-    def is_remote(self) -> bool:
-        """Storage on another machine: an S3 endpoint that is not a loopback address (AWS itself
-        when no endpoint is set). What goes there reaches listeners."""
-        if not self.is_s3:
-            return False
-        endpoint = (
-            self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-        )
-        return not is_loopback_url(endpoint)
+    def is_folder(self) -> bool:
+        return self.scheme == "file"
+
+    def option(self, name: str, default: Any = None) -> Any:
+        value = self.options.get(name)
+        return default if value is None else value
 
 
 def is_loopback_url(url: str | None) -> bool:
@@ -126,29 +116,36 @@ class Project:
             known = ", ".join(sorted(self.targets)) or "none"
             raise ConfigError(f"--to: unknown target {key!r} (configured targets: {known})")
         url = _normalise_target_url(key, "--to")
-        base = DEFAULT_LOCAL_BASE_URL if not url.startswith("s3://") else ""
+        base = DEFAULT_LOCAL_BASE_URL if "://" not in url else ""
         return Target(name=key, url=url, public_base_url=base)
 
 
 def _normalise_target_url(url: str, where: str) -> str:
-    if url.startswith("s3://"):
-        parts = urlsplit(url)
-        if not parts.netloc:
-            raise ConfigError(f"{where}: {url!r} has no bucket name, expected s3://BUCKET/PREFIX")
-        return url.rstrip("/")
     if url.startswith("file://"):
         url = url.removeprefix("file://")
-    if "://" in url:
-        raise ConfigError(f"{where}: unsupported target {url!r}, expected a folder or s3://BUCKET")
-    return url
+    if "://" not in url:
+        return url
+    from grandirenhlm.storage import backend
+
+    try:
+        backend(url)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    parts = urlsplit(url)
+    if not parts.netloc:
+        raise ConfigError(f"{where}: {url!r} has no bucket name, expected {parts.scheme}://BUCKET/PREFIX")
+    return url.rstrip("/")
 
 
-def with_overrides(target: Target, **overrides: object) -> Target:
-    """Apply command-line flags (those not None) on top of a configured target."""
-    values = {k: v for k, v in overrides.items() if v is not None}
-    if values.get("public_base_url"):
-        values["public_base_url"] = ensure_slash(str(values["public_base_url"]))
-    return replace(target, **values)
+def with_overrides(target: Target, public_base_url: str | None = None, **options: object) -> Target:
+    """Apply command-line flags (those not None) on top of a configured target; a flag of another
+    backend (`--acl` for a folder) is refused."""
+    from grandirenhlm.storage import check_options
+
+    values = {k: v for k, v in options.items() if v is not None}
+    check_options(target.url, values, "")
+    base = ensure_slash(public_base_url) if public_base_url else target.public_base_url
+    return replace(target, public_base_url=base, options={**target.options, **values})
 
 
 def ensure_slash(url: str) -> str:
@@ -219,14 +216,12 @@ def _read_notice(site: FieldReader, key: str, keys: set[str]) -> Notice:
     return Notice(**values)
 
 
-TARGET_KEYS = {
-    "url", "public_base_url", "endpoint_url", "region", "profile", "addressing_style", "acl",
-    "checksums", "storage_class", "multipart_threshold_mb", "max_concurrency", "read_timeout_seconds",
-}  # fmt: skip
+COMMON_TARGET_KEYS = {"url", "public_base_url"}
 
 
 def _read_target(name: str, t: FieldReader) -> Target | None:
-    t.unknown_keys(TARGET_KEYS)
+    from grandirenhlm.storage import backend
+
     if any(k in t.data for k in ("aws_access_key_id", "aws_secret_access_key")):
         t.problem("credentials", "never put keys in files; use AWS_* variables or a profile")
     url = t.text("url")
@@ -235,26 +230,36 @@ def _read_target(name: str, t: FieldReader) -> Target | None:
         url = _normalise_target_url(url, f"{t.where}: {t.prefix}url") if url else None
     except ConfigError as exc:
         t.problems.append(str(exc))
+        url = None
     base = t.text("public_base_url", required=False)
     if base and not base.startswith(("http://", "https://")):
         t.problem("public_base_url", f"expected an http(s) URL, got {base!r}")
-    endpoint = t.text("endpoint_url", required=False)
-    if endpoint and not endpoint.startswith(("http://", "https://")):
-        t.problem("endpoint_url", f"expected an http(s) URL, got {endpoint!r}")
-    values = dict(
-        endpoint_url=endpoint,
-        region=t.text("region", required=False),
-        profile=t.text("profile", required=False),
-        addressing_style=t.choice("addressing_style", ADDRESSING_STYLES, "auto"),
-        acl=t.choice("acl", ACLS, "none"),
-        checksums=t.choice("checksums", CHECKSUM_MODES, "") or None,
-        storage_class=t.text("storage_class", required=False),
-        multipart_threshold_mb=t.integer("multipart_threshold_mb", minimum=5) or 16,
-        max_concurrency=t.integer("max_concurrency", minimum=1) or 8,
-        read_timeout_seconds=t.integer("read_timeout_seconds", minimum=1) or 60,
-    )
-    if url is None or len(t.problems) > before:
+    if url is None:
+        t.unknown_keys(COMMON_TARGET_KEYS | {spec.name for _, spec in _all_specs()})
+        return None
+    specs = backend(url).options
+    t.unknown_keys(COMMON_TARGET_KEYS | {spec.name for spec in specs})
+    options = {spec.name: _read_option(t, spec) for spec in specs}
+    if len(t.problems) > before:
         return None
     if not base:
-        base = DEFAULT_LOCAL_BASE_URL if not url.startswith("s3://") else ""
-    return Target(name=name, url=url, public_base_url=ensure_slash(base) if base else "", **values)
+        base = DEFAULT_LOCAL_BASE_URL if "://" not in url else ""
+    options = {k: v for k, v in options.items() if v is not None}
+    return Target(name=name, url=url, public_base_url=ensure_slash(base) if base else "", options=options)
+
+
+def _all_specs():
+    from grandirenhlm.storage import all_options
+
+    return all_options()
+
+
+def _read_option(t: FieldReader, spec) -> Any:
+    if spec.kind == "choice":
+        return t.choice(spec.name, spec.choices, "") or None
+    if spec.kind == "int":
+        return t.integer(spec.name, minimum=spec.minimum)
+    value = t.text(spec.name, required=False)
+    if value and spec.kind == "url" and not value.startswith(("http://", "https://")):
+        t.problem(spec.name, f"expected an http(s) URL, got {value!r}")
+    return value

@@ -21,6 +21,10 @@ class StorageError(GrandirError):
     """A publish target is misconfigured, unreachable or refused an operation."""
 
 
+class EncodeInterrupted(GrandirError):
+    """Ctrl-C (or a cancel) during an encode: the files being written were removed."""
+
+
 class ValidationError(ConfigError):
     """Several problems found at once; the message lists every one, one per line."""
 

@@ -14,15 +14,11 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 
-from grandirenhlm.errors import GrandirError, MediaError
+from grandirenhlm.errors import EncodeInterrupted, MediaError
 
 ENV_VAR = "GRANDIRENHLM_FFMPEG"
 # What ffmpeg prints when the output cannot be written: the disk, not the master, is the problem.
 WRITE_FAILURES = ("No space left on device", "File too large", "Disk quota exceeded", "Read-only file system")
-
-
-class EncodeInterrupted(GrandirError):
-    """Ctrl-C (or a cancel) during an encode: the files being written were removed."""
 
 
 # Set by the batch runner on Ctrl-C: every running ffmpeg is stopped at its next progress report.

@@ -31,7 +31,10 @@ class PublishResult:
     stale: int = 0  # objects no longer part of the site, left on the target (no --prune)
     verified: int = 0  # objects checked through the public base URL in this run
     bytes_uploaded: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole run (site.publish: from the check on)
+    build_seconds: float = 0.0  # site.publish: check and render, before the upload
+    pages_rendered: int = 0  # site.publish: pages rendered anew, and read back from the page cache
+    pages_reused: int = 0
 
     def summary(self) -> dict:
         return {

@@ -1,16 +1,105 @@
-"""Publish targets. `open_storage(target)` gives a `Storage`: a local folder or an S3 bucket."""
+"""Publish targets, by URL scheme: a registry of backends, each owning its options, its storage,
+its bucket setup, its default public URL and whether it can be verified from outside.
+
+| scheme | module | target URL |
+|---|---|---|
+| `file` | `storage.local` | a folder, relative to the project (`public`) or absolute |
+| `s3` | `storage.s3` | `s3://BUCKET/PREFIX` (AWS, OVHcloud, Scaleway, R2, MinIO, Ceph) |
+
+Adding a backend (Azure Blob, Google Cloud Storage) is one module with a `BACKEND` object (see
+`Backend`) and one line in `BACKENDS`.
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
-from grandirenhlm.errors import StorageError
+from grandirenhlm.errors import ConfigError, StorageError
 
 if TYPE_CHECKING:
     from grandirenhlm.build import Artifact
     from grandirenhlm.config import Project, Target
+    from grandirenhlm.verify import Verifier
+
+# scheme -> module holding its BACKEND
+BACKENDS = {"file": "grandirenhlm.storage.local", "s3": "grandirenhlm.storage.s3"}
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One setting of a backend: a key of `[targets.NAME]` in grandirenhlm.toml and a command-line
+    flag of `publish`/`setup` (`--endpoint-url` for `endpoint_url`)."""
+
+    name: str
+    help: str
+    kind: str = "text"  # text, choice, int
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    default: Any = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+class Backend(Protocol):
+    """What a scheme provides (see the module docstring)."""
+
+    scheme: str
+    options: tuple[OptionSpec, ...]
+
+    def open(self, project: Project, target: Target) -> Storage: ...
+
+    def default_base_url(self, target: Target) -> str:
+        """Where anonymous clients reach the target when no public_base_url is set."""
+        ...
+
+    def is_remote(self, target: Target) -> bool:
+        """Storage on another machine: what goes there reaches listeners."""
+        ...
+
+    def verifier(self, target: Target, base_url: str) -> Verifier | None:
+        """How a publish checks that listeners can fetch what feeds list (None: it cannot)."""
+        ...
+
+
+def scheme_of(url: str) -> str:
+    return url.split("://", 1)[0] if "://" in url else "file"
+
+
+def backend(url: str) -> Backend:
+    """The backend of a target URL (a folder path is the `file` scheme)."""
+    scheme = scheme_of(url)
+    if scheme not in BACKENDS:
+        known = ", ".join(f"{s}://" for s in BACKENDS if s != "file")
+        raise ConfigError(f"{url}: unsupported target, expected a folder or one of {known}")
+    return _load(scheme)
+
+
+def _load(scheme: str) -> Backend:
+    return importlib.import_module(BACKENDS[scheme]).BACKEND
+
+
+def all_options() -> list[tuple[str, OptionSpec]]:
+    """(scheme, option) of every backend, for the command line."""
+    return [(scheme, spec) for scheme in BACKENDS for spec in _load(scheme).options]
+
+
+def check_options(target_url: str, values: Mapping[str, Any], where: str) -> None:
+    """Refuse settings that belong to another backend (`--acl` for a folder)."""
+    mine = {spec.name for spec in backend(target_url).options}
+    for name in sorted(values):
+        if name not in mine:
+            flag = "--" + name.replace("_", "-")
+            owners = [s for s, spec in all_options() if spec.name == name]
+            raise ConfigError(
+                f"{where}{flag}: only for {', '.join(f'{o}://' for o in owners)} targets, not {target_url}"
+            )
+
 
 MANIFEST_KEY = ".grandirenhlm/manifest.json"
 
@@ -57,15 +146,14 @@ class Storage(Protocol):
 
     def remove_lock(self) -> None: ...
 
+    def setup(self, readable: Callable[[str], bool | None] | None) -> list[str]:
+        """Make the target ready to serve the site (`grandirenhlm setup`); the lines say what was
+        done. `readable(key)`: can an anonymous client read `key` (None: no answer)?"""
+        ...
+
 
 def open_storage(project: Project, target: Target) -> Storage:
-    if target.is_s3:
-        from grandirenhlm.storage.s3 import S3Storage
-
-        return S3Storage(target)
-    from grandirenhlm.storage.local import LocalStorage
-
-    return LocalStorage(project.root / target.url, name=target.url)
+    return backend(target.url).open(project, target)
 
 
 def parse_manifest(raw: bytes, where: str) -> dict[str, dict]:

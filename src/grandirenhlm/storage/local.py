@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from grandirenhlm.build import Artifact
-from grandirenhlm.errors import StorageError
-from grandirenhlm.files import atomic_path, write_atomic
+from grandirenhlm.errors import GrandirError, StorageError
+from grandirenhlm.files import atomic_path, display_path, write_atomic
 from grandirenhlm.lock import LOCK_KEY
 from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Progress, parse_manifest
 
@@ -106,6 +106,12 @@ class LocalStorage:
         except OSError as exc:
             raise StorageError(f"{self.name}: cannot remove {LOCK_KEY}: {exc.strerror}") from exc
 
+    def setup(self, readable=None) -> list[str]:
+        raise GrandirError(
+            f"{self.name} is a folder; setting up is for storage such as s3:// targets "
+            "(serve a folder with `grandirenhlm serve` or any static web server)"
+        )
+
     def delete(self, keys: Sequence[str]) -> None:
         for key in keys:
             path = self._path(key)
@@ -120,3 +126,61 @@ class LocalStorage:
             write_atomic(self.root / MANIFEST_KEY, data)
         except OSError as exc:
             raise StorageError(f"{self.name}: cannot write {MANIFEST_KEY}: {exc.strerror}") from exc
+
+
+def write_folder(artifacts: Sequence[Artifact], folder: Path, base_url: str) -> tuple[int, int]:
+    """`build`: write the site into `folder`, only the files whose bytes changed since the last
+    build or publish there (its manifest says), media first and feeds last; (written, unchanged).
+    No lock and nothing deleted: that is what `publish` adds."""
+    from grandirenhlm.storage import dump_manifest
+
+    storage = LocalStorage(folder)
+    known = storage.read_manifest()
+    objects = dict(known)
+    todo = [
+        a
+        for a in sorted(artifacts, key=lambda a: (a.stage, a.key))
+        if known.get(a.key, {}).get("sha256") != a.sha256 or known[a.key].get("size") != a.size
+    ]
+    written: list[str] = []
+
+    def done(key: str, size: int) -> None:
+        written.append(key)
+
+    try:
+        failed = storage.put_many(todo, done)
+    finally:
+        by_key = {a.key: a for a in todo}
+        for key in written:
+            a = by_key[key]
+            objects[key] = {"sha256": a.sha256, "size": a.size, "stage": int(a.stage)}
+        if objects != known:
+            storage.write_manifest(dump_manifest(objects, base_url))
+    if failed:
+        key, reason = sorted(failed.items())[0]
+        raise StorageError(f"{display_path(folder)}: cannot write {key}: {reason}")
+    return len(written), len(artifacts) - len(todo)
+
+
+class LocalBackend:
+    """A folder (the `file` scheme, the default `public/`): see `storage.Backend`."""
+
+    scheme = "file"
+    options = ()
+
+    def open(self, project, target) -> LocalStorage:
+        return LocalStorage(project.root / target.url, name=target.url)
+
+    def default_base_url(self, target) -> str:
+        from grandirenhlm.config import DEFAULT_LOCAL_BASE_URL
+
+        return DEFAULT_LOCAL_BASE_URL
+
+    def is_remote(self, target) -> bool:
+        return False  # whatever serves the folder later is the user's business
+
+    def verifier(self, target, base_url: str) -> None:
+        return None  # nothing serves the folder yet
+
+
+BACKEND = LocalBackend()

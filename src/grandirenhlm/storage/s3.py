@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import boto3
@@ -27,7 +29,7 @@ from grandirenhlm.build import Artifact
 from grandirenhlm.config import Target
 from grandirenhlm.errors import StorageError
 from grandirenhlm.lock import LOCK_KEY
-from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Progress, parse_manifest
+from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, OptionSpec, Progress, parse_manifest
 
 MB = 1024 * 1024
 
@@ -110,10 +112,54 @@ def _max_attempts() -> int:
     return int(value) if value.isdigit() and int(value) > 0 else 5
 
 
+OPTIONS = (
+    OptionSpec("endpoint_url", "S3 API endpoint (MinIO, Ceph, R2, OVHcloud, Scaleway...).", "url"),
+    OptionSpec("region", "S3 region."),
+    OptionSpec("profile", "AWS profile for credentials."),
+    OptionSpec("addressing_style", "S3 bucket addressing (path for most gateways).", "choice",
+               ("auto", "path", "virtual"), default="auto"),
+    OptionSpec("acl", "Canned ACL to set on objects (default: none; many providers refuse ACLs).", "choice",
+               ("none", "private", "public-read"), default="none"),
+    OptionSpec("checksums", "botocore checksum mode (default: when_required for custom endpoints).",
+               "choice", ("when_supported", "when_required")),
+    OptionSpec("storage_class", "S3 storage class of new objects (STANDARD_IA, ONEZONE_IA...)."),
+    OptionSpec("multipart_threshold_mb", "Files from this size (MiB) go up in parts of this size.", "int",
+               minimum=5, default=16),
+    OptionSpec("max_concurrency", "Uploads in flight at once.", "int", minimum=1, default=8),
+    OptionSpec("read_timeout_seconds", "An answer slower than this is retried (slow links: raise it).",
+               "int", minimum=1, default=60),
+)  # fmt: skip
+_DEFAULTS = {spec.name: spec.default for spec in OPTIONS}
+
+
+@dataclass(frozen=True)
+class S3Options:
+    """A target's S3 settings, with their defaults."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    addressing_style: str = "auto"
+    acl: str = "none"
+    checksums: str | None = None  # None: when_required for custom endpoints, AWS default otherwise
+    storage_class: str | None = None
+    multipart_threshold_mb: int = 16
+    max_concurrency: int = 8
+    read_timeout_seconds: int = 60
+
+    @classmethod
+    def of(cls, target: Target) -> S3Options:
+        return cls(**{k: target.option(k, _DEFAULTS[k]) for k in _DEFAULTS})
+
+
 def effective_endpoint(target: Target) -> str | None:
     """The target's endpoint, else the standard AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL variables
     (which boto3 would read anyway: knowing it here keeps the custom-endpoint quirks on)."""
-    return target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    return (
+        target.option("endpoint_url")
+        or os.environ.get("AWS_ENDPOINT_URL_S3")
+        or os.environ.get("AWS_ENDPOINT_URL")
+    )
 
 
 def default_public_base_url(target: Target) -> str:
@@ -123,41 +169,42 @@ def default_public_base_url(target: Target) -> str:
     if endpoint := effective_endpoint(target):
         base = f"{endpoint.rstrip('/')}/{bucket}/"
     else:
-        region = target.region or "us-east-1"
+        region = target.option("region") or "us-east-1"
         base = f"https://{bucket}.s3.{region}.amazonaws.com/"
     return base + (prefix + "/" if prefix else "")
 
 
 class S3Storage:
     def __init__(self, target: Target):
+        self.options = options = S3Options.of(target)
         parts = urlsplit(target.url)
         self.bucket = parts.netloc
         self.prefix = parts.path.strip("/")
         self.name = target.url
         self.target = target
         endpoint = effective_endpoint(target)
-        checksums = target.checksums or ("when_required" if endpoint else "when_supported")
+        checksums = options.checksums or ("when_required" if endpoint else "when_supported")
         config = Config(
-            region_name=target.region,
-            s3={"addressing_style": target.addressing_style},
+            region_name=options.region,
+            s3={"addressing_style": options.addressing_style},
             retries={"mode": "standard", "max_attempts": _max_attempts()},
             request_checksum_calculation=checksums,
             response_checksum_validation=checksums,
             connect_timeout=10,
-            read_timeout=target.read_timeout_seconds,
-            max_pool_connections=max(10, target.max_concurrency * 2),
+            read_timeout=options.read_timeout_seconds,
+            max_pool_connections=max(10, options.max_concurrency * 2),
         )
         try:
-            session = boto3.Session(profile_name=target.profile)
+            session = boto3.Session(profile_name=options.profile)
             self.client = session.client("s3", endpoint_url=endpoint, config=config)
         except (botocore.exceptions.BotoCoreError, ValueError) as exc:
             raise StorageError(f"{self.name}: {describe_error(exc)}") from exc
         # Parts as big as the threshold (S3's minimum part is 5 MiB, which the config enforces):
         # a file just above the threshold goes up in two parts that retry independently.
         self.transfer_config = TransferConfig(
-            multipart_threshold=target.multipart_threshold_mb * MB,
-            multipart_chunksize=target.multipart_threshold_mb * MB,
-            max_concurrency=target.max_concurrency,
+            multipart_threshold=options.multipart_threshold_mb * MB,
+            multipart_chunksize=options.multipart_threshold_mb * MB,
+            max_concurrency=options.max_concurrency,
         )
 
     def key(self, key: str) -> str:
@@ -184,10 +231,10 @@ class S3Storage:
 
     def _extra_args(self, artifact: Artifact) -> dict[str, str]:
         extra = {"ContentType": artifact.content_type, "CacheControl": artifact.cache_control}
-        if self.target.acl != "none":
-            extra["ACL"] = self.target.acl
-        if self.target.storage_class:
-            extra["StorageClass"] = self.target.storage_class
+        if self.options.acl != "none":
+            extra["ACL"] = self.options.acl
+        if self.options.storage_class:
+            extra["StorageClass"] = self.options.storage_class
         return extra
 
     def settings(self, artifact: Artifact) -> dict[str, str | None]:
@@ -195,64 +242,59 @@ class S3Storage:
         (`--acl public-read` after a private run, a new cache policy) is applied to objects
         already up."""
         return {
-            "acl": self.target.acl,
+            "acl": self.options.acl,
             "cache_control": artifact.cache_control,
             "content_type": artifact.content_type,
-            "storage_class": self.target.storage_class,
+            "storage_class": self.options.storage_class,
         }
 
     def update_many(self, artifacts: Sequence[Artifact], progress: Progress) -> dict[str, str]:
         """Re-apply the settings by copying each object onto itself with its metadata replaced
         (S3 keeps no ACL or type across such a copy but the ones sent); the transfer manager
         copies in parts above the multipart threshold."""
-        failed: dict[str, str] = {}
+        report = _Reporter(progress)
         futures = []
         with create_transfer_manager(self.client, self.transfer_config) as manager:
             for artifact in artifacts:
                 key = self.key(artifact.key)
                 extra = {"MetadataDirective": "REPLACE", **self._extra_args(artifact)}
                 source = {"Bucket": self.bucket, "Key": key}
-                futures.append((artifact, manager.copy(source, self.bucket, key, extra)))
-            for artifact, future in futures:
-                try:
-                    future.result()
-                except (
-                    botocore.exceptions.BotoCoreError,
-                    botocore.exceptions.ClientError,
-                    S3UploadFailedError,
-                ) as exc:
-                    failed[artifact.key] = describe_error(exc)
-                    continue
-                progress(artifact.key, artifact.size)
-        fatal = {r for r in failed.values() if r.startswith(_FATAL)}
-        if fatal:
-            raise StorageError(f"{self.name}: {sorted(fatal)[0]}")
+                future = manager.copy(source, self.bucket, key, extra, [report.on(artifact)])
+                futures.append((artifact, future))
+            failed = self._failures(futures)
         return failed
 
     def put_many(
         self, artifacts: Sequence[Artifact], progress: Progress, on_bytes: BytesProgress | None = None
     ) -> dict[str, str]:
-        failed: dict[str, str] = {}
+        """Upload through the transfer manager; `progress` is called as each upload completes (in
+        whatever order they do), so an interruption records every object that went up."""
+        report = _Reporter(progress)
         futures = []
-        subscribers = [_BytesSubscriber(on_bytes)] if on_bytes else None
         with create_transfer_manager(self.client, self.transfer_config) as manager:
             for artifact in artifacts:
                 extra = self._extra_args(artifact)
                 body = str(artifact.source) if artifact.source is not None else artifact.open()
+                subscribers = [*([_BytesSubscriber(on_bytes)] if on_bytes else []), report.on(artifact)]
                 future = manager.upload(body, self.bucket, self.key(artifact.key), extra, subscribers)
                 futures.append((artifact, future))
-            for artifact, future in futures:
-                try:
-                    future.result()
-                except (
-                    botocore.exceptions.BotoCoreError,
-                    botocore.exceptions.ClientError,
-                    S3UploadFailedError,
-                    OSError,
-                ) as exc:
-                    failed[artifact.key] = describe_error(exc)
-                    continue
-                progress(artifact.key, artifact.size)
+            failed = self._failures(futures)
+        return failed
+
+    def _failures(self, futures) -> dict[str, str]:
+        """{key: reason} of the transfers that failed; one that every object would meet stops the
+        run with one line."""
+        failed: dict[str, str] = {}
+        for artifact, future in futures:
+            try:
+                future.result()
+            except (
+                botocore.exceptions.BotoCoreError,
+                botocore.exceptions.ClientError,
+                S3UploadFailedError,
+                OSError,
+            ) as exc:
+                failed[artifact.key] = describe_error(exc)
         fatal = {r for r in failed.values() if r.startswith(_FATAL)}
         if fatal:
             raise StorageError(f"{self.name}: {sorted(fatal)[0]}")
@@ -338,6 +380,29 @@ class S3Storage:
             raise StorageError(f"{self.name}: cannot write {MANIFEST_KEY}: {describe_error(exc)}") from exc
 
 
+class _Reporter:
+    """Calls `progress(key, size)` once per transfer that succeeded, as it completes (from the
+    transfer manager's threads, one call at a time)."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.lock = threading.Lock()
+
+    def on(self, artifact: Artifact) -> BaseSubscriber:
+        reporter = self
+
+        class Done(BaseSubscriber):
+            def on_done(self, future, **kwargs) -> None:
+                try:
+                    future.result()
+                except Exception:  # reported by `_failures`, in the calling thread
+                    return
+                with reporter.lock:
+                    reporter.progress(artifact.key, artifact.size)
+
+        return Done()
+
+
 class _BytesSubscriber(BaseSubscriber):
     """Reports bytes as the transfer manager sends them (negative when a part is retried)."""
 
@@ -346,3 +411,30 @@ class _BytesSubscriber(BaseSubscriber):
 
     def on_progress(self, future, bytes_transferred: int, **kwargs) -> None:
         self.on_bytes(bytes_transferred)
+
+
+class S3Backend:
+    """`s3://BUCKET/PREFIX` targets (see `storage.Backend`)."""
+
+    scheme = "s3"
+    options = OPTIONS
+
+    def open(self, project, target: Target) -> S3Storage:
+        return S3Storage(target)
+
+    def default_base_url(self, target: Target) -> str:
+        return default_public_base_url(target)
+
+    def is_remote(self, target: Target) -> bool:
+        """AWS itself (no endpoint), or an endpoint that is not a loopback address."""
+        from grandirenhlm.config import is_loopback_url
+
+        return not is_loopback_url(effective_endpoint(target))
+
+    def verifier(self, target: Target, base_url: str):
+        from grandirenhlm.verify import Verifier
+
+        return Verifier(base_url)
+
+
+BACKEND = S3Backend()

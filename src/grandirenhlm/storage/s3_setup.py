@@ -117,7 +117,7 @@ class BucketSetup:
         except _ERRORS as exc:
             if _code(exc) not in ("404", "NoSuchBucket", "NotFound"):
                 raise self._fail("cannot reach the bucket", exc) from exc
-        region = self.s3.target.region or self.client.meta.region_name
+        region = self.s3.options.region or self.client.meta.region_name
         args: dict = {"Bucket": self.bucket}
         if region and region != "us-east-1":
             args["CreateBucketConfiguration"] = {"LocationConstraint": region}
@@ -130,7 +130,7 @@ class BucketSetup:
     def allow_public_policy(self) -> None:
         """AWS: Block Public Access refuses public policies on new buckets; lift that part only
         (ACLs stay blocked unless the target uses acl = "public-read")."""
-        acls = self.s3.target.acl == "public-read"
+        acls = self.s3.options.acl == "public-read"
         config = {
             "BlockPublicAcls": not acls,
             "IgnorePublicAcls": not acls,
@@ -228,7 +228,7 @@ class BucketSetup:
         token = uuid.uuid4().hex[:12]
         public_key = f"setup-probe-{token}.txt"
         private_key = f"{PRIVATE_FOLDER}/setup-probe-{token}.txt"
-        extra = {"ACL": self.s3.target.acl} if self.s3.target.acl == "public-read" else {}
+        extra = {"ACL": self.s3.options.acl} if self.s3.options.acl == "public-read" else {}
         try:
             self.client.put_object(
                 Bucket=self.bucket, Key=self.s3.key(public_key), Body=b"ok", ContentType="text/plain", **extra

@@ -1,0 +1,334 @@
+"""The pipeline as a library: one function per command, used alike by the CLI, the tests and the
+benchmarks, so that what is tested and measured is what users run.
+
+    files ─ingest─▶ records ─check─▶ findings
+    records + templates ─render─▶ [Artifact] ─build─▶ a folder
+    [Artifact] + target manifest ─plan─▶ Plan ─publish─▶ storage (media → pages → feeds → manifest)
+
+| function | command |
+|---|---|
+| `open_project(folder)` | `--project`, or the nearest project above the working directory |
+| `inspect_file(path, loudness)` | `inspect` |
+| `ingest(project, show, paths, IngestOptions)` | `ingest` |
+| `check(project, deep, loudness, target)` | `check` (and the first step of `publish`) |
+| `render(project, base_url, at)` | the site's objects in memory, nothing written |
+| `build(project, output, base_url, at)` | `build`: writes a folder |
+| `resolve_target(project, to, **flags)` | the target of `publish`/`setup` |
+| `plan(project, target, at, prune)` | `publish --dry-run` |
+| `publish(project, target, PublishOptions)` | `publish` |
+| `setup(project, target)` | `setup` |
+| `serve(root, port)` | `serve` |
+
+Every function raises `GrandirError` (or a subclass) for what the user can fix.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from grandirenhlm.build import Artifact, build_site
+from grandirenhlm.catalog import Catalog, load_catalog
+from grandirenhlm.check import Finding, check_catalog, placeholder_findings
+from grandirenhlm.config import Project, Target, find_project, load_project, with_overrides
+from grandirenhlm.errors import GrandirError
+from grandirenhlm.files import display_path
+from grandirenhlm.plan import Plan, plan_publish
+from grandirenhlm.progress import Reporter, make_reporter
+from grandirenhlm.publish import PublishResult, publish_artifacts
+from grandirenhlm.storage import all_options, backend, open_storage
+
+__all__ = [
+    "BuildResult",
+    "Finding",
+    "IngestOptions",
+    "Plan",
+    "PublishOptions",
+    "PublishResult",
+    "build",
+    "check",
+    "display_path",
+    "ingest",
+    "inspect_file",
+    "make_reporter",
+    "open_project",
+    "plan",
+    "public_base_url",
+    "publish",
+    "render",
+    "resolve_target",
+    "serve",
+    "setup",
+    "stale_note",
+    "target_options",
+]
+
+
+def open_project(folder: Path | None = None) -> Project:
+    """The project in `folder`, or the nearest one holding the working directory."""
+    return load_project(Path(folder).resolve() if folder else find_project(Path.cwd()))
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------- inspect, ingest
+
+
+def inspect_file(path: Path, loudness: bool = False) -> dict:
+    """What `inspect --json` prints for one file; `loudness` decodes it to measure."""
+    from grandirenhlm.media import probe, to_json
+
+    info = probe(path)
+    data = to_json(info)
+    if loudness:
+        from grandirenhlm.loudness import default_target, loudness_problems, measure_loudness
+
+        value = measure_loudness(info.path)
+        data["loudness"] = {
+            **value.to_json(),
+            "target_lufs": default_target(info.channels),
+            "problems": loudness_problems(value, info.channels),
+        }
+    return data
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    slug: str | None = None
+    title: str | None = None
+    force: bool = False
+    encode: bool = False
+    normalize: bool | None = None
+    format: str | None = None
+    jobs: int | None = None  # None: the number of cores
+    quiet: bool = False
+
+
+def expand_paths(paths: Sequence[Path]) -> list[Path]:
+    """Folders become the files in them (recursively, hidden ones skipped), in name order."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
+        else:
+            out.append(path)
+    return out
+
+
+def ingest(project: Project, show: str, paths: Sequence[Path], options: IngestOptions = IngestOptions()):
+    """Ingest files (folders expanded) into `show`: [(path, IngestResult or the GrandirError that
+    file met)], in order. Raises `EncodeInterrupted` on Ctrl-C, after cleaning up."""
+    from grandirenhlm.encode import load_settings, make_encode_reporter
+    from grandirenhlm.ingest import ingest_file, ingest_files, require_show
+
+    files = expand_paths(paths)
+    if (options.slug or options.title) and len(files) > 1:
+        raise GrandirError("--slug/--title: give them with a single file only")
+    require_show(project, show)
+    settings = load_settings(project.root, show, format=options.format, normalize=options.normalize)
+    common = {
+        "force": options.force,
+        "encode": options.encode,
+        "settings": settings,
+        "reporter": make_encode_reporter(options.quiet),
+    }
+    if options.slug or options.title:
+        result = ingest_file(project, show, files[0], slug=options.slug, title=options.title, **common)
+        return [(files[0], result)]
+    return ingest_files(project, show, files, jobs=options.jobs or os.cpu_count() or 1, **common)
+
+
+# ---------------------------------------------------------------- check
+
+
+def check(
+    project: Project,
+    *,
+    deep: bool = False,
+    loudness: bool = False,
+    target: Target | None = None,
+    catalog: Catalog | None = None,
+) -> list[Finding]:
+    """Every finding about the project, errors and warnings, in order.
+
+    Placeholders (an owner address at example.org, a public base URL on this machine) are warnings
+    without a `target`, errors for a target on another machine, and not reported for a target on
+    this machine (a folder, a test server)."""
+    findings, placeholders = _findings(project, catalog or load_catalog(project), target, deep, loudness)
+    return findings + placeholders
+
+
+def _findings(
+    project: Project, catalog: Catalog, target: Target | None, deep: bool = False, loudness: bool = False
+) -> tuple[list[Finding], list[Finding]]:
+    findings = check_catalog(catalog, deep=deep, loudness=loudness, published=project.output_dir)
+    remote = target is not None and backend(target.url).is_remote(target)
+    if target is not None and not remote:
+        return findings, []
+    target = target or project.target(None)
+    key = (
+        f"{project.config_display}: targets.{target.name}.public_base_url"
+        if target.name in project.targets
+        else "--public-base-url"
+    )
+    level = "error" if remote else "warning"
+    return findings, placeholder_findings(project, catalog, public_base_url(target), key, level=level)
+
+
+# ---------------------------------------------------------------- render, build
+
+
+def render(
+    project: Project,
+    base_url: str,
+    at: datetime | None = None,
+    catalog: Catalog | None = None,
+    cache: bool = True,
+) -> list[Artifact]:
+    """Every object of the site as published at `at` (default: now), in publish order; nothing is
+    written but the project's caches (none with `cache=False`: everything rendered anew)."""
+    return _render(project, base_url, at, catalog, cache)[0]
+
+
+def _render(project, base_url, at, catalog, cache):
+    from grandirenhlm.pages import PageCache
+
+    catalog = catalog or load_catalog(project)
+    pages = PageCache.for_project(project, base_url) if cache else None
+    return build_site(project, catalog, base_url, at or now(), cache=pages), pages
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    folder: Path
+    written: int
+    unchanged: int
+
+
+def build(
+    project: Project, output: Path | None = None, base_url: str | None = None, at: datetime | None = None
+) -> BuildResult:
+    """Write the site into a folder (default `public/`): only the files whose bytes changed since
+    the last build or publish there. No lock, no check from outside, nothing deleted."""
+    from grandirenhlm.storage.local import write_folder
+
+    folder = output or project.output_dir
+    base = base_url or project.targets["local"].public_base_url
+    base = base if base.endswith("/") else base + "/"
+    written, unchanged = write_folder(render(project, base, at), folder, base)
+    return BuildResult(folder, written, unchanged)
+
+
+# ---------------------------------------------------------------- targets: plan, publish, setup
+
+
+def target_options() -> list:
+    """The settings every backend accepts, for the command line (`storage.OptionSpec`s)."""
+    seen: dict[str, object] = {}
+    for _, spec in all_options():
+        seen.setdefault(spec.name, spec)
+    return list(seen.values())
+
+
+def resolve_target(project: Project, to: str | None = None, *, public_base_url: str | None = None, **flags):
+    """A configured target by name, a folder or a storage URL, with command-line flags on top."""
+    return with_overrides(project.target(to), public_base_url=public_base_url, **flags)
+
+
+def public_base_url(target: Target) -> str:
+    """Where listeners reach the target: its `public_base_url`, else its backend's default."""
+    return target.public_base_url or backend(target.url).default_base_url(target)
+
+
+def plan(project: Project, target: Target, *, at: datetime | None = None, prune: bool = False) -> Plan:
+    """What a publish would do (`--dry-run`): reads the target's manifest, writes nothing."""
+    storage = open_storage(project, target)
+    artifacts = render(project, public_base_url(target), at)
+    return plan_publish(artifacts, storage.read_manifest(), prune=prune, settings=storage.settings)
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    at: datetime | None = None
+    prune: bool = False
+    verify: bool = True  # where the backend can (S3): check from outside before feeds go up
+    setup: bool = False  # run `setup` on the target first
+    wait_seconds: float = 0.0
+    break_lock: bool = False
+    reporter: Reporter | None = None  # progress and notes (default: lines on stderr)
+
+
+def publish(
+    project: Project,
+    target: Target,
+    options: PublishOptions = PublishOptions(),
+    warn: Callable[[str], None] = lambda line: None,
+) -> PublishResult:
+    """Check, render and upload the site to `target`. Every finding of the check goes to `warn`;
+    errors stop the run before anything is written."""
+    started = time.perf_counter()
+    catalog = load_catalog(project)  # once, for the check and the build
+    findings, placeholders = _findings(project, catalog, target)
+    for finding in findings + placeholders:
+        warn(str(finding))
+    if placeholders:  # only reported, as errors, for storage on another machine
+        raise GrandirError(
+            f"{target.url}: not published: this storage is not on this machine, and the "
+            "placeholders above would reach listeners"
+        )
+    if any(f.level == "error" for f in findings):
+        raise GrandirError("check found errors: nothing published")
+    reporter = options.reporter or Reporter()
+    if options.setup:
+        for line in setup(project, target):
+            (warn if line.startswith("warning: ") else reporter.log)(line)
+    base_url = public_base_url(target)
+    artifacts, pages = _render(project, base_url, options.at, catalog, True)
+    storage = open_storage(project, target)
+    verifier = backend(target.url).verifier(target, base_url) if options.verify else None
+    built = time.perf_counter()
+    result = publish_artifacts(
+        artifacts, storage, prune=options.prune, reporter=reporter, verifier=verifier,
+        wait_seconds=options.wait_seconds, break_lock=options.break_lock, base_url=base_url,
+    )  # fmt: skip
+    result.build_seconds = built - started
+    result.seconds += result.build_seconds
+    result.pages_rendered, result.pages_reused = pages.rendered, pages.reused
+    return result
+
+
+def stale_note(count: int) -> str:
+    """What a publish says about objects it left on the target."""
+    return (
+        f"note: {count} object(s) on the target are no longer part of the site (unpublished "
+        "episodes, replaced files); `grandirenhlm publish --prune` deletes them"
+    )
+
+
+def setup(project: Project, target: Target) -> list[str]:
+    """Make the target ready to serve the site (S3: bucket, policy, CORS, website), then check it
+    from outside; the lines say what was done. A folder needs nothing: `GrandirError`."""
+    from grandirenhlm.verify import Verifier
+
+    return open_storage(project, target).setup(Verifier(public_base_url(target)).readable)
+
+
+# ---------------------------------------------------------------- serve
+
+
+def serve(root: Path, port: int = 8000):
+    """An HTTP server for the folder `root` on 127.0.0.1 (not started: call `serve_forever`)."""
+    from grandirenhlm.serve import make_server
+
+    if not root.is_dir():
+        raise GrandirError(f"{root}: no such folder; run `grandirenhlm publish` or `build` first")
+    try:
+        return make_server(root, port)
+    except OSError as exc:
+        raise GrandirError(f"--port: cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc
