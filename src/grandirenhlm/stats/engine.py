@@ -92,7 +92,9 @@ class _Media:
                 if key in self.index:
                     other = episodes[self.episode_of[self.index[key]]]
                     if other.guid != episode.guid:
-                        warn(f"{key}: listed for episodes {other.guid} and {episode.guid}; counted for the first")
+                        warn(
+                            f"{key}: listed for episodes {other.guid} and {episode.guid}; counted for the first"
+                        )
                     continue
                 self.index[key] = len(self.files)
                 self.files.append(mf)

@@ -36,9 +36,14 @@ MEDIA_KEY = re.compile(r"(?:^|/)(media/[^/]+/[^/]+)$")
 # Rule R5: the start of a single byte range: "bytes=A-B", "bytes=A-" or a suffix "bytes=-N".
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
-_MONTHS = {m: i for i, m in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
 _S3_LINE = re.compile(
-    r'(?P<owner>\S+) (?P<bucket>\S+) \[(?P<time>[^\]]+)\] (?P<ip>\S+) (?P<requester>\S+) (?P<id>\S+) '
+    r"(?P<owner>\S+) (?P<bucket>\S+) \[(?P<time>[^\]]+)\] (?P<ip>\S+) (?P<requester>\S+) (?P<id>\S+) "
     r'(?P<op>\S+) (?P<key>\S+) (?:"(?P<request>[^"]*)"|-) (?P<status>\d{3}|-) (?P<error>\S+) '
     r'(?P<sent>\d+|-) (?P<size>\d+|-) (?P<total>\S+) (?P<turn>\S+) (?:"(?P<ref>[^"]*)"|-) '
     r'(?:"(?P<ua>[^"]*)"|-)'
