@@ -48,10 +48,10 @@ _S3_LINE = re.compile(
     r'(?P<sent>\d+|-) (?P<size>\d+|-) (?P<total>\S+) (?P<turn>\S+) (?:"(?P<ref>[^"]*)"|-) '
     r'(?:"(?P<ua>[^"]*)"|-)'
 )
-_QUOTED = r'"((?:[^"\\]|\\.)*)"'  # Apache escapes " as \", nginx as \x22
+_QUOTED = r'"(?P<{}>(?:[^"\\]|\\.)*)"'  # Apache escapes " as \", nginx as \x22
 _COMBINED_LINE = re.compile(
-    rf"(?P<ip>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] {_QUOTED} (?P<status>\d{{3}}) (?P<sent>\d+|-) "
-    rf"{_QUOTED} {_QUOTED}"
+    rf"(?P<ip>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] {_QUOTED.format('request')} (?P<status>\d{{3}}) "
+    rf"(?P<sent>\d+|-) {_QUOTED.format('ref')} {_QUOTED.format('ua')}"
 )
 _ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{2}|.)")
 
@@ -327,7 +327,7 @@ class CombinedParser:
         match = _COMBINED_LINE.match(line)
         if match is None:
             raise ValueError("not a combined log line")
-        request = _unescape(match[3]).split(" ")
+        request = _unescape(match["request"]).split(" ")
         if len(request) < 2:
             raise ValueError("no request line")
         return Request(
@@ -338,7 +338,7 @@ class CombinedParser:
             _int(match["sent"]),
             None,
             match["ip"],
-            _unescape(match[5]) if match[5] != "-" else "",
+            _unescape(match["ua"]) if match["ua"] != "-" else "",
         )
 
 
