@@ -17,7 +17,6 @@ UTF-8, a broken line, a truncated gzip): both give the same requests.
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import zlib
@@ -29,7 +28,6 @@ from urllib.parse import unquote
 
 CEPH, CLOUDFRONT, S3, COMBINED = "ceph", "cloudfront", "s3", "combined"
 GZIP_MAGIC = b"\x1f\x8b"
-SNIFF_BYTES = 64 * 1024
 
 # The site-relative key of a media file, whatever bucket, target prefix or CDN path precedes it.
 MEDIA_KEY = re.compile(r"(?:^|/)(media/[^/]+/[^/]+)$")
@@ -90,24 +88,14 @@ def is_gzip(path: Path) -> bool:
         return fh.read(2) == GZIP_MAGIC
 
 
-def open_binary(path: Path) -> BinaryIO:
-    """The file's bytes, decompressed if it is gzip."""
-    if is_gzip(path):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return path.open("rb")
-
-
 def sniff(path: Path) -> str | None:
     """The file's format from its first non-blank line, or None if it is none of the four."""
     try:
-        with open_binary(path) as fh:
-            head = fh.read(SNIFF_BYTES)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise LogError(f"not a readable gzip file ({exc})") from exc
-    for raw in head.splitlines():
-        line = raw.decode("utf-8", "replace").strip()
-        if line:
-            return detect(line)
+        for _number, line in read_lines(path):
+            if line.strip():
+                return detect(line.strip())
+    except LogError as exc:
+        raise LogError(f"not a readable gzip file ({exc.__cause__})") from exc
     return None
 
 
@@ -124,16 +112,44 @@ def detect(line: str) -> str | None:
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text) of every line, streamed; a truncated gzip ends with LogError after its
-    last complete line."""
-    with open_binary(path) as fh:
-        number = 0
+    """(line number, text) of every line, streamed; a truncated or damaged gzip ends with LogError
+    after the last line that could be decompressed."""
+    number = 0
+    with path.open("rb") as fh:
+        raw_lines = _gunzip_lines(fh) if fh.read(2) == GZIP_MAGIC else _plain_lines(fh)
         try:
-            for number, raw in enumerate(fh, 1):
+            for number, raw in enumerate(raw_lines, 1):
                 # Clients send Latin-1 in headers and gateways log the bytes: never fatal.
                 yield number, raw.decode("utf-8", "replace").rstrip("\r\n")
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        except (EOFError, zlib.error) as exc:
             raise LogError(f"truncated or damaged gzip after line {number} ({exc})") from exc
+
+
+def _plain_lines(fh: BinaryIO) -> Iterator[bytes]:
+    fh.seek(0)
+    yield from fh
+
+
+def _gunzip_lines(fh: BinaryIO, block: int = 1 << 16) -> Iterator[bytes]:
+    """Lines of a gzip file (several members too, as `cat a.gz b.gz` makes), decompressed block by
+    block so that every line before a truncation is still delivered (GzipFile raises before)."""
+    fh.seek(0)
+    inflate, fed, pending = zlib.decompressobj(wbits=31), False, b""
+    while data := fh.read(block):
+        while data:
+            fed = True
+            pending += inflate.decompress(data)
+            data = b""
+            if inflate.eof:  # this member ends; another may follow
+                data = inflate.unused_data
+                inflate, fed = zlib.decompressobj(wbits=31), False
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                yield line + b"\n"
+    if fed:  # a member without its end: the last, partial line is not given
+        raise EOFError("compressed file ended before the end-of-stream marker was reached")
+    if pending:
+        yield pending
 
 
 # ---------------------------------------------------------------- shared field helpers
