@@ -16,7 +16,7 @@ import pytest
 from grandirenhlm.errors import GrandirError
 from grandirenhlm.stats import count_downloads
 from grandirenhlm.stats.formats import sniff
-from tests.stats_logs import EPISODES, FORMATS, MP3, SIZE, full, part, render
+from tests.stats_logs import EPISODES, FORMATS, MP3, SIZE, ceph_line, full, part, render
 
 
 def run(paths: list[Path]) -> tuple[dict, list[str]]:
@@ -217,3 +217,17 @@ def test_ceph_lines_with_odd_but_valid_fields(tmp_path: Path):
     )
     again, warnings = run([latin])
     assert warnings == [] and again["downloads"] == 3 and again["requests"]["not_media"] == 1
+
+
+def test_ceph_records_written_on_one_line(tmp_path: Path):
+    """Under concurrent requests the gateway writes two records on one line (`...}{...`, seen in the
+    real ops log of tests/test_stats_ceph.py): every record counts, read by DuckDB or by Python."""
+    one = [ceph_line(full(addr=f"192.0.2.{i}")) for i in range(1, 7)]
+    joined = tmp_path / "joined.log"
+    joined.write_text(one[0] + one[1] + "\n" + "\n".join(one[2:4]) + "\n" + one[4] + " " + one[5] + "\n")
+    doc, warnings = run([joined])
+    assert warnings == [] and doc["downloads"] == 6 and doc["requests"]["read"] == 6
+    latin = tmp_path / "joined-latin.log"  # invalid UTF-8 too: the Python parser reads it
+    latin.write_bytes(joined.read_bytes() + ceph_line(full("x", ua="\u00e9")).encode("latin-1") + b"\n")
+    doc, warnings = run([latin])
+    assert warnings == [] and doc["downloads"] == 6 and doc["requests"]["read"] == 7

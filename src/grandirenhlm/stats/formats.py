@@ -216,16 +216,42 @@ def _int(text: str | None) -> int:
 # ---------------------------------------------------------------- parsers
 
 
-class CephParser:
-    """One JSON object per line (the RADOS Gateway ops log)."""
+class _Parser:
+    def parse(self, line: str) -> Request | None:
+        raise NotImplementedError
+
+    def requests(self, line: str) -> tuple[Request, ...]:
+        """The requests of one line (none for a blank or comment line); ValueError if malformed."""
+        request = self.parse(line)
+        return () if request is None else (request,)
+
+
+_JSON = json.JSONDecoder()
+
+
+class CephParser(_Parser):
+    """JSON objects, one per line (the RADOS Gateway ops log). Under concurrent requests the gateway
+    sometimes writes two records on one line, `...}{...`: both are read."""
+
+    def requests(self, line: str) -> tuple[Request, ...]:
+        text, at, found = line.strip(), 0, []
+        while at < len(text):
+            try:
+                record, at = _JSON.raw_decode(text, at)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not JSON ({exc.msg})") from None
+            found.append(self.request(record))
+            while at < len(text) and text[at].isspace():
+                at += 1
+        return tuple(found)
 
     def parse(self, line: str) -> Request | None:
-        if not line.strip():
-            return None
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not JSON ({exc.msg})") from None
+        requests = self.requests(line)
+        if len(requests) > 1:
+            raise ValueError("several records on one line")
+        return requests[0] if requests else None
+
+    def request(self, rec: object) -> Request:
         if not isinstance(rec, dict):
             raise ValueError("not a JSON object")
         time, uri = rec.get("time"), rec.get("uri")
@@ -261,7 +287,7 @@ def _ceph_range(headers: object) -> str | None:
     return None
 
 
-class CloudFrontParser:
+class CloudFrontParser(_Parser):
     """CloudFront standard logs: `#Fields:` names the tab-separated columns of the lines after it."""
 
     def __init__(self) -> None:
@@ -310,7 +336,7 @@ def _cloudfront_text(value: str) -> str:
     return "" if value == "-" else unquote(value)
 
 
-class S3Parser:
+class S3Parser(_Parser):
     """Amazon S3 server access logs (space-separated, quoted request and User-Agent)."""
 
     def parse(self, line: str) -> Request | None:
@@ -334,7 +360,7 @@ class S3Parser:
         )
 
 
-class CombinedParser:
+class CombinedParser(_Parser):
     """nginx and Apache combined log format."""
 
     def parse(self, line: str) -> Request | None:
