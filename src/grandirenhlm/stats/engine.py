@@ -121,7 +121,10 @@ class Tally:
         self.malformed = 0
         self._error = duckdb.Error
         # In memory, nothing spilled to disk: addresses and User-Agents never reach a file.
-        self.con = duckdb.connect(":memory:", config={"temp_directory": ""})
+        # No progress bar: DuckDB draws it on stdout for queries over 2 s, inside `stats --json`.
+        config = {"temp_directory": "", "preserve_insertion_order": False}
+        self.con = duckdb.connect(":memory:", config=config)
+        self.con.execute("SET enable_progress_bar = false")
         self.con.execute(
             "CREATE TEMP TABLE media (idx INTEGER, key VARCHAR, size BIGINT, threshold BIGINT, episode INTEGER)"
         )
@@ -198,8 +201,6 @@ class Tally:
         # run (RFC 2104, written out: DuckDB has SHA-256 but no HMAC); the key is never written.
         key = secrets.token_bytes(64)
         con.execute(_LISTENERS_SQL, [bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)])
-        con.execute(_GROUPS_SQL)
-        con.execute(_VERDICTS_SQL)
         requests: dict[tuple[str, str], int] = defaultdict(int)
         excluded: dict[tuple[str, str], int] = defaultdict(int)
         days: set[str] = set()
@@ -213,11 +214,18 @@ class Tally:
                 excluded[(day, kind)] += n
         for day, reason, n in con.execute(_EXCLUDED_SQL).fetchall():
             excluded[(day, reason)] += n
-        for day, n in con.execute(_UNDER_SQL).fetchall():
-            excluded[(day, UNDER_THRESHOLD)] += n
-        downloads = {
-            (episodes[e].guid, day, app): n for e, day, app, n in con.execute(_DOWNLOADS_SQL).fetchall()
-        }
+        downloads: dict[tuple[str, str, str], int] = defaultdict(int)
+        # Days never share a download (R4, R7): days go through in batches of at most BATCH_GROUPS
+        # groups, so the working set is a batch's, not the whole period's.
+        for first, last in _day_batches(con.execute(_DAY_SIZES_SQL).fetchall()):
+            con.execute(_GROUPS_SQL, [first, last])
+            con.execute(_VERDICTS_SQL)
+            for e, day, app, ok, listeners, n in con.execute(_OUTCOME_SQL).fetchall():
+                if ok:
+                    downloads[(episodes[e].guid, day, app)] += listeners
+                else:
+                    excluded[(day, UNDER_THRESHOLD)] += n
+        con.execute("DROP TABLE IF EXISTS e; DROP TABLE IF EXISTS fg")
         if self.malformed:
             requests[("", MALFORMED)] += self.malformed
         return StatsReport.build(
@@ -289,11 +297,11 @@ SELECT akey, ua, sha256($2::BLOB || unhex(sha256($1::BLOB || encode(akey || chr(
 FROM (SELECT DISTINCT a.akey, g.ua FROM g JOIN a ON a.addr = g.addr WHERE g.kind = 'candidate')
 """
 _GROUPS_SQL = """
-CREATE TEMP TABLE fg AS
+CREATE OR REPLACE TEMP TABLE fg AS
 SELECT g.idx, g.day, l.listener, any_value(v.app) AS app, sum(g.n) AS n, sum(g.unknown) AS unknown,
        flatten(list(g.intervals)) AS intervals
 FROM g JOIN v ON v.ua = g.ua JOIN a ON a.addr = g.addr JOIN l ON l.akey = a.akey AND l.ua = g.ua
-WHERE g.kind = 'candidate' AND v.reason IS NULL
+WHERE g.kind = 'candidate' AND g.day BETWEEN $1 AND $2 AND v.reason IS NULL
 GROUP BY g.idx, g.day, l.listener
 """
 _EXCLUDED_SQL = """
@@ -304,7 +312,7 @@ WHERE g.kind = 'candidate' AND v.reason IS NOT NULL GROUP BY ALL
 # position reach the threshold is decided at once; the others get the size of the union of their
 # intervals: sorted by start, each interval adds what passes the furthest end before it.
 _VERDICTS_SQL = """
-CREATE TEMP TABLE e AS
+CREATE OR REPLACE TEMP TABLE e AS
 WITH f AS (
     SELECT fg.*, m.threshold, m.episode,
            fg.unknown + coalesce(list_max(list_transform(fg.intervals, lambda x: x[2] - x[1])), 0)
@@ -328,8 +336,25 @@ WITH f AS (
 )
 SELECT episode, day, app, n, ok FROM e
 """
-_DOWNLOADS_SQL = "SELECT episode, day, app, count(*) FROM e WHERE ok GROUP BY ALL"
-_UNDER_SQL = "SELECT day, sum(n) FROM e WHERE NOT ok GROUP BY ALL"
+_OUTCOME_SQL = "SELECT episode, day, app, ok, count(*), sum(n) FROM e GROUP BY ALL"
+_DAY_SIZES_SQL = "SELECT day, count(*) FROM g WHERE kind = 'candidate' GROUP BY day ORDER BY day"
+BATCH_GROUPS = 200_000
+
+
+def _day_batches(sizes: list[tuple[str, int]]) -> list[tuple[str, str]]:
+    """Runs of consecutive days holding at most BATCH_GROUPS groups (a bigger day alone)."""
+    batches: list[tuple[str, str]] = []
+    first = last = None
+    total = 0
+    for day, n in sizes:
+        if first is not None and total + n > BATCH_GROUPS:
+            batches.append((first, last))
+            first, total = None, 0
+        first = first or day
+        last, total = day, total + n
+    if first is not None:
+        batches.append((first, last))
+    return batches
 
 # ---------------------------------------------------------------- the Ceph ops log, in SQL
 
