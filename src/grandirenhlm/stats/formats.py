@@ -173,7 +173,7 @@ def range_start(spec: str | None, size: int) -> int | None:
     (no header, several ranges, not bytes)."""
     if not spec:
         return None
-    match = RANGE.match(spec.strip())
+    match = RANGE.match(spec)  # as logged: the SQL of engine.py reads it the same way
     if match is None:
         return None
     first, last = match.groups()
