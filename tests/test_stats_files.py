@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,13 @@ def test_malformed_lines_are_counted_and_reported_by_line_number(tmp_path: Path,
     assert doc["downloads"] == 2
     assert doc["requests"]["malformed"] == 1
     assert len(warnings) == 1 and warnings[0].startswith(f"{log}:{number}: malformed {fmt} line (")
+
+
+def test_a_period_that_ends_before_it_starts(tmp_path: Path):
+    log = tmp_path / "log"
+    log.write_text(render("ceph", [full()]), encoding="utf-8")
+    with pytest.raises(GrandirError, match=r"^--since 2026-06-12: after --until 2026-06-11$"):
+        count_downloads([log], EPISODES, since=date(2026, 6, 12), until=date(2026, 6, 11))
 
 
 def test_many_malformed_lines_are_summarised(tmp_path: Path):

@@ -3,20 +3,21 @@
 Why DuckDB: `stats --json` over a 200,000-line Ceph ops log must take no longer than a bare Python
 loop that only `json.loads` each line. No Python code that touches every line can beat that, so the
 Ceph log is read by DuckDB's native, parallel NDJSON reader (gzip too), and one SQL query applies
-rule R1, parses the Range header, maps each path to a media file and aggregates per
-(media file, UTC day, address, User-Agent): Python only sees one row per such group. The same SQL
-runs over Parquet or in any distributed SQL engine when the logs outgrow one machine. The other
-three formats are parsed line by line in Python (formats.py), as is a Ceph file DuckDB refuses
-(invalid UTF-8, a broken line, a truncated gzip), so that bad lines are reported by number.
+rules R1, R4 and R5 (Range header, media key) and groups the file's requests per (kind, UTC day,
+media file, address, User-Agent) into table `g`. The other three formats are parsed line by line in
+Python (formats.py) and grouped the same way into `g` (Batch), as is a Ceph file DuckDB refuses
+(invalid UTF-8, a broken line, a truncated gzip), so that bad lines are reported by number. Then
+R2 runs in Python over the DISTINCT User-Agents only, and R3 (the listener key), R6 and R7 in SQL
+over the groups of every file together: splitting or reordering the logs changes nothing. The same
+SQL runs over Parquet or in any distributed SQL engine when the logs outgrow one machine.
+
+Memory: lines are streamed; what is held is one row per (file, day, media file, listener) group,
+and the last step goes through the days in batches.
 
 Privacy: DuckDB runs in memory only, with spilling to disk switched off (`temp_directory = ''`), so
-no address or User-Agent ever reaches a file. Python turns each (address, User-Agent) into an HMAC
-under a salt made for this run (`secrets.token_bytes`), never written; the groups are keyed by that
-HMAC, and the report keeps counts only (model.StatsReport).
-
-Interval union (R5) happens in Python after aggregation, and only for groups the SQL could not
-decide: a group whose largest interval plus its bytes of unknown position reach the threshold is a
-download whatever the rest (measured: returning every group's list cost more than the query).
+no address or User-Agent ever reaches a file. Listener keys are HMAC-SHA256 of (address key,
+User-Agent) under a 64-byte key drawn for the run (`secrets.token_bytes`) and never written; the
+report keeps counts only (model.StatsReport).
 """
 
 from __future__ import annotations
@@ -467,7 +468,7 @@ def count_downloads(
         warn(message)
 
     if since and until and since > until:
-        raise GrandirError(f"--since {since} is after --until {until}")
+        raise GrandirError(f"--since {since}: after --until {until}")
     media = _Media(episodes, note)
     tally = Tally(media, since, until)
     files = read = 0
