@@ -302,6 +302,33 @@ def publish(
             click.echo(f"run `grandirenhlm serve` and open {site.public_base_url(target)}")
 
 
+@main.command("stats")
+@click.argument("logs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First UTC day counted (YYYY-MM-DD).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last UTC day counted (YYYY-MM-DD).")
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the French report (index.html) and the CSV (telechargements.csv) into this folder.",
+)
+@click.option("--record", is_flag=True, help="Also keep these logs' figures in the project (per UTC day).")
+@click.pass_context
+def stats_command(ctx, logs: tuple[Path, ...], as_json: bool, since, until, output, record: bool) -> None:
+    """Count downloads from the storage's access logs (files, folders, .gz), to the IAB rules;
+    without LOGS, report what was recorded."""
+    from grandirenhlm.stats import render_table
+
+    options = site.StatsOptions(since and since.date(), until and until.date(), record, output)
+    report = site.stats(
+        _project(ctx), logs, options, warn=lambda line: click.echo(f"warning: {line}", err=True)
+    )
+    if as_json:
+        click.echo(json.dumps(report.to_json(), sort_keys=True, ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_table(report))
+
+
 @main.command()
 @click.option("--port", "-p", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option(

@@ -17,6 +17,7 @@ benchmarks, so that what is tested and measured is what users run.
 | `plan(project, target, at, prune)` | `publish --dry-run` |
 | `publish(project, target, PublishOptions)` | `publish` |
 | `setup(project, target)` | `setup` |
+| `stats(project, logs, StatsOptions)` | `stats` |
 | `serve(root, port)` | `serve` |
 
 Every function raises `GrandirError` (or a subclass) for what the user can fix.
@@ -28,7 +29,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from grandirenhlm.build import Artifact, build_site
@@ -49,6 +50,7 @@ __all__ = [
     "Plan",
     "PublishOptions",
     "PublishResult",
+    "StatsOptions",
     "build",
     "check",
     "display_path",
@@ -64,6 +66,7 @@ __all__ = [
     "serve",
     "setup",
     "stale_note",
+    "stats",
     "target_options",
 ]
 
@@ -300,7 +303,26 @@ def publish(
     result.build_seconds = built - started
     result.seconds += result.build_seconds
     result.pages_rendered, result.pages_reused = pages.rendered, pages.reused
+    _remember_media(project, catalog)
     return result
+
+
+def _remember_media(project: Project, catalog: Catalog) -> None:
+    """Keep the files each GUID was published with (`stats/media-history.json`), so downloads of
+    an episode's files from before a re-encode still count for it. Nothing is read or written when
+    every file is known already (a no-op publish)."""
+    from grandirenhlm import layout
+    from grandirenhlm import stats as measure
+
+    known = {guid: {f.key for f in files} for guid, files in measure.load_media_history(project.root).items()}
+    for episodes in catalog.episodes.values():
+        for e in episodes:
+            if e.media is None:
+                continue
+            keys = {layout.media(e), *(layout.alternate_media(e, a.path.name) for a in e.alternates)}
+            if not keys <= known.get(e.guid, set()):
+                measure.remember_media(project.root, measure.episode_refs(catalog))
+                return
 
 
 def stale_note(count: int) -> str:
@@ -317,6 +339,46 @@ def setup(project: Project, target: Target) -> list[str]:
     from grandirenhlm.verify import Verifier
 
     return open_storage(project, target).setup(Verifier(public_base_url(target)).readable)
+
+
+# ---------------------------------------------------------------- stats
+
+
+@dataclass(frozen=True)
+class StatsOptions:
+    since: date | None = None
+    until: date | None = None
+    record: bool = False  # keep the figures of these logs in the project, per UTC day
+    output: Path | None = None  # write the French report (HTML) and the CSV there
+
+
+def stats(
+    project: Project,
+    logs: Sequence[Path],
+    options: StatsOptions = StatsOptions(),
+    warn: Callable[[str], None] = lambda line: None,
+):
+    """Downloads counted from access logs (or, without `logs`, from the recorded days): a
+    `stats.StatsReport`. Problems with the logs go to `warn`, one line each; `GrandirError` only
+    when nothing could be read."""
+    from grandirenhlm import stats as measure
+
+    if options.since and options.until and options.since > options.until:
+        raise GrandirError(f"--since {options.since} is after --until {options.until}")
+    refs = measure.episode_refs(load_catalog(project), project.root)
+    if logs:
+        report = measure.count_downloads(
+            list(logs), refs, since=options.since, until=options.until, warn=warn
+        )
+        if options.record:
+            measure.record_days(report, project.root)
+    else:
+        if options.record:
+            raise GrandirError("--record: give the access logs to record")
+        report = measure.load_recorded(project.root, options.since, options.until, refs)
+    if options.output:
+        measure.write_report(report, options.output)
+    return report
 
 
 # ---------------------------------------------------------------- serve

@@ -10,14 +10,13 @@ files, so `remember_media` keeps every file ever published per GUID in `stats/me
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from grandirenhlm import layout
 from grandirenhlm.catalog import Catalog
 from grandirenhlm.errors import GrandirError
+from grandirenhlm.files import write_atomic
 from grandirenhlm.model import Episode, EpisodeMedia
 from grandirenhlm.stats.model import EpisodeRef, MediaFile
 from grandirenhlm.stats.offset import audio_offset
@@ -79,19 +78,5 @@ def remember_media(project_root: Path, refs: Iterable[EpisodeRef]) -> None:
             for guid, files in sorted(history.items())
         }
     }
-    write_atomic(
-        project_root / HISTORY, json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    )
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` beside `path`, then rename it over: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    write_atomic(project_root / HISTORY, text.encode("utf-8"))

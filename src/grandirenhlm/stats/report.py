@@ -16,7 +16,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from grandirenhlm.stats.catalog import write_atomic
+from grandirenhlm.files import write_atomic
 from grandirenhlm.stats.model import (
     MALFORMED,
     MEDIA,
@@ -238,6 +238,6 @@ def render_csv(report: StatsReport) -> str:
 def write_report(report: StatsReport, out_dir: Path) -> list[Path]:
     """Write `index.html` (French report) and `telechargements.csv` into `out_dir`; returns them."""
     html_path, csv_path = out_dir / REPORT_HTML, out_dir / REPORT_CSV
-    write_atomic(html_path, render_html(report))
-    write_atomic(csv_path, render_csv(report))
+    write_atomic(html_path, render_html(report).encode("utf-8"))
+    write_atomic(csv_path, render_csv(report).encode("utf-8"))
     return [html_path, csv_path]

@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from grandirenhlm.errors import GrandirError
-from grandirenhlm.stats.catalog import write_atomic
+from grandirenhlm.files import write_atomic
 from grandirenhlm.stats.model import THRESHOLD_SECONDS, EpisodeRef, StatsReport
 from grandirenhlm.stats.opawg import OPAWG_COMMIT
 
@@ -48,7 +48,8 @@ def record_days(report: StatsReport, project_root: Path) -> list[Path]:
             "requests": {kind: n for d, kind, n in report.requests if d == day},
         }
         path = day_path(project_root, day)
-        write_atomic(path, json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+        text = json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        write_atomic(path, text.encode("utf-8"))
         written.append(path)
     return written
 
