@@ -81,3 +81,20 @@ def test_bad_logs_are_named_and_fatal_only_when_nothing_is_read(demo_project: Pa
     assert none.stderr.strip().splitlines()[-1].startswith("error: ") and "Traceback" not in none.stderr
     dates = grandirenhlm(demo_project, str(good), "--since", "2026-06-12", "--until", "2026-06-11")
     assert dates.returncode == 1 and dates.stderr.startswith("error: --since 2026-06-12 is after --until")
+
+
+def test_the_legal_notice_says_how_downloads_are_counted_when_they_are(demo_project: Path):
+    from tests.support import run_cli
+
+    page = demo_project / "public" / "mentions-legales" / "index.html"
+    assert run_cli(demo_project, "publish", "--quiet").exit_code == 0
+    assert "n’utilise aucun outil de mesure d’audience" in page.read_text(encoding="utf-8")
+    config = demo_project / "grandirenhlm.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace("[site.legal]\n", "[site.legal]\naudience_measurement = true\n"), encoding="utf-8"
+    )
+    assert run_cli(demo_project, "publish", "--quiet").exit_code == 0
+    html = page.read_text(encoding="utf-8")
+    assert "Mesure d’audience" in html and "HMAC" in html
+    assert "n’utilise aucun outil de mesure d’audience" not in html

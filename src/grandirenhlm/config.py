@@ -69,6 +69,7 @@ class Notice:
     status: str = ""  # accessibility: the RGAA conformance status (RGAA_STATUSES)
     publisher: str = ""  # legal: who publishes the site
     host: str = ""  # legal: who hosts it (name and address)
+    audience_measurement: bool = False  # legal: downloads are counted (`stats`): say how, on the page
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ def load_project(root: Path) -> Project:
     site = r.table("site", required=False) or FieldReader({}, r.where, problems, "site.")
     site.unknown_keys({"title", "description", "language", "accessibility", "legal"})
     accessibility = _read_notice(site, "accessibility", {"text", "contact", "status"})
-    legal = _read_notice(site, "legal", {"text", "contact", "publisher", "host"})
+    legal = _read_notice(site, "legal", {"text", "contact", "publisher", "host", "audience_measurement"})
     publish = r.table("publish", required=False) or FieldReader({}, r.where, problems, "publish.")
     publish.unknown_keys({"target"})
     targets = {"local": local}
@@ -210,9 +211,13 @@ def _read_notice(site: FieldReader, key: str, keys: set[str]) -> Notice:
     if t is None:
         return Notice()
     t.unknown_keys(keys)
-    values = {k: t.text(k, required=False) or "" for k in sorted(keys - {"status"})}
+    values: dict = {
+        k: t.text(k, required=False) or "" for k in sorted(keys - {"status", "audience_measurement"})
+    }
     if "status" in keys:
         values["status"] = t.choice("status", RGAA_STATUSES, "")
+    if "audience_measurement" in keys:
+        values["audience_measurement"] = bool(t.boolean("audience_measurement", False))
     return Notice(**values)
 
 

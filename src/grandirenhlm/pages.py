@@ -444,7 +444,14 @@ def site_pages(
             (),
             lambda: render_site_page(env, project, base_url, ACCESSIBILITY_PAGE, "accessibility.html"),
         ),
-        (LEGAL_PAGE, html, (), lambda: render_site_page(env, project, base_url, LEGAL_PAGE, "legal.html")),
+        (
+            LEGAL_PAGE,
+            html,
+            (),
+            lambda: render_site_page(
+                env, project, base_url, LEGAL_PAGE, "legal.html", audience_notice=_audience_notice()
+            ),
+        ),
         (
             NOT_FOUND_PAGE,
             html,
@@ -471,6 +478,13 @@ def render_site_page(
     """A page of the site outside the shows: accessibility statement, legal notice, 404."""
     ctx = PageContext(project, key, base_url, rooted=key == NOT_FOUND_PAGE)
     return render(env, template, ctx, **values)
+
+
+def _audience_notice() -> str:
+    """The legal notice's paragraph on download counting (`[site.legal] audience_measurement`)."""
+    from grandirenhlm.stats.report import privacy_notice_fr
+
+    return privacy_notice_fr()
 
 
 def render_sitemap(env, project: Project, base_url: str, keys: Sequence[str]) -> bytes:
