@@ -8,6 +8,7 @@ import json
 import math
 import struct
 import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -28,6 +29,16 @@ FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 # audio-only M4A and poster, chapters and transcripts. Written out so that a build that silently
 # drops a file fails the tests that count what a publish uploads.
 DEMO_SITE_FILES = 78
+
+# `python -m grandirenhlm` as a user's terminal starts it, for tests that interrupt it with SIGINT:
+# a shell running the suite in the background (nohup, `&` without job control) makes its children
+# ignore SIGINT, and Python then leaves it ignored; this restores what a terminal gives.
+GRANDIRENHLM_INTERRUPTIBLE = [
+    sys.executable,
+    "-c",
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('grandirenhlm', run_name='__main__', alter_sys=True)",
+]
 
 
 # ---------------------------------------------------------------- media made by the tests

@@ -14,7 +14,7 @@ import pytest
 from grandirenhlm.encode import EncodeSettings, encode_cached, read_master
 from grandirenhlm.ffmpeg import EncodeInterrupted
 from tests.masters import make_master
-from tests.support import FFMPEG, REPO, assert_clean_error, run_cli
+from tests.support import FFMPEG, GRANDIRENHLM_INTERRUPTIBLE, REPO, assert_clean_error, run_cli
 
 SHOW = "grandir-en-hlm"
 
@@ -157,7 +157,7 @@ def paced_ffmpeg(tmp_path: Path, speed: int = 20) -> dict[str, str]:
 def test_sigint_to_the_command_during_a_long_encode(project: Path, tmp_path: Path) -> None:
     master = make_master(tmp_path / "long.wav", 240.0, channels=2)  # two passes of 12 s at least
     proc = subprocess.Popen(
-        [sys.executable, "-m", "grandirenhlm", "--project", str(project), "ingest", "--show", SHOW,
+        [*GRANDIRENHLM_INTERRUPTIBLE, "--project", str(project), "ingest", "--show", SHOW,
          "--normalize", str(master)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project, env=paced_ffmpeg(tmp_path),
     )  # fmt: skip
@@ -185,7 +185,7 @@ def test_sigint_with_two_jobs_stops_both_encodes(project: Path, tmp_path: Path) 
     for i, name in enumerate(("a", "b")):
         make_master(folder / f"{name}.wav", 150.0, channels=2, seed=i)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "grandirenhlm", "--project", str(project), "ingest", "--show", SHOW,
+        [*GRANDIRENHLM_INTERRUPTIBLE, "--project", str(project), "ingest", "--show", SHOW,
          "--jobs", "2", "--normalize", str(folder)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project, env=paced_ffmpeg(tmp_path),
     )  # fmt: skip

@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 from grandirenhlm.build import Stage
 from grandirenhlm.lock import LOCK_KEY, LockInfo
 from tests.faultproxy import FaultProxy, Rule
-from tests.support import assert_clean_error, render_site, run_cli, s3_client
+from tests.support import GRANDIRENHLM_INTERRUPTIBLE, assert_clean_error, render_site, run_cli, s3_client
 
 SECRET = "testing-secret-do-not-print"
 PREFIX = "podcasts"
@@ -82,7 +81,7 @@ def _no_publish_left_running() -> Iterator[None]:
 def spawn(root: Path, args: list[str], **env: str) -> subprocess.Popen:
     """`grandirenhlm publish` in its own process, as a user (or a second user) runs it."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "grandirenhlm", "--project", str(root), *args],
+        [*GRANDIRENHLM_INTERRUPTIBLE, "--project", str(root), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
