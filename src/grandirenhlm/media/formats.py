@@ -50,7 +50,7 @@ def _nothing_to_refine(r: Reading) -> None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # an entry is itself: compared and hashed by identity
 class Format:
     """One media format. Every reader takes the `Reading` of the file being probed."""
 
@@ -101,8 +101,14 @@ MP4_VIDEO_FORMAT = Format(
     refine=mp4.refine,
     damaged={"mp4": "MP4 box"},
 )
-M4A_FORMAT = replace(MP4_VIDEO_FORMAT, name="M4A", type=AUDIO_M4A, magic=mp4.is_mp4, classes=(MP4,))
-M4A_FORMAT = replace(M4A_FORMAT, with_video=MP4_VIDEO_FORMAT)
+M4A_FORMAT = replace(
+    MP4_VIDEO_FORMAT,
+    name="M4A",
+    type=AUDIO_M4A,
+    magic=mp4.is_mp4,
+    classes=(MP4,),
+    with_video=MP4_VIDEO_FORMAT,
+)
 
 
 def _is_ogg(head: bytes) -> bool:
