@@ -201,7 +201,8 @@ def unlisted(cls: type, magic: Callable[[bytes], bool] | None = None) -> Format:
 
 
 # Sniffing tries the entries in this order and offers mutagen the classes of every entry with the
-# same magic. Fixed signatures come first; the MPEG frame sync (11 bits) is the weakest, so last.
+# same magic: signatures at offset 0 first, then MP4's `ftyp` at offset 4 (a RIFF size field can
+# spell it), then the MPEG frame sync, the weakest (11 bits).
 FORMATS: tuple[Format, ...] = (
     FLAC_FORMAT,
     OGG_VORBIS_FORMAT,
