@@ -5,8 +5,9 @@
     probing.py  `probe` and `to_json`: the steps every file goes through, whatever its format
     source.py   the file being probed (`Source`) and what is read from it (`Reading`)
     artwork.py  embedded cover art and Apple's artwork rules
-    mpeg.py, mp4.py, riff.py, flac.py, ogg.py   one parser per container (chunks.py: RIFF/IFF/MP4 chunks)
-    id3.py, vorbis.py                           the tag kinds several containers share
+    mp3.py, mp4.py, riff.py, flac.py, ogg.py   one reader per container, with the parsers mpeg.py
+                                               (MPEG frames, ID3v2 header) and chunks.py (RIFF/IFF/MP4)
+    id3.py, vorbis.py                          the tag kinds several containers share
 
 The public names below are loaded on first use: `model` imports `media.types`, and `probing` needs
 `model`, so importing this package must not import `probing` (nor mutagen, for the commands that

@@ -2,9 +2,9 @@
 reads it, its container and codec names, its media type (MIME type, suffixes, publishable: see
 types.py), its truncation check and its tag, cover and chapter readers.
 
-Adding a format is one entry here, its `MediaType` in types.py and its reader module (the parsers
-live in mpeg.py, mp4.py, riff.py, flac.py, ogg.py, vorbis.py, id3.py, chunks.py); probing.py walks
-every file through the same steps and never names a format.
+Adding a format is one entry here, its `MediaType` in types.py and its reader module (mp3.py with
+mpeg.py, mp4.py, riff.py with chunks.py, flac.py, ogg.py; the tag kinds id3.py and vorbis.py).
+probing.py walks every file through the same steps and never names a format.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from mutagen.oggtheora import OggTheora
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
-from grandirenhlm.media import flac, id3, mp4, mpeg, ogg, riff, vorbis
+from grandirenhlm.media import flac, id3, mp3, mp4, ogg, riff, vorbis
 from grandirenhlm.media.source import Reading
 from grandirenhlm.media.types import (
     AUDIO_AIFF,
@@ -77,14 +77,14 @@ MP3_FORMAT = Format(
     name="MP3",
     type=AUDIO_MPEG,
     container="mpeg",
-    magic=mpeg.is_frame_sync,
+    magic=mp3.is_frame_sync,
     classes=(MP3,),
-    codec=mpeg.codec,
+    codec=mp3.codec,
     tags=id3.tags,
     cover=id3.cover,
     chapters=id3.chapters,
-    truncation=mpeg.truncation,
-    refine=mpeg.refine,
+    truncation=mp3.truncation,
+    refine=mp3.refine,
     damaged={"mp3": "MPEG audio", "id3": "ID3 tag"},
 )
 MP4_VIDEO_FORMAT = Format(
