@@ -32,7 +32,7 @@ from grandirenhlm.media.types import (
 )
 from grandirenhlm.model import PUBLISHABLE_MIME_TYPES, EpisodeMedia
 from grandirenhlm.serve import make_server
-from tests.conftest import FFMPEG
+from tests.support import FFMPEG
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "grandirenhlm"
 TONE = ("-f", "lavfi", "-i", "sine=frequency=440:duration=1")
