@@ -20,7 +20,7 @@ from grandirenhlm.stats import (
     load_media_history,
     remember_media,
 )
-from tests.conftest import make_cover, make_mp3, make_mp4
+from tests.support import make_cover, make_mp3, make_mp4
 
 
 def test_mp3_offset_is_the_id3_tag(tmp_path: Path):

@@ -18,6 +18,7 @@ from grandirenhlm.config import Project
 from grandirenhlm.feed import episode_files, render_feed_pages
 from grandirenhlm.files import sha256_file
 from grandirenhlm.images import resize_cover
+from grandirenhlm.media.types import HTML, RSS
 from grandirenhlm.opml import OPML_TYPE, render_opml
 from grandirenhlm.pages import (
     PageCache,
@@ -31,8 +32,6 @@ from grandirenhlm.pages import (
 
 IMMUTABLE = "public, max-age=31536000, immutable"  # content-addressed: the URL changes with the bytes
 SHORT = "public, max-age=300"  # feeds and pages: apps and browsers see an update within minutes
-HTML = "text/html; charset=utf-8"
-RSS = "application/rss+xml; charset=utf-8"
 
 
 class Stage(IntEnum):

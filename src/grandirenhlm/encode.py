@@ -34,12 +34,13 @@ from grandirenhlm.ffmpeg import CANCEL, EncodeInterrupted, run_ffmpeg
 from grandirenhlm.files import display_path, move_into_place, sha256_file, temporary_beside
 from grandirenhlm.loudness import default_target, loudnorm_filter, measure_loudness
 from grandirenhlm.media import probe
+from grandirenhlm.media.types import AUDIO_M4A, AUDIO_MPEG
 from grandirenhlm.model import MediaInfo
 from grandirenhlm.records import FieldReader, read_toml
 from grandirenhlm.tagging import TagData, ended_chapters, write_tags
 from grandirenhlm.text import clock
 
-FORMATS = {"mp3": ".mp3", "m4a": ".m4a"}
+FORMATS = {"mp3": AUDIO_MPEG.suffix, "m4a": AUDIO_M4A.suffix}  # `format` setting -> suffix
 SAMPLE_RATES = (22050, 24000, 32000, 44100, 48000)
 CACHE_DIR = Path(".grandirenhlm") / "encoded"
 Progress = Callable[[float], None]
@@ -255,7 +256,7 @@ def encode_cached(master: Master, r: Resolved, cache_root: Path, on_progress: Pr
 
 def extract_audio_cached(video: Master, cache_root: Path, on_progress: Progress | None = None) -> Path:
     """The audio track of an MP4 with AAC audio, copied bit-exact (no re-encoding) into an M4A."""
-    cached = cache_root / CACHE_DIR / f"{video.sha256[:32]}-aac-copy.m4a"
+    cached = cache_root / CACHE_DIR / f"{video.sha256[:32]}-aac-copy{AUDIO_M4A.suffix}"
     if cached.is_file() and cached.stat().st_size > 0:
         return cached
     name = display_path(video.path)
@@ -274,7 +275,7 @@ def store_derived(encoded: Path, folder: Path, stem: str, tags: TagData | None) 
     duration = probe(encoded).duration_seconds if tags and tags.chapters else 0.0
     with temporary_beside(folder / f"{stem}{ext}", suffix=f".tmp{ext}") as tmp:
         try:
-            if ext == ".m4a" and tags and tags.chapters:
+            if ext == AUDIO_M4A.suffix and tags and tags.chapters:
                 _remux_with_chapters(encoded, tmp, ended_chapters(tags.chapters, duration))
             else:
                 shutil.copyfile(encoded, tmp)

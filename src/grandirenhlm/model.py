@@ -6,13 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-# Media types that podcast apps play as an enclosure. Everything else (WAV, FLAC, AIFF, Ogg) is a
-# master: `inspect` reads it, but it must be encoded before it is published.
-PUBLISHABLE_MIME_TYPES = frozenset({"audio/mpeg", "audio/x-m4a", "video/mp4"})
-EXTENSIONS = {
-    "audio/mpeg": ".mp3", "audio/x-m4a": ".m4a", "video/mp4": ".mp4",
-    "audio/flac": ".flac", "audio/ogg": ".ogg", "audio/wav": ".wav", "audio/aiff": ".aiff",
-}  # fmt: skip
+from grandirenhlm.media.types import AUDIO_MPEG, PUBLISHABLE, media_type
+
+# Media types that podcast apps play as an enclosure (declared in media/types.py). Everything else
+# is a master: `inspect` reads it, but it must be encoded before it is published.
+PUBLISHABLE_MIME_TYPES = frozenset(PUBLISHABLE)
 
 
 @dataclass(frozen=True)
@@ -58,7 +56,7 @@ class Live:
     start: datetime
     end: datetime
     url: str | None = None  # where to watch or listen live (podcast:contentLink)
-    mime_type: str = "audio/mpeg"  # of the live stream at `url`
+    mime_type: str = AUDIO_MPEG.mime_type  # of the live stream at `url`
 
 
 @dataclass(frozen=True)
@@ -97,9 +95,8 @@ class MediaInfo:
     @property
     def extension(self) -> str:
         """The file name extension its content calls for (an Ogg Opus stream is `.opus`)."""
-        if self.codec == "opus":
-            return ".opus"
-        return EXTENSIONS.get(self.mime_type, self.path.suffix.lower())
+        declared = media_type(self.mime_type, self.codec)
+        return declared.suffix if declared else self.path.suffix.lower()
 
 
 @dataclass(frozen=True)
@@ -117,7 +114,7 @@ class EpisodeMedia:
 
     @property
     def extension(self) -> str:
-        return {"audio/mpeg": ".mp3", "audio/x-m4a": ".m4a", "video/mp4": ".mp4"}[self.mime_type]
+        return PUBLISHABLE[self.mime_type].suffix
 
     @property
     def is_video(self) -> bool:

@@ -21,21 +21,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
+from grandirenhlm.media.types import CONTENT_TYPES, HTML
+
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
-
-CONTENT_TYPES = {
-    ".xml": "application/rss+xml; charset=utf-8",
-    ".mp3": "audio/mpeg",
-    ".m4a": "audio/x-m4a",
-    ".mp4": "video/mp4",
-    ".vtt": "text/vtt; charset=utf-8",
-    ".srt": "application/x-subrip",
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".json": "application/json",
-}
-
 
 # Text that may hold the site's absolute URLs, by extension.
 REWRITTEN = frozenset({".xml", ".html", ".json", ".opml", ".txt", ".vtt", ".srt", ".xsl"})
@@ -128,7 +116,7 @@ class RangeRequestHandler(SimpleHTTPRequestHandler):
             return super().send_error(code, message, explain)
         body = self._rewrite(str(page)) or page.read_bytes()
         self.send_response(code, message)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Type", HTML)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":

@@ -35,6 +35,7 @@ from PIL import Image, UnidentifiedImageError
 from grandirenhlm.chapters import episode_chapters
 from grandirenhlm.errors import MediaError
 from grandirenhlm.files import display_path
+from grandirenhlm.media.types import AUDIO_MPEG
 from grandirenhlm.model import Chapter
 
 MAX_COVER_PX = 3000  # Apple's largest artwork size; bigger only makes every download heavier
@@ -95,7 +96,7 @@ def write_tags(path: Path, tags: TagData, duration: float) -> None:
     cover = cover_jpeg(tags.cover) if tags.cover else None
     chapters = ended_chapters(tags.chapters, duration)
     try:
-        if path.suffix == ".mp3":
+        if path.suffix == AUDIO_MPEG.suffix:
             _write_id3(path, tags, cover, chapters)
         else:
             _write_mp4(path, tags, cover)

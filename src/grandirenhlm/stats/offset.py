@@ -6,7 +6,7 @@ import struct
 from pathlib import Path
 
 from grandirenhlm.errors import MediaError
-from grandirenhlm.mpeg import skip_id3v2
+from grandirenhlm.media.mpeg import skip_id3v2
 
 # Top-level MP4 boxes a file may start with (ISO/IEC 14496-12): anything else is not MP4.
 _MP4_FIRST = {b"ftyp", b"styp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid"}

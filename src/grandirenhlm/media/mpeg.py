@@ -1,4 +1,5 @@
-"""Count the frames of an MPEG audio stream, for MP3s whose duration mutagen can only estimate.
+"""MPEG audio frames, for MP3s whose duration mutagen can only estimate, and the ID3v2 header that
+precedes them. Plain parsing, no mutagen: `stats` reads ID3v2 sizes with it too (mp3.py is the reader).
 
 mutagen reads the duration of an MP3 from its Xing/Info or VBRI header. Without one it divides the
 file size by the first frame's bitrate, which is exact for constant bitrate and wrong, often by

@@ -1,0 +1,226 @@
+"""MP4 (ISO/IEC 14496-12, QuickTime): what mutagen does not read from the `moov` box (the video
+track, the movie's length, QuickTime chapters), the truncation check, and MP4 tags."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import mutagen
+from mutagen.mp4 import Atoms
+
+from grandirenhlm.media import chunks
+from grandirenhlm.media.source import Reading, Source, VideoTrack, first_text
+from grandirenhlm.model import Chapter
+
+_ATOMS = {
+    "title": "\xa9nam", "artist": "\xa9ART", "album": "\xa9alb", "date": "\xa9day",
+    "comment": "\xa9cmt", "genre": "\xa9gen", "copyright": "cprt",
+}  # fmt: skip
+
+
+def is_mp4(head: bytes) -> bool:
+    """An ISO base media file starts with its `ftyp` box."""
+    return head[4:8] == b"ftyp"
+
+
+def codec(r: Reading) -> str:
+    """The audio sample entry's codec as mutagen names it (mp4a.40.2, alac, ...)."""
+    return getattr(r.audio.info, "codec", "mp4a") or "mp4a"
+
+
+def truncation(r: Reading) -> str | None:
+    """Why the file looks cut short, or None (see chunks.overrun)."""
+    return chunks.overrun(r, ">", 0, mp4=True)
+
+
+def refine(r: Reading) -> None:
+    """The video track, if any (the codec becomes video+audio, and the length the movie's when the
+    video outlasts the audio), and the QuickTime chapters for `chapters`."""
+    extra = _read_moov(r.src)
+    video = extra.video
+    if video:
+        r.video = video
+        r.codec = f"{video.codec}+{r.codec}"
+        if extra.movie_seconds > r.length + 0.5:
+            # mutagen gives the audio track's length; a video enclosure lasts as long as the movie
+            r.warnings.append(
+                f"the video track ({extra.movie_seconds:.1f} s) is longer than the audio ({r.length:.1f} s)"
+            )
+            r.length = extra.movie_seconds
+    r.chapters = extra.chapters
+
+
+def tags(r: Reading) -> dict[str, str]:
+    """iTunes-style atoms under the project's tag keys; empty values left out."""
+    atoms = r.audio.tags
+    out: dict[str, str] = {}
+    if atoms is None:
+        return out
+    for key, atom in _ATOMS.items():
+        if atom in atoms:
+            out[key] = first_text(atoms[atom])
+    for key, atom in (("track", "trkn"), ("disc", "disk")):
+        if atoms.get(atom):
+            number, total = atoms[atom][0]
+            out[key] = f"{number}/{total}" if total else str(number)
+    return {k: v for k, v in out.items() if v}
+
+
+def cover(r: Reading) -> bytes | None:
+    """The first `covr` image."""
+    atoms = r.audio.tags
+    if atoms is not None and atoms.get("covr"):
+        return bytes(atoms["covr"][0])
+    return None
+
+
+def chapters(r: Reading) -> list[Chapter]:
+    """Nero chapters (`chpl`, read by mutagen), else the QuickTime chapters `refine` found."""
+    nero = getattr(r.audio, "chapters", None)
+    return [Chapter(start_seconds=c.start, title=c.title) for c in nero] if nero else list(r.chapters)
+
+
+@dataclass(frozen=True)
+class Mp4Extra:
+    """What mutagen does not read from an MP4: the video track, the movie's length, QuickTime chapters."""
+
+    video: VideoTrack | None
+    movie_seconds: float
+    chapters: list[Chapter]
+
+
+_MAX_CHAPTERS = 10_000
+
+
+def _read_moov(src: Source) -> Mp4Extra:
+    """Read the `moov` boxes (ISO 14496-12) that mutagen leaves alone; damaged boxes read as absent."""
+    with src.open() as fh:
+        try:
+            moov = Atoms(fh).path(b"moov")[-1]
+        except (mutagen.MutagenError, KeyError, struct.error, EOFError, ValueError):
+            return Mp4Extra(None, 0.0, [])
+        movie_seconds = _movie_seconds(fh, moov)
+        traks = list(moov.findall(b"trak"))
+        video = None
+        for trak in traks:
+            video = _video_track(fh, trak)
+            if video:
+                break
+        try:
+            chapters = _quicktime_chapters(fh, traks)
+        except (KeyError, struct.error, ValueError, IndexError, OverflowError):
+            chapters = []
+    return Mp4Extra(video, movie_seconds, chapters)
+
+
+def _read_box(fh: BinaryIO, atom: Any, *names: bytes) -> bytes:
+    ok, data = atom[names].read(fh)
+    if not ok:
+        raise KeyError(names)
+    return data
+
+
+def _movie_seconds(fh: BinaryIO, moov: Any) -> float:
+    try:
+        mvhd = _read_box(fh, moov, b"mvhd")
+        # version 1 has 64-bit creation/modification times and duration
+        timescale, duration = (
+            struct.unpack(">IQ", mvhd[20:32]) if mvhd[0] == 1 else struct.unpack(">II", mvhd[12:20])
+        )
+    except (KeyError, struct.error, IndexError):
+        return 0.0
+    return duration / timescale if timescale else 0.0
+
+
+def _video_track(fh: BinaryIO, trak: Any) -> VideoTrack | None:
+    try:
+        hdlr = _read_box(fh, trak, b"mdia", b"hdlr")
+        if hdlr[8:12] != b"vide":
+            return None
+        tkhd = _read_box(fh, trak, b"tkhd")
+        # tkhd ends with width and height as 16.16 fixed-point numbers
+        width, height = struct.unpack(">II", tkhd[-8:])
+        stsd = _read_box(fh, trak, b"mdia", b"minf", b"stbl", b"stsd")
+    except (KeyError, struct.error):
+        return None
+    # version/flags (4), entry count (4), then the first entry: size (4), format (4)
+    fourcc = stsd[12:16].decode("ascii", "replace") if len(stsd) >= 16 else "video"
+    return VideoTrack(fourcc, width >> 16, height >> 16)
+
+
+def _quicktime_chapters(fh: BinaryIO, traks: list[Any]) -> list[Chapter]:
+    """QuickTime chapters: a text track that another track names in its `tref/chap` box.
+
+    Each sample of that track is a 16-bit length and the title (UTF-8, or UTF-16 with a BOM); its time
+    comes from `stts`, its place in the file from `stsc`, `stsz` and `stco`/`co64`.
+    """
+    by_id: dict[int, Any] = {}
+    wanted: list[int] = []
+    for trak in traks:
+        tkhd = _read_box(fh, trak, b"tkhd")
+        by_id[struct.unpack(">I", tkhd[20:24] if tkhd[0] == 1 else tkhd[12:16])[0]] = trak
+        try:
+            tref = _read_box(fh, trak, b"tref")
+        except KeyError:
+            continue
+        # mutagen does not parse inside `tref`: its children are (size, type, track ids...)
+        pos = 0
+        while pos + 8 <= len(tref):
+            size, kind = struct.unpack(">I4s", tref[pos : pos + 8])
+            if size < 8:
+                break
+            if kind == b"chap":
+                ids = tref[pos + 8 : pos + size]
+                wanted.extend(struct.unpack(f">{len(ids) // 4}I", ids[: len(ids) // 4 * 4]))
+            pos += size
+    trak = next((by_id[i] for i in wanted if i in by_id), None)
+    if trak is None:
+        return []
+    mdhd = _read_box(fh, trak, b"mdia", b"mdhd")
+    timescale = struct.unpack(">I", mdhd[20:24] if mdhd[0] == 1 else mdhd[12:16])[0]
+    stbl = (b"mdia", b"minf", b"stbl")
+    stts = _read_box(fh, trak, *stbl, b"stts")
+    times = []
+    now = 0
+    for i in range(min(struct.unpack(">I", stts[4:8])[0], _MAX_CHAPTERS)):
+        count, delta = struct.unpack(">II", stts[8 + 8 * i : 16 + 8 * i])
+        for _ in range(min(count, _MAX_CHAPTERS - len(times))):
+            times.append(now)
+            now += delta
+    stsz = _read_box(fh, trak, *stbl, b"stsz")
+    fixed, count = struct.unpack(">II", stsz[4:12])
+    count = min(count, len(times))
+    sizes = [fixed] * count if fixed else list(struct.unpack(f">{count}I", stsz[12 : 12 + 4 * count]))
+    try:
+        stco = _read_box(fh, trak, *stbl, b"stco")
+        chunks = list(struct.unpack(f">{struct.unpack('>I', stco[4:8])[0]}I", stco[8:]))
+    except KeyError:
+        co64 = _read_box(fh, trak, *stbl, b"co64")
+        chunks = list(struct.unpack(f">{struct.unpack('>I', co64[4:8])[0]}Q", co64[8:]))
+    stsc = _read_box(fh, trak, *stbl, b"stsc")
+    runs = [
+        struct.unpack(">III", stsc[8 + 12 * i : 20 + 12 * i])
+        for i in range(struct.unpack(">I", stsc[4:8])[0])
+    ]
+    offsets: list[int] = []
+    for r, (first, per_chunk, _desc) in enumerate(runs):
+        last = runs[r + 1][0] - 1 if r + 1 < len(runs) else len(chunks)
+        for chunk in range(first, last + 1):
+            offset = chunks[chunk - 1]
+            for _ in range(per_chunk):
+                if len(offsets) == count:
+                    break
+                offsets.append(offset)
+                offset += sizes[len(offsets) - 1]
+    chapters = []
+    for start, offset in zip(times, offsets, strict=False):
+        fh.seek(offset)
+        (length,) = struct.unpack(">H", fh.read(2))
+        raw = fh.read(length)
+        title = (
+            raw.decode("utf-16") if raw[:2] in (b"\xfe\xff", b"\xff\xfe") else raw.decode("utf-8", "replace")
+        )
+        chapters.append(Chapter(start_seconds=start / timescale if timescale else 0.0, title=title.strip()))
+    return chapters
