@@ -177,6 +177,19 @@ def assert_clean_error(result: Result, *fragments: str) -> None:
         assert fragment in result.stderr, (fragment, result.stderr)
 
 
+def aged_manifest(raw: bytes, seconds: float) -> bytes:
+    """A target's manifest as it will read `seconds` later: every object that left the site left
+    that much earlier (how tests let the keep period of `--prune` pass without waiting)."""
+    from datetime import datetime, timedelta
+
+    data = json.loads(raw)
+    for entry in data["objects"].values():
+        if "stale_since" in entry:
+            since = datetime.fromisoformat(entry["stale_since"]) - timedelta(seconds=seconds)
+            entry["stale_since"] = since.isoformat()
+    return json.dumps(data, indent=1).encode()
+
+
 def render_site(root: Path, base_url: str = "http://x/", at: datetime | None = None) -> list[Artifact]:
     """The objects of the project's site, as `site.render` gives them to build and publish."""
     return site.render(site.open_project(root), base_url, at)

@@ -21,8 +21,17 @@ import pytest
 
 from grandirenhlm.build import Stage
 from grandirenhlm.lock import LOCK_KEY, LockInfo
+from grandirenhlm.plan import KEEP_SECONDS
+from grandirenhlm.storage import MANIFEST_KEY
 from tests.faultproxy import FaultProxy, Rule
-from tests.support import GRANDIRENHLM_INTERRUPTIBLE, assert_clean_error, render_site, run_cli, s3_client
+from tests.support import (
+    GRANDIRENHLM_INTERRUPTIBLE,
+    aged_manifest,
+    assert_clean_error,
+    render_site,
+    run_cli,
+    s3_client,
+)
 
 SECRET = "testing-secret-do-not-print"
 PREFIX = "podcasts"
@@ -146,11 +155,12 @@ def is_media_put(request) -> bool:
 
 
 def hold_media_after(proxy: FaultProxy, count: int) -> threading.Event:
-    """Let `count` media uploads through, then hold the others until the returned event is set:
-    a publish interrupted then is surely in the middle, however busy the machine."""
+    """Let `count` media uploads through, then hold the others until the returned event is set,
+    and drop them then: a publish interrupted meanwhile is surely in the middle, however busy the
+    machine, and exactly `count` media reached the server."""
     gate = threading.Event()
     proxy.add(Rule(is_media_put, times=count))  # forwarded as they are
-    proxy.add(Rule(is_media_put, gate=gate))
+    proxy.add(Rule(is_media_put, gate=gate, drop=True))
     return gate
 
 
@@ -251,7 +261,9 @@ def test_publish_killed_in_the_middle_then_rerun(demo_project, s3_bucket, proxy,
     code, out, err = finish(spawn(demo_project, [*args, "--json"]))
     assert code == 0, err
     assert f"note: taking over the lock left by pid {victim.pid}" in err
-    assert json.loads(out)["uploaded"] == site["objects"]  # the killed run never wrote its manifest
+    # the killed run wrote no manifest: the two media it finished are found on the target
+    assert "note: 2 object(s) already on the target from an interrupted publish: not uploaded again" in err
+    assert json.loads(out)["uploaded"] == site["objects"] - 2
     assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
     assert LOCK_KEY not in bucket_keys(endpoint, bucket)
 
@@ -380,6 +392,13 @@ def test_prune_after_a_failed_feed_upload_deletes_nothing(demo_project, s3_bucke
     )
     code, out, err = finish(spawn(demo_project, [*args, "--prune", "--json"]))
     assert code == 0, err
+    assert json.loads(out)["deleted"] == 0 and deletes == []  # feeds listing them may be cached
+    assert stale <= bucket_keys(endpoint, bucket)
+    client, key = s3_client(endpoint), f"{PREFIX}/{MANIFEST_KEY}"
+    aged = aged_manifest(client.get_object(Bucket=bucket, Key=key)["Body"].read(), KEEP_SECONDS)
+    client.put_object(Bucket=bucket, Key=key, Body=aged)  # an hour later
+    code, out, err = finish(spawn(demo_project, [*args, "--prune", "--json"]))
+    assert code == 0, err
     assert json.loads(out)["deleted"] == len(stale)
     assert not stale & bucket_keys(endpoint, bucket)
     order = [key for request in deletes for key in request]
@@ -479,3 +498,51 @@ def test_ctrl_c_in_the_middle_releases_the_lock(demo_project, s3_bucket, proxy, 
     assert "lock" not in err
     assert 0 < json.loads(out)["uploaded"] <= site["objects"] - 2  # the media done before Ctrl-C stay
     assert assert_no_feed_points_at_a_missing_object(endpoint, bucket) == 2
+
+
+def test_sigterm_is_handled_like_ctrl_c(demo_project, s3_bucket, proxy, site):
+    """How CI cancels a job: the manifest records what went up, the lock is released, one error
+    line and status 143; the rerun does not upload those objects again."""
+    endpoint, bucket = s3_bucket
+    held = hold_media_after(proxy, 2)
+    args = publish_args(proxy.url, endpoint, bucket)
+    terminated = spawn(demo_project, args)
+    before = read_until(terminated, 2, "PUT media/")
+    terminated.send_signal(signal.SIGTERM)
+    held.set()
+    _, rest = terminated.communicate(timeout=60)
+    err = "".join(before) + rest
+    assert terminated.returncode == 143
+    assert err.strip().splitlines()[-1] == (
+        "error: terminated (SIGTERM); what was done is kept: run the command again to finish"
+    )
+    assert "Traceback" not in err
+    keys = bucket_keys(endpoint, bucket)
+    assert LOCK_KEY not in keys and ".grandirenhlm/manifest.json" in keys
+    assert not [k for k in keys if k.endswith("feed.xml")]
+    proxy.clear()
+    code, out, err = finish(spawn(demo_project, [*args, "--json"]))
+    assert code == 0, err
+    assert json.loads(out)["uploaded"] == site["objects"] - 2
+
+
+def test_multipart_uploads_a_killed_run_left_are_aborted(project, s3_bucket, proxy):
+    from tests.test_publish_s3_settings import add_big_episodes
+
+    endpoint, bucket = s3_bucket
+    big = add_big_episodes(project)
+    gate = threading.Event()
+    proxy.add(Rule(lambda r: r.method == "PUT" and "partNumber=" in r.path, gate=gate, drop=True))
+    args = publish_args(proxy.url, endpoint, bucket, "--multipart-threshold-mb", "5", "--no-verify")
+    victim = spawn(big, args)
+    proxy.wait_for_count(1, "POST", 200, "?uploads")  # a multipart upload was started
+    victim.kill()
+    victim.communicate(timeout=30)
+    gate.set()
+    client = s3_client(endpoint)
+    assert client.list_multipart_uploads(Bucket=bucket).get("Uploads")
+    proxy.clear()
+    code, _, err = finish(spawn(big, [*args, "--json"]))
+    assert code == 0, err
+    assert "note: aborted 1 multipart upload(s) an interrupted publish left" in err
+    assert not client.list_multipart_uploads(Bucket=bucket).get("Uploads")

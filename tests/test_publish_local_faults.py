@@ -20,7 +20,7 @@ import pytest
 
 from grandirenhlm.lock import LOCK_KEY, LockInfo, pid_space
 from grandirenhlm.storage import MANIFEST_KEY
-from tests.support import REPO, assert_clean_error, run_cli
+from tests.support import REPO, assert_clean_error, make_mp3, run_cli
 
 HOLDER = """
 import sys
@@ -289,3 +289,48 @@ def test_a_full_disk_stops_cleanly_and_a_rerun_finishes(demo_project: Path, tiny
         for entry in entries:
             key = entry.enclosures[0].href.removeprefix("http://127.0.0.1:8000/")
             assert (tiny_disk / key).stat().st_size == int(entry.enclosures[0].length)
+
+
+def test_a_target_holding_another_projects_site_is_refused(demo_project: Path, project: Path):
+    """Two projects, one folder: the second would replace the first one's manifest and prune its
+    files; it is refused, by build and publish alike, naming the shows found there."""
+    shared = demo_project.parent / "shared-site"
+    assert run_cli(demo_project, "publish", "--to", str(shared), "--quiet").exit_code == 0
+    make_mp3(project / "a.mp3", title="Un autre épisode", track="1")
+    (project / "feeds" / "grandir-en-hlm.toml").rename(project / "feeds" / "autre-podcast.toml")
+    assert run_cli(project, "ingest", "--show", "autre-podcast", "a.mp3").exit_code == 0
+    for command in (["publish", "--to", str(shared), "--prune"], ["build", "--output", str(shared)]):
+        assert_clean_error(
+            run_cli(project, *command),
+            "this target holds the site of another project (shows: grandir-en-hlm, l-emission)",
+        )
+    assert (shared / "grandir-en-hlm" / "feed.xml").is_file()  # nothing of it was touched
+    assert run_cli(demo_project, "publish", "--to", str(shared), "--quiet").exit_code == 0
+
+
+def test_break_lock_refuses_a_holder_still_running_here(demo_project: Path):
+    from grandirenhlm.lock import publish_lock
+    from grandirenhlm.storage.local import LocalStorage
+
+    with publish_lock(LocalStorage(demo_project / "public", name="public")):  # this very process
+        result = run_cli(demo_project, "publish", "--break-lock")
+        assert_clean_error(
+            result, "--break-lock: the lock is held by pid", "which is still running on this host"
+        )
+    assert run_cli(demo_project, "publish", "--quiet").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["build", "--output", "episodes"], "--output: episodes is inside the project's episodes/"),
+        (["build", "--output", "."], "--output: . holds the project itself"),
+        (["build", "--output", ".."], "holds the project itself; the site needs a folder of its own"),
+        (["publish", "--to", "./media/site"], "--to: media/site is inside the project's media/"),
+        (["publish", "--to", "."], "--to: . holds the project itself"),
+    ],
+)
+def test_a_site_folder_may_not_be_the_project_or_what_it_reads(demo_project: Path, command, message):
+    before = sorted(p.relative_to(demo_project) for p in demo_project.rglob("*"))
+    assert_clean_error(run_cli(demo_project, *command), message)
+    assert sorted(p.relative_to(demo_project) for p in demo_project.rglob("*")) == before

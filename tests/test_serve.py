@@ -15,8 +15,9 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from grandirenhlm.plan import KEEP_SECONDS
 from grandirenhlm.serve import make_server
-from tests.support import run_cli
+from tests.support import aged_manifest, run_cli
 
 
 @pytest.fixture
@@ -156,6 +157,11 @@ def test_an_unpublished_episode_stays_until_prune_then_answers_the_404_page(demo
     )  # MP3, page, 5 files
     page = demo_project / "public" / "grandir-en-hlm" / "temoignage-6" / "index.html"
     assert page.is_file()
+    early = run_cli(demo_project, "publish", "--prune", "--json")
+    assert json.loads(early.stdout)["deleted"] == 0  # feeds that listed them may still be cached
+    assert "deletes them once feeds that listed them can no longer be cached (from " in early.stderr
+    manifest = demo_project / "public" / ".grandirenhlm" / "manifest.json"
+    manifest.write_bytes(aged_manifest(manifest.read_bytes(), KEEP_SECONDS))  # an hour later
     pruned = run_cli(demo_project, "publish", "--prune", "--json")
     assert json.loads(pruned.stdout)["deleted"] == 7 and "no longer part" not in pruned.stderr
     with serve(demo_project) as site:

@@ -8,18 +8,30 @@ exit status 1, without a traceback. Anything else is a bug and keeps its traceba
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from grandirenhlm import __version__, site
-from grandirenhlm.errors import EncodeInterrupted, GrandirError, ValidationError
+from grandirenhlm.errors import (
+    EncodeInterrupted,
+    GrandirError,
+    Terminated,
+    ValidationError,
+    interrupt_exit_code,
+)
 
 
 class ErrorReportingGroup(click.Group):
+    """User mistakes as `error:` lines and exit status 1; Ctrl-C and SIGTERM as one `error:` line
+    and 130 or 143, after the command cleaned up (manifest saved, lock released)."""
+
     def invoke(self, ctx: click.Context):
+        previous = _terminate_like_ctrl_c()
         try:
             return super().invoke(ctx)
         except ValidationError as exc:
@@ -29,6 +41,25 @@ class ErrorReportingGroup(click.Group):
         except GrandirError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(1)
+        except KeyboardInterrupt as exc:
+            what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+            click.echo(f"error: {what}; what was done is kept: run the command again to finish", err=True)
+            ctx.exit(interrupt_exit_code(exc))
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate_like_ctrl_c():
+    """SIGTERM raises `Terminated` (a KeyboardInterrupt) in the main thread; returns the handler
+    it replaced (None when not in the main thread, where handlers cannot be set)."""
+
+    def terminated(signum, frame):
+        raise Terminated()
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, terminated)
 
 
 def _project(ctx: click.Context):
@@ -162,9 +193,9 @@ def ingest(
                 click.echo(
                     f"{result.action}: {site.display_path(result.record)} <- {site.display_path(path)}"
                 )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         click.echo("error: interrupted; nothing partial was left in the media store", err=True)
-        sys.exit(130)
+        sys.exit(interrupt_exit_code(exc))
     if failures:
         click.echo(f"error: {failures} of {total} file(s) not ingested", err=True)
         sys.exit(1)
@@ -287,7 +318,7 @@ def publish(
     )  # fmt: skip
     result = site.publish(project, target, options, warn=lambda line: click.echo(line, err=True))
     if result.stale and not quiet:
-        click.echo(site.stale_note(result.stale), err=True)
+        click.echo(site.stale_note(result.stale, result.prune_after), err=True)
     if as_json:
         click.echo(json.dumps(result.summary()))
     elif not quiet:

@@ -31,3 +31,13 @@ class ValidationError(ConfigError):
     def __init__(self, problems: Iterable[str]):
         self.problems = list(problems)
         super().__init__("\n".join(self.problems))
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (how CI cancels a job, how `kill` stops a process), handled like Ctrl-C: what was
+    done is recorded, locks are released, temporary files removed."""
+
+
+def interrupt_exit_code(exc: BaseException) -> int:
+    """128 + the signal number, as shells report it: 143 for SIGTERM, 130 for Ctrl-C."""
+    return 143 if isinstance(exc, Terminated) else 130

@@ -87,18 +87,27 @@ class LockInfo:
             age = f", {minutes} min ago"
         return f"pid {self.pid} on {self.host}, started {self.started}{age}"
 
-    def is_dead_here(self) -> bool:
-        """A lock taken on this host by a process that no longer exists (crashed or killed)."""
+    def _alive_here(self) -> bool | None:
+        """Whether the holder runs on this host: True, False, or None when it cannot be told
+        from here (another host, container or pid namespace)."""
         here = pid_space()
         if self.host != socket.gethostname() or not here or self.pid_space != here or self.pid <= 0:
-            return False
+            return None
         try:
             os.kill(self.pid, 0)
         except ProcessLookupError:
-            return True
+            return False
         except PermissionError:
-            return False  # alive, owned by someone else
-        return False
+            return True  # alive, owned by someone else
+        return True
+
+    def is_alive_here(self) -> bool:
+        """A lock taken on this host by a process that still exists."""
+        return self._alive_here() is True
+
+    def is_dead_here(self) -> bool:
+        """A lock taken on this host by a process that no longer exists (crashed or killed)."""
+        return self._alive_here() is False
 
 
 @contextlib.contextmanager
@@ -125,6 +134,11 @@ def publish_lock(
             continue  # released between our attempt and the read
         held = LockInfo.parse(raw)
         what = held.describe() if held else "a damaged lock file"
+        if break_lock and held is not None and held.is_alive_here():
+            raise StorageError(
+                f"{storage.name}: --break-lock: the lock is held by {what}, which is still running "
+                "on this host; let it finish (--wait SECONDS) or stop that process first"
+            )
         if break_lock:
             log(f"note: breaking the lock held by {what}")
             storage.remove_lock()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from grandirenhlm.build import Artifact, Stage
 
@@ -41,17 +42,27 @@ class Plan:
         return bool(self.put or self.update or self.delete)
 
 
+# How long an object that left the site is kept before `--prune` deletes it: a feed or page that
+# listed it may be cached for its max-age (300 s, build.SHORT) by apps, browsers and CDNs, some of
+# which serve stale copies a while longer; an hour covers both with a wide margin.
+KEEP_SECONDS = 3600
+
+
 def plan_publish(
     artifacts: Sequence[Artifact],
     manifest: dict[str, dict],
     prune: bool = False,
     settings: Callable[[Artifact], Settings | None] | None = None,
+    now: datetime | None = None,
+    keep_seconds: float = KEEP_SECONDS,
 ) -> Plan:
     """What to do so that the target holds `artifacts`.
 
     `settings(artifact)` gives the upload settings the target would apply now; an object already
     up with the same bytes but other recorded settings is updated in place (a manifest entry
     written before settings were recorded counts as different: its settings are unknown).
+    Objects no longer part of the site are `stale`; with `prune`, those that left it more than
+    `keep_seconds` before `now` (`stale_since` in the manifest) are deleted, the others kept.
     """
     put, update, skip, changes = [], [], [], []
     for artifact in sorted(artifacts, key=lambda a: (a.stage, a.key)):
@@ -70,12 +81,39 @@ def plan_publish(
     stale = sorted(k for k in manifest if k not in wanted_keys and k not in referenced)
     delete: list[str] = []
     if prune:
+        due = [k for k in stale if _left_before(manifest[k], now, keep_seconds)]
         # Feeds go first, media last: the reverse of publishing, so that a feed being removed
         # never lists an enclosure already deleted.
-        delete = sorted(stale, key=lambda k: (-stage_of(k, manifest[k]), k))
-    return Plan(
-        tuple(put), tuple(update), tuple(skip), tuple(delete), () if prune else tuple(stale), tuple(changes)
-    )
+        delete = sorted(due, key=lambda k: (-stage_of(k, manifest[k]), k))
+    kept = tuple(k for k in stale if k not in set(delete))
+    return Plan(tuple(put), tuple(update), tuple(skip), tuple(delete), kept, tuple(changes))
+
+
+def _left_before(entry: dict, now: datetime | None, keep_seconds: float) -> bool:
+    """Whether the object left the site more than `keep_seconds` before `now`."""
+    since = entry.get("stale_since")
+    if now is None:
+        return True
+    if not isinstance(since, str):
+        return False  # first seen stale now: the publish that sees it records when
+    try:
+        left = datetime.fromisoformat(since)
+    except ValueError:
+        return False
+    return (now - left).total_seconds() >= keep_seconds
+
+
+def prune_due(entry: dict, keep_seconds: float = KEEP_SECONDS) -> datetime | None:
+    """When a stale object may be pruned (None if its leaving is not recorded yet)."""
+    since = entry.get("stale_since")
+    try:
+        return (
+            datetime.fromisoformat(since) + timedelta(seconds=keep_seconds)
+            if isinstance(since, str)
+            else None
+        )
+    except ValueError:
+        return None
 
 
 def describe_change(before: Settings | None, after: Settings) -> str:

@@ -2,6 +2,10 @@
 
 If anything before the feeds fails, no feed is written, so a feed never points at an object that
 is not uploaded; the manifest still records what did go up, so the next run resumes from there.
+A run killed before it could write the manifest (SIGKILL, a lost endpoint) leaves objects the next
+run recognises on the target (`Storage.existing`) instead of uploading them again; multipart
+uploads it left are aborted. Objects that leave the site are kept until feeds that listed them
+can no longer be cached (`plan.KEEP_SECONDS`), then `--prune` deletes them.
 """
 
 from __future__ import annotations
@@ -11,13 +15,14 @@ import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from grandirenhlm.build import Artifact, Stage
 from grandirenhlm.errors import StorageError
 from grandirenhlm.lock import publish_lock
-from grandirenhlm.plan import Plan, plan_publish, stage_of
+from grandirenhlm.plan import KEEP_SECONDS, Plan, plan_publish, prune_due, stage_of
 from grandirenhlm.progress import Reporter
-from grandirenhlm.storage import MANIFEST_KEY, Storage, dump_manifest
+from grandirenhlm.storage import MANIFEST_KEY, Manifest, Storage, another_project
 from grandirenhlm.verify import Verifier
 
 
@@ -28,7 +33,9 @@ class PublishResult:
     updated: list[str] = field(default_factory=list)  # settings re-applied in place
     skipped: int = 0
     deleted: list[str] = field(default_factory=list)
-    stale: int = 0  # objects no longer part of the site, left on the target (no --prune)
+    stale: int = 0  # objects no longer part of the site, left on the target
+    prune_after: datetime | None = None  # when the next of them may be pruned
+    found: int = 0  # objects a killed run had put, recognised on the target instead of uploaded
     verified: int = 0  # objects checked through the public base URL in this run
     bytes_uploaded: int = 0
     seconds: float = 0.0  # the whole run (site.publish: from the check on)
@@ -50,37 +57,95 @@ class PublishResult:
         }
 
 
+@dataclass(frozen=True)
+class Run:
+    """How one publish runs, besides what it publishes."""
+
+    prune: bool = False
+    reporter: Reporter = field(default_factory=Reporter)
+    verifier: Verifier | None = None
+    wait_seconds: float = 0.0
+    break_lock: bool = False
+    base_url: str | None = None
+    shows: dict[str, str] = field(default_factory=dict)  # whose site this is (see Manifest.shows)
+    now: datetime | None = None  # the clock for stale objects (default: the real time)
+    keep_seconds: float = KEEP_SECONDS
+
+
 def publish_artifacts(
-    artifacts: Sequence[Artifact],
-    storage: Storage,
-    *,
-    prune: bool = False,
-    reporter: Reporter | None = None,
-    verifier: Verifier | None = None,
-    wait_seconds: float = 0.0,
-    break_lock: bool = False,
-    base_url: str | None = None,
+    artifacts: Sequence[Artifact], storage: Storage, run: Run | None = None
 ) -> PublishResult:
     """Plan against the target's manifest and run the plan under the target's publish lock.
 
     A run with nothing to do takes no lock (a no-op publish makes no request that writes); any
     other run plans again once it holds the lock, since the publish it waited for changed the
-    target. With a `verifier`, every object a feed references must have been seen answering
+    target. With a verifier, every object a feed references must have been seen answering
     through the public base URL (in this run or an earlier successful one) before feeds go up.
     """
-    reporter = reporter or Reporter()
+    run = run or Run()
     started = time.perf_counter()
+    now = run.now or datetime.now(UTC)
     manifest = storage.read_manifest()
-    plan = plan_publish(artifacts, manifest, prune=prune, settings=storage.settings)
-    if plan.writes or break_lock or _unverified(artifacts, manifest, verifier):
-        with publish_lock(storage, wait_seconds=wait_seconds, break_lock=break_lock, log=reporter.log):
+    _refuse_another_project(storage, manifest, run)
+    plan = _plan(artifacts, manifest, storage, run, now)
+    needs_marks = _needs_marks(plan, manifest) or (manifest.shows, manifest.base_url) != (
+        run.shows or manifest.shows,
+        run.base_url or manifest.base_url,
+    )
+    if plan.writes or run.break_lock or needs_marks or _unverified(artifacts, manifest.objects, run.verifier):
+        lock = publish_lock(
+            storage, wait_seconds=run.wait_seconds, break_lock=run.break_lock, log=run.reporter.log
+        )
+        with lock:
             manifest = storage.read_manifest()
-            plan = plan_publish(artifacts, manifest, prune=prune, settings=storage.settings)
-            result = run_plan(plan, storage, manifest, verifier, reporter, base_url)
+            _refuse_another_project(storage, manifest, run)
+            found = _recognise_killed_run(artifacts, manifest, storage, run, now)
+            plan = _plan(artifacts, manifest, storage, run, now)
+            result = run_plan(plan, storage, manifest, run, now)
+            result.found = found
     else:
-        result = run_plan(plan, storage, manifest, verifier, reporter, base_url)
+        result = run_plan(plan, storage, manifest, run, now)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _plan(artifacts, manifest: Manifest, storage: Storage, run: Run, now: datetime) -> Plan:
+    return plan_publish(
+        artifacts, manifest.objects, prune=run.prune, settings=storage.settings, now=now,
+        keep_seconds=run.keep_seconds,
+    )  # fmt: skip
+
+
+def _needs_marks(plan: Plan, manifest: Manifest) -> bool:
+    """Whether the manifest must change though no object does: objects that left the site get
+    their `stale_since`, objects back in it lose it."""
+    return any("stale_since" not in manifest.objects[k] for k in plan.stale) or any(
+        "stale_since" in manifest.objects[a.key] for a in plan.skip
+    )
+
+
+def _refuse_another_project(storage: Storage, manifest: Manifest, run: Run) -> None:
+    if manifest.belongs_to_another(run.shows):
+        raise StorageError(another_project(storage.name, manifest))
+
+
+def _recognise_killed_run(artifacts, manifest: Manifest, storage: Storage, run: Run, now: datetime) -> int:
+    """Before uploading what the manifest does not know: abort multipart uploads a killed run
+    left, and take the objects it finished as they are (same bytes) instead of sending them again."""
+    aborted = storage.abort_incomplete_uploads()
+    if aborted:
+        run.reporter.log(f"note: aborted {aborted} multipart upload(s) an interrupted publish left")
+    plan = _plan(artifacts, manifest, storage, run, now)
+    unknown = [a for a in plan.put if a.key not in manifest.objects]
+    if not unknown:
+        return 0
+    found = storage.existing(unknown)
+    if found:
+        run.reporter.log(
+            f"note: {len(found)} object(s) already on the target from an interrupted publish: not uploaded again"
+        )
+        manifest.objects.update(found)
+    return len(found)
 
 
 def _unverified(
@@ -100,22 +165,18 @@ def _unverified(
 
 
 def run_plan(
-    plan: Plan,
-    storage: Storage,
-    manifest: dict[str, dict],
-    verifier: Verifier | None = None,
-    reporter: Reporter | None = None,
-    base_url: str | None = None,
+    plan: Plan, storage: Storage, manifest: Manifest, run: Run | None = None, now: datetime | None = None
 ) -> PublishResult:
     """Execute `plan`; raise `StorageError` naming every failed object (feeds then stay as they were)."""
-    reporter = reporter or Reporter()
+    run = run or Run()
+    now = now or datetime.now(UTC)
+    reporter, verifier = run.reporter, run.verifier
     log = reporter.log
     started = time.perf_counter()
-    result = PublishResult(target=storage.name, skipped=len(plan.skip), stale=len(plan.stale))
-    objects = {key: dict(entry) for key, entry in manifest.items()}
+    result = PublishResult(target=storage.name, skipped=len(plan.skip))
+    objects = {key: dict(entry) for key, entry in manifest.objects.items()}
     site = [*plan.put, *plan.update, *plan.skip]
     verified: list[str] = []
-
     by_key = {a.key: a for a in site}
 
     def record(key: str) -> None:
@@ -138,6 +199,12 @@ def run_plan(
         result.updated.append(key)
         log(f"UPDATE {key}")
 
+    def save() -> None:
+        """Record what did go up before a fatal error, so that the next run resumes from there
+        (if the target is gone too, the next run finds the objects with `Storage.existing`)."""
+        with contextlib.suppress(StorageError):
+            storage.write_manifest(Manifest(objects, run.shows or manifest.shows, run.base_url).dump())
+
     failed: dict[str, str] = {}
     reporter.start(len(plan.put), sum(a.size for a in plan.put))
     try:
@@ -145,7 +212,7 @@ def run_plan(
             if stage == Stage.FEED and not failed and verifier is not None:
                 report = verifier.check(_unverified(site, objects, verifier))
                 if report.unreachable:
-                    _save_manifest_best_effort(storage, objects, base_url)
+                    save()
                     raise StorageError(
                         f"{report.unreachable}: feeds not published; check the target's "
                         f"public_base_url, or publish with --no-verify to skip the check"
@@ -165,21 +232,20 @@ def run_plan(
         # are live then are the new ones, which do not reference what is deleted.
         if plan.delete and not failed:
             # one request per stage, feeds first: a removed feed is gone before its media
-            for _, group in itertools.groupby(plan.delete, key=lambda k: stage_of(k, manifest[k])):
+            for _, group in itertools.groupby(plan.delete, key=lambda k: stage_of(k, manifest.objects[k])):
                 keys = list(group)
                 storage.delete(keys)
                 for key in keys:
                     objects.pop(key, None)
                     log(f"DELETE {key}")
                     result.deleted.append(key)
-    except (StorageError, KeyboardInterrupt):  # Ctrl-C too: the next run resumes, not restarts
-        _save_manifest_best_effort(storage, objects, base_url)
+    except (StorageError, KeyboardInterrupt):  # Ctrl-C and SIGTERM too: the next run resumes
+        save()
         raise
     finally:
         reporter.close()
     if failed:
-        # what went up is recorded, never as verified: the next run checks it again
-        _save_manifest_best_effort(storage, objects, base_url)
+        save()  # what went up is recorded, never as verified: the next run checks it again
         first = "; ".join(f"{k}: {v}" for k, v in sorted(failed.items())[:5])
         more = f" (and {len(failed) - 5} more)" if len(failed) > 5 else ""
         raise StorageError(
@@ -189,8 +255,13 @@ def run_plan(
         for key in verified:
             if key in objects:
                 objects[key]["verified"] = verifier.base_url
-    if objects != manifest:  # a no-op publish makes no request at all
-        storage.write_manifest(dump_manifest(objects, base_url))
+    _mark_stale(plan, objects, now)
+    result.stale = len(plan.stale)
+    dues = [d for d in (prune_due(objects[k], run.keep_seconds) for k in plan.stale) if d is not None]
+    result.prune_after = min(dues) if dues else None
+    after = Manifest(objects, run.shows or manifest.shows, run.base_url or manifest.base_url)
+    if after != manifest:  # a no-op publish makes no request at all
+        storage.write_manifest(after.dump())
         if verifier is not None and verifier.readable(MANIFEST_KEY):
             log(
                 f"warning: {storage.name}: {MANIFEST_KEY} is readable by anyone; "
@@ -200,8 +271,13 @@ def run_plan(
     return result
 
 
-def _save_manifest_best_effort(storage: Storage, objects: dict[str, dict], base_url: str | None) -> None:
-    """Record what did go up before a fatal error, so that the next run resumes from there."""
-    # if the target is gone too, the next run uploads these objects again
-    with contextlib.suppress(StorageError):
-        storage.write_manifest(dump_manifest(objects, base_url))
+def _mark_stale(plan: Plan, objects: dict[str, dict], now: datetime) -> None:
+    """Objects that left the site: since when (the clock of the keep period); objects back in the
+    site: no longer stale."""
+    stamp = now.astimezone(UTC).replace(microsecond=0).isoformat()
+    for key in plan.stale:
+        if key in objects:
+            objects[key].setdefault("stale_since", stamp)
+    for a in plan.skip:
+        if a.key in objects:
+            objects[a.key].pop("stale_since", None)

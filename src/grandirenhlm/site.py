@@ -40,8 +40,8 @@ from grandirenhlm.errors import GrandirError
 from grandirenhlm.files import display_path
 from grandirenhlm.plan import Plan, plan_publish
 from grandirenhlm.progress import Reporter, make_reporter
-from grandirenhlm.publish import PublishResult, publish_artifacts
-from grandirenhlm.storage import all_options, backend, open_storage
+from grandirenhlm.publish import PublishResult, Run, publish_artifacts
+from grandirenhlm.storage import all_options, another_project, backend, open_storage
 
 __all__ = [
     "BuildResult",
@@ -222,13 +222,36 @@ def build(
     from grandirenhlm.storage.local import write_folder
 
     folder = output or project.output_dir
+    refuse_project_folder(project, folder, "--output")
     base = base_url or project.targets["local"].public_base_url
     base = base if base.endswith("/") else base + "/"
-    written, unchanged = write_folder(render(project, base, at), folder, base)
+    catalog = load_catalog(project)
+    written, unchanged = write_folder(render(project, base, at, catalog), folder, base, _shows(catalog))
     return BuildResult(folder, written, unchanged)
 
 
+def _shows(catalog: Catalog) -> dict[str, str]:
+    """Whose site a target holds: show slug -> podcast:guid (see `storage.Manifest`)."""
+    return {slug: show.podcast_guid or "" for slug, show in catalog.shows.items()}
+
+
 # ---------------------------------------------------------------- targets: plan, publish, setup
+
+
+def refuse_project_folder(project: Project, folder: Path, where: str) -> None:
+    """A site folder may not be the project, hold it, or be inside what the project reads: a
+    build there would mix the site with the records, and a prune could delete them."""
+    out = Path(os.path.abspath(project.root / folder))
+    root = Path(os.path.abspath(project.root))
+    read = {
+        name: root / name for name in ("episodes", "feeds", "media", "masters", "templates", ".grandirenhlm")
+    }
+    shown = display_path(out) if out != Path.cwd() else "."
+    if out == root or root.is_relative_to(out):
+        raise GrandirError(f"{where}: {shown} holds the project itself; the site needs a folder of its own")
+    for name, path in read.items():
+        if out.is_relative_to(path):
+            raise GrandirError(f"{where}: {shown} is inside the project's {name}/; choose another folder")
 
 
 def target_options() -> list:
@@ -241,7 +264,10 @@ def target_options() -> list:
 
 def resolve_target(project: Project, to: str | None = None, *, public_base_url: str | None = None, **flags):
     """A configured target by name, a folder or a storage URL, with command-line flags on top."""
-    return with_overrides(project.target(to), public_base_url=public_base_url, **flags)
+    target = with_overrides(project.target(to), public_base_url=public_base_url, **flags)
+    if target.is_folder:
+        refuse_project_folder(project, Path(target.url), "--to" if to else f"targets.{target.name}.url")
+    return target
 
 
 def public_base_url(target: Target) -> str:
@@ -252,8 +278,12 @@ def public_base_url(target: Target) -> str:
 def plan(project: Project, target: Target, *, at: datetime | None = None, prune: bool = False) -> Plan:
     """What a publish would do (`--dry-run`): reads the target's manifest, writes nothing."""
     storage = open_storage(project, target)
-    artifacts = render(project, public_base_url(target), at)
-    return plan_publish(artifacts, storage.read_manifest(), prune=prune, settings=storage.settings)
+    catalog = load_catalog(project)
+    artifacts = render(project, public_base_url(target), at, catalog)
+    manifest = storage.read_manifest()
+    if manifest.belongs_to_another(_shows(catalog)):
+        raise GrandirError(another_project(storage.name, manifest))
+    return plan_publish(artifacts, manifest.objects, prune=prune, settings=storage.settings, now=now())
 
 
 @dataclass(frozen=True)
@@ -296,10 +326,11 @@ def publish(
     storage = open_storage(project, target)
     verifier = backend(target.url).verifier(target, base_url) if options.verify else None
     built = time.perf_counter()
-    result = publish_artifacts(
-        artifacts, storage, prune=options.prune, reporter=reporter, verifier=verifier,
-        wait_seconds=options.wait_seconds, break_lock=options.break_lock, base_url=base_url,
+    run = Run(
+        prune=options.prune, reporter=reporter, verifier=verifier, wait_seconds=options.wait_seconds,
+        break_lock=options.break_lock, base_url=base_url, shows=_shows(catalog),
     )  # fmt: skip
+    result = publish_artifacts(artifacts, storage, run)
     result.build_seconds = built - started
     result.seconds += result.build_seconds
     result.pages_rendered, result.pages_reused = pages.rendered, pages.reused
@@ -325,11 +356,16 @@ def _remember_media(project: Project, catalog: Catalog) -> None:
                 return
 
 
-def stale_note(count: int) -> str:
+def stale_note(count: int, prune_after: datetime | None = None) -> str:
     """What a publish says about objects it left on the target."""
+    when = (
+        f" once feeds that listed them can no longer be cached (from {prune_after:%Y-%m-%d %H:%M} UTC)"
+        if prune_after is not None and prune_after > now()
+        else ""
+    )
     return (
         f"note: {count} object(s) on the target are no longer part of the site (unpublished "
-        "episodes, replaced files); `grandirenhlm publish --prune` deletes them"
+        f"episodes, replaced files); `grandirenhlm publish --prune` deletes them{when}"
     )
 
 

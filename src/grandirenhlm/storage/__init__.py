@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from grandirenhlm.errors import ConfigError, StorageError
@@ -114,8 +114,17 @@ class Storage(Protocol):
 
     name: str  # how messages name the target (never with credentials)
 
-    def read_manifest(self) -> dict[str, dict]:
-        """{key: {"sha256": ..., "size": ...}} of what a previous publish left, or {}."""
+    def read_manifest(self) -> Manifest:
+        """What previous publishes recorded (an empty `Manifest` for a new target)."""
+        ...
+
+    def existing(self, artifacts: Sequence[Artifact]) -> dict[str, dict]:
+        """Manifest entries for those of `artifacts` already on the target with the same bytes
+        though no manifest records them (a run killed before writing its manifest)."""
+        ...
+
+    def abort_incomplete_uploads(self) -> int:
+        """Abort multipart uploads an interrupted run left (called under the lock); how many."""
         ...
 
     def put_many(
@@ -156,32 +165,74 @@ def open_storage(project: Project, target: Target) -> Storage:
     return backend(target.url).open(project, target)
 
 
-def parse_manifest(raw: bytes, where: str) -> dict[str, dict]:
-    try:
-        data = json.loads(raw)
-        objects = data["objects"]
-        if not isinstance(objects, dict):
-            raise TypeError("objects is not a table")
-        return {k: v for k, v in objects.items() if isinstance(v, dict) and "sha256" in v}
-    except (ValueError, KeyError, TypeError) as exc:
-        raise StorageError(
-            f"{where}: {MANIFEST_KEY} is damaged ({exc}); delete it to republish everything"
-        ) from exc
+@dataclass
+class Manifest:
+    """What a target holds, as the publishes that wrote it recorded (`.grandirenhlm/manifest.json`).
+
+    - `objects`: key -> {sha256, size, stage}, and where they apply the upload `settings`,
+      `verified` (the public base URL through which an anonymous client was seen fetching the
+      object, set only by a run that succeeded) and `stale_since` (when the object left the site:
+      `--prune` deletes it once feeds that listed it can no longer be cached anywhere);
+    - `shows`: whose site this is (show slug -> podcast:guid), so that another project publishing
+      to the same place is refused instead of replacing its manifest and pruning its files;
+    - `base_url`: the address the site's links were built for (`serve` rewrites it to its own).
+    """
+
+    objects: dict[str, dict] = field(default_factory=dict)
+    shows: dict[str, str] = field(default_factory=dict)
+    base_url: str | None = None
+
+    @classmethod
+    def parse(cls, raw: bytes, where: str) -> Manifest:
+        try:
+            data = json.loads(raw)
+            objects = data["objects"]
+            if not isinstance(objects, dict):
+                raise TypeError("objects is not a table")
+            shows = data.get("shows") or {}
+            if not isinstance(shows, dict):
+                raise TypeError("shows is not a table")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise StorageError(
+                f"{where}: {MANIFEST_KEY} is damaged ({exc}); delete it to republish everything"
+            ) from exc
+        base = data.get("base_url")
+        return cls(
+            {k: v for k, v in objects.items() if isinstance(v, dict) and "sha256" in v},
+            {str(k): str(v) for k, v in shows.items()},
+            base if isinstance(base, str) and base.startswith(("http://", "https://")) else None,
+        )
+
+    def dump(self) -> bytes:
+        data = {
+            "version": 2,
+            "base_url": self.base_url,
+            "shows": dict(sorted(self.shows.items())),
+            "objects": dict(sorted(self.objects.items())),
+        }
+        return json.dumps(data, indent=1).encode()
+
+    def belongs_to_another(self, shows: dict[str, str]) -> bool:
+        """True when the manifest names shows and none of them is one of `shows` (same slug or
+        same podcast:guid): the site of another project."""
+        if not self.shows or not shows:
+            return False
+        guids = {g for g in shows.values() if g}
+        return not (set(self.shows) & set(shows)) and not ({g for g in self.shows.values() if g} & guids)
 
 
-def dump_manifest(objects: dict[str, dict], base_url: str | None = None) -> bytes:
-    """The manifest's bytes: `base_url`, the address the site's links were built for (which
-    `serve` rewrites to its own), and `objects`. Each entry: `sha256`, `size`, `stage`, and where
-    they apply the upload `settings` and `verified` (the public base URL through which an
-    anonymous client was seen fetching the object: set only by a run that succeeded)."""
-    data = {"version": 2, "base_url": base_url, "objects": dict(sorted(objects.items()))}
-    return json.dumps(data, indent=1).encode()
+def another_project(name: str, manifest: Manifest) -> str:
+    """The refusal when a target holds another project's site."""
+    return (
+        f"{name}: this target holds the site of another project (shows: {', '.join(sorted(manifest.shows))}); "
+        "publishing here would replace its manifest and could prune its files: choose another "
+        "folder or prefix, or publish from that project"
+    )
 
 
 def manifest_base_url(raw: bytes) -> str | None:
     """The base URL a manifest says the site was built for (None for older manifests)."""
     try:
-        value = json.loads(raw).get("base_url")
-    except (ValueError, AttributeError):
+        return Manifest.parse(raw, "").base_url
+    except StorageError:
         return None
-    return value if isinstance(value, str) and value.startswith(("http://", "https://")) else None

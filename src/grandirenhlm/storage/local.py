@@ -11,9 +11,9 @@ from pathlib import Path
 
 from grandirenhlm.build import Artifact
 from grandirenhlm.errors import GrandirError, StorageError
-from grandirenhlm.files import atomic_path, display_path, write_atomic
+from grandirenhlm.files import atomic_path, display_path, sha256_file, write_atomic
 from grandirenhlm.lock import LOCK_KEY
-from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Progress, parse_manifest
+from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Manifest, Progress
 
 # Errors after which the next object would fail the same way: the run stops at once.
 _FATAL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM)
@@ -30,18 +30,34 @@ class LocalStorage:
             raise StorageError(f"{self.name}: key {key!r} escapes the target folder")
         return path
 
-    def read_manifest(self) -> dict[str, dict]:
+    def read_manifest(self) -> Manifest:
         path = self.root / MANIFEST_KEY
         if not path.is_file():
-            return {}
-        manifest = parse_manifest(path.read_bytes(), self.name)
+            return Manifest()
+        manifest = Manifest.parse(path.read_bytes(), self.name)
         # Trust the manifest only for files still there with their size: someone may have
         # deleted part of the folder by hand.
-        return {
+        manifest.objects = {
             key: entry
-            for key, entry in manifest.items()
+            for key, entry in manifest.objects.items()
             if (p := self.root / key).is_file() and p.stat().st_size == entry.get("size")
         }
+        return manifest
+
+    def existing(self, artifacts: Sequence[Artifact]) -> dict[str, dict]:
+        """Files already in the folder with the artifact's size and sha256 (hashed to be sure)."""
+        found = {}
+        for a in artifacts:
+            path = self.root / a.key
+            try:
+                if path.is_file() and path.stat().st_size == a.size and sha256_file(path) == a.sha256:
+                    found[a.key] = {"sha256": a.sha256, "size": a.size, "stage": int(a.stage)}
+            except OSError:
+                continue
+        return found
+
+    def abort_incomplete_uploads(self) -> int:
+        return 0  # a folder write is one rename: nothing is ever left half-uploaded
 
     def put_many(
         self, artifacts: Sequence[Artifact], progress: Progress, on_bytes: BytesProgress | None = None
@@ -128,14 +144,17 @@ class LocalStorage:
             raise StorageError(f"{self.name}: cannot write {MANIFEST_KEY}: {exc.strerror}") from exc
 
 
-def write_folder(artifacts: Sequence[Artifact], folder: Path, base_url: str) -> tuple[int, int]:
+def write_folder(
+    artifacts: Sequence[Artifact], folder: Path, base_url: str, shows: dict[str, str]
+) -> tuple[int, int]:
     """`build`: write the site into `folder`, only the files whose bytes changed since the last
     build or publish there (its manifest says), media first and feeds last; (written, unchanged).
     No lock and nothing deleted: that is what `publish` adds."""
-    from grandirenhlm.storage import dump_manifest
-
     storage = LocalStorage(folder)
-    known = storage.read_manifest()
+    manifest = storage.read_manifest()
+    if manifest.belongs_to_another(shows):
+        raise StorageError(_another_project(display_path(folder), manifest))
+    known = manifest.objects
     objects = dict(known)
     todo = [
         a
@@ -154,12 +173,18 @@ def write_folder(artifacts: Sequence[Artifact], folder: Path, base_url: str) -> 
         for key in written:
             a = by_key[key]
             objects[key] = {"sha256": a.sha256, "size": a.size, "stage": int(a.stage)}
-        if objects != known:
-            storage.write_manifest(dump_manifest(objects, base_url))
+        if objects != known or manifest.base_url != base_url or manifest.shows != shows:
+            storage.write_manifest(Manifest(objects, shows, base_url).dump())
     if failed:
         key, reason = sorted(failed.items())[0]
         raise StorageError(f"{display_path(folder)}: cannot write {key}: {reason}")
     return len(written), len(artifacts) - len(todo)
+
+
+def _another_project(name: str, manifest: Manifest) -> str:
+    from grandirenhlm.storage import another_project
+
+    return another_project(name, manifest)
 
 
 class LocalBackend:

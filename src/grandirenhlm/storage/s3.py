@@ -16,6 +16,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -29,7 +30,7 @@ from grandirenhlm.build import Artifact
 from grandirenhlm.config import Target
 from grandirenhlm.errors import StorageError
 from grandirenhlm.lock import LOCK_KEY
-from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, OptionSpec, Progress, parse_manifest
+from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Manifest, OptionSpec, Progress
 
 MB = 1024 * 1024
 
@@ -218,19 +219,72 @@ class S3Storage:
 
         return BucketSetup(self, readable, aws=effective_endpoint(self.target) is None).run()
 
-    def read_manifest(self) -> dict[str, dict]:
+    def read_manifest(self) -> Manifest:
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=self.key(MANIFEST_KEY))["Body"].read()
         except botocore.exceptions.ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "NoSuchKey":
-                return {}
+                return Manifest()
             raise StorageError(f"{self.name}: {describe_error(exc)}") from exc
         except (botocore.exceptions.BotoCoreError, S3UploadFailedError) as exc:
             raise StorageError(f"{self.name}: {describe_error(exc)}") from exc
-        return parse_manifest(body, self.name)
+        return Manifest.parse(body, self.name)
+
+    def existing(self, artifacts: Sequence[Artifact]) -> dict[str, dict]:
+        """Objects already up with the artifact's bytes though the manifest does not say so (a run
+        killed before writing it): one listing of the prefix, then a HEAD of each candidate of the
+        right size, whose `sha256` metadata (sent with every upload) must match. Their settings
+        are not recorded, so the plan re-applies them in place: no byte is uploaded again."""
+        wanted = {self.key(a.key): a for a in artifacts}
+        sizes: dict[str, int] = {}
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=f"{self.prefix}/" if self.prefix else ""
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    if item["Key"] in wanted:
+                        sizes[item["Key"]] = item["Size"]
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise StorageError(
+                f"{self.name}: cannot list the objects already up: {describe_error(exc)}"
+            ) from exc
+        candidates = [wanted[k] for k, size in sizes.items() if size == wanted[k].size]
+
+        def same_bytes(a: Artifact) -> bool:
+            try:
+                head = self.client.head_object(Bucket=self.bucket, Key=self.key(a.key))
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+                return False
+            return head.get("Metadata", {}).get("sha256") == a.sha256
+
+        with ThreadPoolExecutor(max_workers=self.options.max_concurrency) as pool:
+            found = [a for a, ok in zip(candidates, pool.map(same_bytes, candidates), strict=True) if ok]
+        return {a.key: {"sha256": a.sha256, "size": a.size, "stage": int(a.stage)} for a in found}
+
+    def abort_incomplete_uploads(self) -> int:
+        """Multipart uploads under the prefix that a killed run left: storage billed for nothing."""
+        aborted = 0
+        try:
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket, Prefix=f"{self.prefix}/" if self.prefix else ""
+            )
+            for page in pages:
+                for upload in page.get("Uploads", []):
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    aborted += 1
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+            return aborted  # a provider without the listing: uploads expire by its lifecycle rules
+        return aborted
 
     def _extra_args(self, artifact: Artifact) -> dict[str, str]:
-        extra = {"ContentType": artifact.content_type, "CacheControl": artifact.cache_control}
+        extra = {
+            "ContentType": artifact.content_type,
+            "CacheControl": artifact.cache_control,
+            "Metadata": {"sha256": artifact.sha256},  # how a rerun recognises it without the manifest
+        }
         if self.options.acl != "none":
             extra["ACL"] = self.options.acl
         if self.options.storage_class:
