@@ -8,6 +8,7 @@
     mp3.py, mp4.py, riff.py, flac.py, ogg.py   one reader per container, with the parsers mpeg.py
                                                (MPEG frames, ID3v2 header) and chunks.py (RIFF/IFF/MP4)
     id3.py, vorbis.py                          the tag kinds several containers share
+    comments.py                                which comment a person wrote (not iTunes' data)
 
 The public names below are loaded on first use: `model` imports `media.types`, and `probing` needs
 `model`, so importing this package must not import `probing` (nor mutagen, for the commands that

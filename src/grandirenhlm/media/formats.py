@@ -128,7 +128,9 @@ OGG_VORBIS_FORMAT = Format(
     truncation=ogg.truncation,
     damaged={"ogg": "Ogg page"},
 )
-OGG_OPUS_FORMAT = replace(OGG_VORBIS_FORMAT, type=AUDIO_OPUS, classes=(OggOpus,), codec=_const("opus"))
+OGG_OPUS_FORMAT = replace(
+    OGG_VORBIS_FORMAT, type=AUDIO_OPUS, classes=(OggOpus,), codec=_const("opus"), refine=ogg.opus_refine
+)
 FLAC_FORMAT = Format(
     name="FLAC",
     type=AUDIO_FLAC,

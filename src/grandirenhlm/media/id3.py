@@ -9,6 +9,7 @@ from typing import Any
 
 from mutagen.id3 import ID3
 
+from grandirenhlm.media.comments import Comment, pick_comment
 from grandirenhlm.media.source import Reading
 from grandirenhlm.model import Chapter
 
@@ -28,9 +29,12 @@ def tags(r: Reading) -> dict[str, str]:
         frame = id3.get(frame_id)
         if frame is not None and frame.text:
             out[key] = text(frame)
-    comments = id3.getall("COMM")
-    if comments:
-        out["comment"] = text(comments[0])
+    # iTunes files carry several COMM frames, the first one often iTunNORM's hex numbers (comments.py)
+    comment = pick_comment(
+        (Comment(text(c), c.desc, c.lang) for c in id3.getall("COMM")), out.get("language", "")
+    )
+    if comment:
+        out["comment"] = comment
     return {k: v for k, v in out.items() if v}
 
 

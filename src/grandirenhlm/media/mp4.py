@@ -3,6 +3,7 @@ track, the movie's length, QuickTime chapters), the truncation check, and MP4 ta
 
 from __future__ import annotations
 
+import io
 import struct
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -10,14 +11,22 @@ from typing import Any, BinaryIO
 import mutagen
 from mutagen.mp4 import Atoms
 
+# mutagen's parser of the MPEG-4 descriptors and the AudioSpecificConfig (escapes, program config
+# elements, sync extensions): private, but its own reading of every M4A, so kept rather than redone
+from mutagen.mp4._as_entry import DescriptorError, ES_Descriptor
+
 from grandirenhlm.media import chunks
+from grandirenhlm.media.comments import Comment, pick_comment
 from grandirenhlm.media.source import Reading, Source, VideoTrack, first_text
 from grandirenhlm.model import Chapter
 
 _ATOMS = {
     "title": "\xa9nam", "artist": "\xa9ART", "album": "\xa9alb", "date": "\xa9day",
-    "comment": "\xa9cmt", "genre": "\xa9gen", "copyright": "cprt",
+    "genre": "\xa9gen", "copyright": "cprt",
 }  # fmt: skip
+# Freeform atoms (`----:<mean>:<name>`) some taggers write a comment under when there is no `\xa9cmt`;
+# the iTunes data atoms beside them (iTunNORM, iTunSMPB, iTunes_CDDB_IDs...) never are one.
+_COMMENT_NAMES = {"comment", "comments", "description"}
 
 
 def is_mp4(head: bytes) -> bool:
@@ -36,9 +45,20 @@ def truncation(r: Reading) -> str | None:
 
 
 def refine(r: Reading) -> None:
-    """The video track, if any (the codec becomes video+audio, and the length the movie's when the
-    video outlasts the audio), and the QuickTime chapters for `chapters`."""
+    """The audio facts mutagen takes from the sample entry where the decoder configuration says
+    otherwise (AAC) or the bitrate it leaves wrong (ALAC), the video track, if any (the codec becomes
+    video+audio, and the length the movie's when the video outlasts the audio), and the QuickTime
+    chapters for `chapters`."""
     extra = _read_moov(r.src)
+    sound = extra.audio
+    if sound is not None:
+        # ISO/IEC 14496-14 §5.6: for MPEG-4 audio the sample entry's channelcount and samplerate are
+        # template values (2, and often the core rate of HE-AAC); the AudioSpecificConfig decides.
+        r.channels = sound.channels or r.channels
+        r.sample_rate = sound.sample_rate or r.sample_rate
+        if sound.payload and r.length > 0 and (sound.codec == "alac" or not r.bitrate):
+            # ALAC's cookie holds no average (mutagen reports the PCM rate): the track's bytes over its length
+            r.bitrate = round(sound.payload * 8 / r.length)
     video = extra.video
     if video:
         r.video = video
@@ -61,11 +81,23 @@ def tags(r: Reading) -> dict[str, str]:
     for key, atom in _ATOMS.items():
         if atom in atoms:
             out[key] = first_text(atoms[atom])
+    comment = pick_comment(_comments(atoms))
+    if comment:
+        out["comment"] = comment
     for key, atom in (("track", "trkn"), ("disc", "disk")):
         if atoms.get(atom):
             number, total = atoms[atom][0]
             out[key] = f"{number}/{total}" if total else str(number)
     return {k: v for k, v in out.items() if v}
+
+
+def _comments(atoms: Any) -> list[Comment]:
+    """Every `\xa9cmt` value, then the freeform comment atoms (see `_COMMENT_NAMES`)."""
+    found = [Comment(str(v)) for v in atoms.get("\xa9cmt") or []]
+    for key, values in atoms.items():
+        if key.startswith("----:") and key.rsplit(":", 1)[-1].strip().lower() in _COMMENT_NAMES:
+            found += [Comment(bytes(v).decode("utf-8", "replace"), key.rsplit(":", 1)[-1]) for v in values]
+    return found
 
 
 def cover(r: Reading) -> bytes | None:
@@ -83,12 +115,25 @@ def chapters(r: Reading) -> list[Chapter]:
 
 
 @dataclass(frozen=True)
+class SoundTrack:
+    """The first sound track, as mutagen chooses it: its sample entry's code, what its decoder
+    configuration says (None where it does not decide), and the bytes of its samples."""
+
+    codec: str
+    channels: int | None
+    sample_rate: int | None
+    payload: int | None
+
+
+@dataclass(frozen=True)
 class Mp4Extra:
-    """What mutagen does not read from an MP4: the video track, the movie's length, QuickTime chapters."""
+    """What mutagen does not read from an MP4: the video track, the movie's length, QuickTime chapters,
+    the sound track's decoder configuration and size."""
 
     video: VideoTrack | None
     movie_seconds: float
     chapters: list[Chapter]
+    audio: SoundTrack | None = None
 
 
 _MAX_CHAPTERS = 10_000
@@ -112,7 +157,8 @@ def _read_moov(src: Source) -> Mp4Extra:
             chapters = _quicktime_chapters(fh, traks)
         except (KeyError, struct.error, ValueError, IndexError, OverflowError):
             chapters = []
-    return Mp4Extra(video, movie_seconds, chapters)
+        audio = _sound_track(fh, traks)
+    return Mp4Extra(video, movie_seconds, chapters, audio)
 
 
 def _read_box(fh: BinaryIO, atom: Any, *names: bytes) -> bytes:
@@ -148,6 +194,91 @@ def _video_track(fh: BinaryIO, trak: Any) -> VideoTrack | None:
     # version/flags (4), entry count (4), then the first entry: size (4), format (4)
     fourcc = stsd[12:16].decode("ascii", "replace") if len(stsd) >= 16 else "video"
     return VideoTrack(fourcc, width >> 16, height >> 16)
+
+
+# ISO/IEC 14496-3 §1.6.3.4: channelConfiguration -> channels (0: a program config element says)
+_CONFIG_CHANNELS = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 8, 11: 7, 12: 8, 13: 24, 14: 8}
+_AAC_LC = 2
+
+
+def _sound_track(fh: BinaryIO, traks: list[Any]) -> SoundTrack | None:
+    """The first `soun` track (the one mutagen reads): its sample entry's decoder configuration and
+    its size; damaged boxes read as absent."""
+    for trak in traks:
+        try:
+            if _read_box(fh, trak, b"mdia", b"hdlr")[8:12] != b"soun":
+                continue
+            stbl = (b"mdia", b"minf", b"stbl")
+            stsd = _read_box(fh, trak, *stbl, b"stsd")
+        except (KeyError, struct.error):
+            return None
+        codec = stsd[12:16].decode("latin-1") if len(stsd) >= 16 else ""
+        channels = sample_rate = None
+        if codec == "mp4a":
+            channels, sample_rate = _aac_config(_esds(stsd[8:]))
+        try:
+            payload = _payload(_read_box(fh, trak, *stbl, b"stsz"))
+        except (KeyError, struct.error):
+            payload = None
+        return SoundTrack(codec, channels, sample_rate, payload)
+    return None
+
+
+def _esds(entry: bytes) -> bytes | None:
+    """The `esds` payload of an `mp4a` sample entry (size and code, then 28 bytes of audio fields, 16
+    or 36 more in QuickTime's version 1 and 2 sound descriptions, then boxes; QuickTime nests the
+    `esds` in a `wave` box)."""
+    if len(entry) < 36:
+        return None
+    entry = entry[: struct.unpack(">I", entry[:4])[0]]
+    version = struct.unpack(">H", entry[16:18])[0]
+    boxes = entry[8 + 28 + {1: 16, 2: 36}.get(version, 0) :]
+    while len(boxes) >= 8:
+        size, kind = struct.unpack(">I4s", boxes[:8])
+        if size < 8:
+            return None
+        if kind == b"esds":
+            return boxes[8:size]
+        boxes = boxes[8:size] if kind == b"wave" else boxes[size:]
+    return None
+
+
+def _aac_config(esds: bytes | None) -> tuple[int | None, int | None]:
+    """Channels and sample rate of the decoded audio from the AudioSpecificConfig (ISO/IEC 14496-3
+    §1.6.2.1), as mutagen parses it, or None for what it leaves open.
+
+    mutagen answers "unknown" for a mono stream that could carry parametric stereo (and then reports
+    the sample entry's 2), and for a low rate that could be doubled by SBR; here, as in ffmpeg's
+    decoder: SBR signalled, explicitly or by audio object type 5 or 29, outputs the extension rate;
+    mono with PS signalled (HE-AAC v2), or with SBR and PS not ruled out (the standard's implicit PS:
+    a v2 decoder outputs stereo then), is stereo; otherwise the configuration is what it says.
+    """
+    # version and flags (4 bytes), then the ES descriptor's tag
+    if esds is None or len(esds) < 6 or esds[4] != ES_Descriptor.TAG:
+        return None, None
+    try:
+        asc = ES_Descriptor.parse(io.BytesIO(esds[5:])).decConfigDescr.decSpecificInfo
+    except (DescriptorError, ValueError, struct.error):
+        return None, None
+    if asc is None:
+        return None, None
+    config = getattr(asc, "extensionChannelConfiguration", asc.channelConfiguration)
+    channels = getattr(asc, "pce_channels", None) if config == 0 else _CONFIG_CHANNELS.get(config)
+    sbr = asc.sbrPresentFlag == 1
+    implicit_ps = sbr and asc.psPresentFlag == -1 and asc.audioObjectType == _AAC_LC
+    if channels == 1 and (asc.psPresentFlag == 1 or implicit_ps):
+        channels = 2
+    rate = getattr(asc, "extensionSamplingFrequency", 0) if sbr else asc.samplingFrequency
+    return channels or None, rate or None
+
+
+def _payload(stsz: bytes) -> int | None:
+    """The bytes of a track's samples from its `stsz` box: one size for all, or one per sample."""
+    size, count = struct.unpack(">II", stsz[4:12])
+    if size:
+        return size * count
+    sizes = stsz[12 : 12 + 4 * count]
+    return sum(struct.unpack(f">{len(sizes) // 4}I", sizes)) if sizes else None
 
 
 def _quicktime_chapters(fh: BinaryIO, traks: list[Any]) -> list[Chapter]:

@@ -55,6 +55,8 @@ def probe(path: Path) -> MediaInfo:
         raise MediaError(f"{name}: no audio frames found (duration is 0)")
     r.codec = fmt.codec(r)
     r.bitrate = int(getattr(audio.info, "bitrate", 0) or 0) or None
+    r.sample_rate = getattr(audio.info, "sample_rate", None)
+    r.channels = getattr(audio.info, "channels", None)
     fmt.refine(r)
     if r.video is not None and fmt.with_video is not None:
         fmt = fmt.with_video
@@ -78,8 +80,8 @@ def probe(path: Path) -> MediaInfo:
         codec=r.codec,
         duration_seconds=round(r.length, 3),
         bitrate=r.bitrate,
-        sample_rate=getattr(audio.info, "sample_rate", None),
-        channels=getattr(audio.info, "channels", None),
+        sample_rate=r.sample_rate,
+        channels=r.channels,
         has_video=video is not None,
         width=video.width if video else None,
         height=video.height if video else None,

@@ -90,6 +90,8 @@ class Reading:
     codec: str = ""
     length: float = 0.0  # seconds
     bitrate: int | None = None
+    sample_rate: int | None = None  # of the decoded audio, Hz
+    channels: int | None = None  # of the decoded audio
     video: VideoTrack | None = None
     chapters: list[Chapter] = field(default_factory=list)  # found outside mutagen (QuickTime text tracks)
     warnings: list[str] = field(default_factory=list)
