@@ -46,11 +46,13 @@ PLATFORMS = (
 
 
 def default_templates_dir() -> Path:
-    """Packaged defaults: inside the wheel, or the repository's `templates/` in a source checkout."""
-    packaged = resources.files("grandirenhlm") / "templates"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parents[2] / "templates"
+    """Packaged defaults: the repository's `templates/` in a source checkout (an editable install
+    copies them into site-packages once, so that copy would go stale as they are edited), else the
+    copy inside the wheel."""
+    checkout = Path(__file__).resolve().parents[2] / "templates"
+    if (checkout / "base.html").is_file():
+        return checkout
+    return Path(str(resources.files("grandirenhlm") / "templates"))
 
 
 def template_environment(project: Project) -> jinja2.Environment:
