@@ -171,3 +171,36 @@ def test_an_unpublished_episode_stays_until_prune_then_answers_the_404_page(demo
             b"http://127.0.0.1:8000/", f"{site.base}/".encode()
         )
         assert get(f"{site.base}/grandir-en-hlm/temoignage-5/")[0] == 200
+
+
+def test_hostile_requests_get_an_answer_not_a_dropped_connection(tmp_path: Path):
+    """A NUL byte in the path: 400. A Range beyond any number: 416 (a last position beyond the file
+    is the end of the file). A symbolic link out of the folder: 404. An idle connection is closed."""
+    import socket
+
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "a.mp3").write_bytes(b"0123456789")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("credentials")
+    (root / "leak.txt").symlink_to(secret)
+    (root / "inside.mp3").symlink_to(root / "a.mp3")  # a link that stays inside is served
+    server = make_server(root, port=0, quiet=True, idle_timeout=1)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert get(f"{base}/a%00.mp3")[0] == 400
+        huge = "9" * 5000
+        assert get(f"{base}/a.mp3", f"bytes={huge}-")[0] == 416
+        status, headers, data = get(f"{base}/a.mp3", f"bytes=2-{huge}")
+        assert (status, headers["Content-Range"], data) == (206, "bytes 2-9/10", b"23456789")
+        status, _, data = get(f"{base}/a.mp3", f"bytes=-{huge}")
+        assert (status, data) == (206, b"0123456789")
+        assert get(f"{base}/leak.txt")[0] == 404
+        assert get(f"{base}/inside.mp3")[2] == b"0123456789"
+        with socket.create_connection(server.server_address[:2]) as idle:
+            idle.settimeout(30)
+            assert idle.recv(1) == b""  # closed by the server after a second of silence
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -20,6 +20,7 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import unquote
 
 from grandirenhlm.media.types import CONTENT_TYPES, HTML
 
@@ -39,9 +40,24 @@ def site_base_url(root: Path) -> str | None:
         return None
 
 
+def _inside(path: str, root: str) -> bool:
+    """Whether `path`, its symbolic links followed, is in the folder `root`."""
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return real == top or real.startswith(top + os.sep)
+
+
+def _position(digits: str) -> int | None:
+    """A byte position of a Range header; absurdly long numbers (Python refuses to convert more
+    than 4300 digits) are just beyond any file."""
+    if digits == "":
+        return None
+    return int(digits) if len(digits) <= 18 else 10**18
+
+
 class RangeRequestHandler(SimpleHTTPRequestHandler):
     extensions_map: ClassVar[dict[str, str]] = {**SimpleHTTPRequestHandler.extensions_map, **CONTENT_TYPES}
     protocol_version = "HTTP/1.1"
+    timeout = 30  # an idle keep-alive connection is closed after this many seconds
 
     def _rewrite(self, path: str) -> bytes | None:
         """The file's bytes with the site's base URL replaced by this server's, or None when the
@@ -54,7 +70,13 @@ class RangeRequestHandler(SimpleHTTPRequestHandler):
 
     def send_head(self):
         self._range = None
+        if "\x00" in unquote(self.path.split("?", 1)[0]):
+            self.send_error(HTTPStatus.BAD_REQUEST, "NUL byte in the path")
+            return None
         path = self.translate_path(self.path)
+        if not _inside(path, self.directory):  # a symbolic link out of the served folder
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return None
         if os.path.isdir(path) and self.path.split("?", 1)[0].endswith("/"):
             path = os.path.join(path, "index.html")  # a folder's index, rewritten like any page
         if not os.path.isfile(path):
@@ -69,11 +91,11 @@ class RangeRequestHandler(SimpleHTTPRequestHandler):
             if body is None:
                 return super().send_head()  # unsupported form (several ranges): whole file, 200
             return self._send_bytes(path, body, HTTPStatus.OK, 0, size - 1, size)
-        first, last = match.groups()
-        if first == "":  # suffix range: the last N bytes
-            start, end = max(0, size - int(last)), size - 1
+        first, last = (_position(g) for g in match.groups())
+        if first is None:  # suffix range: the last N bytes
+            start, end = max(0, size - last), size - 1
         else:
-            start, end = int(first), min(int(last), size - 1) if last else size - 1
+            start, end = first, min(last, size - 1) if last is not None else size - 1
         if start >= size or start > end:
             self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
             self.send_header("Content-Range", f"bytes */{size}")
@@ -141,11 +163,13 @@ class RangeRequestHandler(SimpleHTTPRequestHandler):
 
 
 def make_server(
-    root: Path, port: int = 8000, host: str = "127.0.0.1", quiet: bool = False
+    root: Path, port: int = 8000, host: str = "127.0.0.1", quiet: bool = False, idle_timeout: float = 30
 ) -> ThreadingHTTPServer:
     """A server for `root` on `host`:`port` (0: any free port); links in its feeds and pages are
-    rewritten from the site's recorded base URL to the address it listens on."""
-    handler = functools.partial(RangeRequestHandler, directory=str(root))
+    rewritten from the site's recorded base URL to the address it listens on; a connection idle
+    for `idle_timeout` seconds is closed."""
+    handler_class = type("Handler", (RangeRequestHandler,), {"timeout": idle_timeout})
+    handler = functools.partial(handler_class, directory=str(root))
     server = ThreadingHTTPServer((host, port), handler)
     server.quiet = quiet  # type: ignore[attr-defined]
     server.daemon_threads = True
