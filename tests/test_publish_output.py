@@ -91,7 +91,9 @@ def test_quiet_prints_nothing_and_json_matches_what_was_written(demo_project: Pa
     summary = json.loads(result.stdout)  # one JSON document, nothing else on stdout
     assert set(summary) == {
         "target", "uploaded", "updated", "skipped", "deleted", "stale", "verified", "bytes", "seconds",
+        "notifications",
     }  # fmt: skip
+    assert summary["notifications"] == []  # none configured
     now = published_files(demo_project / "public")
     puts = dict(
         line.removeprefix("PUT ").removesuffix(" bytes)").split(" (")

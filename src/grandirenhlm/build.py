@@ -54,6 +54,7 @@ class Artifact:
     source: Path | None = None  # a file on disk (media, images), or…
     data: bytes | None = None  # …bytes made by the build (pages, feeds)
     references: tuple[str, ...] = ()  # keys this object links to (a feed's enclosures and cover)
+    live: tuple[tuple[str, str], ...] = ()  # a feed's live items: (guid, status), for notifications
 
     def open(self) -> BinaryIO:
         if self.data is not None:
@@ -70,6 +71,7 @@ class Artifact:
         data: bytes,
         references: tuple[str, ...] = (),
         cache: str = SHORT,
+        live: tuple[tuple[str, str], ...] = (),
     ) -> Artifact:
         return cls(
             key,
@@ -80,6 +82,7 @@ class Artifact:
             len(data),
             data=data,
             references=references,
+            live=live,
         )
 
 
@@ -169,7 +172,14 @@ def build_site(
         for feed in render_feed_pages(show, episodes, base_url, cover_key, live, store=store):
             # everything the feed points at, which must answer before the feed goes out
             references = (cover_key, *(key for e in feed.episodes for key in refs[e.guid]))
-            artifacts.append(Artifact.from_bytes(feed.key, Stage.FEED, RSS, feed.data, references))
+            statuses = (
+                tuple((e.guid, e.live.status) for e in live if e.live)
+                if feed.key == layout.feed(show)
+                else ()
+            )
+            artifacts.append(
+                Artifact.from_bytes(feed.key, Stage.FEED, RSS, feed.data, references, live=statuses)
+            )
         home.append((show, cover, len(episodes)))
     artifacts.append(
         Artifact.from_bytes(

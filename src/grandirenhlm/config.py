@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from grandirenhlm.errors import ConfigError, ValidationError
 from grandirenhlm.files import display_path
+from grandirenhlm.notify import PODCASTINDEX_URL, NotifySettings
 from grandirenhlm.records import FieldReader, read_toml
 
 CONFIG_NAME = "grandirenhlm.toml"
@@ -82,6 +83,7 @@ class Project:
     targets: dict[str, Target] = field(default_factory=dict)
     accessibility: Notice = Notice()
     legal: Notice = Notice()
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     @property
     def config_display(self) -> str:
@@ -174,7 +176,7 @@ def load_project(root: Path) -> Project:
     data = read_toml(path)
     problems: list[str] = []
     r = FieldReader(data, display_path(path), problems)
-    r.unknown_keys({"site", "publish", "targets"})
+    r.unknown_keys({"site", "publish", "targets", "notify"})
     site = r.table("site", required=False) or FieldReader({}, r.where, problems, "site.")
     site.unknown_keys({"title", "description", "language", "accessibility", "legal"})
     accessibility = _read_notice(site, "accessibility", {"text", "contact", "status"})
@@ -192,6 +194,7 @@ def load_project(root: Path) -> Project:
     default = publish.text("target", required=False) or "local"
     if default not in targets:
         publish.problem("target", f"no [targets.{default}] table")
+    notify = _read_notify(r)
     if problems:
         raise ValidationError(problems)
     return Project(
@@ -203,7 +206,31 @@ def load_project(root: Path) -> Project:
         targets=targets,
         accessibility=accessibility,
         legal=legal,
+        notify=notify,
     )
+
+
+def _read_notify(r: FieldReader) -> NotifySettings:
+    """`[notify]`: WebSub hubs, the Podcast Index hub, podping (see `notify.py`)."""
+    t = r.table("notify", required=False)
+    if t is None:
+        return NotifySettings()
+    t.unknown_keys({"websub_hubs", "podcastindex", "podcastindex_url", "podping_url"})
+    hubs = t.value("websub_hubs", False, "a list of URLs", lambda v: isinstance(v, list)) or []
+    for i, hub in enumerate(hubs):
+        if not (isinstance(hub, str) and hub.startswith(("http://", "https://"))):
+            t.problem(f"websub_hubs[{i}]", f"expected an http(s) URL, got {hub!r}")
+    urls = {}
+    for key in ("podcastindex_url", "podping_url"):
+        value = t.text(key, required=False)
+        if value and not value.startswith(("http://", "https://")):
+            t.problem(key, f"expected an http(s) URL, got {value!r}")
+        urls[key] = value
+    podcastindex = t.boolean("podcastindex", None)
+    index_url = urls["podcastindex_url"] or (PODCASTINDEX_URL if podcastindex else None)
+    if podcastindex is False:
+        index_url = None
+    return NotifySettings(tuple(h for h in hubs if isinstance(h, str)), index_url, urls["podping_url"])
 
 
 def _read_notice(site: FieldReader, key: str, keys: set[str]) -> Notice:

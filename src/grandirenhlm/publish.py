@@ -42,6 +42,8 @@ class PublishResult:
     build_seconds: float = 0.0  # site.publish: check and render, before the upload
     pages_rendered: int = 0  # site.publish: pages rendered anew, and read back from the page cache
     pages_reused: int = 0
+    feeds_before: dict[str, dict] = field(default_factory=dict)  # manifest entries of the feeds put
+    notifications: list = field(default_factory=list)  # notify.Outcome of each announcement
 
     def summary(self) -> dict:
         return {
@@ -54,6 +56,7 @@ class PublishResult:
             "verified": self.verified,
             "bytes": self.bytes_uploaded,
             "seconds": round(self.seconds, 3),
+            "notifications": [n.to_json() for n in self.notifications],
         }
 
 
@@ -174,6 +177,7 @@ def run_plan(
     log = reporter.log
     started = time.perf_counter()
     result = PublishResult(target=storage.name, skipped=len(plan.skip))
+    result.feeds_before = {a.key: manifest.objects.get(a.key, {}) for a in plan.put if a.stage == Stage.FEED}
     objects = {key: dict(entry) for key, entry in manifest.objects.items()}
     site = [*plan.put, *plan.update, *plan.skip]
     verified: list[str] = []
@@ -186,6 +190,8 @@ def run_plan(
         settings = storage.settings(a)
         if settings is not None:
             entry["settings"] = settings
+        if a.live:
+            entry["live"] = dict(a.live)  # what the next publish compares for podping's reason
         objects[key] = entry
 
     def done(key: str, size: int) -> None:

@@ -335,7 +335,32 @@ def publish(
     result.seconds += result.build_seconds
     result.pages_rendered, result.pages_reused = pages.rendered, pages.reused
     _remember_media(project, catalog)
+    result.notifications = _announce(project, catalog, artifacts, result, base_url, warn)
     return result
+
+
+def _announce(project, catalog, artifacts, result: PublishResult, base_url: str, warn) -> list:
+    """Tell the configured directories about the feeds this publish changed (see notify.py)."""
+    from grandirenhlm import layout, notify
+
+    if not project.notify.any:
+        return []
+    by_key = {a.key: a for a in artifacts}
+    changed = []
+    for show in sorted(catalog.shows.values(), key=lambda s: s.slug):
+        key = layout.feed(show)
+        if key not in result.uploaded:
+            continue
+        new = dict(by_key[key].live)
+        old = result.feeds_before.get(key, {}).get("live", {})
+        if any(status == "live" and old.get(guid) != "live" for guid, status in new.items()):
+            reason = "live"
+        elif any(status == "live" and new.get(guid) != "live" for guid, status in old.items()):
+            reason = "liveEnd"
+        else:
+            reason = "update"
+        changed.append(notify.ChangedFeed(layout.absolute(base_url, key), by_key[key].sha256, reason))
+    return notify.notify(project.notify, changed, warn=lambda line: warn(f"warning: {line}"))
 
 
 def _remember_media(project: Project, catalog: Catalog) -> None:
