@@ -333,6 +333,36 @@ def publish(
             click.echo(f"run `grandirenhlm serve` and open {site.public_base_url(target)}")
 
 
+@main.command()
+@click.option("--show", help="One show (its slug); default: every show.")
+@click.option(
+    "--to", "to", help="The target whose public address the feed has (default: the default target)."
+)
+@click.pass_context
+def platforms(ctx, show: str | None, to: str | None) -> None:
+    """What Apple Podcasts, Spotify, Deezer, Amazon Music, YouTube and Podcast Index require of
+    each show's feed, whether it meets it now, and where to submit it."""
+    project = _project(ctx)
+    target = site.resolve_target(project, to) if to else None
+    for slug, feed_url, statuses in site.platforms(project, show, target):
+        click.echo(f"{slug}: {feed_url}")
+        for status in statuses:
+            d = status.directory
+            state = (
+                f"listed ({d.links_key} = {status.listed})"
+                if status.listed
+                else ("ready to submit" if status.ready else "not ready")
+            )
+            click.echo(f"  {d.name}: {state}")
+            for text, ok in status.results:
+                click.echo(f"    {'ok  ' if ok else 'FAIL'} {text}")
+            if not status.listed:
+                click.echo(f"    submit: {d.submit}")
+                click.echo(f'    then: {d.links_key} = "<its id or URL>" under [links] in feeds/{slug}.toml')
+            if d.note:
+                click.echo(f"    note: {d.note}")
+
+
 @main.command("stats")
 @click.argument("logs", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")

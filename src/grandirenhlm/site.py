@@ -59,6 +59,7 @@ __all__ = [
     "make_reporter",
     "open_project",
     "plan",
+    "platforms",
     "public_base_url",
     "publish",
     "render",
@@ -400,6 +401,26 @@ def setup(project: Project, target: Target) -> list[str]:
     from grandirenhlm.verify import Verifier
 
     return open_storage(project, target).setup(Verifier(public_base_url(target)).readable)
+
+
+# ---------------------------------------------------------------- platforms
+
+
+def platforms(project: Project, show: str | None = None, target: Target | None = None) -> list:
+    """For each show (or `show`): (slug, feed URL, [platforms.Status]) for every directory."""
+    from grandirenhlm import layout
+    from grandirenhlm import platforms as directories
+
+    catalog = load_catalog(project)
+    if show is not None and show not in catalog.shows:
+        known = ", ".join(sorted(catalog.shows)) or "none"
+        raise GrandirError(f"--show: no show {show!r} (shows: {known})")
+    base = public_base_url(target or project.target(None))
+    out = []
+    for slug in sorted(catalog.shows) if show is None else [show]:
+        feed_url = layout.absolute(base, layout.feed(catalog.shows[slug]))
+        out.append((slug, feed_url, directories.statuses(directories.facts(catalog, slug, feed_url, now()))))
+    return out
 
 
 # ---------------------------------------------------------------- stats
