@@ -122,6 +122,25 @@ class EpisodeMedia:
 
 
 @dataclass(frozen=True)
+class EncodeSettings:
+    """A show's `[encoding]` table: how `ingest` encodes its masters; `None` is "decided from the master"."""
+
+    format: str = "mp3"
+    sample_rate: int = 44100
+    bitrate_kbps: int | None = None  # default: 128 stereo, 64 (MP3) or 96 (M4A) mono for speech
+    channels: int | None = None  # default: the master's, at most 2
+    normalize: bool = False
+    target_lufs: float | None = None  # default: -16 stereo, -19 mono
+    max_true_peak: float = -1.0
+
+    def resolve(self, master_channels: int | None):  # -> encode.Resolved
+        """The settings for one master, defaults decided (the encoder's rules: `encode.resolve_settings`)."""
+        from grandirenhlm.encode import resolve_settings  # the model imports no step
+
+        return resolve_settings(self, master_channels)
+
+
+@dataclass(frozen=True)
 class Owner:
     name: str
     email: str
@@ -159,6 +178,7 @@ class Show:
     funding: tuple[Funding, ...] = ()
     txt: tuple[tuple[str, str | None], ...] = ()  # podcast:txt (text, purpose)
     page_size: int | None = None  # more items than this: RFC 5005 paged archive feeds
+    encoding: EncodeSettings = EncodeSettings()  # [encoding]: for ingest, nothing in the feed
 
 
 @dataclass(frozen=True)
