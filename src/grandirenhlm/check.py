@@ -19,6 +19,7 @@ each naming the show or episode file and the field:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -282,7 +283,7 @@ def _check_persons(findings: _Findings, where: str, persons: tuple[Person, ...])
         _check_url(findings, where, f"person[{i}].img", p.img)
 
 
-def _check_rule(findings: _Findings, where: str, key: str, rule, value: str) -> None:
+def _check_rule(findings: _Findings, where: str, key: str, rule: Callable[[str], str], value: str) -> None:
     """A `namespace` rule the file may break and still load: its refusal is an error finding."""
     try:
         rule(value)

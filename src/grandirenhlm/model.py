@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from grandirenhlm.encode import Resolved
 
 from grandirenhlm.media.types import AUDIO_MPEG, PUBLISHABLE, media_type
 
@@ -133,7 +137,7 @@ class EncodeSettings:
     target_lufs: float | None = None  # default: -16 stereo, -19 mono
     max_true_peak: float = -1.0
 
-    def resolve(self, master_channels: int | None):  # -> encode.Resolved
+    def resolve(self, master_channels: int | None) -> Resolved:
         """The settings for one master, defaults decided (the encoder's rules: `encode.resolve_settings`)."""
         from grandirenhlm.encode import resolve_settings  # the model imports no step
 

@@ -30,16 +30,7 @@ from feedgen.util import formatRFC2822, xml_elem
 
 from grandirenhlm import namespace as ns
 from grandirenhlm.model import Episode, Show
-from grandirenhlm.namespace import PODCAST_NS, PSC_NS, podcast_guid
-
-__all__ = [
-    "AtomPagingExtension",
-    "ItunesEntryExtension",
-    "ItunesExtension",
-    "PodcastIndexEntryExtension",
-    "PodcastIndexExtension",
-    "podcast_guid",
-]
+from grandirenhlm.namespace import PODCAST_NS, PSC_NS
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 
