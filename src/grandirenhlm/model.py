@@ -7,6 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grandirenhlm import namespace as ns
+
 if TYPE_CHECKING:
     from grandirenhlm.encode import Resolved
 
@@ -29,8 +31,8 @@ class Person:
     """podcast:person: a real person named in the show's sources (never invented)."""
 
     name: str
-    role: str = "host"  # a role of the Podcast Taxonomy Project, e.g. host, guest, director
-    group: str = "cast"
+    role: str = ns.DEFAULT_PERSON_ROLE  # a role of the Podcast Taxonomy Project, e.g. host, guest, director
+    group: str = ns.DEFAULT_PERSON_GROUP
     href: str | None = None
     img: str | None = None
 
@@ -169,7 +171,7 @@ class Show:
     copyright: str | None = None
     website: str | None = None
     podcast_guid: str | None = None
-    medium: str = "podcast"
+    medium: str = ns.DEFAULT_MEDIUM
     links: dict[str, str] = field(default_factory=dict)  # platform name -> URL
     new_feed_url: str | None = None  # itunes:new-feed-url: the show moved there
     block: bool = False  # itunes:block: keep the show out of Apple Podcasts

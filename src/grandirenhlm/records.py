@@ -599,7 +599,7 @@ def _read_live(r: FieldReader) -> Live | None:
             t.problem("end", exc.problem)
     if status and start and end:
         url, mime_type = t.text("url", required=False), t.text("type", required=False)
-        return Live(status, start, end, url, mime_type or "audio/mpeg")
+        return Live(status, start, end, url, mime_type or Live.mime_type)  # the model's default
     return None
 
 
