@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -36,7 +36,7 @@ from grandirenhlm.records import (
     read_episode,
     write_episode,
 )
-from tests.conftest import REPO, SHOW_TOML, make_cover
+from tests.conftest import REPO, SHOW_TOML, assert_clean_error, make_cover, make_mp3, run_cli
 
 SHOW = "grandir-en-hlm"
 
@@ -231,7 +231,7 @@ def test_a_rewrite_keeps_every_unchanged_key_as_the_file_wrote_it(folder: Path) 
     """What `ingest --force` does: new media into a record edited by hand, whose old media is gone."""
     path = folder / "hand.toml"
     path.write_text(HAND_WRITTEN, encoding="utf-8")
-    record = read_episode(path, SHOW, check_files=False)
+    record = read_episode(path, SHOW, replacing_media=True)
     assert record.episode.pub_date == datetime(2023, 6, 26, tzinfo=UTC)  # typed: a date is midnight UTC
     assert record.episode.persons == (Person("Nadia", role="guest"),)
     assert record.episode.location == Location("Paris", country="FR")
@@ -255,6 +255,45 @@ def test_a_rewrite_keeps_every_unchanged_key_as_the_file_wrote_it(folder: Path) 
     leading = ["title", "guid", "pub_date", "episode_type", "explicit", "draft"]
     assert list(after) == [*leading, "license", "description", "transcript", "chapters", "person", "location"]
     assert load_episode(path, SHOW).media == new_media
+
+
+def test_ingest_force_gives_media_to_a_record_written_by_hand_and_keeps_it_as_written(project: Path) -> None:
+    record = project / "episodes" / SHOW / "ecrit.toml"
+    record.parent.mkdir(parents=True)
+    written = {
+        "title": "Écrit avant le son",
+        "guid": "urn:uuid:22222222-3333-4444-8555-666666666666",
+        "pub_date": date(2023, 6, 26),
+        "episode": 1,
+        "description": "Une ligne.\n\nUne autre.\n",
+    }
+    text = tomli_w.dumps(written, multiline_strings=True)
+    record.write_text(text, encoding="utf-8")
+    mp3 = make_mp3(project / "son.mp3", 0.5)
+
+    result = run_cli(project, "ingest", "--show", SHOW, "--slug", "ecrit", "--force", str(mp3))
+
+    assert result.exit_code == 0, result.stderr
+    after = record.read_text(encoding="utf-8")
+    assert after.startswith(text + "\n[media]\n"), after  # the hand-written part, byte for byte
+    media = load_episode(record, SHOW).media
+    assert media is not None and media.size == mp3.stat().st_size
+
+
+def test_ingest_force_writes_nothing_over_a_record_that_does_not_load(project: Path) -> None:
+    record = project / "episodes" / SHOW / "casse.toml"
+    record.parent.mkdir(parents=True)
+    text = 'title = "Cassé"\nguid = "casse"\npub_date = 2023-06-26\nseason = "2"\n'
+    record.write_text(text, encoding="utf-8")
+    mp3 = make_mp3(project / "son.mp3", 0.5)
+
+    result = run_cli(project, "ingest", "--show", SHOW, "--slug", "casse", "--force", str(mp3))
+
+    assert_clean_error(
+        result, "error: episodes/grandir-en-hlm/casse.toml: season: expected a whole number >= 1"
+    )
+    assert record.read_text(encoding="utf-8") == text
+    assert not (project / "media").exists()
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "episodes").rglob("*.toml")), ids=lambda p: p.stem)

@@ -393,12 +393,12 @@ def finish_ingest(
 
 
 def existing_record(record_path: Path, show: str) -> EpisodeRecord | None:
-    """The record ingest would update, if there is one. Its media need not exist (it is being
+    """The record ingest would update, if there is one. Its media may be missing (it is being
     replaced), but a record that does not load otherwise is refused: nothing is written over it."""
     if not record_path.exists():
         return None
     try:
-        return read_episode(record_path, show, check_files=False)
+        return read_episode(record_path, show, replacing_media=True)
     except ValidationError as exc:  # one line: ingest reports one error per file
         raise ConfigError("; ".join(exc.problems)) from exc
 

@@ -441,26 +441,28 @@ class EpisodeRecord:
 def load_episode(path: Path, show_slug: str, cache: TomlCache | None = None) -> Episode:
     """Read `episodes/<show>/<slug>.toml` into an `Episode`, raising every problem at once."""
     data = cache.read(path) if cache is not None else read_toml(path)
-    return _read_episode(data, path, show_slug, check_files=True)[0]
+    return _read_episode(data, path, show_slug, replacing_media=False)[0]
 
 
-def read_episode(path: Path, show_slug: str, *, check_files: bool = True) -> EpisodeRecord:
+def read_episode(path: Path, show_slug: str, *, replacing_media: bool = False) -> EpisodeRecord:
     """Read an episode record to rewrite it (`write_episode`), raising every problem at once.
-    `check_files=False`: its media, transcript and poster files need not exist."""
+
+    `replacing_media`: the caller (ingest) gives the record new media, so `[media]` may be missing
+    (a record written by hand before its media) and the files it names need not exist."""
     data = read_toml(path)
-    episode, master = _read_episode(data, path, show_slug, check_files)
+    episode, master = _read_episode(data, path, show_slug, replacing_media)
     return EpisodeRecord(episode, master, _Written(episode, master, data))
 
 
 def _read_episode(
-    data: dict[str, Any], path: Path, show_slug: str, check_files: bool
+    data: dict[str, Any], path: Path, show_slug: str, replacing_media: bool
 ) -> tuple[Episode, MasterFile | None]:
     problems: list[str] = []
-    r = FieldReader(data, DisplayPath(path), problems, check_files=check_files)  # type: ignore[arg-type]
+    r = FieldReader(data, DisplayPath(path), problems, check_files=not replacing_media)  # type: ignore[arg-type]
     r.unknown_keys(EPISODE_KEYS)
     live = _read_live(r)
     # A live item may have no media yet: it becomes a normal item once its replay is ingested.
-    media = _read_media(r, path.parent, required=live is None)
+    media = _read_media(r, path.parent, required=live is None and not replacing_media)
     chapters = _read_chapters(r)
     episode = dict(
         show=show_slug,
