@@ -16,7 +16,7 @@ from grandirenhlm.check import check_catalog
 from grandirenhlm.config import load_project
 from grandirenhlm.errors import ValidationError
 from grandirenhlm.podcast_namespace import PodcastIndexEntryExtension, PodcastIndexExtension
-from tests.conftest import SHOW_TOML, make_mp3
+from tests.support import SHOW_TOML, make_mp3
 
 SHOW_FILE = "feeds/grandir-en-hlm.toml"
 EPISODE_FILE = "episodes/grandir-en-hlm/un.toml"

@@ -36,7 +36,7 @@ from grandirenhlm.records import (
     read_episode,
     write_episode,
 )
-from tests.conftest import REPO, SHOW_TOML, assert_clean_error, make_cover, make_mp3, run_cli
+from tests.support import REPO, SHOW_TOML, assert_clean_error, make_cover, make_mp3, run_cli
 
 SHOW = "grandir-en-hlm"
 
