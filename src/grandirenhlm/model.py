@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grandirenhlm import namespace as ns
+from grandirenhlm.media.types import AUDIO_MPEG, PUBLISHABLE, media_type
 
 if TYPE_CHECKING:
     from grandirenhlm.encode import Resolved
-
-from grandirenhlm.media.types import AUDIO_MPEG, PUBLISHABLE, media_type
 
 # Media types that podcast apps play as an enclosure (declared in media/types.py). Everything else
 # is a master: `inspect` reads it, but it must be encoded before it is published.
