@@ -12,7 +12,8 @@ from lxml import etree
 
 from grandirenhlm.catalog import load_catalog
 from grandirenhlm.config import load_project
-from grandirenhlm.podcast_namespace import PodcastIndexExtension, podcast_guid
+from grandirenhlm.namespace import podcast_guid
+from grandirenhlm.podcast_namespace import PodcastIndexExtension
 from tests.support import make_mp3, render_site, run_cli
 
 NS = {

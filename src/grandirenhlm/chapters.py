@@ -20,10 +20,10 @@ import re
 from collections.abc import Sequence
 
 from grandirenhlm.model import Chapter, Episode
+from grandirenhlm.namespace import JSON_CHAPTERS_MIME as JSON_CHAPTERS_MIME  # the chapters' types, declared
+from grandirenhlm.namespace import PSC_NS as PSC_NS  # once there and re-exported with the chapters
 from grandirenhlm.text import clock
 
-JSON_CHAPTERS_MIME = "application/json+chapters"
-PSC_NS = "http://podlove.org/simple-chapters"
 MIN_DESCRIPTION_CHAPTERS = 3  # Apple/Spotify/YouTube ignore fewer timestamps
 HEADING = "Chapitres :"  # shipped content is French
 

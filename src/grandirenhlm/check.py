@@ -6,8 +6,9 @@ each naming the show or episode file and the field:
 
 - Apple Podcasts: its category list, description <= 4000 bytes once rendered as content:encoded,
   an RSS language code, ASCII-only http(s) URLs, artwork (warnings);
-- PSP-1 / Podcasting 2.0: podcast:guid a UUIDv5, person groups of the Podcast Taxonomy, license,
-  funding and txt lengths, updateFrequency on a complete series, transcripts that parse;
+- PSP-1 / Podcasting 2.0: podcast:guid a UUIDv5, person groups of the Podcast Taxonomy, the
+  purpose of a txt (the rules of `namespace.py`, which the feed applies too), updateFrequency on a
+  complete series, transcripts that parse;
 - chapters: strictly increasing, inside the media, first at 0 and at least three (what Apple
   and Spotify need to read them; warnings);
 - with `deep`, media files re-hashed against their records.
@@ -18,7 +19,7 @@ each naming the show or episode file and the field:
 from __future__ import annotations
 
 import re
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -28,6 +29,7 @@ from PIL import Image, UnidentifiedImageError
 
 from grandirenhlm import chapters as chaps
 from grandirenhlm import layout
+from grandirenhlm import namespace as ns
 from grandirenhlm.catalog import Catalog
 from grandirenhlm.config import Project, is_loopback_url
 from grandirenhlm.errors import ConfigError, ValidationError
@@ -35,7 +37,6 @@ from grandirenhlm.feed import MAX_DESCRIPTION_BYTES, description_html, episode_d
 from grandirenhlm.files import display_path, sha256_file
 from grandirenhlm.media import artwork_problems
 from grandirenhlm.model import Cover, Episode, Person, Show
-from grandirenhlm.podcast_namespace import PERSON_GROUPS
 from grandirenhlm.transcripts import load_transcript
 
 # RSS language codes (https://www.rssboard.org/rss-language-codes) and their BCP 47 forms: fr, fr-FR, fr-ca.
@@ -277,21 +278,21 @@ def _check_url(findings: _Findings, where: str, field: str, url: str | None) -> 
 
 def _check_persons(findings: _Findings, where: str, persons: tuple[Person, ...]) -> None:
     for i, p in enumerate(persons):
-        if p.group not in PERSON_GROUPS:
-            findings.error(
-                where,
-                f"person[{i}].group: {p.group!r} is not a Podcast Taxonomy group ({', '.join(PERSON_GROUPS)})",
-            )
+        _check_rule(findings, where, f"person[{i}].group", ns.person_group, p.group)
         _check_url(findings, where, f"person[{i}].href", p.href)
         _check_url(findings, where, f"person[{i}].img", p.img)
 
 
+def _check_rule(findings: _Findings, where: str, key: str, rule: Callable[[str], str], value: str) -> None:
+    """A `namespace` rule the file may break and still load: its refusal is an error finding."""
+    try:
+        rule(value)
+    except ns.NamespaceError as exc:
+        findings.error(where, f"{key}: {exc.problem}")
+
+
 def _check_show(show: Show, findings: _Findings) -> None:
     where = display_path(show.source)
-    from grandirenhlm.encode import read_settings
-
-    for problem in read_settings(show.source)[1]:  # [encoding]: ingest would refuse to encode
-        findings.error(where, problem.removeprefix(f"{where}: "))
     if show.category not in APPLE_CATEGORIES:
         findings.error(where, f"category: {show.category!r} is not an Apple Podcasts category")
     elif show.subcategory and show.subcategory not in APPLE_CATEGORIES[show.category]:
@@ -307,24 +308,14 @@ def _check_show(show: Show, findings: _Findings) -> None:
             "podcast_guid: missing; compute it once from the first feed URL and keep it when the show moves",
         )
     else:
-        try:
-            version = uuid.UUID(show.podcast_guid).version
-        except ValueError:
-            findings.error(where, f"podcast_guid: {show.podcast_guid!r} is not a UUID")
-        else:
-            if version != 5:
-                findings.error(
-                    where, f"podcast_guid: a version 5 UUID is required, this one is version {version}"
-                )
+        _check_rule(findings, where, "podcast_guid", ns.guid, show.podcast_guid)
     for field in ("website", "new_feed_url", "license_url"):
         _check_url(findings, where, field, getattr(show, field))
     for i, f in enumerate(show.funding):
         _check_url(findings, where, f"funding[{i}].url", f.url)
     for i, (_, purpose) in enumerate(show.txt):
-        if purpose and len(purpose) > 128:
-            findings.error(
-                where, f"txt[{i}].purpose: {len(purpose)} characters, the podcast namespace allows 128"
-            )
+        if purpose:
+            _check_rule(findings, where, f"txt[{i}].purpose", ns.txt_purpose, purpose)
     _check_persons(findings, where, show.persons)
     if show.complete and not show.update_frequency:
         findings.warning(

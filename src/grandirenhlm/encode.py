@@ -29,46 +29,34 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
-from grandirenhlm.errors import ConfigError, GrandirError, MediaError
+from grandirenhlm.errors import GrandirError, MediaError
 from grandirenhlm.ffmpeg import CANCEL, EncodeInterrupted, run_ffmpeg
 from grandirenhlm.files import display_path, move_into_place, sha256_file, temporary_beside
 from grandirenhlm.loudness import default_target, loudnorm_filter, measure_loudness
 from grandirenhlm.media import probe
 from grandirenhlm.media.types import AUDIO_M4A, AUDIO_MPEG
-from grandirenhlm.model import MediaInfo
-from grandirenhlm.records import FieldReader, read_toml
+from grandirenhlm.model import EncodeSettings, MediaInfo
+from grandirenhlm.records import load_show
 from grandirenhlm.tagging import TagData, ended_chapters, write_tags
 from grandirenhlm.text import clock
 
 FORMATS = {"mp3": AUDIO_MPEG.suffix, "m4a": AUDIO_M4A.suffix}  # `format` setting -> suffix
-SAMPLE_RATES = (22050, 24000, 32000, 44100, 48000)
 CACHE_DIR = Path(".grandirenhlm") / "encoded"
 Progress = Callable[[float], None]
 
 
-@dataclass(frozen=True)
-class EncodeSettings:
-    """A show's `[encoding]` table; `None` means "decided from the master" (see `resolve`)."""
-
-    format: str = "mp3"
-    sample_rate: int = 44100
-    bitrate_kbps: int | None = None  # default: 128 stereo, 64 (MP3) or 96 (M4A) mono for speech
-    channels: int | None = None  # default: the master's, at most 2
-    normalize: bool = False
-    target_lufs: float | None = None  # default: -16 stereo, -19 mono
-    max_true_peak: float = -1.0
-
-    def resolve(self, master_channels: int | None) -> Resolved:
-        channels = self.channels or min(max(master_channels or 2, 1), 2)
-        return Resolved(
-            format=self.format,
-            sample_rate=self.sample_rate,
-            bitrate_kbps=self.bitrate_kbps or _default_kbps(self.format, channels),
-            channels=channels,
-            normalize=self.normalize,
-            target_lufs=self.target_lufs if self.target_lufs is not None else default_target(channels),
-            max_true_peak=self.max_true_peak,
-        )
+def resolve_settings(settings: EncodeSettings, master_channels: int | None) -> Resolved:
+    """The settings for one master: channels, bitrate and loudness target decided from its channels."""
+    channels = settings.channels or min(max(master_channels or 2, 1), 2)
+    return Resolved(
+        format=settings.format,
+        sample_rate=settings.sample_rate,
+        bitrate_kbps=settings.bitrate_kbps or _default_kbps(settings.format, channels),
+        channels=channels,
+        normalize=settings.normalize,
+        target_lufs=settings.target_lufs if settings.target_lufs is not None else default_target(channels),
+        max_true_peak=settings.max_true_peak,
+    )
 
 
 def _default_kbps(fmt: str, channels: int) -> int:
@@ -103,62 +91,13 @@ class Resolved:
 def load_settings(
     project_root: Path, show: str, *, format: str | None = None, normalize: bool | None = None
 ) -> EncodeSettings:
-    """The `[encoding]` table of `feeds/<show>.toml` (all keys optional), with command-line overrides."""
-    settings, problems = read_settings(project_root / "feeds" / f"{show}.toml")
-    if problems:
-        raise ConfigError("; ".join(problems))
+    """The `[encoding]` table of `feeds/<show>.toml` (read with the show), with command-line overrides."""
+    settings = load_show(project_root / "feeds" / f"{show}.toml").encoding
     return replace(
         settings,
         format=format or settings.format,
         normalize=settings.normalize if normalize is None else normalize,
     )
-
-
-def read_settings(path: Path) -> tuple[EncodeSettings, list[str]]:
-    """The show file's `[encoding]` settings and every problem in them (`check` reports them too)."""
-    data = read_toml(path).get("encoding", {})
-    where = display_path(path)
-    if not isinstance(data, dict):
-        return EncodeSettings(), [f"{where}: encoding: expected a table, got {data!r}"]
-    problems: list[str] = []
-    e = FieldReader(data, where, problems, "encoding.")
-    e.unknown_keys({"format", "sample_rate", "bitrate", "channels", "normalize", "target_lufs", "true_peak"})
-    fmt = e.choice("format", tuple(FORMATS), "mp3")
-    rate = e.value(
-        "sample_rate", False, "one of " + ", ".join(map(str, SAMPLE_RATES)), SAMPLE_RATES.__contains__
-    )
-    bitrate = e.value("bitrate", False, 'a bitrate like "128k" or 128 (kbps), 32 to 320', _kbps_ok)
-    channels = e.value("channels", False, "1 (mono) or 2 (stereo)", lambda v: v in (1, 2) and v is not True)
-    target = e.value("target_lufs", False, "a loudness in LUFS from -31 to -9", lambda v: _num_in(v, -31, -9))
-    peak = e.value("true_peak", False, "a true peak in dBTP from -9 to 0", lambda v: _num_in(v, -9, 0))
-    norm = e.boolean("normalize", False)
-    return EncodeSettings(
-        format=fmt,
-        sample_rate=rate or 44100,
-        bitrate_kbps=_kbps(bitrate) if bitrate is not None else None,
-        channels=channels,
-        normalize=bool(norm),
-        target_lufs=float(target) if target is not None else None,
-        max_true_peak=float(peak) if peak is not None else -1.0,
-    ), problems
-
-
-def _num_in(v: object, low: float, high: float) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and low <= v <= high
-
-
-def _kbps(v: object) -> int:
-    text = str(v).strip().lower().removesuffix("k")
-    return int(text)
-
-
-def _kbps_ok(v: object) -> bool:
-    if isinstance(v, bool) or not isinstance(v, int | str):
-        return False
-    try:
-        return 32 <= _kbps(v) <= 320
-    except ValueError:
-        return False
 
 
 # ---------------------------------------------------------------- one master

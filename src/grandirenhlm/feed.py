@@ -169,6 +169,7 @@ def _code_fingerprint() -> str:
         for name in (
             "feed.py",
             "podcast_namespace.py",
+            "namespace.py",
             "chapters.py",
             "transcripts.py",
             "layout.py",
@@ -388,28 +389,12 @@ def _channel(
         it.itunes_block(True)
 
     pod = fg.podcast
-    if show.podcast_guid:
-        pod.guid(show.podcast_guid)
-    pod.locked(True, show.owner.email)
-    pod.medium(show.medium)
-    for p in show.persons:
-        pod.person(p.name, p.role, p.group, p.href, p.img)
-    if show.location:
-        loc = show.location
-        pod.location(loc.name, loc.geo, loc.osm, loc.country, loc.rel)
-    if show.license:
-        pod.license(show.license, show.license_url)
-    for f in show.funding:
-        pod.funding(f.url, f.text)
+    pod.show_tags(show)
     pod.image(cover_url, alt=show.title)
     for e in all_episodes:
         if e.episode_type == "trailer" and e.media is not None:
             media_url = layout.absolute(base_url, layout.media(e))
             pod.trailer(media_url, e.title, e.pub_date, e.media.size, e.media.mime_type, e.season)
-    if show.update_frequency:
-        pod.update_frequency(show.update_frequency, show.update_rrule, show.complete)
-    for text, purpose in show.txt:
-        pod.txt(text, purpose)
     for e in live_items:
         live = e.live
         assert live is not None
@@ -446,16 +431,15 @@ def _add_entry(fg: FeedGenerator, show: Show, episode: Episode, base_url: str, c
     it.itunes_episode_type(episode.episode_type)
     if episode.number is not None:
         it.itunes_episode(episode.number)
-        fe.podcast.episode(episode.number)
     if episode.season is not None:
         it.itunes_season(episode.season)
-        fe.podcast.season(episode.season)
     if episode.explicit is not None:
         it.explicit(episode.explicit)
     if episode.block:
         it.block()
 
     pod = fe.podcast
+    pod.episode_tags(episode)
     if chapters:
         pod.chapters(layout.absolute(base_url, layout.chapters(episode)))
         for c in chapters:
@@ -464,13 +448,6 @@ def _add_entry(fg: FeedGenerator, show: Show, episode: Episode, base_url: str, c
         for fmt in FORMATS:
             url = layout.absolute(base_url, layout.transcript(episode, fmt.extension))
             pod.transcript(url, fmt.mime_type, show.language, captions=fmt.timed)
-    for p in episode.persons:
-        pod.person(p.name, p.role, p.group, p.href, p.img)
-    if episode.location:
-        loc = episode.location
-        pod.location(loc.name, loc.geo, loc.osm, loc.country, loc.rel)
-    if episode.license:
-        pod.license(episode.license, episode.license_url)
     if episode.alternates:
         # The enclosure itself first, as the default rendition, then the others (the audio of a video).
         for m, default in ((media, True), *((a, False) for a in episode.alternates)):

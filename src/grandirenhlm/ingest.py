@@ -3,6 +3,9 @@
 Identity rules: an episode's GUID is assigned once, at first ingest, and kept forever. The media
 copy is named by its content hash, so a corrected file gets a new URL (podcast apps cache byte
 ranges per URL) while the episode, and its GUID, stay the same.
+
+Records are typed values here (`records.EpisodeRecord`, `model.Episode`): `records` reads and
+writes their TOML.
 """
 
 from __future__ import annotations
@@ -11,10 +14,9 @@ import json
 import os
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from slugify import slugify
 
@@ -34,11 +36,18 @@ from grandirenhlm.encode import (
     run_jobs,
     store_derived,
 )
-from grandirenhlm.errors import ConfigError, GrandirError, MediaError
+from grandirenhlm.errors import ConfigError, GrandirError, MediaError, ValidationError
 from grandirenhlm.files import copy_atomic, display_path, write_atomic
 from grandirenhlm.media import probe
-from grandirenhlm.model import Chapter, MediaInfo
-from grandirenhlm.records import episode_to_toml, read_toml, write_toml_atomic
+from grandirenhlm.model import Chapter, Episode, EpisodeMedia, MediaInfo
+from grandirenhlm.records import (
+    EpisodeRecord,
+    MasterFile,
+    load_show,
+    read_episode,
+    recorded_media_sha256,
+    write_episode,
+)
 from grandirenhlm.tagging import TagData
 
 
@@ -250,16 +259,11 @@ def prepare_ingest(
     tags = info.tags if info else {}
     slug = slug or make_slug(title or tags.get("title") or path.stem)
     record_path = records / f"{slug}.toml"
-    record = read_toml(record_path) if record_path.exists() else None
+    record = existing_record(record_path, show)
     if record is not None and not force:
-        known = record.get("master", {}).get("sha256") if isinstance(record.get("master"), dict) else None
-        media_sha = record.get("media", {}).get("sha256", "?")
-        if known == master.sha256:
-            return IngestResult(path, record_path, "unchanged", media_sha)
-        raise GrandirError(
-            f"{display_path(record_path)}: already exists with other media "
-            f"(sha256 {media_sha[:12]}…); use --force to replace its media (its GUID is kept)"
-        )
+        if record.master is not None and record.master.sha256 == master.sha256:
+            return IngestResult(path, record_path, "unchanged", _media_sha256(record))
+        raise _exists(record_path, record)
     resolved = (settings or load_settings(project.root, show)).resolve(master.channels)
     tag_data = episode_tags(project, show, record, master, title)
     folder = project.media_dir / show
@@ -283,13 +287,9 @@ def _plan_video_extras(
     assert info is not None
     slug = plan.slug or make_slug(plan.title or info.tags.get("title") or info.path.stem)
     record_path = project.episodes_dir / show / f"{slug}.toml"
-    record = read_toml(record_path) if record_path.exists() else None
+    record = existing_record(record_path, show)
     if record is not None and not force:  # refuse before extracting anything
-        raise GrandirError(
-            f"{display_path(record_path)}: already exists with other media "
-            f"(sha256 {record.get('media', {}).get('sha256', '?')[:12]}…); "
-            "use --force to replace its media (its GUID is kept)"
-        )
+        raise _exists(record_path, record)
     plan.slug = slug
     master = Master(info.path, info.sha256, info.duration_seconds, info.channels, info)
     tag_data = episode_tags(project, show, record, master, plan.title)
@@ -354,43 +354,65 @@ def finish_ingest(
         return IngestResult(path, existing, "unchanged", info.sha256)
 
     slug = plan.slug or make_slug(plan.title or info.tags.get("title") or path.stem)
-    title = plan.title
     record_path = records / f"{slug}.toml"
-    record = read_toml(record_path) if record_path.exists() else None  # read before any write
+    record = existing_record(record_path, show)  # read before any write
     if record is not None and not force:
-        raise GrandirError(
-            f"{display_path(record_path)}: already exists with other media "
-            f"(sha256 {record.get('media', {}).get('sha256', '?')[:12]}…); "
-            "use --force to replace its media (its GUID is kept)"
-        )
-    stored = store_media(project, show, slug, info)
-    media = _media_table(info, stored, record_path)
-    extras: dict[str, Any] = {}
+        raise _exists(record_path, record)
+    media = _episode_media(info, store_media(project, show, slug, info))
+    master = None
     if plan.master is not None:
-        extras["master"] = {
-            "file": os.path.relpath(plan.master.path.resolve(), project.root.resolve()),
-            "sha256": plan.master.sha256,
-        }
+        master = MasterFile(
+            os.path.relpath(plan.master.path.resolve(), project.root.resolve()), plan.master.sha256
+        )
+    alternates = poster = None
     if "audio_job" in plan.outputs:
         audio = plan.outputs["audio_job"]
         assert isinstance(audio, Path)
-        extras["alternate"] = [_media_table(probe(audio), audio, record_path)]
+        alternates = (_episode_media(probe(audio), audio),)
     if "poster_job" in plan.outputs:
         poster = plan.outputs["poster_job"]
         assert isinstance(poster, Path)
-        extras["poster"] = os.path.relpath(poster, record_path.parent)
     if record is not None:
-        record["media"] = media
-        record.update(extras)
-        write_toml_atomic(record_path, episode_to_toml(record))
+        # the new media, and what ingest derived from it; every other key as the file has it
+        episode = record.episode
+        episode = replace(
+            episode,
+            media=media,
+            alternates=episode.alternates if alternates is None else alternates,
+            poster=poster or episode.poster,
+        )
+        write_episode(record_path, replace(record, episode=episode, master=master or record.master))
         index.add(info.sha256, record_path)
         return IngestResult(path, record_path, "updated", info.sha256)
 
-    record = _new_record(info, title, media, now or datetime.now(UTC))
-    record.update(extras)
-    write_toml_atomic(record_path, episode_to_toml(record))
+    episode = _new_episode(show, record_path, info, plan.title, media, now or datetime.now(UTC))
+    episode = replace(episode, alternates=alternates or (), poster=poster)
+    write_episode(record_path, EpisodeRecord(episode, master))
     index.add(info.sha256, record_path)
     return IngestResult(path, record_path, "created", info.sha256)
+
+
+def existing_record(record_path: Path, show: str) -> EpisodeRecord | None:
+    """The record ingest would update, if there is one. Its media may be missing (it is being
+    replaced), but a record that does not load otherwise is refused: nothing is written over it."""
+    if not record_path.exists():
+        return None
+    try:
+        return read_episode(record_path, show, replacing_media=True)
+    except ValidationError as exc:  # one line: ingest reports one error per file
+        raise ConfigError("; ".join(exc.problems)) from exc
+
+
+def _media_sha256(record: EpisodeRecord) -> str:
+    media = record.episode.media
+    return media.sha256 if media is not None else "?"  # a live item has no media yet
+
+
+def _exists(record_path: Path, record: EpisodeRecord) -> GrandirError:
+    return GrandirError(
+        f"{display_path(record_path)}: already exists with other media "
+        f"(sha256 {_media_sha256(record)[:12]}…); use --force to replace its media (its GUID is kept)"
+    )
 
 
 # ISO 639-1 (feeds) -> ISO 639-2/B (ID3 TLAN, COMM) for the languages a show is likely to use.
@@ -407,29 +429,22 @@ _ID3_LANGUAGES = {
 
 
 def episode_tags(
-    project: Project, show: str, record: dict[str, Any] | None, master: Master, title: str | None
+    project: Project, show: str, record: EpisodeRecord | None, master: Master, title: str | None
 ) -> TagData:
     """The tags of a derived file: the record's texts when it exists, else the master's tags."""
-    from grandirenhlm.records import load_show
-
     s = load_show(project.feeds_dir / f"{show}.toml")
     tags = master.info.tags if master.info else {}
     language = _ID3_LANGUAGES.get(s.language.split("-")[0].lower())
     common = {"artist": s.author, "album": s.title, "language": language, "cover": s.image}
     if record is not None:
-        chapters = tuple(
-            Chapter(float(c["start_seconds"]), str(c["title"]))
-            for c in record.get("chapters", [])
-            if isinstance(c, dict) and "start_seconds" in c and "title" in c
-        )
-        pub = record.get("pub_date")
+        e = record.episode
         return TagData(
-            title=title or str(record.get("title") or master.path.stem),
-            track=record.get("episode") if isinstance(record.get("episode"), int) else None,
-            disc=record.get("season") if isinstance(record.get("season"), int) else None,
-            date=pub.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") if isinstance(pub, datetime) else None,
-            comment=str(record.get("description") or "") or None,
-            chapters=chapters,
+            title=title or e.title,
+            track=e.number,
+            disc=e.season,
+            date=e.pub_date.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+            comment=e.description or None,
+            chapters=tuple(Chapter(c.start_seconds, c.title) for c in e.chapters),
             **common,
         )
     track = tags.get("track", "").split("/")[0]
@@ -445,21 +460,23 @@ def episode_tags(
     )
 
 
-def _new_record(info: MediaInfo, title: str | None, media: dict, now: datetime) -> dict[str, Any]:
+def _new_episode(
+    show: str, record_path: Path, info: MediaInfo, title: str | None, media: EpisodeMedia, now: datetime
+) -> Episode:
     """Defaults from the file's tags; the user edits the record afterwards."""
-    record: dict[str, Any] = {
-        "title": title or info.tags.get("title") or info.path.stem,
-        "guid": f"urn:uuid:{uuid.uuid4()}",
-        "pub_date": tag_moment(info.tags.get("date", "")) or now.replace(microsecond=0),
-        "description": info.tags.get("comment", ""),
-    }
     track = info.tags.get("track", "").split("/")[0]
-    if track.isdigit() and int(track) > 0:
-        record["episode"] = int(track)
-    record["media"] = media
-    if info.chapters:
-        record["chapters"] = [{"start_seconds": c.start_seconds, "title": c.title} for c in info.chapters]
-    return record
+    return Episode(
+        show=show,
+        slug=record_path.stem,
+        source=Path(os.path.abspath(record_path)),
+        guid=f"urn:uuid:{uuid.uuid4()}",
+        title=title or info.tags.get("title") or info.path.stem,
+        pub_date=tag_moment(info.tags.get("date", "")) or now.replace(microsecond=0),
+        description=info.tags.get("comment", ""),
+        media=media,
+        number=int(track) if track.isdigit() and int(track) > 0 else None,
+        chapters=tuple(Chapter(c.start_seconds, c.title) for c in info.chapters),
+    )
 
 
 def tag_moment(text: str) -> datetime | None:
@@ -476,19 +493,19 @@ def tag_moment(text: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _media_table(info: MediaInfo, stored: Path, record_path: Path) -> dict[str, Any]:
-    table: dict[str, Any] = {
-        "file": os.path.relpath(stored, record_path.parent),
-        "sha256": info.sha256,
-        "size": info.size,
-        "mime_type": info.mime_type,
-        "duration_seconds": info.duration_seconds,
-    }
-    if info.bitrate:
-        table["bitrate"] = info.bitrate
-    if info.has_video and info.width and info.height:
-        table["width"], table["height"] = info.width, info.height
-    return table
+def _episode_media(info: MediaInfo, stored: Path) -> EpisodeMedia:
+    """What a record keeps of a media file (stored at `stored`): a video's size only with both sides."""
+    video_size = info.has_video and info.width and info.height
+    return EpisodeMedia(
+        path=stored,
+        sha256=info.sha256,
+        size=info.size,
+        mime_type=info.mime_type,
+        duration_seconds=info.duration_seconds,
+        bitrate=info.bitrate or None,
+        width=info.width if video_size else None,
+        height=info.height if video_size else None,
+    )
 
 
 def store_media(project: Project, show: str, slug: str, info: MediaInfo) -> Path:
@@ -512,12 +529,12 @@ class MediaIndex:
         self._by_record: dict[Path, str] = {}
         for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
             try:
-                media = read_toml(path).get("media", {})
+                sha256 = recorded_media_sha256(path)
             except ConfigError:
                 continue  # `check` reports broken records; ingest only needs the good ones
-            if isinstance(media, dict) and isinstance(media.get("sha256"), str):
-                self._by_sha.setdefault(media["sha256"], path)
-                self._by_record[path] = media["sha256"]
+            if sha256 is not None:
+                self._by_sha.setdefault(sha256, path)
+                self._by_record[path] = sha256
 
     def get(self, sha256: str) -> Path | None:
         return self._by_sha.get(sha256)

@@ -5,8 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from grandirenhlm import namespace as ns
 from grandirenhlm.media.types import AUDIO_MPEG, PUBLISHABLE, media_type
+
+if TYPE_CHECKING:
+    from grandirenhlm.encode import Resolved
 
 # Media types that podcast apps play as an enclosure (declared in media/types.py). Everything else
 # is a master: `inspect` reads it, but it must be encoded before it is published.
@@ -25,8 +30,8 @@ class Person:
     """podcast:person: a real person named in the show's sources (never invented)."""
 
     name: str
-    role: str = "host"  # a role of the Podcast Taxonomy Project, e.g. host, guest, director
-    group: str = "cast"
+    role: str = ns.DEFAULT_PERSON_ROLE  # a role of the Podcast Taxonomy Project, e.g. host, guest, director
+    group: str = ns.DEFAULT_PERSON_GROUP
     href: str | None = None
     img: str | None = None
 
@@ -122,6 +127,25 @@ class EpisodeMedia:
 
 
 @dataclass(frozen=True)
+class EncodeSettings:
+    """A show's `[encoding]` table: how `ingest` encodes its masters; `None` is "decided from the master"."""
+
+    format: str = "mp3"
+    sample_rate: int = 44100
+    bitrate_kbps: int | None = None  # default: 128 stereo, 64 (MP3) or 96 (M4A) mono for speech
+    channels: int | None = None  # default: the master's, at most 2
+    normalize: bool = False
+    target_lufs: float | None = None  # default: -16 stereo, -19 mono
+    max_true_peak: float = -1.0
+
+    def resolve(self, master_channels: int | None) -> Resolved:
+        """The settings for one master, defaults decided (the encoder's rules: `encode.resolve_settings`)."""
+        from grandirenhlm.encode import resolve_settings  # the model imports no step
+
+        return resolve_settings(self, master_channels)
+
+
+@dataclass(frozen=True)
 class Owner:
     name: str
     email: str
@@ -146,7 +170,7 @@ class Show:
     copyright: str | None = None
     website: str | None = None
     podcast_guid: str | None = None
-    medium: str = "podcast"
+    medium: str = ns.DEFAULT_MEDIUM
     links: dict[str, str] = field(default_factory=dict)  # platform name -> URL
     new_feed_url: str | None = None  # itunes:new-feed-url: the show moved there
     block: bool = False  # itunes:block: keep the show out of Apple Podcasts
@@ -159,6 +183,7 @@ class Show:
     funding: tuple[Funding, ...] = ()
     txt: tuple[tuple[str, str | None], ...] = ()  # podcast:txt (text, purpose)
     page_size: int | None = None  # more items than this: RFC 5005 paged archive feeds
+    encoding: EncodeSettings = EncodeSettings()  # [encoding]: for ingest, nothing in the feed
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ RSS ingestion, Podcast Index), reduced to what can be checked from the project.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from grandirenhlm import namespace as ns
 from grandirenhlm.catalog import Catalog
 from grandirenhlm.check import APPLE_CATEGORIES, is_placeholder_email
 from grandirenhlm.config import is_loopback_url
@@ -49,10 +49,14 @@ def _artwork(f: Facts) -> bool:
 
 
 def _uuid5(f: Facts) -> bool:
-    try:
-        return f.show.podcast_guid is not None and uuid.UUID(f.show.podcast_guid).version == 5
-    except ValueError:
+    """podcast:guid as the namespace's rule (`namespace.guid`) wants it."""
+    if f.show.podcast_guid is None:
         return False
+    try:
+        ns.guid(f.show.podcast_guid)
+    except ns.NamespaceError:
+        return False
+    return True
 
 
 FEED_PUBLIC: Rule = ("the feed at a public https address", lambda f: f.public)

@@ -2,21 +2,23 @@
 
 feedgen 1.0.0 still writes `itunes:explicit` as yes/no/clean; Apple's spec now says true/false
 (https://help.apple.com/itc/podcasts_connect/#/itcb54353390), so `ItunesExtension` rewrites it.
-The `podcast:` tags follow https://podcastindex.org/namespace/1.0 and raise ValueError on bad input
-(the feed renderer turns it into an error naming the record):
+The `podcast:` tags follow https://podcastindex.org/namespace/1.0; their constants and rules live in
+`namespace.py`, whose validators every setter calls, so a bad value raises `NamespaceError` (a
+ValueError; the feed renderer turns it into an error naming the record):
 
 - channel (`PodcastIndexExtension`): guid, locked, medium, person, location, license, funding,
-  image, trailer, updateFrequency, txt, liveItem;
+  image, trailer, updateFrequency, txt, liveItem; `show_tags(show)` sets those a `Show` holds;
 - item (`PodcastIndexEntryExtension`): season, episode, chapters, transcript, person, location,
   license, alternateEnclosure with source and integrity, and the Podlove Simple Chapters
-  (`psc:chapters`) that mirror podcast:chapters;
+  (`psc:chapters`) that mirror podcast:chapters; `episode_tags(episode)` sets those an `Episode` holds;
 - `AtomPagingExtension`: RFC 5005 first/previous/next/last links of a paged feed.
+
+The tags that point at files of the site (chapters, transcripts, alternates, trailer, image) take
+their URLs from `feed.py`, which knows the layout.
 """
 
 from __future__ import annotations
 
-import base64
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,27 +28,11 @@ from feedgen.ext.podcast import PodcastExtension
 from feedgen.ext.podcast_entry import PodcastEntryExtension
 from feedgen.util import formatRFC2822, xml_elem
 
+from grandirenhlm import namespace as ns
+from grandirenhlm.model import Episode, Show
+from grandirenhlm.namespace import PODCAST_NS, PSC_NS
+
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
-PODCAST_NS = "https://podcastindex.org/namespace/1.0"
-# The namespace UUID the Podcast Index spec fixes for podcast:guid (UUIDv5).
-PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
-PSC_NS = "http://podlove.org/simple-chapters"
-MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog")
-# podcast:transcript types the spec lists; rel="captions" only for the timed ones.
-TRANSCRIPT_TYPES = ("text/vtt", "application/x-subrip", "application/json", "text/html", "text/plain")
-LIVE_STATUSES = ("pending", "live", "ended")
-LOCATION_RELS = ("subject", "creator")
-# Groups of the Podcast Taxonomy Project (https://podcasttaxonomy.com), lowercase as the spec writes them.
-PERSON_GROUPS = (
-    "cast", "writing", "audio production", "audio post-production", "administration", "visuals",
-    "community", "misc.", "video production",
-)  # fmt: skip
-
-
-def podcast_guid(feed_url: str) -> str:
-    """podcast:guid as the spec computes it: UUIDv5 of the feed URL without scheme and trailing slashes."""
-    bare = feed_url.split("://", 1)[-1].rstrip("/")
-    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
 
 
 def _explicit_true_false(parent) -> None:
@@ -60,11 +46,6 @@ def _explicit_true_false(parent) -> None:
             block.text = "Yes"
         else:
             parent.remove(block)
-
-
-def sri_sha256(hex_digest: str) -> str:
-    """A Subresource Integrity value (sha256-<base64>) from a hex SHA-256, for podcast:integrity."""
-    return "sha256-" + base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
 
 
 class ItunesExtension(PodcastExtension):
@@ -102,18 +83,6 @@ class ItunesEntryExtension(PodcastEntryExtension):
         return entry
 
 
-def _max(value: str, limit: int, name: str) -> str:
-    if not value or len(value) > limit:
-        raise ValueError(f"{name} must be 1 to {limit} characters, got {len(value)}")
-    return value
-
-
-def _url(value: str, name: str) -> str:
-    if not value.isascii() or "://" not in value:
-        raise ValueError(f"{name} must be an absolute ASCII URL, got {value!r}")
-    return value
-
-
 @dataclass(frozen=True)
 class PersonTag:
     name: str
@@ -134,13 +103,12 @@ class PersonTag:
 
 
 def _person(name: str, role: str, group: str, href: str | None, img: str | None) -> PersonTag:
-    _max(name, 128, "podcast:person")
-    if group.lower() not in PERSON_GROUPS:
-        raise ValueError(f"podcast:person group must be one of {', '.join(PERSON_GROUPS)}, got {group!r}")
+    ns.person_name(name)
+    group = ns.person_group(group)
     for url, what in ((href, "href"), (img, "img")):
         if url:
-            _url(url, f"podcast:person {what}")
-    return PersonTag(name, role.lower(), group.lower(), href, img)
+            ns.url(f"podcast:person {what}", url)
+    return PersonTag(name, ns.taxonomy_name(role), group, href, img)
 
 
 @dataclass(frozen=True)
@@ -161,14 +129,16 @@ class LocationTag:
 
 
 def _location(name, geo=None, osm=None, country=None, rel=None) -> LocationTag:
-    _max(name, 128, "podcast:location")
-    if rel is not None and rel not in LOCATION_RELS:
-        raise ValueError(f"podcast:location rel must be subject or creator, got {rel!r}")
-    if geo is not None and not geo.startswith("geo:"):
-        raise ValueError(f"podcast:location geo must be a geo: URI, got {geo!r}")
-    if country is not None and not (len(country) == 2 and country.isascii() and country.isalpha()):
-        raise ValueError(f"podcast:location country must be an ISO 3166 alpha-2 code, got {country!r}")
-    return LocationTag(name, geo, osm, country.upper() if country else None, rel)
+    ns.location_name(name)
+    if rel is not None:
+        ns.location_rel(rel)
+    if geo is not None:
+        ns.location_geo(geo)
+    if osm is not None:
+        ns.location_osm(osm)
+    if country is not None:
+        country = ns.location_country(country)
+    return LocationTag(name, geo, osm, country, rel)
 
 
 def _license(parent, value: tuple[str, str | None] | None) -> None:
@@ -187,17 +157,30 @@ class _SharedTags:
     _location: object
     _license: tuple | None
 
-    def person(self, name: str, role: str = "host", group: str = "cast", href=None, img=None) -> None:
+    def person(
+        self,
+        name: str,
+        role: str = ns.DEFAULT_PERSON_ROLE,
+        group: str = ns.DEFAULT_PERSON_GROUP,
+        href=None,
+        img=None,
+    ) -> None:
         self._persons.append(_person(name, role, group, href, img))
 
     def location(self, name: str, geo=None, osm=None, country=None, rel=None) -> None:
         self._location = _location(name, geo, osm, country, rel)
 
     def license(self, identifier: str, url: str | None = None) -> None:
-        self._license = (
-            _max(identifier, 128, "podcast:license"),
-            _url(url, "podcast:license url") if url else None,
-        )
+        self._license = (ns.license_name(identifier), ns.url("podcast:license url", url) if url else None)
+
+    def _shared_tags(self, value: Show | Episode) -> None:
+        for p in value.persons:
+            self.person(p.name, p.role, p.group, p.href, p.img)
+        if value.location:
+            loc = value.location
+            self.location(loc.name, loc.geo, loc.osm, loc.country, loc.rel)
+        if value.license:
+            self.license(value.license, value.license_url)
 
 
 class PodcastIndexExtension(_SharedTags, BaseExtension):
@@ -265,28 +248,34 @@ class PodcastIndexExtension(_SharedTags, BaseExtension):
             self._write_live_item(channel, live)
         return rss_feed
 
+    def show_tags(self, show: Show) -> None:
+        """Every tag whose value the show definition holds (those pointing at files come from the feed)."""
+        if show.podcast_guid:
+            self.guid(show.podcast_guid)
+        self.locked(True, show.owner.email)
+        self.medium(show.medium)
+        self._shared_tags(show)
+        for f in show.funding:
+            self.funding(f.url, f.text)
+        if show.update_frequency:
+            self.update_frequency(show.update_frequency, show.update_rrule, show.complete)
+        for text, purpose in show.txt:
+            self.txt(text, purpose)
+
     def guid(self, value: str) -> None:
-        try:
-            parsed = uuid.UUID(value)
-        except ValueError as exc:
-            raise ValueError(f"podcast:guid must be a UUID, got {value!r}") from exc
-        if parsed.version != 5:
-            raise ValueError(f"podcast:guid must be a version 5 UUID, got version {parsed.version}")
-        self._guid = str(parsed)
+        self._guid = ns.guid(value)
 
     def locked(self, locked: bool, owner: str | None = None) -> None:
         self._locked = (locked, owner)
 
     def medium(self, value: str) -> None:
-        if value not in MEDIUMS:
-            raise ValueError(f"podcast:medium must be one of {', '.join(MEDIUMS)}, got {value!r}")
-        self._medium = value
+        self._medium = ns.medium(value)
 
     def funding(self, url: str, text: str) -> None:
-        self._funding.append((_url(url, "podcast:funding url"), _max(text, 128, "podcast:funding")))
+        self._funding.append((ns.url("podcast:funding url", url), ns.funding_text(text)))
 
     def image(self, href: str, width: int | None = None, purpose: str | None = None, alt=None) -> None:
-        attrs = {"href": _url(href, "podcast:image href")}
+        attrs = {"href": ns.url("podcast:image href", href)}
         if alt:
             attrs["alt"] = alt
         if width:
@@ -297,8 +286,8 @@ class PodcastIndexExtension(_SharedTags, BaseExtension):
 
     def trailer(self, url: str, title: str, pub_date: datetime, length: int, mime_type: str, season=None):
         attrs = {
-            "title": _max(title, 128, "podcast:trailer"),
-            "url": _url(url, "podcast:trailer url"),
+            "title": ns.text("podcast:trailer", title),
+            "url": ns.url("podcast:trailer url", url),
             "pubdate": formatRFC2822(pub_date),
             "length": str(length),
             "type": mime_type,
@@ -308,12 +297,12 @@ class PodcastIndexExtension(_SharedTags, BaseExtension):
         self._trailers.append(attrs)
 
     def update_frequency(self, text: str, rrule: str | None = None, complete: bool = False) -> None:
-        self._update_frequency = (_max(text, 128, "podcast:updateFrequency"), rrule, complete)
+        self._update_frequency = (ns.update_frequency(text), rrule, complete)
 
     def txt(self, text: str, purpose: str | None = None) -> None:
         if purpose is not None:
-            _max(purpose, 128, "podcast:txt purpose")
-        self._txt.append((_max(text, 4000, "podcast:txt"), purpose))
+            ns.txt_purpose(purpose)
+        self._txt.append((ns.txt_text(text), purpose))
 
     def live_item(
         self,
@@ -328,12 +317,8 @@ class PodcastIndexExtension(_SharedTags, BaseExtension):
         mime_type: str = "audio/mpeg",
     ) -> None:
         """A `podcast:liveItem`: an episode announced before it airs (pending, live or ended)."""
-        if status not in LIVE_STATUSES:
-            raise ValueError(
-                f"podcast:liveItem status must be one of {', '.join(LIVE_STATUSES)}, got {status!r}"
-            )
-        if end <= start:
-            raise ValueError("podcast:liveItem end must be after start")
+        ns.live_status(status)
+        ns.live_times(start, end)
         self._live_items.append(
             dict(status=status, start=start, end=end, guid=guid, title=title, description=description,
                  link=link, url=url, mime_type=mime_type)
@@ -384,7 +369,7 @@ class PodcastIndexEntryExtension(_SharedTags, BaseEntryExtension):
             xml_elem(f"{{{PODCAST_NS}}}episode", entry).text = str(self._episode)
         if self._chapters:
             node = xml_elem(f"{{{PODCAST_NS}}}chapters", entry)
-            node.attrib.update(dict(url=self._chapters, type="application/json+chapters"))
+            node.attrib.update(dict(url=self._chapters, type=ns.JSON_CHAPTERS_MIME))
         for attrs in self._transcripts:
             xml_elem(f"{{{PODCAST_NS}}}transcript", entry).attrib.update(attrs)
         for person in self._persons:
@@ -411,18 +396,22 @@ class PodcastIndexEntryExtension(_SharedTags, BaseEntryExtension):
         Time (HH:MM:SS.mmm), its title."""
         self._psc.append((start, title))
 
+    def episode_tags(self, episode: Episode) -> None:
+        """Every tag whose value the episode record holds (those pointing at files come from the feed)."""
+        if episode.number is not None:
+            self.episode(episode.number)
+        if episode.season is not None:
+            self.season(episode.season)
+        self._shared_tags(episode)
+
     def season(self, number: int) -> None:
-        self._season = _positive(number, "podcast:season")
+        self._season = ns.season(number)
 
     def episode(self, number: int) -> None:
-        self._episode = _positive(number, "podcast:episode")
+        self._episode = ns.episode(number)
 
     def transcript(self, url: str, mime_type: str, language: str | None = None, captions: bool = False):
-        if mime_type not in TRANSCRIPT_TYPES:
-            raise ValueError(
-                f"podcast:transcript type must be one of {', '.join(TRANSCRIPT_TYPES)}, got {mime_type!r}"
-            )
-        attrs = {"url": _url(url, "podcast:transcript url"), "type": mime_type}
+        attrs = {"url": ns.url("podcast:transcript url", url), "type": ns.transcript_type(mime_type)}
         if language:
             attrs["language"] = language
         if captions:
@@ -430,7 +419,7 @@ class PodcastIndexEntryExtension(_SharedTags, BaseEntryExtension):
         self._transcripts.append(attrs)
 
     def chapters(self, url: str) -> None:
-        self._chapters = _url(url, "podcast:chapters url")
+        self._chapters = ns.url("podcast:chapters url", url)
 
     def alternate_enclosure(
         self,
@@ -444,26 +433,17 @@ class PodcastIndexEntryExtension(_SharedTags, BaseEntryExtension):
         height: int | None = None,
     ) -> None:
         """`podcast:alternateEnclosure` with one `podcast:source` and its SRI `podcast:integrity`."""
-        if len(sha256) != 64:
-            raise ValueError(f"podcast:integrity needs a hex SHA-256, got {sha256!r}")
+        sri = ns.integrity(sha256)
         attrs = {"type": mime_type, "length": str(int(length))}
         if bitrate:
             attrs["bitrate"] = str(bitrate)
         if height:
             attrs["height"] = str(height)
         if title:
-            attrs["title"] = _max(title, 32, "podcast:alternateEnclosure title")
+            attrs["title"] = ns.alternate_title(title)
         if default:
             attrs["default"] = "true"
-        self._alternates.append(
-            {"attrs": attrs, "uri": _url(url, "podcast:source uri"), "integrity": sri_sha256(sha256)}
-        )
-
-
-def _positive(number: int, name: str) -> int:
-    if not isinstance(number, int) or number < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {number!r}")
-    return number
+        self._alternates.append({"attrs": attrs, "uri": ns.url("podcast:source uri", url), "integrity": sri})
 
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -493,4 +473,4 @@ class AtomPagingExtension(BaseExtension):
     def link(self, rel: str, href: str) -> None:
         if rel not in self.RELS:
             raise ValueError(f"paged feed link rel must be one of {', '.join(self.RELS)}, got {rel!r}")
-        self._links.append((rel, _url(href, "atom:link href")))
+        self._links.append((rel, ns.url("atom:link href", href)))

@@ -1,7 +1,11 @@
-"""TOML <-> model for one file: show definitions, episode records, the project configuration.
+"""The record schema: TOML <-> model for one file (show definitions, episode records, the project
+configuration), read and written here and nowhere else.
 
 Every reader collects all the problems of a file and raises them at once, each naming the file and
-the key. Records are written atomically (`files.write_atomic`).
+the key; the `podcast:` values go through the rules of `namespace.py`. An episode record is written
+from typed values (`write_episode`): a new record in the order `ingest` has always written, a record
+read from its file (`read_episode`) with every key whose value did not change kept as the file wrote
+it. Writes are atomic (`files.write_atomic`).
 """
 
 from __future__ import annotations
@@ -10,18 +14,22 @@ import contextlib
 import json
 import os
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import tomli_w
 
+from grandirenhlm import namespace as ns
 from grandirenhlm.errors import ConfigError, ValidationError
 from grandirenhlm.files import DisplayPath, display_path, write_atomic
 from grandirenhlm.model import (
     PUBLISHABLE_MIME_TYPES,
     Chapter,
+    EncodeSettings,
     Episode,
     EpisodeMedia,
     Funding,
@@ -31,10 +39,11 @@ from grandirenhlm.model import (
     Person,
     Show,
 )
+from grandirenhlm.namespace import NamespaceError
 
 EPISODE_TYPES = ("full", "trailer", "bonus")
 SHOW_TYPES = ("episodic", "serial")
-MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog")
+T = TypeVar("T")
 
 
 class TomlCache:
@@ -128,13 +137,24 @@ def write_toml_atomic(path: Path, data: dict[str, Any]) -> None:
 
 
 class FieldReader:
-    """Typed access to one TOML table that records a problem instead of raising."""
+    """Typed access to one TOML table that records a problem instead of raising.
 
-    def __init__(self, data: dict[str, Any], where: str, problems: list[str], prefix: str = ""):
+    `check_files=False` reads paths without requiring their files (ingest rewriting a record whose
+    media it replaces)."""
+
+    def __init__(
+        self,
+        data: dict[str, Any],
+        where: str,
+        problems: list[str],
+        prefix: str = "",
+        check_files: bool = True,
+    ):
         self.data = data
         self.where = where
         self.problems = problems
         self.prefix = prefix
+        self.check_files = check_files
 
     def problem(self, key: str, message: str) -> None:
         self.problems.append(f"{self.where}: {self.prefix}{key}: {message}")
@@ -151,7 +171,14 @@ class FieldReader:
             return None
         return value
 
-    def text(self, key: str, required: bool = True, max_chars: int | None = None) -> str | None:
+    def text(
+        self,
+        key: str,
+        required: bool = True,
+        max_chars: int | None = None,
+        rule: Callable[[str], str] | None = None,
+    ) -> str | None:
+        """A text, stripped; `rule` (a `namespace` validator) checks a non-empty one and may rewrite it."""
         value = self.value(key, required, "a text", lambda v: isinstance(v, str))
         if value is not None:
             value = value.strip()
@@ -160,7 +187,26 @@ class FieldReader:
                 return None
             if max_chars is not None and len(value) > max_chars:
                 self.problem(key, f"{len(value)} characters, at most {max_chars} allowed")
+            if rule is not None and value:
+                try:
+                    return rule(value)
+                except NamespaceError as exc:
+                    self.problem(key, exc.problem)
+                    return None
         return value
+
+    def rule(self, key: str, validate: Callable[[Any], T], missing: str | None = None) -> T | None:
+        """The value at `key` as the `namespace` rule `validate` returns it, None if it refuses it.
+        `missing`: the problem when the key is absent (None: the key is optional)."""
+        if key not in self.data:
+            if missing:
+                self.problem(key, missing)
+            return None
+        try:
+            return validate(self.data[key])
+        except NamespaceError as exc:
+            self.problem(key, exc.problem)
+            return None
 
     def boolean(self, key: str, default: bool | None = None) -> bool | None:
         value = self.value(key, False, "true or false", lambda v: isinstance(v, bool))
@@ -209,9 +255,9 @@ class FieldReader:
         value = self.value(key, required, "a table", lambda v: isinstance(v, dict))
         if value is None:
             return None
-        return FieldReader(value, self.where, self.problems, f"{self.prefix}{key}.")
+        return FieldReader(value, self.where, self.problems, f"{self.prefix}{key}.", self.check_files)
 
-    def unknown_keys(self, known: set[str]) -> None:
+    def unknown_keys(self, known: AbstractSet[str]) -> None:
         for key in sorted(set(self.data) - known):
             self.problem(key, "unknown key")
 
@@ -221,21 +267,24 @@ class FieldReader:
             return None
         # absolute and normalised without resolving symlinks: resolve() costs an lstat per component
         path = Path(os.path.abspath(base / value))
-        if not path.is_file():
+        if self.check_files and not path.is_file():
             self.problem(key, f"no such file: {value}")
             return None
         return path
 
 
+# ---------------------------------------------------------------- show definitions
+
 SHOW_KEYS = {
     "title", "subtitle", "description", "language", "author", "owner", "image", "category",
     "subcategory", "explicit", "type", "complete", "copyright", "website", "podcast_guid",
     "medium", "links", "new_feed_url", "block", "update_frequency", "update_rrule", "license",
-    "license_url", "location", "person", "funding", "txt", "page_size",
-    "encoding",  # read by encode.load_settings when ingest encodes a master
+    "license_url", "location", "person", "funding", "txt", "page_size", "encoding",
 }  # fmt: skip
-LIVE_STATUSES = ("pending", "live", "ended")
-LOCATION_RELS = ("subject", "creator")
+# [encoding]: how ingest encodes the show's masters (see encode.py)
+ENCODE_FORMATS = ("mp3", "m4a")  # the keys of encode.FORMATS, which gives their suffixes
+SAMPLE_RATES = (22050, 24000, 32000, 44100, 48000)
+ENCODING_KEYS = {"format", "sample_rate", "bitrate", "channels", "normalize", "target_lufs", "true_peak"}
 
 
 def load_show(path: Path) -> Show:
@@ -266,26 +315,28 @@ def load_show(path: Path) -> Show:
         complete=r.boolean("complete", False),
         copyright=r.text("copyright", required=False),
         website=r.text("website", required=False),
-        podcast_guid=r.text("podcast_guid", required=False),
-        medium=r.choice("medium", MEDIUMS, "podcast"),
+        podcast_guid=r.text("podcast_guid", required=False),  # a UUIDv5: `check`'s rule, not the loader's
+        medium=r.rule("medium", ns.medium) or ns.DEFAULT_MEDIUM,
         links=dict(links),
         new_feed_url=r.text("new_feed_url", required=False),
         block=r.boolean("block", False),
-        update_frequency=r.text("update_frequency", required=False, max_chars=128),
+        update_frequency=r.text("update_frequency", required=False, rule=ns.update_frequency),
         update_rrule=r.text("update_rrule", required=False),
-        license=r.text("license", required=False, max_chars=128),
+        license=r.text("license", required=False, rule=ns.license_name),
         license_url=r.text("license_url", required=False),
         location=_read_location(r),
         persons=_read_persons(r),
         funding=tuple(
             Funding(t["url"], t["text"])
-            for t in _read_tables(r, "funding", {"url": True, "text": True}, max_chars=128)
+            for t in _read_tables(r, "funding", {"url": True, "text": ns.funding_text}, max_chars=128)
         ),
+        # a purpose longer than the namespace's 128 characters loads: `check` names it
         txt=tuple(
             (t["text"], t.get("purpose"))
-            for t in _read_tables(r, "txt", {"text": True, "purpose": False}, max_chars=4000)
+            for t in _read_tables(r, "txt", {"text": ns.txt_text, "purpose": False}, max_chars=4000)
         ),
         page_size=r.integer("page_size", minimum=1),
+        encoding=_read_encoding(r),
     )
     if problems:
         raise ValidationError(problems)
@@ -296,24 +347,122 @@ def _is_str_table(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
 
 
-EPISODE_KEYS = {
-    "guid", "title", "pub_date", "description", "episode", "season", "episode_type", "explicit",
-    "draft", "media", "chapters", "transcript", "publish_at", "block", "alternate", "person",
-    "location", "license", "license_url", "live",
-    "master", "poster",  # written by ingest: the master the media was encoded from, a video's poster frame
-}  # fmt: skip
+def _read_encoding(r: FieldReader) -> EncodeSettings:
+    """`[encoding]`, every key optional: what `ingest` would refuse to encode is a problem of the show."""
+    e = r.table("encoding", required=False)
+    if e is None:
+        return EncodeSettings()
+    e.unknown_keys(ENCODING_KEYS)
+    fmt = e.choice("format", ENCODE_FORMATS, "mp3")
+    rate = e.value(
+        "sample_rate", False, "one of " + ", ".join(map(str, SAMPLE_RATES)), SAMPLE_RATES.__contains__
+    )
+    bitrate = e.value("bitrate", False, 'a bitrate like "128k" or 128 (kbps), 32 to 320', _kbps_ok)
+    channels = e.value("channels", False, "1 (mono) or 2 (stereo)", lambda v: v in (1, 2) and v is not True)
+    target = e.value("target_lufs", False, "a loudness in LUFS from -31 to -9", lambda v: _num_in(v, -31, -9))
+    peak = e.value("true_peak", False, "a true peak in dBTP from -9 to 0", lambda v: _num_in(v, -9, 0))
+    norm = e.boolean("normalize", False)
+    return EncodeSettings(
+        format=fmt,
+        sample_rate=rate or 44100,
+        bitrate_kbps=_kbps(bitrate) if bitrate is not None else None,
+        channels=channels,
+        normalize=bool(norm),
+        target_lufs=float(target) if target is not None else None,
+        max_true_peak=float(peak) if peak is not None else -1.0,
+    )
+
+
+def _num_in(v: object, low: float, high: float) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and low <= v <= high
+
+
+def _kbps(v: object) -> int:
+    text = str(v).strip().lower().removesuffix("k")
+    return int(text)
+
+
+def _kbps_ok(v: object) -> bool:
+    if isinstance(v, bool) or not isinstance(v, int | str):
+        return False
+    try:
+        return 32 <= _kbps(v) <= 320
+    except ValueError:
+        return False
+
+
+# ---------------------------------------------------------------- episode records
+
+# An episode record's keys in the order `ingest` writes them: identity first (as people read a
+# record), the texts, the media and what ingest adds to it; then the keys only people write.
+RECORD_KEYS = (
+    "title", "guid", "pub_date", "episode", "season", "episode_type", "explicit", "draft",
+    "description", "media", "chapters", "master", "alternate", "poster",
+    "transcript", "publish_at", "block", "person", "location", "license", "license_url", "live",
+)  # fmt: skip
+_LEADING_KEYS = RECORD_KEYS[:8]  # first in every record written, wherever the file had them
+EPISODE_KEYS = frozenset(RECORD_KEYS)
 MEDIA_KEYS = {"file", "sha256", "size", "mime_type", "duration_seconds", "bitrate", "width", "height"}
+# The `Episode` field behind a record key, where their names differ ("master" is the record's own).
+_EPISODE_FIELD = {"episode": "number", "alternate": "alternates", "person": "persons"}
+
+
+@dataclass(frozen=True)
+class MasterFile:
+    """`[master]`: the file ingest encoded the media from (relative to the project) and its sha256,
+    so that ingesting it again is a no-op and a corrected master is recognised."""
+
+    file: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class _Written:
+    """What a record file held when it was read: its typed values and its TOML table."""
+
+    episode: Episode
+    master: MasterFile | None
+    table: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class EpisodeRecord:
+    """One episode record as typed values: the `Episode` and the master its media came from.
+
+    A record read from its file (`read_episode`) remembers that file, so `write_episode` keeps every
+    key whose value did not change as the file wrote it: its place, a date given without a time, the
+    line breaks of a description. Change values with `dataclasses.replace`."""
+
+    episode: Episode
+    master: MasterFile | None = None
+    written: _Written | None = field(default=None, compare=False, repr=False)
 
 
 def load_episode(path: Path, show_slug: str, cache: TomlCache | None = None) -> Episode:
     """Read `episodes/<show>/<slug>.toml` into an `Episode`, raising every problem at once."""
     data = cache.read(path) if cache is not None else read_toml(path)
+    return _read_episode(data, path, show_slug, replacing_media=False)[0]
+
+
+def read_episode(path: Path, show_slug: str, *, replacing_media: bool = False) -> EpisodeRecord:
+    """Read an episode record to rewrite it (`write_episode`), raising every problem at once.
+
+    `replacing_media`: the caller (ingest) gives the record new media, so `[media]` may be missing
+    (a record written by hand before its media) and the files it names need not exist."""
+    data = read_toml(path)
+    episode, master = _read_episode(data, path, show_slug, replacing_media)
+    return EpisodeRecord(episode, master, _Written(episode, master, data))
+
+
+def _read_episode(
+    data: dict[str, Any], path: Path, show_slug: str, replacing_media: bool
+) -> tuple[Episode, MasterFile | None]:
     problems: list[str] = []
-    r = FieldReader(data, DisplayPath(path), problems)  # type: ignore[arg-type]
+    r = FieldReader(data, DisplayPath(path), problems, check_files=not replacing_media)  # type: ignore[arg-type]
     r.unknown_keys(EPISODE_KEYS)
     live = _read_live(r)
     # A live item may have no media yet: it becomes a normal item once its replay is ingested.
-    media = _read_media(r, path.parent, required=live is None)
+    media = _read_media(r, path.parent, required=live is None and not replacing_media)
     chapters = _read_chapters(r)
     episode = dict(
         show=show_slug,
@@ -323,8 +472,8 @@ def load_episode(path: Path, show_slug: str, cache: TomlCache | None = None) -> 
         title=r.text("title", max_chars=255),
         pub_date=r.moment("pub_date"),
         description=r.text("description", required=False) or "",
-        number=r.integer("episode", minimum=1),
-        season=r.integer("season", minimum=1),
+        number=r.rule("episode", ns.episode),
+        season=r.rule("season", ns.season),
         episode_type=r.choice("episode_type", EPISODE_TYPES, "full"),
         explicit=r.boolean("explicit"),
         draft=r.boolean("draft", False),
@@ -335,17 +484,24 @@ def load_episode(path: Path, show_slug: str, cache: TomlCache | None = None) -> 
         alternates=_read_alternates(r, path.parent),
         persons=_read_persons(r),
         location=_read_location(r),
-        license=r.text("license", required=False, max_chars=128),
+        license=r.text("license", required=False, rule=ns.license_name),
         license_url=r.text("license_url", required=False),
         live=live,
         poster=r.relative_path("poster", path.parent, required=False),
     )
-    master = r.table("master", required=False)
-    if master is not None:
-        master.unknown_keys({"file", "sha256"})  # the master itself may live elsewhere: not required
+    master = _read_master(r)
     if problems:
         raise ValidationError(problems)
-    return Episode(media=media, **episode)  # type: ignore[arg-type]
+    return Episode(media=media, **episode), master  # type: ignore[arg-type]
+
+
+def _read_master(r: FieldReader) -> MasterFile | None:
+    t = r.table("master", required=False)
+    if t is None:
+        return None
+    t.unknown_keys({"file", "sha256"})  # the master itself may live elsewhere: not required
+    file, sha256 = t.text("file", required=False), t.text("sha256", required=False)
+    return MasterFile(file, sha256) if file and sha256 else None
 
 
 def _read_media(r: FieldReader, base: Path, required: bool = True) -> EpisodeMedia | None:
@@ -359,7 +515,7 @@ def _read_alternates(r: FieldReader, base: Path) -> tuple[EpisodeMedia, ...]:
     """`[[alternate]]`: other renditions of the media (the audio-only track of a video replay)."""
     out = []
     for i, item in enumerate(_array(r, "alternate")):
-        m = FieldReader(item, r.where, r.problems, f"alternate[{i}].")
+        m = FieldReader(item, r.where, r.problems, f"alternate[{i}].", r.check_files)
         media = _media_from(m, base)
         if media is not None:
             out.append(media)
@@ -379,26 +535,36 @@ def _array(r: FieldReader, key: str) -> list[dict[str, Any]]:
 
 
 def _read_tables(
-    r: FieldReader, key: str, fields: dict[str, bool], max_chars: int | None = None
+    r: FieldReader,
+    key: str,
+    fields: dict[str, bool | Callable[[str], str]],
+    max_chars: int | None = None,
 ) -> list[dict[str, str]]:
-    """`[[key]]` tables of text fields (field -> required); only complete ones are returned."""
+    """`[[key]]` tables of text fields, each field required (True), optional (False) or required
+    and checked by a `namespace` rule (instead of `max_chars`); only complete tables are returned."""
     out = []
     for i, item in enumerate(_array(r, key)):
-        t = FieldReader(item, r.where, r.problems, f"{key}[{i}].")
+        t = FieldReader(item, r.where, r.problems, f"{key}[{i}].", r.check_files)
         t.unknown_keys(set(fields))
-        values = {f: t.text(f, required=req, max_chars=max_chars) for f, req in fields.items()}
-        if all(values[f] for f, req in fields.items() if req):
+        values = {
+            f: t.text(f, required=bool(how), max_chars=max_chars)
+            if isinstance(how, bool)
+            else t.text(f, rule=how)
+            for f, how in fields.items()
+        }
+        if all(values[f] for f, how in fields.items() if how):
             out.append({f: v for f, v in values.items() if v})
     return out
 
 
 def _read_persons(r: FieldReader) -> tuple[Person, ...]:
-    fields = {"name": True, "role": False, "group": False, "href": False, "img": False}
+    """`[[person]]`: any group loads (lowercased); `check` and the feed hold it to the taxonomy."""
+    fields = {"name": ns.person_name, "role": False, "group": False, "href": False, "img": False}
     return tuple(
         Person(
             name=t["name"],
-            role=t.get("role", "host").lower(),
-            group=t.get("group", "cast").lower(),
+            role=ns.taxonomy_name(t.get("role", ns.DEFAULT_PERSON_ROLE)),
+            group=ns.taxonomy_name(t.get("group", ns.DEFAULT_PERSON_GROUP)),
             href=t.get("href"),
             img=t.get("img"),
         )
@@ -411,20 +577,14 @@ def _read_location(r: FieldReader) -> Location | None:
     if t is None:
         return None
     t.unknown_keys({"name", "geo", "osm", "country", "rel"})
-    name = t.text("name", max_chars=128)
-    rel = t.value("rel", False, "subject or creator", lambda v: v in LOCATION_RELS)
-    country = t.text("country", required=False)
-    if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
-        t.problem("country", f"expected a two-letter ISO 3166 code like FR, got {country!r}")
-    osm = t.text("osm", required=False)
-    if osm and not (osm[:1] in "NWR" and osm[1:].split("#")[0].isdigit()):
-        t.problem("osm", f"expected an OpenStreetMap type and id like R2202162, got {osm!r}")
-    geo = t.text("geo", required=False)
-    if geo and not geo.startswith("geo:"):
-        t.problem("geo", f"expected a geo URI like geo:48.8566,2.3522, got {geo!r}")
+    name = t.text("name", rule=ns.location_name)
+    rel = t.rule("rel", ns.location_rel)
+    country = t.text("country", required=False, rule=ns.location_country)
+    osm = t.text("osm", required=False, rule=ns.location_osm)
+    geo = t.text("geo", required=False, rule=ns.location_geo)
     if not name:
         return None
-    return Location(name, geo, osm, country.upper() if country else None, rel)
+    return Location(name, geo, osm, country or None, rel)
 
 
 def _read_live(r: FieldReader) -> Live | None:
@@ -432,13 +592,16 @@ def _read_live(r: FieldReader) -> Live | None:
     if t is None:
         return None
     t.unknown_keys({"status", "start", "end", "url", "type"})
-    status = t.value("status", True, "pending, live or ended", lambda v: v in LIVE_STATUSES)
+    status = t.rule("status", ns.live_status, missing=f"missing, expected {ns.LIVE_STATUSES_TEXT}")
     start, end = t.moment("start"), t.moment("end")
-    if start and end and end <= start:
-        t.problem("end", "is not after start")
+    if start and end:
+        try:
+            ns.live_times(start, end)
+        except NamespaceError as exc:
+            t.problem("end", exc.problem)
     if status and start and end:
         url, mime_type = t.text("url", required=False), t.text("type", required=False)
-        return Live(status, start, end, url, mime_type or "audio/mpeg")
+        return Live(status, start, end, url, mime_type or Live.mime_type)  # the model's default
     return None
 
 
@@ -457,7 +620,7 @@ def _media_from(m: FieldReader, base: Path) -> EpisodeMedia | None:
             f"expected one of {', '.join(sorted(PUBLISHABLE_MIME_TYPES))}",
         )
     duration = m.number("duration_seconds")
-    if path and size and path.stat().st_size != size:
+    if m.check_files and path and size and path.stat().st_size != size:
         m.problem("file", f"{path.name} is {path.stat().st_size} bytes, the record says {size}")
     fields = dict(
         path=path,
@@ -488,9 +651,121 @@ def _read_chapters(r: FieldReader) -> tuple[Chapter, ...]:
     return tuple(chapters)
 
 
-def episode_to_toml(record: dict[str, Any]) -> dict[str, Any]:
-    """Order an episode record's keys the way people read them: identity, texts, then media."""
-    order = ["title", "guid", "pub_date", "episode", "season", "episode_type", "explicit", "draft"]
-    out = {k: record[k] for k in order if k in record and record[k] is not None}
-    out.update({k: v for k, v in record.items() if k not in out and v is not None})
+def recorded_media_sha256(path: Path) -> str | None:
+    """The sha256 an episode record gives its media, None if it gives none; only this key is read, so
+    ingest can index a folder of records fast. A file that is not TOML raises `ConfigError`."""
+    media = read_toml(path).get("media")
+    sha256 = media.get("sha256") if isinstance(media, dict) else None
+    return sha256 if isinstance(sha256, str) else None
+
+
+# ---------------------------------------------------------------- writing an episode record
+
+
+def write_episode(path: Path, record: EpisodeRecord | Episode) -> None:
+    """Write an episode record atomically (readers see the old file or the new one, never half)."""
+    write_toml_atomic(path, episode_to_toml(record, path.parent))
+
+
+def episode_to_toml(record: EpisodeRecord | Episode, folder: Path | None = None) -> dict[str, Any]:
+    """An episode record as a TOML table, its paths relative to `folder` (default: the record's own).
+
+    Keys come in the order of `RECORD_KEYS`, except that a record read from its file keeps the file's
+    order after the leading identity keys, and each key whose typed value is unchanged keeps what the
+    file wrote (absent keys stay absent). Defaults are left out (no `draft = false`)."""
+    if isinstance(record, Episode):
+        record = EpisodeRecord(record)
+    folder = folder if folder is not None else record.episode.source.parent
+    before = record.written
+    if before is not None and before.episode.source.parent != Path(os.path.abspath(folder)):
+        before = None  # written elsewhere: its relative paths would point at other files
+    keys = list(_LEADING_KEYS)
+    if before is not None:
+        keys += [k for k in before.table if k not in keys]
+    keys += [k for k in RECORD_KEYS if k not in keys]
+    out: dict[str, Any] = {}
+    for key in keys:
+        if before is not None and _typed(record, key) == _typed(before, key):
+            if key in before.table:
+                out[key] = before.table[key]
+            continue
+        value = _TOML_VALUE[key](record, folder)
+        if value is not None:
+            out[key] = value
     return out
+
+
+def _typed(record: EpisodeRecord | _Written, key: str) -> Any:
+    if key == "master":
+        return record.master
+    return getattr(record.episode, _EPISODE_FIELD.get(key, key))
+
+
+def _relative(path: Path | None, folder: Path) -> str | None:
+    return None if path is None else os.path.relpath(path, folder)
+
+
+def _media_toml(media: EpisodeMedia, folder: Path) -> dict[str, Any]:
+    table: dict[str, Any] = {
+        "file": os.path.relpath(media.path, folder),
+        "sha256": media.sha256,
+        "size": media.size,
+        "mime_type": media.mime_type,
+        "duration_seconds": media.duration_seconds,
+    }
+    for key in ("bitrate", "width", "height"):
+        if getattr(media, key) is not None:
+            table[key] = getattr(media, key)
+    return table
+
+
+def _person_toml(p: Person) -> dict[str, str]:
+    table = {"name": p.name, "role": p.role, "group": p.group}
+    return table | {k: v for k, v in (("href", p.href), ("img", p.img)) if v is not None}
+
+
+def _location_toml(loc: Location) -> dict[str, str]:
+    fields = (
+        ("name", loc.name),
+        ("geo", loc.geo),
+        ("osm", loc.osm),
+        ("country", loc.country),
+        ("rel", loc.rel),
+    )
+    return {k: v for k, v in fields if v is not None}
+
+
+def _live_toml(live: Live) -> dict[str, Any]:
+    table: dict[str, Any] = {"status": live.status, "start": live.start, "end": live.end}
+    if live.url is not None:
+        table["url"] = live.url
+    return table | {"type": live.mime_type}
+
+
+# How each key is written from typed values (None: left out).
+_TOML_VALUE: dict[str, Callable[[EpisodeRecord, Path], Any]] = {
+    "title": lambda r, folder: r.episode.title,
+    "guid": lambda r, folder: r.episode.guid,
+    "pub_date": lambda r, folder: r.episode.pub_date,
+    "episode": lambda r, folder: r.episode.number,
+    "season": lambda r, folder: r.episode.season,
+    "episode_type": lambda r, folder: None if r.episode.episode_type == "full" else r.episode.episode_type,
+    "explicit": lambda r, folder: r.episode.explicit,
+    "draft": lambda r, folder: r.episode.draft or None,
+    "description": lambda r, folder: r.episode.description,  # always: the field people fill in
+    "media": lambda r, folder: _media_toml(r.episode.media, folder) if r.episode.media else None,
+    "chapters": lambda r, folder: (
+        [{"start_seconds": c.start_seconds, "title": c.title} for c in r.episode.chapters] or None
+    ),
+    "master": lambda r, folder: {"file": r.master.file, "sha256": r.master.sha256} if r.master else None,
+    "alternate": lambda r, folder: [_media_toml(m, folder) for m in r.episode.alternates] or None,
+    "poster": lambda r, folder: _relative(r.episode.poster, folder),
+    "transcript": lambda r, folder: _relative(r.episode.transcript, folder),
+    "publish_at": lambda r, folder: r.episode.publish_at,
+    "block": lambda r, folder: r.episode.block or None,
+    "person": lambda r, folder: [_person_toml(p) for p in r.episode.persons] or None,
+    "location": lambda r, folder: _location_toml(r.episode.location) if r.episode.location else None,
+    "license": lambda r, folder: r.episode.license,
+    "license_url": lambda r, folder: r.episode.license_url,
+    "live": lambda r, folder: _live_toml(r.episode.live) if r.episode.live else None,
+}
