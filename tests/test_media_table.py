@@ -127,13 +127,6 @@ def test_serve_sends_the_declared_content_types(tmp_path: Path) -> None:
         thread.join()
 
 
-# Files that still spell a media type themselves, and why (the reason is the allowance's price).
-ALLOWED = {
-    "records.py": "the live item's default type; records are being reshaped (issue 14, item 3)",
-    "podcast_namespace.py": "podcast:liveItem's default type; the namespace is being reshaped (item 4)",
-}
-
-
 def test_media_types_and_suffixes_are_spelled_only_in_media_types() -> None:
     spelled = {t.mime_type for t in MEDIA_TYPES} | {s for t in MEDIA_TYPES for s in t.suffixes}
     pattern = re.compile("[\"'](" + "|".join(re.escape(s) for s in sorted(spelled)) + ")[\"']")
@@ -143,4 +136,4 @@ def test_media_types_and_suffixes_are_spelled_only_in_media_types() -> None:
         if path != SRC / "media" / "types.py"
         for match in pattern.finditer(path.read_text(encoding="utf-8"))
     }
-    assert set(found) <= set(ALLOWED), found
+    assert found == {}, found

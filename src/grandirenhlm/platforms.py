@@ -16,6 +16,7 @@ from grandirenhlm import namespace as ns
 from grandirenhlm.catalog import Catalog
 from grandirenhlm.check import APPLE_CATEGORIES, is_placeholder_email
 from grandirenhlm.config import is_loopback_url
+from grandirenhlm.media.types import PUBLISHABLE
 from grandirenhlm.model import Show
 
 
@@ -65,7 +66,7 @@ OWNER: Rule = ("an owner e-mail (itunes:email) that is not a placeholder", _owne
 ARTWORK: Rule = ("artwork 1400 to 3000 px, square, RGB JPEG or PNG", _artwork)
 AUDIO: Rule = (
     "enclosures MP3 or M4A (video as MP4)",
-    lambda f: bool(f.enclosure_types) and f.enclosure_types <= {"audio/mpeg", "audio/x-m4a", "video/mp4"},
+    lambda f: bool(f.enclosure_types) and f.enclosure_types <= set(PUBLISHABLE),
 )
 
 

@@ -11,7 +11,7 @@ ValueError; the feed renderer turns it into an error naming the record):
 - item (`PodcastIndexEntryExtension`): season, episode, chapters, transcript, person, location,
   license, alternateEnclosure with source and integrity, and the Podlove Simple Chapters
   (`psc:chapters`) that mirror podcast:chapters; `episode_tags(episode)` sets those an `Episode` holds;
-- `AtomPagingExtension`: RFC 5005 first/previous/next/last links of a paged feed.
+- `AtomLinksExtension`: RFC 5005 first/previous/next/last links of a paged feed, and WebSub hubs.
 
 The tags that point at files of the site (chapters, transcripts, alternates, trailer, image) take
 their URLs from `feed.py`, which knows the layout.
@@ -29,6 +29,7 @@ from feedgen.ext.podcast_entry import PodcastEntryExtension
 from feedgen.util import formatRFC2822, xml_elem
 
 from grandirenhlm import namespace as ns
+from grandirenhlm.media.types import AUDIO_MPEG
 from grandirenhlm.model import Episode, Show
 from grandirenhlm.namespace import PODCAST_NS, PSC_NS
 
@@ -199,6 +200,7 @@ class PodcastIndexExtension(_SharedTags, BaseExtension):
         self._update_frequency: tuple[str, str | None, bool] | None = None
         self._txt: list[tuple[str, str | None]] = []
         self._live_items: list[dict] = []
+        self._podping = False
 
     def extend_ns(self):
         return {"podcast": PODCAST_NS, "psc": PSC_NS}
@@ -246,7 +248,13 @@ class PodcastIndexExtension(_SharedTags, BaseExtension):
                 node.attrib["purpose"] = purpose
         for live in self._live_items:
             self._write_live_item(channel, live)
+        if self._podping:
+            xml_elem(f"{{{PODCAST_NS}}}podping", channel).attrib["usesPodping"] = "true"
         return rss_feed
+
+    def podping(self, uses: bool = True) -> None:
+        """podcast:podping: the feed is announced through podping, so apps may poll it less."""
+        self._podping = uses
 
     def show_tags(self, show: Show) -> None:
         """Every tag whose value the show definition holds (those pointing at files come from the feed)."""
@@ -314,7 +322,7 @@ class PodcastIndexExtension(_SharedTags, BaseExtension):
         description: str,
         link: str,
         url: str | None = None,
-        mime_type: str = "audio/mpeg",
+        mime_type: str = AUDIO_MPEG.mime_type,
     ) -> None:
         """A `podcast:liveItem`: an episode announced before it airs (pending, live or ended)."""
         ns.live_status(status)
@@ -449,13 +457,11 @@ class PodcastIndexEntryExtension(_SharedTags, BaseEntryExtension):
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
-class AtomPagingExtension(BaseExtension):
-    """RFC 5005 paged-feed links (`atom:link` rel first, previous, next, last) on an RSS channel.
+class AtomLinksExtension(BaseExtension):
+    """`atom:link`s feedgen does not write on an RSS channel (it writes only the self link): RFC 5005
+    paged-feed links (rel first, previous, next, last) and WebSub hubs (rel hub)."""
 
-    feedgen writes only the self link of an RSS feed as `atom:link`, so the paging links are added here.
-    """
-
-    RELS = ("first", "previous", "next", "last")
+    RELS = ("hub", "first", "previous", "next", "last")
 
     def __init__(self):
         self._links: list[tuple[str, str]] = []
@@ -467,7 +473,9 @@ class AtomPagingExtension(BaseExtension):
         channel = rss_feed[0]
         for rel, href in self._links:
             node = xml_elem(f"{{{ATOM_NS}}}link", channel)
-            node.attrib.update(dict(href=href, rel=rel, type="application/rss+xml"))
+            node.attrib.update(dict(href=href, rel=rel))
+            if rel != "hub":  # the hub is not a feed
+                node.attrib["type"] = "application/rss+xml"
         return rss_feed
 
     def link(self, rel: str, href: str) -> None:
