@@ -131,7 +131,7 @@ def child_boto3(ctx: dict, prefix: str) -> dict:
     every file of the same site (written to a folder beforehand), with a Content-Type each."""
     root = Path(ctx["site"])
     files = sorted(p for p in root.rglob("*") if p.is_file() and ".grandirenhlm" not in p.parts)
-    concurrency = _target(ctx, prefix).max_concurrency
+    concurrency = _target(ctx, prefix).option("max_concurrency", 8)  # the S3 backend's default
     started = time.perf_counter()
     sizes = boto3_upload_loop(ctx["endpoint"], ctx["bucket"], root, files, prefix, concurrency)
     return {"seconds": time.perf_counter() - started, "uploaded": len(sizes), "bytes": sum(sizes)}

@@ -4,6 +4,7 @@ nothing for a no-op publish or a dry run, only the show that changed."""
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import threading
@@ -13,9 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import feedparser
+import podcastparser
 import pytest
+from lxml import etree
 
-from tests.support import run_cli
+from tests.support import run_cli, s3_client
 
 TOKEN = "podping-token-for-tests"
 
@@ -126,6 +130,19 @@ def test_a_publish_announces_each_changed_feed_at_every_endpoint(
     assert all(r["headers"]["authorization"] == TOKEN for r in pings)
     outcomes = json.loads(first.stdout)["notifications"]
     assert len(outcomes) == 8 and all(o["ok"] and o["attempts"] == 1 for o in outcomes)
+    feed = s3_client(endpoint).get_object(Bucket=bucket, Key="hlm/grandir-en-hlm/feed.xml")["Body"].read()
+    channel = etree.fromstring(feed).find("channel")
+    links = {(a.get("rel"), a.get("href")) for a in channel.findall("{http://www.w3.org/2005/Atom}link")}
+    assert {("hub", f"{recorder.url}/hub-a"), ("hub", f"{recorder.url}/hub-b")} <= links
+    assert ("self", feed_url(endpoint, bucket, "grandir-en-hlm")) in links  # WebSub needs both
+    podping = channel.find("{https://podcastindex.org/namespace/1.0}podping")
+    assert podping is not None and podping.get("usesPodping") == "true"
+    parsed = feedparser.parse(feed)
+    assert not parsed.bozo and len(parsed.entries) == 6
+    assert (
+        len(podcastparser.parse(feed_url(endpoint, bucket, "grandir-en-hlm"), io.BytesIO(feed))["episodes"])
+        == 6
+    )
     assert TOKEN not in first.stdout + first.stderr
 
     recorder.seen.clear()

@@ -35,7 +35,7 @@ from grandirenhlm.errors import ConfigError
 from grandirenhlm.files import display_path, write_atomic
 from grandirenhlm.model import Episode, Show
 from grandirenhlm.podcast_namespace import (
-    AtomPagingExtension,
+    AtomLinksExtension,
     ItunesEntryExtension,
     ItunesExtension,
     PodcastIndexEntryExtension,
@@ -88,6 +88,11 @@ def episode_description(episode: Episode, chapters: tuple | None = None) -> str:
     return chaps.with_timestamps(episode.description or episode.title, chapters)
 
 
+# ([notify] websub_hubs, whether podping is used): what a feed says about its announcements
+Announce = tuple[tuple[str, ...], bool]
+NO_ANNOUNCE: Announce = ((), False)
+
+
 @dataclass(frozen=True)
 class FeedPage:
     key: str
@@ -113,14 +118,16 @@ def render_feed_pages(
     cover_key: str,
     live_items: Sequence[Episode] = (),
     store: Path | None = None,
+    announce: Announce = NO_ANNOUNCE,
 ) -> list[FeedPage]:
     """`feed.xml`, plus RFC 5005 pages when the show has more episodes than its `page_size`.
 
-    `store`: a folder where rendered items are kept for the next build (see the module docstring)."""
+    `store`: a folder where rendered items are kept for the next build (see the module docstring);
+    `announce`: the WebSub hubs and podping the feed says it is announced through (`[notify]`)."""
     episodes = tuple(episodes)
     size = show.page_size
     if not size or len(episodes) <= size:
-        data = _render(show, episodes, base_url, cover_key, live_items, None, store=store)
+        data = _render(show, episodes, base_url, cover_key, live_items, None, store=store, announce=announce)
         return [FeedPage(layout.feed(show), data, episodes)]
     newest_first = episodes[::-1]
     chunks = [newest_first[i : i + size][::-1] for i in range(0, len(newest_first), size)]
@@ -128,7 +135,9 @@ def render_feed_pages(
     for n, chunk in enumerate(chunks, start=1):
         paging = (n, len(chunks))
         live = live_items if n == 1 else ()
-        data = _render(show, chunk, base_url, cover_key, live, paging, episodes, store=store)
+        data = _render(
+            show, chunk, base_url, cover_key, live, paging, episodes, store=store, announce=announce
+        )
         pages.append(FeedPage(layout.feed_page(show, n), data, chunk))
     return pages
 
@@ -261,6 +270,7 @@ def _render(
     paging: tuple[int, int] | None,
     all_episodes: tuple[Episode, ...] | None = None,
     store: Path | None = None,
+    announce: Announce = NO_ANNOUNCE,
 ) -> bytes:
     page_key = layout.feed_page(show, paging[0]) if paging else layout.feed(show)
     page_url = layout.absolute(base_url, page_key)
@@ -290,7 +300,9 @@ def _render(
         disk_changed, entries = False, 0
 
     try:
-        fg = _channel(show, all_episodes or episodes, episodes, base_url, cover_key, live_items, paging)
+        fg = _channel(
+            show, all_episodes or episodes, episodes, base_url, cover_key, live_items, paging, announce
+        )
     except ValueError as exc:  # a value the podcast: namespace refuses (the linter names it too)
         raise ConfigError(f"{display_path(show.source)}: {exc}") from exc
     # feedgen writes entries in reverse order of addition: add oldest first, newest ends on top.
@@ -332,6 +344,7 @@ def _channel(
     cover_key: str,
     live_items: Sequence[Episode],
     paging: tuple[int, int] | None,
+    announce: Announce = NO_ANNOUNCE,
 ) -> FeedGenerator:
     fg = FeedGenerator()
     fg.register_extension("itunes", ItunesExtension, ItunesEntryExtension, atom=False)
@@ -361,8 +374,14 @@ def _channel(
     else:
         fg._FeedGenerator__rss_lastBuildDate = None  # feedgen < 2 (pinned): no public way to unset it
 
+    hubs, podping = announce
+    if paging or hubs:
+        fg.register_extension("paging", AtomLinksExtension, atom=False)
+    for hub in hubs:  # WebSub discovery: the hubs, beside the self link feedgen writes
+        fg.paging.link("hub", hub)
+    if podping:
+        fg.podcast.podping(True)
     if paging:
-        fg.register_extension("paging", AtomPagingExtension, atom=False)
         n, last = paging
         links = {"first": 1, "last": last}
         if n > 1:
