@@ -63,3 +63,14 @@ def test_inspect_json_keys_are_the_readme_keys(tmp_path: Path):
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert readme_inspect_keys() == set(data), "README's inspect --json table and the output differ"
+
+
+def test_every_module_is_in_the_architecture_module_map():
+    """ARCHITECTURE.md's module map matches the tree: every module of the package is named there."""
+    architecture = (REPO / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    package = REPO / "src" / "grandirenhlm"
+    modules = sorted(p.relative_to(package) for p in package.rglob("*.py") if p.name != "__init__.py")
+    missing = [
+        str(m) for m in modules if f"`{m.name}`" not in architecture and f"`{m.stem}`" not in architecture
+    ]
+    assert missing == []
