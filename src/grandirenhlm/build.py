@@ -34,7 +34,7 @@ def build_site(
 
     With a `cache`, pages whose inputs did not change since the build that filled it are reused
     instead of rendered (see `pages.PageCache`)."""
-    env = template_environment(project)
+    env = template_environment(project, cache=cache is not None and cache.folder is not None)
     artifacts: list[Artifact] = list(_assets(project))
     home: list = []
     for slug, show in sorted(catalog.shows.items()):

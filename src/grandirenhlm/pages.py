@@ -55,7 +55,19 @@ def default_templates_dir() -> Path:
     return Path(str(resources.files("grandirenhlm") / "templates"))
 
 
-def template_environment(project: Project) -> jinja2.Environment:
+def _bytecode_cache(project: Project) -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between processes (`.grandirenhlm/templates/`), keyed by Jinja2 by
+    each template's name and a checksum of its source: a build saves compiling them again."""
+    folder = project.root / ".grandirenhlm" / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a read-only project builds without it
+    return jinja2.FileSystemBytecodeCache(str(folder))
+
+
+def template_environment(project: Project, cache: bool = False) -> jinja2.Environment:
+    """The pages' Jinja2 environment; `cache`: compiled templates kept in the project cache."""
     default = jinja2.FileSystemLoader(default_templates_dir())
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(
@@ -71,6 +83,7 @@ def template_environment(project: Project) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,  # one build, templates fixed: no stat() of every template on each page
+        bytecode_cache=_bytecode_cache(project) if cache else None,
     )
     env.filters.update(
         date_fr=date_fr,
