@@ -201,6 +201,38 @@ def ingest(
         sys.exit(1)
 
 
+@main.command("import")
+@click.argument("source", metavar="FEED_URL|FILE")
+@click.option(
+    "--show", "show", required=True, help="Slug of the show to create (feeds/<show>.toml) or complete."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Read the feed and report what would be imported; write nothing."
+)
+@click.option(
+    "--owner-confirmed", is_flag=True, help="Import a feed marked podcast:locked: you are its owner."
+)
+@click.option(
+    "--jobs", "-j", type=click.IntRange(1, 32), default=4, show_default=True, help="Downloads at once."
+)
+@click.option("--quiet", "-q", is_flag=True, help="Only the report, no progress lines.")
+@click.pass_context
+def import_(
+    ctx, source: str, show: str, dry_run: bool, owner_confirmed: bool, jobs: int, quiet: bool
+) -> None:
+    """Import an existing podcast from its feed (every page), keeping its guids, dates and podcast:guid."""
+    options = site.ImportOptions(dry_run=dry_run, owner_confirmed=owner_confirmed, jobs=jobs)
+    log = (lambda line: None) if quiet else (lambda line: click.echo(line, err=True))
+    report = site.import_podcast(_project(ctx), source, show, options, log)
+    for line in site.import_report_lines(report):
+        click.echo(line)
+    if report.failed:
+        click.echo("error: some items were not imported (see above); run the same import again", err=True)
+        sys.exit(1)
+    if not dry_run:
+        click.echo(site.import_switch_over())
+
+
 @main.command()
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option("--deep", is_flag=True, help="Also re-hash every media file against its record.")

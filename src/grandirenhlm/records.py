@@ -343,6 +343,53 @@ def load_show(path: Path) -> Show:
     return Show(owner=Owner(owner_name, owner_email), **show)  # type: ignore[arg-type]
 
 
+def write_show(path: Path, show: Show) -> None:
+    """Write a show definition atomically (what `import` makes; people edit it afterwards)."""
+    write_toml_atomic(path, show_to_toml(show, path.parent))
+
+
+def show_to_toml(show: Show, folder: Path) -> dict[str, Any]:
+    """A show definition as a TOML table that `load_show` reads back to the same `Show`: paths relative
+    to `folder`, defaults left out, keys in the order of the demo's show files."""
+    out: dict[str, Any] = {"title": show.title}
+    optional = (
+        ("subtitle", show.subtitle),
+        ("description", show.description),
+        ("language", show.language),
+        ("author", show.author),
+        ("category", show.category),
+        ("subcategory", show.subcategory),
+        ("explicit", show.explicit),
+        ("type", show.show_type),
+        ("complete", show.complete or None),
+        ("image", os.path.relpath(show.image, folder)),
+        ("copyright", show.copyright),
+        ("website", show.website),
+        ("podcast_guid", show.podcast_guid),
+        ("medium", None if show.medium == ns.DEFAULT_MEDIUM else show.medium),
+        ("new_feed_url", show.new_feed_url),
+        ("block", show.block or None),
+        ("update_frequency", show.update_frequency),
+        ("update_rrule", show.update_rrule),
+        ("license", show.license),
+        ("license_url", show.license_url),
+        ("page_size", show.page_size),
+    )
+    out.update((k, v) for k, v in optional if v is not None)
+    out["owner"] = {"name": show.owner.name, "email": show.owner.email}
+    if show.links:
+        out["links"] = dict(show.links)
+    if show.location is not None:
+        out["location"] = _location_toml(show.location)
+    if show.persons:
+        out["person"] = [_person_toml(p) for p in show.persons]
+    if show.funding:
+        out["funding"] = [{"url": f.url, "text": f.text} for f in show.funding]
+    if show.txt:
+        out["txt"] = [{"text": t} | ({"purpose": p} if p else {}) for t, p in show.txt]
+    return out
+
+
 def _is_str_table(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
 
@@ -399,6 +446,7 @@ RECORD_KEYS = (
     "title", "guid", "pub_date", "episode", "season", "episode_type", "explicit", "draft",
     "description", "media", "chapters", "master", "alternate", "poster",
     "transcript", "publish_at", "block", "person", "location", "license", "license_url", "live",
+    "guid_is_permalink",
 )  # fmt: skip
 _LEADING_KEYS = RECORD_KEYS[:8]  # first in every record written, wherever the file had them
 EPISODE_KEYS = frozenset(RECORD_KEYS)
@@ -488,6 +536,7 @@ def _read_episode(
         license_url=r.text("license_url", required=False),
         live=live,
         poster=r.relative_path("poster", path.parent, required=False),
+        guid_is_permalink=r.boolean("guid_is_permalink", False),
     )
     master = _read_master(r)
     if problems:
@@ -768,4 +817,5 @@ _TOML_VALUE: dict[str, Callable[[EpisodeRecord, Path], Any]] = {
     "license": lambda r, folder: r.episode.license,
     "license_url": lambda r, folder: r.episode.license_url,
     "live": lambda r, folder: _live_toml(r.episode.live) if r.episode.live else None,
+    "guid_is_permalink": lambda r, folder: r.episode.guid_is_permalink or None,
 }

@@ -19,6 +19,7 @@ benchmarks, so that what is tested and measured is what users run.
 | `setup(project, target)` | `setup` |
 | `stats(project, logs, StatsOptions)` | `stats` |
 | `serve(root, port)` | `serve` |
+| `import_podcast(project, source, show, ImportOptions)` | `import` |
 
 Every function raises `GrandirError` (or a subclass) for what the user can fix.
 """
@@ -38,6 +39,7 @@ from grandirenhlm.check import Finding, check_catalog, placeholder_findings
 from grandirenhlm.config import Project, Target, find_project, load_project, with_overrides
 from grandirenhlm.errors import GrandirError
 from grandirenhlm.files import display_path
+from grandirenhlm.importing.run import ImportOptions, ImportReport
 from grandirenhlm.plan import Plan, plan_publish
 from grandirenhlm.progress import Reporter, make_reporter
 from grandirenhlm.publish import PublishResult, Run, publish_artifacts
@@ -46,6 +48,8 @@ from grandirenhlm.storage import all_options, another_project, backend, open_sto
 __all__ = [
     "BuildResult",
     "Finding",
+    "ImportOptions",
+    "ImportReport",
     "IngestOptions",
     "Plan",
     "PublishOptions",
@@ -54,6 +58,9 @@ __all__ = [
     "build",
     "check",
     "display_path",
+    "import_podcast",
+    "import_report_lines",
+    "import_switch_over",
     "ingest",
     "inspect_file",
     "make_reporter",
@@ -146,6 +153,37 @@ def ingest(project: Project, show: str, paths: Sequence[Path], options: IngestOp
         result = ingest_file(project, show, files[0], slug=options.slug, title=options.title, **common)
         return [(files[0], result)]
     return ingest_files(project, show, files, jobs=options.jobs or os.cpu_count() or 1, **common)
+
+
+# ---------------------------------------------------------------- import
+
+
+def import_podcast(
+    project: Project,
+    source: str,
+    show: str,
+    options: ImportOptions | None = None,
+    log: Callable[[str], None] = lambda line: None,
+) -> ImportReport:
+    """`import`: the podcast whose feed is at `source` (URL or file) becomes show `show`; with
+    `options.dry_run` nothing is written. `log` gets retries and progress lines."""
+    from grandirenhlm.importing.run import import_feed
+
+    return import_feed(project, source, show, options or ImportOptions(), log)
+
+
+def import_report_lines(report: ImportReport) -> list[str]:
+    """What `import` prints about what it did."""
+    from grandirenhlm.importing.run import report_lines
+
+    return report_lines(report)
+
+
+def import_switch_over() -> str:
+    """The steps that move the audience to the imported show's new feed."""
+    from grandirenhlm.importing.run import SWITCH_OVER
+
+    return SWITCH_OVER
 
 
 # ---------------------------------------------------------------- check
