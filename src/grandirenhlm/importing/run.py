@@ -291,6 +291,10 @@ def _plan_items(
         if not _title(item):
             report.dropped.append((label, "no title"))
             continue
+        if _title(item) != item.title.strip():
+            report.notes.append(
+                f"title {item.title.strip()!r} imported as {_title(item)!r} (markup or entities)"
+            )
         base = make_slug(_title(item))
         slug, n = base, 2
         while slug in taken:
