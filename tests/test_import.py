@@ -389,3 +389,56 @@ def test_not_a_feed_and_unknown_urls_are_one_line_errors(host: Host, empty: Path
     assert_one_line_error(cli(empty, "import", host.url("/missing.xml"), "--show", "x"), "404")
     assert_one_line_error(cli(empty, "import", str(empty / "nope.xml"), "--show", "x"), "no such file")
     assert_one_line_error(cli(empty, "import", host.url("/anchor.xml"), "--show", "Not A Slug"), "--show")
+
+
+# ---------------------------------------------------------------- the demo, out and back in
+
+
+def test_the_demo_published_feed_imported_into_an_empty_project_keeps_its_identity(
+    demo_project: Path, empty: Path
+):
+    """Round trip: the demo site, built and served, imported show by show into an empty project."""
+    from grandirenhlm.records import load_episode, load_show
+    from grandirenhlm.transcripts import load_transcript
+
+    with HostServer() as host:
+        built = cli(demo_project, "build", "--base-url", host.base + "/")
+        assert built.returncode == 0, built.stderr
+        public = demo_project / "public"
+        for path in public.rglob("*"):
+            if path.is_file():
+                host.add("/" + path.relative_to(public).as_posix(), path.read_bytes())
+        for show in ("grandir-en-hlm", "l-emission"):
+            result = cli(empty, "import", host.url(f"/{show}/feed.xml"), "--show", show, "--owner-confirmed")
+            assert result.returncode == 0, result.stderr
+            assert "mismatch" not in result.stdout and "dropped" not in result.stdout, result.stdout
+
+    check_passes(empty)
+    for show in ("grandir-en-hlm", "l-emission"):
+        source_show = load_show(demo_project / "feeds" / f"{show}.toml")
+        imported_show = load_show(empty / "feeds" / f"{show}.toml")
+        assert imported_show.podcast_guid == source_show.podcast_guid
+        assert (imported_show.title, imported_show.show_type) == (source_show.title, source_show.show_type)
+        source = {
+            e.guid: e
+            for e in (load_episode(p, show) for p in (demo_project / "episodes" / show).glob("*.toml"))
+        }
+        imported = {
+            e.guid: e for e in (load_episode(p, show) for p in (empty / "episodes" / show).glob("*.toml"))
+        }
+        assert set(imported) == set(source)
+        for guid, before in source.items():
+            after = imported[guid]
+            assert (after.title, after.pub_date, after.number) == (
+                before.title,
+                before.pub_date,
+                before.number,
+            )
+            assert after.description == before.description  # the chapter lines the feed added are removed
+            assert [(c.start_seconds, c.title) for c in after.chapters] == [
+                (c.start_seconds, c.title) for c in before.chapters
+            ]
+            assert after.media.sha256 == before.media.sha256
+            assert after.media.duration_seconds == before.media.duration_seconds
+            assert [a.sha256 for a in after.alternates] == [a.sha256 for a in before.alternates]
+            assert load_transcript(after.transcript).cues == load_transcript(before.transcript).cues

@@ -105,6 +105,7 @@ class _Planned:
 class _Ready:
     planned: _Planned
     media: EpisodeMedia
+    alternates: tuple[EpisodeMedia, ...]
     chapters: tuple[Chapter, ...]
     transcript: Path | None
     mismatches: tuple[Mismatch, ...]
@@ -467,7 +468,7 @@ def _import_items(project, fetcher, show, planned, report: ImportReport, options
             continue
         report.mismatches.extend(result.mismatches)
         report.notes.extend(result.notes)
-        report.media_bytes += result.media.size
+        report.media_bytes += result.media.size + sum(a.size for a in result.alternates)
         write_episode(p.record, EpisodeRecord(_episode(show, p, result)))
         report.imported.append(display_path(p.record))
         log(f"imported {display_path(p.record)}")
@@ -475,23 +476,9 @@ def _import_items(project, fetcher, show, planned, report: ImportReport, options
 
 def _fetch_item(project: Project, fetcher: Fetcher, show: str, p: _Planned, parts: Path) -> _Ready:
     """Download and probe one item's media (into the store) and its chapters and transcript."""
-    from grandirenhlm.media import probe
-
     item, enclosure = p.item, p.item.enclosure
     assert enclosure is not None
-    part = parts / f"{p.slug}.part"
-    got = fetcher.download(enclosure.url, part, fetcher.limits.media_bytes)
-    try:
-        info = probe(got.path)
-    except GrandirError as exc:
-        raise GrandirError(f"{enclosure.url}: {str(exc).split(': ', 1)[-1]}") from exc
-    if not info.publishable:
-        raise GrandirError(
-            f"{enclosure.url}: {info.mime_type} is not a type podcast apps play as an enclosure"
-        )
-    target = project.media_dir / show / f"{p.slug}-{info.sha256[:12]}{info.extension}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    move_into_place(got.path, target, durable=False)
+    info, target = _download_media(project, fetcher, show, enclosure.url, parts, p.slug)
     mismatches = []
     if enclosure.length is not None and enclosure.length != info.size:
         mismatches.append(Mismatch(p.slug, "length", f"{enclosure.length} bytes", f"{info.size} bytes"))
@@ -510,22 +497,53 @@ def _fetch_item(project: Project, fetcher: Fetcher, show: str, p: _Planned, part
                 convert.seconds_text(info.duration_seconds),
             )
         )
-    media = EpisodeMedia(
+    media = _episode_media(info, target)
+    notes: list[str] = []
+    chapters = _chapters(fetcher, item, p.slug, notes)
+    transcript = _transcript(fetcher, item, p, notes)
+    alternates = []
+    for n, alternate in enumerate(a for a in item.alternates if a.url != enclosure.url):
+        try:
+            alt_info, alt_target = _download_media(
+                project, fetcher, show, alternate.url, parts, f"{p.slug}-alternate-{n + 1}"
+            )
+        except GrandirError as exc:
+            notes.append(f"{p.slug}: alternate enclosure not imported: {exc}")
+            continue
+        alternates.append(_episode_media(alt_info, alt_target))
+    return _Ready(p, media, tuple(alternates), chapters, transcript, tuple(mismatches), tuple(notes))
+
+
+def _download_media(project: Project, fetcher: Fetcher, show: str, url: str, parts: Path, slug: str):
+    """Download, probe and store one media file: (MediaInfo, its path in the media store)."""
+    from grandirenhlm.media import probe
+
+    got = fetcher.download(url, parts / f"{slug}.part", fetcher.limits.media_bytes)
+    try:
+        info = probe(got.path)
+    except GrandirError as exc:
+        raise GrandirError(f"{url}: {str(exc).split(': ', 1)[-1]}") from exc
+    if not info.publishable:
+        raise GrandirError(f"{url}: {info.mime_type} is not a type podcast apps play as an enclosure")
+    target = project.media_dir / show / f"{slug}-{info.sha256[:12]}{info.extension}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    move_into_place(got.path, target, durable=False)
+    return info, target
+
+
+def _episode_media(info, target: Path) -> EpisodeMedia:
+    """What a record keeps of a stored file: the real size and the duration measured from it."""
+    video_size = info.has_video and info.width and info.height
+    return EpisodeMedia(
         path=target,
         sha256=info.sha256,
         size=info.size,
         mime_type=info.mime_type,
         duration_seconds=info.duration_seconds,
         bitrate=info.bitrate or None,
-        width=info.width if info.has_video and info.width and info.height else None,
-        height=info.height if info.has_video and info.width and info.height else None,
+        width=info.width if video_size else None,
+        height=info.height if video_size else None,
     )
-    notes: list[str] = []
-    chapters = _chapters(fetcher, item, p.slug, notes)
-    transcript = _transcript(fetcher, item, p, notes)
-    if item.alternates:
-        notes.append(f"{p.slug}: {len(item.alternates)} alternate enclosure(s) not imported")
-    return _Ready(p, media, chapters, transcript, tuple(mismatches), tuple(notes))
 
 
 def _same_type(declared: str, real: str) -> bool:
@@ -593,6 +611,7 @@ def _episode(show: str, p: _Planned, ready: _Ready) -> Episode:
         pub_date=item.pub_date,  # type: ignore[arg-type]  # items without one were dropped
         description=description,
         media=ready.media,
+        alternates=ready.alternates,
         number=number,
         season=season,
         episode_type=item.episode_type if item.episode_type in ("full", "trailer", "bonus") else "full",
