@@ -135,6 +135,11 @@ class Fetcher:
             return self._opener.open(request, timeout=self.limits.timeout)
         except urllib.error.HTTPError as exc:
             exc.close()
+            if 300 <= exc.code < 400:  # urllib refuses a redirect to file:, ftp: and the like itself
+                target = exc.headers.get("Location") if exc.headers else None
+                raise FetchError(
+                    f"{url}: redirected to {target!r}, which is not an http(s) URL", True
+                ) from exc
             retry = exc.code >= 500 or exc.code in (408, 429)
             raise FetchError(f"{url}: the server answered {exc.code} {exc.reason}", not retry) from exc
         except urllib.error.URLError as exc:
