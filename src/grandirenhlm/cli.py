@@ -234,6 +234,21 @@ def import_(
 
 
 @main.command()
+@click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--show", "show", required=True, help="Slug of the show to export.")
+@click.option("--base-url", help="Public URL the site is served at (default: the default target's).")
+@click.option("--at", "at", help="Export the show as it is at this date-time (scheduled episodes).")
+@click.pass_context
+def export(ctx, folder: Path, show: str, base_url: str | None, at: str | None) -> None:
+    """Write a show's merged feed, media, chapters, transcripts, cover and records into a new folder."""
+    result = site.export(_project(ctx), show, folder.resolve(), base_url, _parse_moment(at))
+    click.echo(
+        f"exported {show}: {result.episodes} episode(s), {result.files} file(s), "
+        f"{result.bytes} bytes, in {result.folder}"
+    )
+
+
+@main.command()
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option("--deep", is_flag=True, help="Also re-hash every media file against its record.")
 @click.option("--loudness", is_flag=True, help="Also measure every episode's loudness against the target.")

@@ -20,6 +20,7 @@ benchmarks, so that what is tested and measured is what users run.
 | `stats(project, logs, StatsOptions)` | `stats` |
 | `serve(root, port)` | `serve` |
 | `import_podcast(project, source, show, ImportOptions)` | `import` |
+| `export(project, show, folder, base_url, at)` | `export` |
 
 Every function raises `GrandirError` (or a subclass) for what the user can fix.
 """
@@ -58,6 +59,7 @@ __all__ = [
     "build",
     "check",
     "display_path",
+    "export",
     "import_podcast",
     "import_report_lines",
     "import_switch_over",
@@ -184,6 +186,24 @@ def import_switch_over() -> str:
     from grandirenhlm.importing.run import SWITCH_OVER
 
     return SWITCH_OVER
+
+
+def export(
+    project: Project, show: str, folder: Path, base_url: str | None = None, at: datetime | None = None
+):
+    """`export`: the show's merged feed, published files and records in `folder` (new or empty), for
+    moving elsewhere; on failure nothing of the export is left. Returns `export.ExportResult`."""
+    from grandirenhlm.export import export_show, remove_partial
+
+    base = base_url or public_base_url(project.target(None))
+    base = base if base.endswith("/") else base + "/"
+    was_empty = folder.is_dir() and not any(folder.iterdir())
+    try:
+        return export_show(project, show, folder, base, at or now())
+    except BaseException:
+        if was_empty or not folder.exists():
+            remove_partial(folder, keep_folder=was_empty)
+        raise
 
 
 # ---------------------------------------------------------------- check
