@@ -17,7 +17,7 @@ from tests.import_server import HostServer
 from tests.support import make_cover, make_mp3
 from tests.test_import import cli, records
 
-FAST = Limits(retry_pause=0.05, attempts=3)
+FAST = Limits(retry_pause=0.05, attempts=3, resume_from=0)  # the test files are small: resume them
 
 
 @pytest.fixture
@@ -35,10 +35,21 @@ def test_a_cut_download_resumes_with_a_range_request(tmp_path: Path, mp3: bytes)
     assert ranges == [None, f"bytes={len(mp3) // 3}-"]  # the second request asked for the rest only
 
 
+def test_a_small_file_cut_short_is_fetched_again_whole(tmp_path: Path, mp3: bytes):
+    with HostServer() as host:
+        host.add("/a.mp3", mp3, cut_after=len(mp3) // 3, cuts=1)
+        limits = Limits(retry_pause=0.05, attempts=3)  # the default resume_from: 1 MiB, more than this file
+        got = Fetcher(limits).download(host.url("/a.mp3"), tmp_path / "a.part", limits.media_bytes)
+        ranges = [r[2] for r in host.requested("/a.mp3")]
+    assert not got.resumed and got.path.read_bytes() == mp3
+    assert ranges == [None, None]
+    assert not (tmp_path / "a.part.json").exists()
+
+
 def test_a_part_left_by_an_earlier_run_is_completed(tmp_path: Path, mp3: bytes):
     with HostServer() as host:
         host.add("/a.mp3", mp3, cut_after=1000, cuts=1)
-        one_try = Limits(attempts=1)
+        one_try = Limits(attempts=1, resume_from=0)
         with pytest.raises(FetchError, match="ended after 1000 of"):
             Fetcher(one_try).download(host.url("/a.mp3"), tmp_path / "a.part", one_try.media_bytes)
         assert (tmp_path / "a.part").stat().st_size == 1000  # kept for the next run
@@ -50,7 +61,7 @@ def test_a_part_left_by_an_earlier_run_is_completed(tmp_path: Path, mp3: bytes):
 def test_a_changed_file_is_downloaded_whole_again(tmp_path: Path, mp3: bytes):
     with HostServer() as host:
         host.add("/a.mp3", mp3, cut_after=1000, cuts=1)
-        one_try = Limits(attempts=1)
+        one_try = Limits(attempts=1, resume_from=0)
         with pytest.raises(FetchError):
             Fetcher(one_try).download(host.url("/a.mp3"), tmp_path / "a.part", one_try.media_bytes)
         host.add("/a.mp3", mp3[::-1])  # the host replaced the file: its ETag changed, If-Range fails

@@ -131,9 +131,10 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{display_path(path)}: invalid TOML: {exc}") from exc
 
 
-def write_toml_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write `data` as TOML so that readers see the old file or the new one, never half of it."""
-    write_atomic(path, tomli_w.dumps(data, multiline_strings=True).encode("utf-8"))
+def write_toml_atomic(path: Path, data: dict[str, Any], *, durable: bool = True) -> None:
+    """Write `data` as TOML so that readers see the old file or the new one, never half of it;
+    `durable` also waits for the disk (fsync) before the rename."""
+    write_atomic(path, tomli_w.dumps(data, multiline_strings=True).encode("utf-8"), durable=durable)
 
 
 class FieldReader:
@@ -711,9 +712,10 @@ def recorded_media_sha256(path: Path) -> str | None:
 # ---------------------------------------------------------------- writing an episode record
 
 
-def write_episode(path: Path, record: EpisodeRecord | Episode) -> None:
-    """Write an episode record atomically (readers see the old file or the new one, never half)."""
-    write_toml_atomic(path, episode_to_toml(record, path.parent))
+def write_episode(path: Path, record: EpisodeRecord | Episode, *, durable: bool = True) -> None:
+    """Write an episode record atomically (readers see the old file or the new one, never half);
+    `durable=False` skips the fsync, for a writer that can make the record again (import)."""
+    write_toml_atomic(path, episode_to_toml(record, path.parent), durable=durable)
 
 
 def episode_to_toml(record: EpisodeRecord | Episode, folder: Path | None = None) -> dict[str, Any]:

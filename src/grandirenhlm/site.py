@@ -40,7 +40,7 @@ from grandirenhlm.check import Finding, check_catalog, placeholder_findings
 from grandirenhlm.config import Project, Target, find_project, load_project, with_overrides
 from grandirenhlm.errors import GrandirError
 from grandirenhlm.files import display_path
-from grandirenhlm.importing.run import ImportOptions, ImportReport
+from grandirenhlm.importing.options import ImportOptions, ImportReport
 from grandirenhlm.plan import Plan, plan_publish
 from grandirenhlm.progress import Reporter, make_reporter
 from grandirenhlm.publish import PublishResult, Run, publish_artifacts

@@ -11,7 +11,9 @@ broken server calls for.
   growing pauses; a 404 or a limit is final.
 - Media downloads resume: the partial file stays beside its target (`*.part`, with the validator
   the server gave in `*.part.json`) and the next attempt, or the next `import`, asks for the rest
-  with `Range` and `If-Range`; a server that answers 200 instead sends the whole file again.
+  with `Range` and `If-Range`; a server that answers 200 instead sends the whole file again. Files
+  under `Limits.resume_from` (1 MiB) restart from zero instead: writing the validator costs more
+  than fetching them again.
 
 Every failure is a `FetchError`: one line naming the URL and what went wrong.
 """
@@ -60,6 +62,9 @@ class Limits:
     min_rate: int = 4 * KIB  # bytes per second on average, once `timeout` seconds have passed
     small_seconds: float = 120.0  # the whole transfer of a feed page or a small file
     max_pages: int = 1000  # pages of a paged feed
+    # Media from this size keep what resuming needs (the server's validator, beside the part) from the
+    # first byte; a smaller one restarts from zero if cut, which costs less than that extra file.
+    resume_from: int = 1 * MIB
     attempts: int = 4  # tries per URL, for failures that may pass
     retry_pause: float = 0.5  # the first pause between tries; it doubles
 
@@ -255,7 +260,7 @@ class Fetcher:
                     )
                 validator = response.headers.get("ETag") or response.headers.get("Last-Modified")
                 content_type = response.headers.get("Content-Type")
-                if not resumed:
+                if not resumed and (declared is None or declared >= self.limits.resume_from):
                     _write_meta(meta_path, {"url": url, "validator": validator, "content_type": content_type})
                 part.parent.mkdir(parents=True, exist_ok=True)
                 with part.open("ab" if resumed else "wb") as fh:

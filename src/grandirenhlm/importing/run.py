@@ -20,18 +20,17 @@ import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
-
-from PIL import Image, UnidentifiedImageError
 
 from grandirenhlm import namespace as ns
 from grandirenhlm.config import Project
 from grandirenhlm.errors import ConfigError, GrandirError
 from grandirenhlm.files import display_path, move_into_place, write_atomic
 from grandirenhlm.importing import convert
-from grandirenhlm.importing.fetch import Fetcher, FetchError, Limits, describe_size, is_http, read_local
+from grandirenhlm.importing.fetch import Fetcher, FetchError, describe_size, is_http, read_local
+from grandirenhlm.importing.options import ImportOptions, ImportReport, Mismatch
 from grandirenhlm.importing.parse import SourceItem, SourcePage, SourcePerson, parse_page
 from grandirenhlm.model import (
     Chapter,
@@ -54,47 +53,6 @@ COVER_TYPES = {"JPEG": (".jpg", "image/jpeg"), "PNG": (".png", "image/png")}
 
 
 @dataclass(frozen=True)
-class ImportOptions:
-    dry_run: bool = False
-    owner_confirmed: bool = False
-    jobs: int = 4  # downloads at once
-    limits: Limits = field(default_factory=Limits)
-
-
-@dataclass
-class Mismatch:
-    slug: str
-    what: str  # "length", "type", "duration"
-    declared: str
-    real: str
-
-
-@dataclass
-class ImportReport:
-    """What an import did (or, with --dry-run, would do)."""
-
-    show: str
-    source: str
-    dry_run: bool
-    podcast_guid: str = ""
-    podcast_guid_computed: bool = False
-    pages: int = 0
-    items: int = 0  # items in the source, every page
-    show_created: bool = False
-    already: int = 0  # items whose guid the show already has
-    imported: list[str] = field(default_factory=list)  # record paths written (or planned)
-    media_bytes: int = 0  # downloaded (declared, on a dry run)
-    mismatches: list[Mismatch] = field(default_factory=list)
-    dropped: list[tuple[str, str]] = field(default_factory=list)  # (item, why)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def failed(self) -> bool:
-        """Items left out for a reason a rerun may fix (a download that failed)."""
-        return any(why.startswith("not imported") for _, why in self.dropped)
-
-
-@dataclass(frozen=True)
 class _Planned:
     item: SourceItem
     slug: str
@@ -109,17 +67,18 @@ class _Ready:
     chapters: tuple[Chapter, ...]
     transcript: Path | None
     mismatches: tuple[Mismatch, ...]
-    notes: tuple[str, ...]
+    notes: list[str]  # _episode adds what it leaves out
 
 
 def import_feed(
     project: Project,
     source: str,
     show: str,
-    options: ImportOptions = ImportOptions(),
+    options: ImportOptions | None = None,
     log: Callable[[str], None] = lambda line: None,
 ) -> ImportReport:
     """Import the podcast whose feed is at `source` (an http(s) URL or a file) as `show`."""
+    options = options or ImportOptions()
     if not SLUG.match(show):
         raise ConfigError(f"--show: {show!r} is not a slug (lowercase letters, digits and hyphens)")
     fetcher = Fetcher(options.limits, log)
@@ -416,6 +375,8 @@ def _location(loc, notes: list[str]) -> Location | None:
 
 def _download_cover(fetcher: Fetcher, page: SourcePage, project: Project, show: str, report) -> Path:
     """The channel's image, checked to be a JPEG or PNG picture, saved as `feeds/art/<show>.<ext>`."""
+    from PIL import Image, UnidentifiedImageError
+
     if not page.image or not is_http(page.image):
         raise GrandirError(f"{report.source}: the feed has no cover image (itunes:image) to import")
     fetched = fetcher.fetch(page.image, fetcher.limits.file_bytes, "cover image")
@@ -450,28 +411,37 @@ def _import_items(project, fetcher, show, planned, report: ImportReport, options
     if not planned:
         return
     parts = project.root / ".grandirenhlm" / "import" / show
+    done: dict[int, _Ready | GrandirError] = {}
     with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        futures = {pool.submit(_fetch_item, project, fetcher, show, p, parts): p for p in planned}
-        done: list[tuple[_Planned, _Ready | GrandirError]] = []
+        # Each worker downloads, probes and writes its own record (its own file: slugs were given
+        # out before), so records go to disk while other media still download.
+        futures = {
+            pool.submit(_import_item, project, fetcher, show, p, parts): n for n, p in enumerate(planned)
+        }
         for future in as_completed(futures):
-            p = futures[future]
             try:
-                done.append((p, future.result()))
+                done[futures[future]] = result = future.result()
+                log(f"imported {display_path(result.planned.record)}")
             except GrandirError as exc:
-                done.append((p, exc))
-    # Records in the feed's order (oldest first), whatever order the downloads finished in.
-    order = {id(p): n for n, p in enumerate(planned)}
-    for p, result in sorted(done, key=lambda d: order[id(d[0])]):
-        label = _title(p.item)
+                done[futures[future]] = exc
+    # The report in the feed's order (oldest first), whatever order the downloads finished in.
+    for n, p in enumerate(planned):
+        result = done[n]
         if isinstance(result, GrandirError):
-            report.dropped.append((label, f"not imported: {str(result).splitlines()[0]}"))
+            report.dropped.append((_title(p.item), f"not imported: {str(result).splitlines()[0]}"))
             continue
         report.mismatches.extend(result.mismatches)
         report.notes.extend(result.notes)
         report.media_bytes += result.media.size + sum(a.size for a in result.alternates)
-        write_episode(p.record, EpisodeRecord(_episode(show, p, result)))
         report.imported.append(display_path(p.record))
-        log(f"imported {display_path(p.record)}")
+
+
+def _import_item(project: Project, fetcher: Fetcher, show: str, p: _Planned, parts: Path) -> _Ready:
+    ready = _fetch_item(project, fetcher, show, p, parts)
+    # Not fsynced: a record a crash loses is imported again by the next run (its guid is still new),
+    # and an fsync per record would cost as much as the download of a short episode.
+    write_episode(p.record, EpisodeRecord(_episode(show, p, ready, ready.notes)), durable=False)
+    return ready
 
 
 def _fetch_item(project: Project, fetcher: Fetcher, show: str, p: _Planned, parts: Path) -> _Ready:
@@ -511,7 +481,7 @@ def _fetch_item(project: Project, fetcher: Fetcher, show: str, p: _Planned, part
             notes.append(f"{p.slug}: alternate enclosure not imported: {exc}")
             continue
         alternates.append(_episode_media(alt_info, alt_target))
-    return _Ready(p, media, tuple(alternates), chapters, transcript, tuple(mismatches), tuple(notes))
+    return _Ready(p, media, tuple(alternates), chapters, transcript, tuple(mismatches), notes)
 
 
 def _download_media(project: Project, fetcher: Fetcher, show: str, url: str, parts: Path, slug: str):
@@ -594,9 +564,8 @@ def _transcript(fetcher: Fetcher, item: SourceItem, p: _Planned, notes: list[str
     return None
 
 
-def _episode(show: str, p: _Planned, ready: _Ready) -> Episode:
+def _episode(show: str, p: _Planned, ready: _Ready, notes: list[str]) -> Episode:
     item = p.item
-    notes: list[str] = []
     number = _rule(item.episode, ns.episode)
     season = _rule(item.season, ns.season)
     description = convert.html_to_text(item.description_html)
