@@ -442,3 +442,19 @@ def test_the_demo_published_feed_imported_into_an_empty_project_keeps_its_identi
             assert after.media.duration_seconds == before.media.duration_seconds
             assert [a.sha256 for a in after.alternates] == [a.sha256 for a in before.alternates]
             assert load_transcript(after.transcript).cues == load_transcript(before.transcript).cues
+
+
+def test_a_feed_in_latin_1_keeps_its_accents(host: Host, empty: Path):
+    result = cli(empty, "import", host.url("/latin1.xml"), "--show", "ete")
+    assert result.returncode == 0, result.stderr
+    (record,) = records(empty, "ete").values()
+    assert record["guid"] == "latin1-ç-1"
+    assert record["title"] == "Façade, été, « fête »"
+    assert record["description"] == "Ça se passe en été."  # escaped HTML in a plain <description>
+    show = tomllib.loads((empty / "feeds" / "ete.toml").read_text(encoding="utf-8"))
+    assert show["title"] == "L'été à la cité"
+    # the guid is kept as it is (apps know the episode by it); check names what the source got wrong
+    check = cli(empty, "check")
+    assert check.returncode == 1 and "Traceback" not in check.stderr
+    errors = [line for line in check.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "facade-ete-fete.toml: guid: 'latin1-ç-1' must be ASCII" in errors[0]

@@ -101,6 +101,11 @@ def import_feed(
     show_path = project.feeds_dir / f"{show}.toml"
     ours, others = _known_guids(project, show, report.podcast_guid)
     planned = _plan_items(project, show, items, ours, others, report)
+    for p in planned:
+        if p.item.image and p.item.image != first.image:  # our records have no artwork per episode
+            report.notes.append(
+                f"{p.slug}: its own image ({p.item.image}) not imported; the show's cover is used"
+            )
     if not show_path.is_file():
         report.show_created = True
         new_show = _show_from(project, show, first, report)
