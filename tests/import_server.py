@@ -37,6 +37,7 @@ class Route:
     cuts: int = 0  # ...this many times
     failures: int = 0  # answer 503 this many times first
     redirect: str | None = None  # answer 301 to this location
+    trickle: float | None = None  # send the body one byte per this many seconds (a stalling host)
 
 
 @dataclass
@@ -132,6 +133,16 @@ def _handler(host: Host):
             if not body:
                 return
             payload = data[start : end + 1]
+            if route.trickle is not None:
+                stop = threading.Event()  # never set: the pause between bytes is the fault itself
+                try:
+                    for byte in payload:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        stop.wait(route.trickle)
+                except OSError:  # the client gave up, as it should
+                    pass
+                return
             if cutting:
                 self.wfile.write(payload[: route.cut_after])
                 self.wfile.flush()

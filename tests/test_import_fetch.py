@@ -90,6 +90,17 @@ def test_limits_stop_large_answers(tmp_path: Path, mp3: bytes):
             Fetcher(FAST).download(host.url("/a.mp3"), tmp_path / "a.part", 1024)
 
 
+def test_a_host_that_trickles_is_stopped(tmp_path: Path):
+    """One byte every 50 ms: under the minimum rate once `timeout` has passed, so the read stops,
+    as a final error (trying again would trickle again)."""
+    with HostServer() as host:
+        host.add("/slow.xml", b"<rss>" + b" " * 4000 + b"</rss>", trickle=0.05)
+        limits = Limits(timeout=0.5, min_rate=1024, attempts=3, retry_pause=0.05)
+        with pytest.raises(FetchError, match="slower than 1 KiB/s: stopped") as info:
+            Fetcher(limits).fetch(host.url("/slow.xml"), 1_000_000, "feed")
+        assert info.value.final and len(host.requested("/slow.xml")) == 1
+
+
 def test_a_redirect_to_a_local_file_is_refused(tmp_path: Path):
     with HostServer() as host:
         host.add("/feed.xml", b"", redirect="file:///etc/passwd")
