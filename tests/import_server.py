@@ -1,4 +1,5 @@
-"""A podcast host on 127.0.0.1 for the import tests: serves feeds, media, chapters and transcripts
+"""A podcast host on 127.0.0.1 for the import tests, and their helpers (the CLI in a subprocess,
+the records of a show). The host: serves feeds, media, chapters and transcripts
 from memory with byte ranges (206, Content-Range, ETag/If-Range), as hosts' CDNs do, and records
 every request so tests can see what the importer asked for.
 
@@ -9,8 +10,12 @@ or answer 503 a number of times before it behaves.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import subprocess
+import sys
 import threading
+import tomllib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -176,3 +181,37 @@ class HostServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def cli(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """`grandirenhlm --project ROOT ARGS...` in a subprocess, as a user runs it."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "grandirenhlm", "--project", str(root), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
+def records(root: Path, show: str) -> dict[str, dict]:
+    """guid -> record table of every episode record of `show`."""
+    out = {}
+    for path in sorted((root / "episodes" / show).glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data["_path"] = path
+        out[data["guid"]] = data
+    return out

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from tests.import_server import HostServer
-from tests.test_import import assert_one_line_error, cli, records
+from tests.import_server import HostServer, assert_one_line_error, cli, records
 
 PODCAST = "https://podcastindex.org/namespace/1.0"
 

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import subprocess
-import sys
 import tomllib
 import uuid
 from collections.abc import Iterator
@@ -22,34 +19,13 @@ import feedparser
 import pytest
 from lxml import etree
 
-from tests.import_server import FIXTURES, Host, HostServer
+from tests.import_server import FIXTURES, Host, HostServer, assert_one_line_error, cli, records
 from tests.support import make_cover, make_mp3, make_mp4
 
 PODCAST = "https://podcastindex.org/namespace/1.0"
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def cli(root: Path, *args: str) -> subprocess.CompletedProcess:
-    """`grandirenhlm --project ROOT ARGS...` in a subprocess, as a user runs it."""
-    env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "grandirenhlm", "--project", str(root), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
 
 
 @pytest.fixture(scope="module")
@@ -95,16 +71,6 @@ def empty(tmp_path: Path) -> Path:
     (root / "feeds").mkdir(parents=True)
     (root / "grandirenhlm.toml").write_text('[site]\ntitle = "Essai"\nlanguage = "fr"\n', encoding="utf-8")
     return root
-
-
-def records(root: Path, show: str) -> dict[str, dict]:
-    """guid -> record table of every episode record of `show`."""
-    out = {}
-    for path in sorted((root / "episodes" / show).glob("*.toml")):
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        data["_path"] = path
-        out[data["guid"]] = data
-    return out
 
 
 def source_items(host: Host, *pages: str) -> dict[str, dict]:

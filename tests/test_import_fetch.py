@@ -13,9 +13,8 @@ import pytest
 from grandirenhlm import site
 from grandirenhlm.errors import GrandirError
 from grandirenhlm.importing.fetch import Fetcher, FetchError, Limits
-from tests.import_server import HostServer
+from tests.import_server import HostServer, cli, records
 from tests.support import make_cover, make_mp3
-from tests.test_import import cli, records
 
 FAST = Limits(retry_pause=0.05, attempts=3, resume_from=0)  # the test files are small: resume them
 
