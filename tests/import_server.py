@@ -53,6 +53,7 @@ class Host:
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    trickling: threading.Event = field(default_factory=threading.Event)  # a trickle route is sending
 
     def add(self, path: str, data: bytes, content_type: str | None = None, **faults) -> None:
         kind = content_type or TYPES.get(Path(path).suffix, "application/octet-stream")
@@ -139,6 +140,7 @@ def _handler(host: Host):
                 return
             payload = data[start : end + 1]
             if route.trickle is not None:
+                host.trickling.set()
                 stop = threading.Event()  # never set: the pause between bytes is the fault itself
                 try:
                     for byte in payload:

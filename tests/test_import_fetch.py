@@ -6,6 +6,8 @@ rest imported, the rerun completes it)."""
 from __future__ import annotations
 
 import hashlib
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from grandirenhlm import site
 from grandirenhlm.errors import GrandirError
 from grandirenhlm.importing.fetch import Fetcher, FetchError, Limits
 from tests.import_server import HostServer, cli, records
-from tests.support import make_cover, make_mp3
+from tests.support import GRANDIRENHLM_INTERRUPTIBLE, make_cover, make_mp3
 
 FAST = Limits(retry_pause=0.05, attempts=3, resume_from=0)  # the test files are small: resume them
 
@@ -153,3 +155,38 @@ def test_an_item_whose_media_fails_is_reported_and_the_rerun_imports_it(tmp_path
         assert "imported: 1 item(s)" in second.stdout and "already imported: 1 item(s)" in second.stdout
     assert set(records(root, "pannes")) == {"good-1", "bad-1"}
     assert records(root, "pannes")["good-1"]["guid_is_permalink"] is True  # <guid> without the attribute
+
+
+def test_ctrl_c_stops_the_downloads_and_keeps_what_was_done(tmp_path: Path, mp3: bytes):
+    root = tmp_path / "project"
+    (root / "feeds").mkdir(parents=True)
+    with HostServer() as host:
+        host.add("/feed.xml", FEED.format(base=host.base).encode())
+        host.add("/cover.jpg", make_cover(tmp_path / "c.jpg").read_bytes())
+        host.add("/good.mp3", mp3)
+        host.add("/bad.mp3", mp3, trickle=0.05)  # minutes to send: still running at Ctrl-C
+        process = subprocess.Popen(
+            [
+                *GRANDIRENHLM_INTERRUPTIBLE,
+                "--project",
+                str(root),
+                "import",
+                host.url("/feed.xml"),
+                "--show",
+                "p",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert host.trickling.wait(60)
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=30)  # not the minutes the trickle would take
+        finally:
+            process.kill()
+    assert process.returncode == 130
+    assert "Traceback" not in stderr
+    assert stderr.splitlines()[-1].startswith("error: interrupted; what was done is kept")
+    assert "bad-1" not in records(root, "p")
+    assert not list((root / "media").rglob("*.tmp"))

@@ -25,6 +25,7 @@ import http.client
 import json
 import os
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -127,6 +128,9 @@ class Fetcher:
         self.limits = limits
         self.log = log
         self._opener = _opener()
+        # Set on Ctrl-C/SIGTERM: every transfer in flight stops at its next chunk, so the command
+        # ends in seconds instead of waiting for the downloads the other threads are running.
+        self.stop = threading.Event()
 
     # ------------------------------------------------------------ one request
 
@@ -167,6 +171,8 @@ class Fetcher:
         started = time.monotonic()
         received = 0
         while True:
+            if self.stop.is_set():
+                raise FetchError(f"{url}: interrupted", True)
             try:
                 chunk = response.read1(CHUNK)  # returns as soon as some bytes arrive: limits checked often
             except TimeoutError as exc:
@@ -195,7 +201,7 @@ class Fetcher:
             try:
                 return attempt()
             except FetchError as exc:
-                if exc.final or n == self.limits.attempts:
+                if exc.final or n == self.limits.attempts or self.stop.is_set():
                     raise
                 self.log(f"retry {n}/{self.limits.attempts - 1}: {exc}")
                 time.sleep(pause)  # a pause before the next try, as any client backs off

@@ -423,12 +423,18 @@ def _import_items(project, fetcher, show, planned, report: ImportReport, options
         futures = {
             pool.submit(_import_item, project, fetcher, show, p, parts): n for n, p in enumerate(planned)
         }
-        for future in as_completed(futures):
-            try:
-                done[futures[future]] = result = future.result()
-                log(f"imported {display_path(result.planned.record)}")
-            except GrandirError as exc:
-                done[futures[future]] = exc
+        try:
+            for future in as_completed(futures):
+                try:
+                    done[futures[future]] = result = future.result()
+                    log(f"imported {display_path(result.planned.record)}")
+                except GrandirError as exc:
+                    done[futures[future]] = exc
+        except BaseException:  # Ctrl-C, SIGTERM: start nothing more, stop the transfers in flight
+            fetcher.stop.set()
+            for future in futures:
+                future.cancel()
+            raise
     # The report in the feed's order (oldest first), whatever order the downloads finished in.
     for n, p in enumerate(planned):
         result = done[n]
