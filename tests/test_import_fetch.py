@@ -96,7 +96,9 @@ def test_a_host_that_trickles_is_stopped(tmp_path: Path):
     as a final error (trying again would trickle again)."""
     with HostServer() as host:
         host.add("/slow.xml", b"<rss>" + b" " * 4000 + b"</rss>", trickle=0.05)
-        limits = Limits(timeout=0.5, min_rate=1024, attempts=3, retry_pause=0.05)
+        # timeout 2 s: long enough that a loaded machine never leaves the socket silent that long
+        # between two bytes (that would be the other limit, "no byte for ... s", which is retried)
+        limits = Limits(timeout=2.0, min_rate=1024, attempts=3, retry_pause=0.05)
         with pytest.raises(FetchError, match="slower than 1 KiB/s: stopped") as info:
             Fetcher(limits).fetch(host.url("/slow.xml"), 1_000_000, "feed")
         assert info.value.final and len(host.requested("/slow.xml")) == 1

@@ -72,6 +72,8 @@ class Limits:
 
 @dataclass(frozen=True)
 class Fetched:
+    """A small document read whole."""
+
     data: bytes
     url: str  # after redirects
     content_type: str | None
@@ -79,6 +81,8 @@ class Fetched:
 
 @dataclass(frozen=True)
 class Downloaded:
+    """A media file downloaded to its `.part` file."""
+
     path: Path  # the complete file (the `.part` it was written to, renamed by the caller)
     size: int
     url: str
@@ -111,10 +115,12 @@ def _opener() -> urllib.request.OpenerDirector:
 
 
 def is_http(url: str) -> bool:
+    """Whether `url` is an http(s) URL (the only kind import reads from the network)."""
     return urlsplit(url).scheme.lower() in ("http", "https")
 
 
 def describe_size(n: int) -> str:
+    """A size for messages: 4 GiB, 1.5 MiB, 300 bytes."""
     for unit, factor in (("GiB", GIB), ("MiB", MIB), ("KiB", KIB)):
         if n >= factor:
             return f"{n / factor:.1f} {unit}".replace(".0 ", " ")
@@ -204,7 +210,9 @@ class Fetcher:
                 if exc.final or n == self.limits.attempts or self.stop.is_set():
                     raise
                 self.log(f"retry {n}/{self.limits.attempts - 1}: {exc}")
-                time.sleep(pause)  # a pause before the next try, as any client backs off
+                # a pause before the next try, as any client backs off; Ctrl-C (`stop`) ends it at once
+                if self.stop.wait(pause):
+                    raise
                 pause *= 2
         raise AssertionError("unreachable")
 
