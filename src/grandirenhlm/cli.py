@@ -206,6 +206,53 @@ def ingest(
         sys.exit(1)
 
 
+@main.command("import")
+@click.argument("source", metavar="FEED_URL|FILE")
+@click.option(
+    "--show", "show", required=True, help="Slug of the show to create (feeds/<show>.toml) or complete."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Read the feed and report what would be imported; write nothing."
+)
+@click.option(
+    "--owner-confirmed", is_flag=True, help="Import a feed marked podcast:locked: you are its owner."
+)
+@click.option(
+    "--jobs", "-j", type=click.IntRange(1, 32), default=4, show_default=True, help="Downloads at once."
+)
+@click.option("--quiet", "-q", is_flag=True, help="Only the report, no progress lines.")
+@click.pass_context
+def import_(
+    ctx, source: str, show: str, dry_run: bool, owner_confirmed: bool, jobs: int, quiet: bool
+) -> None:
+    """Import an existing podcast from its feed (every page), keeping its guids, dates and podcast:guid."""
+    options = site.ImportOptions(dry_run=dry_run, owner_confirmed=owner_confirmed, jobs=jobs)
+    log = (lambda line: None) if quiet else (lambda line: click.echo(line, err=True))
+    report = site.import_podcast(_project(ctx), source, show, options, log)
+    for line in site.import_report_lines(report):
+        click.echo(line)
+    if report.failed:
+        click.echo("error: some items were not imported (see above); run the same import again", err=True)
+        sys.exit(1)
+    if not dry_run:
+        click.echo(site.import_switch_over())
+
+
+@main.command()
+@click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--show", "show", required=True, help="Slug of the show to export.")
+@click.option("--base-url", help="Public URL the site is served at (default: the default target's).")
+@click.option("--at", "at", help="Export the show as it is at this date-time (scheduled episodes).")
+@click.pass_context
+def export(ctx, folder: Path, show: str, base_url: str | None, at: str | None) -> None:
+    """Write a show's merged feed, media, chapters, transcripts, cover and records into a new folder."""
+    result = site.export(_project(ctx), show, folder.resolve(), base_url, _parse_moment(at))
+    click.echo(
+        f"exported {show}: {result.episodes} episode(s), {result.files} file(s), "
+        f"{result.bytes} bytes, in {result.folder}"
+    )
+
+
 @main.command()
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option("--deep", is_flag=True, help="Also re-hash every media file against its record.")

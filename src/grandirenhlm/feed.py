@@ -433,7 +433,7 @@ def _channel(
 
 def _add_entry(fg: FeedGenerator, show: Show, episode: Episode, base_url: str, cover_key: str) -> None:
     fe = fg.add_entry()
-    fe.guid(episode.guid, permalink=False)
+    fe.guid(episode.guid, permalink=episode.guid_is_permalink)
     fe.title(episode.title)
     fe.link(href=layout.absolute(base_url, layout.episode_page(episode)))
     fe.pubDate(episode.pub_date)

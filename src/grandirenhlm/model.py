@@ -212,6 +212,8 @@ class Episode:
     license_url: str | None = None
     live: Live | None = None
     poster: Path | None = None  # a frame of a video replay, extracted by ingest, for its page
+    # <guid isPermaLink="true">: an imported episode whose first feed said its GUID is its URL keeps saying so
+    guid_is_permalink: bool = False
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,8 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def write_toml_atomic(path: Path, data: dict[str, Any], *, durable: bool = True) -> None:
-    """Write `data` as TOML so that readers see the old file or the new one, never half of it."""
+    """Write `data` as TOML so that readers see the old file or the new one, never half of it;
+    `durable` also waits for the disk (fsync) before the rename."""
     write_atomic(path, tomli_w.dumps(data, multiline_strings=True).encode("utf-8"), durable=durable)
 
 
@@ -343,6 +344,53 @@ def load_show(path: Path) -> Show:
     return Show(owner=Owner(owner_name, owner_email), **show)  # type: ignore[arg-type]
 
 
+def write_show(path: Path, show: Show) -> None:
+    """Write a show definition atomically (what `import` makes; people edit it afterwards)."""
+    write_toml_atomic(path, show_to_toml(show, path.parent))
+
+
+def show_to_toml(show: Show, folder: Path) -> dict[str, Any]:
+    """A show definition as a TOML table that `load_show` reads back to the same `Show`: paths relative
+    to `folder`, defaults left out, keys in the order of the demo's show files."""
+    out: dict[str, Any] = {"title": show.title}
+    optional = (
+        ("subtitle", show.subtitle),
+        ("description", show.description),
+        ("language", show.language),
+        ("author", show.author),
+        ("category", show.category),
+        ("subcategory", show.subcategory),
+        ("explicit", show.explicit),
+        ("type", show.show_type),
+        ("complete", show.complete or None),
+        ("image", os.path.relpath(show.image, folder)),
+        ("copyright", show.copyright),
+        ("website", show.website),
+        ("podcast_guid", show.podcast_guid),
+        ("medium", None if show.medium == ns.DEFAULT_MEDIUM else show.medium),
+        ("new_feed_url", show.new_feed_url),
+        ("block", show.block or None),
+        ("update_frequency", show.update_frequency),
+        ("update_rrule", show.update_rrule),
+        ("license", show.license),
+        ("license_url", show.license_url),
+        ("page_size", show.page_size),
+    )
+    out.update((k, v) for k, v in optional if v is not None)
+    out["owner"] = {"name": show.owner.name, "email": show.owner.email}
+    if show.links:
+        out["links"] = dict(show.links)
+    if show.location is not None:
+        out["location"] = _location_toml(show.location)
+    if show.persons:
+        out["person"] = [_person_toml(p) for p in show.persons]
+    if show.funding:
+        out["funding"] = [{"url": f.url, "text": f.text} for f in show.funding]
+    if show.txt:
+        out["txt"] = [{"text": t} | ({"purpose": p} if p else {}) for t, p in show.txt]
+    return out
+
+
 def _is_str_table(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
 
@@ -399,6 +447,7 @@ RECORD_KEYS = (
     "title", "guid", "pub_date", "episode", "season", "episode_type", "explicit", "draft",
     "description", "media", "chapters", "master", "alternate", "poster",
     "transcript", "publish_at", "block", "person", "location", "license", "license_url", "live",
+    "guid_is_permalink",
 )  # fmt: skip
 _LEADING_KEYS = RECORD_KEYS[:8]  # first in every record written, wherever the file had them
 EPISODE_KEYS = frozenset(RECORD_KEYS)
@@ -488,6 +537,7 @@ def _read_episode(
         license_url=r.text("license_url", required=False),
         live=live,
         poster=r.relative_path("poster", path.parent, required=False),
+        guid_is_permalink=r.boolean("guid_is_permalink", False),
     )
     master = _read_master(r)
     if problems:
@@ -664,7 +714,8 @@ def recorded_media_sha256(path: Path) -> str | None:
 
 def write_episode(path: Path, record: EpisodeRecord | Episode, *, durable: bool = True) -> None:
     """Write an episode record atomically (readers see the old file or the new one, never half);
-    `durable=False` leaves the flush to the caller (a batch syncs once at its end)."""
+    `durable=False` skips the fsync: the caller syncs a batch once at its end (ingest), or can
+    make the record again (import)."""
     write_toml_atomic(path, episode_to_toml(record, path.parent), durable=durable)
 
 
@@ -769,4 +820,5 @@ _TOML_VALUE: dict[str, Callable[[EpisodeRecord, Path], Any]] = {
     "license": lambda r, folder: r.episode.license,
     "license_url": lambda r, folder: r.episode.license_url,
     "live": lambda r, folder: _live_toml(r.episode.live) if r.episode.live else None,
+    "guid_is_permalink": lambda r, folder: r.episode.guid_is_permalink or None,
 }

@@ -19,6 +19,8 @@ benchmarks, so that what is tested and measured is what users run.
 | `setup(project, target)` | `setup` |
 | `stats(project, logs, StatsOptions)` | `stats` |
 | `serve(root, port)` | `serve` |
+| `import_podcast(project, source, show, ImportOptions)` | `import` |
+| `export(project, show, folder, base_url, at)` | `export` |
 
 Every function raises `GrandirError` (or a subclass) for what the user can fix.
 """
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from grandirenhlm.artifact import Artifact
     from grandirenhlm.catalog import Catalog
     from grandirenhlm.check import Finding
+    from grandirenhlm.importing.options import ImportOptions, ImportReport
     from grandirenhlm.plan import Plan
     from grandirenhlm.publish import PublishResult
 
@@ -52,6 +55,8 @@ if TYPE_CHECKING:
 # fingerprint (fingerprint.py) before any of them is loaded, in the time it takes to stat the files.
 _LAZY = {
     "Finding": "grandirenhlm.check",
+    "ImportOptions": "grandirenhlm.importing.options",
+    "ImportReport": "grandirenhlm.importing.options",
     "Plan": "grandirenhlm.plan",
     "PublishResult": "grandirenhlm.publish",
 }
@@ -75,6 +80,8 @@ def load_catalog(project: Project) -> Catalog:
 __all__ = [
     "BuildResult",
     "Finding",
+    "ImportOptions",
+    "ImportReport",
     "IngestOptions",
     "Plan",
     "PublishOptions",
@@ -83,6 +90,10 @@ __all__ = [
     "build",
     "check",
     "display_path",
+    "export",
+    "import_podcast",
+    "import_report_lines",
+    "import_switch_over",
     "ingest",
     "inspect_file",
     "make_reporter",
@@ -204,6 +215,55 @@ def _ingest(project: Project, show: str, paths: Sequence[Path], options: IngestO
         result = ingest_file(project, show, files[0], slug=options.slug, title=options.title, **common)
         return [(files[0], result)]
     return ingest_files(project, show, files, jobs=options.jobs or os.cpu_count() or 1, **common)
+
+
+# ---------------------------------------------------------------- import
+
+
+def import_podcast(
+    project: Project,
+    source: str,
+    show: str,
+    options: ImportOptions | None = None,
+    log: Callable[[str], None] = lambda line: None,
+) -> ImportReport:
+    """`import`: the podcast whose feed is at `source` (URL or file) becomes show `show`; with
+    `options.dry_run` nothing is written. `log` gets retries and progress lines."""
+    from grandirenhlm.importing.run import import_feed
+
+    return import_feed(project, source, show, options or ImportOptions(), log)
+
+
+def import_report_lines(report: ImportReport) -> list[str]:
+    """What `import` prints about what it did."""
+    from grandirenhlm.importing.run import report_lines
+
+    return report_lines(report)
+
+
+def import_switch_over() -> str:
+    """The steps that move the audience to the imported show's new feed."""
+    from grandirenhlm.importing.run import SWITCH_OVER
+
+    return SWITCH_OVER
+
+
+def export(
+    project: Project, show: str, folder: Path, base_url: str | None = None, at: datetime | None = None
+):
+    """`export`: the show's merged feed, published files and records in `folder` (new or empty), for
+    moving elsewhere; on failure nothing of the export is left. Returns `export.ExportResult`."""
+    from grandirenhlm.export import export_show, remove_partial
+
+    base = base_url or public_base_url(project.target(None))
+    base = base if base.endswith("/") else base + "/"
+    was_empty = folder.is_dir() and not any(folder.iterdir())
+    try:
+        return export_show(project, show, folder, base, at or now())
+    except BaseException:
+        if was_empty or not folder.exists():
+            remove_partial(folder, keep_folder=was_empty)
+        raise
 
 
 # ---------------------------------------------------------------- check

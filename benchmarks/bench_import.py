@@ -1,0 +1,218 @@
+"""Issue 16's figure: `grandirenhlm import` of an N-item feed (default 300) whose media a local server
+serves, against a plain urllib loop fetching the same files at the same concurrency.
+
+    python benchmarks/bench_import.py [--items 300] [--seconds 20] [--jobs 4] [--rounds 3] [--json FILE]
+
+1. One real MP3 is encoded with lameenc (`--seconds` long, mono 64 kbit/s), then N copies are made,
+   each with its own ID3 title (mutagen), so every file has its own sha256; a 1400 px JPEG cover;
+   a feed of N items (guid, pubDate, title, HTML description, enclosure with its true length).
+2. A server is started in a child process: Python's ThreadingHTTPServer serving that folder on
+   127.0.0.1 at a free port (the same server for both rows).
+3. Rounds, interleaved (reference first, then import, R times), each run in a fresh child process:
+   - `ref: urllib loop`: a ThreadPoolExecutor(--jobs) calling urllib.request.urlopen on the feed and
+     every enclosure and writing each body to a file (no parsing, no checks, no hashing);
+   - `import`: `grandirenhlm --project P import FEED --show bench --jobs J -q` into a new project:
+     every page read and parsed, the cover fetched and checked, every enclosure downloaded
+     (resumable, bounded), probed (mutagen, sha256), moved into the media store, one record written.
+   - `CLI start-up`: `grandirenhlm --version` in a fresh process, the fixed cost inside the import row.
+   The medians are compared. Target (issue 16): import <= 1.5x the urllib loop.
+The load average before and after is printed with the table; the exit status is 1 if an import did
+not import N items or the target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SERVER = """
+import functools, http.server, sys
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+handler.func.log_message = lambda *a: None
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+REFERENCE = """
+import sys, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+urls, out, jobs = sys.argv[1].split(), Path(sys.argv[2]), int(sys.argv[3])
+out.mkdir(parents=True)
+def get(pair):
+    n, url = pair
+    with urllib.request.urlopen(url, timeout=30) as response, open(out / str(n), "wb") as fh:
+        while chunk := response.read(256 * 1024):
+            fh.write(chunk)
+with ThreadPoolExecutor(jobs) as pool:
+    list(pool.map(get, enumerate(urls)))
+"""
+
+
+def log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def make_corpus(folder: Path, items: int, seconds: float, base: str) -> list[str]:
+    """The media, cover and feed.xml; returns the URLs the reference fetches (feed + enclosures)."""
+    import math
+    import struct
+
+    import lameenc
+    from mutagen.id3 import ID3, TIT2
+    from PIL import Image
+
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(64)
+    encoder.set_in_sample_rate(44100)
+    encoder.set_channels(1)
+    encoder.set_quality(7)
+    frames = int(seconds * 44100)
+    pcm = struct.pack(
+        f"<{frames}h", *(int(9000 * math.sin(2 * math.pi * 220 * i / 44100)) for i in range(frames))
+    )
+    audio = bytes(encoder.encode(pcm) + encoder.flush())
+    (folder / "media").mkdir(parents=True)
+    Image.new("RGB", (1400, 1400), (0, 82, 156)).save(folder / "cover.jpg", "JPEG")
+    start = datetime(2020, 1, 6, 8, 0, tzinfo=UTC)
+    entries, urls = [], [f"{base}/feed.xml"]
+    for n in range(1, items + 1):
+        path = folder / "media" / f"episode-{n:04d}.mp3"
+        path.write_bytes(audio)
+        tags = ID3()
+        tags.add(TIT2(encoding=3, text=f"Épisode {n}"))
+        tags.save(path, v2_version=4)
+        url = f"{base}/media/{path.name}"
+        urls.append(url)
+        entries.append(
+            f'<item><title>Épisode {n}</title><guid isPermaLink="false">bench-{n:04d}</guid>'
+            f"<pubDate>{format_datetime(start + timedelta(days=7 * n))}</pubDate>"
+            f"<description><![CDATA[<p>Épisode <b>{n}</b> du banc d’essai.</p>]]></description>"
+            f'<enclosure url="{url}" length="{path.stat().st_size}" type="audio/mpeg"/>'
+            f"<itunes:duration>{int(seconds)}</itunes:duration></item>"
+        )
+    feed = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" '
+        'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">\n<channel>'
+        "<title>Banc d’essai</title><description>Import de N épisodes.</description><language>fr</language>"
+        f'<itunes:image href="{base}/cover.jpg"/><itunes:category text="Technology"/>'
+        "<itunes:owner><itunes:name>Banc</itunes:name><itunes:email>bench@example.org</itunes:email></itunes:owner>"
+        + "".join(reversed(entries))
+        + "</channel></rss>\n"
+    )
+    (folder / "feed.xml").write_text(feed, encoding="utf-8")
+    return urls
+
+
+def timed(args: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of each MP3")
+    parser.add_argument("--jobs", type=int, default=4, help="downloads at once, for both rows")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    options = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    corpus = work / "corpus"
+    corpus.mkdir()
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(corpus)], stdout=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{int(server.stdout.readline())}"
+        log(f"making {options.items} MP3s of {options.seconds:g} s and their feed in {corpus}")
+        urls = make_corpus(corpus, options.items, options.seconds, base)
+        total = sum(p.stat().st_size for p in (corpus / "media").iterdir())
+        load_before = os.getloadavg()
+        times: dict[str, list[float]] = {"ref": [], "import": [], "startup": []}
+        problems = []
+        for r in range(1, options.rounds + 1):
+            out = work / f"ref-{r}"
+            times["ref"].append(
+                timed([sys.executable, "-c", REFERENCE, " ".join(urls), str(out), str(options.jobs)])
+            )
+            log(f"round {r}: urllib loop {times['ref'][-1]:.2f} s")
+            project = work / f"project-{r}"
+            (project / "feeds").mkdir(parents=True)
+            times["import"].append(
+                timed(
+                    [
+                        sys.executable,
+                        "-m",
+                        "grandirenhlm",
+                        "--project",
+                        str(project),
+                        "import",
+                        f"{base}/feed.xml",
+                        "--show",
+                        "bench",
+                        "--jobs",
+                        str(options.jobs),
+                        "-q",
+                    ]
+                )
+            )
+            log(f"round {r}: import {times['import'][-1]:.2f} s")
+            times["startup"].append(timed([sys.executable, "-m", "grandirenhlm", "--version"]))
+            records = len(list((project / "episodes" / "bench").glob("*.toml")))
+            if records != options.items:
+                problems.append(f"round {r}: import wrote {records} records, expected {options.items}")
+        load_after = os.getloadavg()
+    finally:
+        server.terminate()
+        server.wait()
+    ref, imp = statistics.median(times["ref"]), statistics.median(times["import"])
+    startup = statistics.median(times["startup"])
+    ratio = imp / ref
+    print(f"{options.items} items, {total / 2**20:.1f} MiB of media, {options.jobs} at once, "
+          f"{options.rounds} interleaved rounds, medians")  # fmt: skip
+    print(f"| row | seconds | ratio |\n|---|---|---|\n| ref: urllib loop | {ref:.2f} | 1.00 |")
+    print(f"| import | {imp:.2f} | {ratio:.2f} (target <= 1.5) |")
+    print(f"| of which: CLI start-up (grandirenhlm --version) | {startup:.2f} | |")
+    print(f"| import without start-up | {imp - startup:.2f} | {(imp - startup) / ref:.2f} |")
+    print(f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after; {os.cpu_count()} CPUs; "
+          f"Python {platform.python_version()}")  # fmt: skip
+    if options.json:
+        options.json.write_text(
+            json.dumps(
+                {
+                    "items": options.items,
+                    "bytes": total,
+                    "jobs": options.jobs,
+                    "times": times,
+                    "ratio": ratio,
+                    "load": [load_before, load_after],
+                },
+                indent=2,
+            )
+        )
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    if ratio > 1.5:
+        print(f"warning: import took {ratio:.2f}x the urllib loop (target 1.5x)", file=sys.stderr)
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)
+    return 1 if problems or ratio > 1.5 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
