@@ -38,6 +38,7 @@ class Artifact:
     data: bytes | None = None  # …bytes made by the build (pages, feeds)
     references: tuple[str, ...] = ()  # keys this object links to (a feed's enclosures and cover)
     live: tuple[tuple[str, str], ...] = ()  # a feed's live items: (guid, status), for notifications
+    redirect: str | None = None  # the object moved: where its URL sends requests (a feed's new_feed_url)
 
     def open(self) -> BinaryIO:
         if self.data is not None:
@@ -55,6 +56,7 @@ class Artifact:
         references: tuple[str, ...] = (),
         cache: str = SHORT,
         live: tuple[tuple[str, str], ...] = (),
+        redirect: str | None = None,
     ) -> Artifact:
         return cls(
             key,
@@ -66,4 +68,5 @@ class Artifact:
             data=data,
             references=references,
             live=live,
+            redirect=redirect,
         )

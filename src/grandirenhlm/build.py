@@ -121,8 +121,12 @@ def build_site(
                 if feed.key == layout.feed(show)
                 else ()
             )
+            # the show moved: its feed's old URL answers with a redirect where the target can
+            moved = show.new_feed_url if feed.key == layout.feed(show) else None
             artifacts.append(
-                Artifact.from_bytes(feed.key, Stage.FEED, RSS, feed.data, references, live=statuses)
+                Artifact.from_bytes(
+                    feed.key, Stage.FEED, RSS, feed.data, references, live=statuses, redirect=moved
+                )
             )
         home.append((show, cover, len(episodes)))
     artifacts.append(

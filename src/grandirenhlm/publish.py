@@ -192,6 +192,8 @@ def run_plan(
             entry["settings"] = settings
         if a.live:
             entry["live"] = dict(a.live)  # what the next publish compares for podping's reason
+        if a.redirect:
+            entry["redirect"] = a.redirect  # `serve` answers the key's URL with a 301 there
         objects[key] = entry
 
     def done(key: str, size: int) -> None:

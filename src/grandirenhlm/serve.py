@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import ClassVar
 from urllib.parse import unquote
 
+from grandirenhlm.errors import GrandirError
 from grandirenhlm.media.types import CONTENT_TYPES, HTML
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
@@ -38,6 +39,23 @@ def site_base_url(root: Path) -> str | None:
         return manifest_base_url((root / MANIFEST_KEY).read_bytes())
     except OSError:
         return None
+
+
+def site_redirects(root: Path) -> dict[str, str]:
+    """URL path -> new URL of the objects that moved (a feed whose show set `new_feed_url`), from
+    the folder's manifest: answered with a 301, as an S3 website endpoint answers its objects'
+    redirect header."""
+    from grandirenhlm.storage import MANIFEST_KEY, Manifest
+
+    try:
+        manifest = Manifest.parse((root / MANIFEST_KEY).read_bytes(), str(root))
+    except (OSError, GrandirError):
+        return {}
+    return {
+        "/" + key: entry["redirect"]
+        for key, entry in manifest.objects.items()
+        if isinstance(entry.get("redirect"), str)
+    }
 
 
 def _inside(path: str, root: str) -> bool:
@@ -72,6 +90,13 @@ class RangeRequestHandler(SimpleHTTPRequestHandler):
         self._range = None
         if "\x00" in unquote(self.path.split("?", 1)[0]):
             self.send_error(HTTPStatus.BAD_REQUEST, "NUL byte in the path")
+            return None
+        moved = getattr(self.server, "redirects", {}).get(unquote(self.path.split("?", 1)[0]))
+        if moved is not None:
+            self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+            self.send_header("Location", moved)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return None
         path = self.translate_path(self.path)
         if not _inside(path, self.directory):  # a symbolic link out of the served folder
@@ -175,4 +200,5 @@ def make_server(
     server.daemon_threads = True
     address = f"http://{host}:{server.server_address[1]}/"
     server.rewrite = (site_base_url(root), address)  # type: ignore[attr-defined]
+    server.redirects = site_redirects(root)  # type: ignore[attr-defined]
     return server

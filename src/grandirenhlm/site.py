@@ -488,6 +488,13 @@ def publish(
     result.pages_rendered, result.pages_reused = pages.rendered, pages.reused
     _remember_media(project, catalog)
     result.notifications = _announce(project, catalog, artifacts, result, base_url, warn)
+    notes = [
+        f"note: {a.key} moved to {a.redirect}: {note}"
+        for a in artifacts
+        if a.redirect and (note := backend(target.url).redirect_note(target, base_url))
+    ]
+    for line in notes:
+        warn(line)
     due = [] if options.at else [fingerprint.next_change(catalog, saved.now)]
     if options.prune and result.prune_after:
         due.append(result.prune_after)  # kept objects become deletable then
@@ -496,7 +503,7 @@ def publish(
             "objects": len(artifacts),
             "stale": result.stale,
             "prune_after": result.prune_after.isoformat() if result.prune_after else None,
-            "warnings": [str(f) for f in findings + placeholders],
+            "warnings": [str(f) for f in findings + placeholders] + notes,
         },
         catalog,
         output_stamp=storage.state(),

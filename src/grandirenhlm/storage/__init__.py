@@ -66,6 +66,11 @@ class Backend(Protocol):
         """How a publish checks that listeners can fetch what feeds list (None: it cannot)."""
         ...
 
+    def redirect_note(self, target: Target, base_url: str) -> str | None:
+        """What to know when an object moved (`Artifact.redirect`) and listeners reach the target
+        at `base_url`: None when the target itself answers its old URL with the redirect."""
+        ...
+
 
 def scheme_of(url: str) -> str:
     return url.split("://", 1)[0] if "://" in url else "file"

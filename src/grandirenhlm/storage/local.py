@@ -186,6 +186,8 @@ def write_folder(
         for key in written:
             a = by_key[key]
             objects[key] = {"sha256": a.sha256, "size": a.size, "stage": int(a.stage)}
+            if a.redirect:
+                objects[key]["redirect"] = a.redirect
         if objects != known or manifest.base_url != base_url or manifest.shows != shows:
             storage.write_manifest(Manifest(objects, shows, base_url).dump())
     if failed:
@@ -219,6 +221,12 @@ class LocalBackend:
 
     def verifier(self, target, base_url: str) -> None:
         return None  # nothing serves the folder yet
+
+    def redirect_note(self, target, base_url: str) -> str | None:
+        return (
+            "`grandirenhlm serve` answers its URL with a 301 (the manifest records it); another web "
+            "server serving this folder needs that redirect in its own configuration"
+        )
 
 
 BACKEND = LocalBackend()

@@ -242,6 +242,8 @@ class S3Storage:
             extra["ACL"] = self.options.acl
         if self.options.storage_class:
             extra["StorageClass"] = self.options.storage_class
+        if artifact.redirect:  # answered as a 301 by the bucket's website endpoint
+            extra["WebsiteRedirectLocation"] = artifact.redirect
         return extra
 
     def settings(self, artifact: Artifact) -> dict[str, str | None]:
@@ -253,6 +255,7 @@ class S3Storage:
             "cache_control": artifact.cache_control,
             "content_type": artifact.content_type,
             "storage_class": self.options.storage_class,
+            **({"redirect": artifact.redirect} if artifact.redirect else {}),
         }
 
     def update_many(self, artifacts: Sequence[Artifact], progress: Progress) -> dict[str, str]:

@@ -99,6 +99,15 @@ class S3Backend:
 
         return not is_loopback_url(effective_endpoint(target))
 
+    def redirect_note(self, target: Target, base_url: str) -> str | None:
+        if "s3-website" in base_url or ".website" in base_url:
+            return None  # a website endpoint answers the object's redirect header with a 301
+        return (
+            "the redirect is answered only by the bucket's website endpoint (`grandirenhlm setup` "
+            f"turns it on); {base_url} serves the old feed as it is, whose itunes:new-feed-url "
+            "still moves the apps; make that address redirect where your CDN or proxy can"
+        )
+
     def verifier(self, target: Target, base_url: str):
         from grandirenhlm.verify import Verifier
 
