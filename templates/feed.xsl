@@ -43,7 +43,7 @@
   <xsl:template match="channel">
     <section class="feed-notice" aria-labelledby="flux">
       <h2 id="flux">Vous consultez le flux d’abonnement de cette émission</h2>
-      <p>Il est fait pour les applications de podcast : copiez son adresse dans la vôtre pour recevoir chaque nouvel épisode.</p>
+      <p>Il est fait pour les applications de podcast : copiez son adresse dans la vôtre pour recevoir chaque nouvel épisode.</p>
       <div class="copy-field">
         <label for="adresse-flux">Adresse du flux</label>
         <div class="copy-row">

@@ -16,6 +16,7 @@ import lxml.html
 import pytest
 from PIL import Image
 
+from grandirenhlm import layout
 from grandirenhlm.build import build_site
 from grandirenhlm.catalog import load_catalog
 from grandirenhlm.config import load_project
@@ -101,17 +102,27 @@ def test_every_page_has_title_description_canonical_and_open_graph(demo: Path):
         if key == "404.html":
             assert not doc.xpath("//link[@rel='canonical']"), "a 404 page has no canonical URL"
             continue
-        assert doc.xpath("//link[@rel='canonical']/@href") == [BASE + key], key
+        if "/lecteur/" in key:  # a player page for iframes: not indexed, its episode page is the one
+            assert doc.xpath("//link[@rel='canonical']/@href") == [BASE + key.removesuffix("lecteur/index.html")]
+            assert _meta(doc, "robots") == "noindex", key
+            continue
+        # Where the server answers a folder's address (serve, website endpoints): no index.html.
+        assert doc.xpath("//link[@rel='canonical']/@href") == [BASE + key.removesuffix("index.html")], key
         assert _meta(doc, "og:title") and _meta(doc, "og:description"), key
         assert _meta(doc, "og:locale") == "fr_FR"
-    assert len(pages) == 13, sorted(pages)
+    # home, 2 shows and their subscribe pages, 7 episodes and their player pages, statements, 404
+    assert len(pages) == 22, sorted(pages)
 
 
 def test_show_and_episode_pages_announce_feed_image_and_media(demo: Path):
     records = _records()
     for key, doc in _pages(demo).items():
         parts = key.split("/")
-        if len(parts) < 2 or parts[0] in ("accessibilite", "mentions-legales"):
+        if len(parts) < 2 or parts[0] in ("accessibilite", "mentions-legales") or "lecteur" in parts:
+            continue
+        if parts[1] == "abonnement":  # the subscribe page names the feed too
+            feeds = doc.xpath("//link[@rel='alternate'][@type='application/rss+xml']/@href")
+            assert feeds == [f"{BASE}{parts[0]}/feed.xml"], key
             continue
         show = parts[0]
         feeds = doc.xpath("//link[@rel='alternate'][@type='application/rss+xml']/@href")
@@ -136,7 +147,7 @@ def test_json_ld_podcast_series_and_episodes(demo: Path):
     assert series["@context"] == "https://schema.org" and series["@type"] == "PodcastSeries"
     assert series["name"] == "Grandir en Hlm"
     assert series["webFeed"] == BASE + "grandir-en-hlm/feed.xml"
-    assert series["url"] == BASE + "grandir-en-hlm/index.html"
+    assert series["url"] == BASE + "grandir-en-hlm/"
     for name, record in records.items():
         data = _jsonld(pages[f"{name}/index.html"])
         media = record["media"]
@@ -145,7 +156,8 @@ def test_json_ld_podcast_series_and_episodes(demo: Path):
         assert data["duration"] == iso_duration(media["duration_seconds"])
         assert re.fullmatch(r"PT(\d+H)?(\d+M)?\d+S", data["duration"])
         assert data["partOfSeries"]["@type"] == "PodcastSeries"
-        assert data["partOfSeries"]["url"] == f"{BASE}{name.split('/')[0]}/index.html"
+        assert data["partOfSeries"]["url"] == f"{BASE}{name.split('/')[0]}/"
+        assert data["url"] == f"{BASE}{name}/"
         associated = data["associatedMedia"]
         video = media["mime_type"].startswith("video/")
         assert associated["@type"] == ("VideoObject" if video else "AudioObject")
@@ -167,7 +179,8 @@ def test_sitemap_lists_every_page_and_robots_points_at_it(demo: Path):
     tree = lxml.etree.fromstring((demo / "sitemap.xml").read_bytes())
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
     urls = tree.xpath("//s:url/s:loc/text()", namespaces=ns)
-    expected = {BASE + k for k in _pages(demo) if k != "404.html"}
+    # every page people look for, by its folder; not the 404 page, not the player pages for iframes
+    expected = {BASE + layout.folder(k) for k in _pages(demo) if k != "404.html" and "/lecteur/" not in k}
     assert sorted(urls) == sorted(expected)
     robots = (demo / "robots.txt").read_text(encoding="utf-8").splitlines()
     assert "User-agent: *" in robots
@@ -202,7 +215,7 @@ def test_no_resource_comes_from_another_site(demo: Path):
         refs = doc.xpath(
             "//script/@src | //link[@rel!='alternate' and @rel!='canonical']/@href"
             " | //img/@src | //img/@srcset | //source/@src | //source/@srcset | //track/@src"
-            " | //video/@poster"
+            " | //video/@poster | //*[local-name()='use']/@href"
         )
         for ref in refs:
             for url in ref.split(","):
@@ -227,9 +240,9 @@ def test_episode_page_content(demo: Path):
     assert [float(li.get("data-start")) for li in chapters] == [
         round(c["start_seconds"], 3) for c in record["chapters"]
     ]
-    # Transcript right after the player, speakers named, with links to the files.
+    # Subscribe, notes, chapters, then the transcript (test_episode_page_order), speakers named.
     sections = doc.xpath("//main/section/@aria-labelledby")
-    assert sections[0] == "transcription", sections
+    assert sections == ["abonnement", "notes", "chapitres", "transcription", "partager"], sections
     cues = doc.xpath("//div[@class='transcript']/p[@class='cue']")
     assert cues and all(c.xpath("span[@class='speaker']") for c in cues)
     files = doc.xpath("//p[@class='transcript-files']/a/@href")
@@ -239,7 +252,8 @@ def test_episode_page_content(demo: Path):
     # Share links carry the page URL; the pager leads on.
     shares = doc.xpath("//ul[@class='share']/a/@href | //ul[@class='share']/li/a/@href")
     assert len(shares) == 5 and all("temoignage-1" in s for s in shares)
-    assert doc.xpath("//a[@rel='next']/@href") == ["../../grandir-en-hlm/temoignage-2/index.html"]
+    assert doc.xpath("//a[@rel='next']/@href") == ["../../grandir-en-hlm/temoignage-2/"]
+    assert "Témoignage n° 2" in doc.xpath("//a[@rel='next']")[0].text_content()  # with its title
 
 
 def test_replay_page_has_captions_poster_and_audio_version(demo: Path):
@@ -261,7 +275,7 @@ def test_replay_page_has_captions_poster_and_audio_version(demo: Path):
 
 def test_show_page_covers_are_resized_and_the_feed_keeps_the_original(demo: Path):
     doc = _pages(demo)["grandir-en-hlm/index.html"]
-    (picture,) = doc.xpath("//main//picture")
+    (picture,) = doc.xpath("//main/header//picture")
     webp = picture.xpath(".//source[@type='image/webp']/@srcset")[0]
     widths = [int(part.strip().rsplit(" ", 1)[1].removesuffix("w")) for part in webp.split(",")]
     assert widths == [300, 600, 1200]
@@ -308,18 +322,31 @@ def test_subscribe_links_from_the_show_definition(project: Path):
     doc = lxml.html.fromstring((out / "grandir-en-hlm/index.html").read_bytes())
     links = [(a.text_content(), a.get("href")) for a in doc.xpath("//ul[@class='platforms']//a")]
     assert links == [
-        ("Flux RSS", "../grandir-en-hlm/feed.xml"),
         ("Apple Podcasts", "https://podcasts.apple.com/fr/podcast/id1234567890"),
         ("Spotify", "https://open.spotify.com/show/abc123"),
         ("Deezer", "https://www.deezer.com/fr/show/555"),
         ("Amazon Music", "https://music.amazon.fr/podcasts/a1b2-c3"),
         ("Podcast Index", "https://podcastindex.org/podcast/920666"),
     ]
-    (field,) = doc.xpath("//input[@id='rss-url']")
+    # Each button shows the platform's own icon (self-hosted) beside its name.
+    icons = doc.xpath("//ul[@class='platforms']//a/svg/use/@href")
+    assert [i.split("#")[1] for i in icons] == [
+        "apple-podcasts", "spotify", "deezer", "amazon-music", "podcast-index"
+    ]  # fmt: skip
+    sprite = lxml.etree.fromstring((out / "assets/icons.svg").read_bytes())
+    symbols = set(sprite.xpath("//*[local-name()='symbol']/@id"))
+    assert {i.split("#")[1] for i in icons} <= symbols
+    (field,) = doc.xpath("//input[@id='adresse-flux']")
     assert field.get("value") == BASE + "grandir-en-hlm/feed.xml" and field.get("readonly") is not None
-    assert doc.xpath("//label[@for='rss-url']")
+    assert doc.xpath("//label[@for='adresse-flux']")
+    # No link people click leads to the raw feed: only to the subscribe page.
+    assert not doc.xpath("//a[contains(@href, 'feed.xml')]")
+    assert doc.xpath("//section[@class='subscribe']//a/@href")[-1] == "../grandir-en-hlm/abonnement/"
+    # A show listed nowhere: no list, and no sentence promising one.
     other = lxml.html.fromstring((out / "l-emission/index.html").read_bytes())
-    assert [a.text_content() for a in other.xpath("//ul[@class='platforms']//a")] == ["Flux RSS"]
+    assert not other.xpath("//ul[@class='platforms']")
+    subscribe = other.xpath("//section[@class='subscribe']")[0].text_content()
+    assert "plateforme" not in subscribe and "ajoutez-y l’adresse" in subscribe
 
 
 def test_statement_pages_come_from_the_configuration(project: Path):
@@ -375,12 +402,15 @@ def test_an_incremental_build_renders_only_the_pages_whose_inputs_changed(projec
     }
     first, cache = _build_with_cache(project)
     assert first == plain  # the cache never changes a byte
-    pages = [k for k in first if k.endswith(("index.html", "404.html", "sitemap.xml", "robots.txt"))]
-    assert cache.rendered == len(pages) == 15 and cache.reused == 0
+    rendered = ("index.html", "404.html", "sitemap.xml", "robots.txt", "oembed.json", "feed.xsl")
+    pages = [k for k in first if k.endswith(rendered)]
+    # 22 pages (players for iframes and subscribe pages included), 7 oEmbed files, the stylesheet
+    # of the feeds, sitemap.xml and robots.txt
+    assert cache.rendered == len(pages) == 32 and cache.reused == 0
 
     again, cache = _build_with_cache(project)  # a new process: the pages come from disk
     assert again == first
-    assert (cache.rendered, cache.reused) == (0, 15)
+    assert (cache.rendered, cache.reused) == (0, 32)
 
     record = project / "episodes/grandir-en-hlm/temoignage-3.toml"
     record.write_text(
@@ -388,15 +418,17 @@ def test_an_incremental_build_renders_only_the_pages_whose_inputs_changed(projec
         encoding="utf-8",
     )
     changed, cache = _build_with_cache(project)
-    # The episode itself and the show page that lists it; its neighbours show only its title.
+    # The episode itself and the show page that lists it with its first sentence; its neighbours
+    # show only its title, its player page and oEmbed file none of its notes.
     assert sorted(cache.rendered_keys) == [
         "grandir-en-hlm/index.html",
         "grandir-en-hlm/temoignage-3/index.html",
     ]
     assert b"Note ajout\xc3\xa9e." in changed["grandir-en-hlm/temoignage-3/index.html"]
-    # Every page whose bytes changed was rendered (the show page's did not: it lists no description).
+    # Every page whose bytes changed was rendered.
     assert {k for k in first if first[k] != changed[k] and k in pages} == {
-        "grandir-en-hlm/temoignage-3/index.html"
+        "grandir-en-hlm/index.html",
+        "grandir-en-hlm/temoignage-3/index.html",
     }
 
     transcript = project / "episodes/grandir-en-hlm/temoignage-2.vtt"
@@ -404,14 +436,17 @@ def test_an_incremental_build_renders_only_the_pages_whose_inputs_changed(projec
         transcript.read_text(encoding="utf-8").replace("Témoignage", "Le témoignage", 1), encoding="utf-8"
     )
     _, cache = _build_with_cache(project)
-    assert "grandir-en-hlm/temoignage-2/index.html" in cache.rendered_keys
+    assert sorted(cache.rendered_keys) == [
+        "grandir-en-hlm/temoignage-2/index.html",
+        "grandir-en-hlm/temoignage-2/lecteur/index.html",
+    ]
 
     css = project / "templates/assets/style.css"
     css.write_text(css.read_text(encoding="utf-8") + "\n/* edited */\n", encoding="utf-8")
     _, cache = _build_with_cache(project)  # a template or asset edit re-renders everything
-    assert (cache.rendered, cache.reused) == (15, 0)
+    assert (cache.rendered, cache.reused) == (32, 0)
     # Old versions are pruned: the cache holds one site.
-    assert len(list((project / ".grandirenhlm" / "pages").glob("*.html"))) == 15
+    assert len(list((project / ".grandirenhlm" / "pages").glob("*.html"))) == 32
 
 
 def test_resized_covers_are_kept_and_reused(tmp_path: Path):
@@ -421,9 +456,9 @@ def test_resized_covers_are_kept_and_reused(tmp_path: Path):
     first = resize_cover(cover, "show/cover-0123456789ab.jpg", tmp_path)
     assert [(r.width, r.content_type) for r in first.renditions] == [
         (w, t) for w in (300, 600, 1200) for t in ("image/webp", "image/jpeg")
-    ]
+    ] + [(32, "image/png"), (180, "image/png")]  # the favicon and the touch icon
     kept = sorted(p.name for p in tmp_path.iterdir())
-    assert len(kept) == 6 and all("cover-0123456789ab-" in name for name in kept), kept
+    assert len(kept) == 8 and all("cover-0123456789ab-" in name for name in kept), kept
     assert resize_cover(cover, "show/cover-0123456789ab.jpg", tmp_path) == first
     # The second call read the kept files (a marked one comes back as it is), not the cover.
     marked = next(p for p in tmp_path.iterdir() if p.name.endswith("-300.jpg"))

@@ -16,7 +16,7 @@ import html
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -655,7 +655,7 @@ def render_embed(
         (folders, theme),
         show,
         _cover_id(cover),
-        episode,
+        _without_notes(episode),
         _file_stamp(episode.transcript),
     )
 
@@ -723,7 +723,14 @@ def render_oembed(
             )
         return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
-    return _cached(cache, key, (project, base_url, folders, show, _cover_id(cover), episode), make)
+    inputs = (project, base_url, folders, show, _cover_id(cover), _without_notes(episode))
+    return _cached(cache, key, inputs, make)
+
+
+def _without_notes(episode: Episode) -> Episode:
+    """The episode as its player page and oEmbed JSON see it: they do not show its notes, so a
+    corrected description re-renders neither."""
+    return replace(episode, description="")
 
 
 OEMBED_TYPE = CONTENT_TYPES[".json"]  # oEmbed answers are application/json

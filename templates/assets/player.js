@@ -101,7 +101,7 @@
     button.hidden = false;
     button.addEventListener("click", function () {
       function done(ok) {
-        if (status) status.textContent = ok ? copied : "Copie impossible : sélectionnez le texte.";
+        if (status) status.textContent = ok ? copied : "Copie impossible : sélectionnez le texte.";
       }
       field.select();
       if (navigator.clipboard && navigator.clipboard.writeText) {
