@@ -49,9 +49,14 @@ def test_the_demo_site_has_every_kind_of_page(demo_root: Path):
         "grandir-en-hlm/temoignage-1/index.html",
         "l-emission/index.html",
         "l-emission/replay-2023/index.html",
+        "grandir-en-hlm/abonnement/index.html",
+        "grandir-en-hlm/temoignage-1/lecteur/index.html",
+        "l-emission/replay-2023/lecteur/index.html",
     ):
         assert key in keys, (key, sorted(keys))
-    assert len(keys) == 13, sorted(keys)  # home, 2 shows, 7 episodes, accessibility, legal, 404
+    # home, 2 shows and their subscribe pages, 7 episodes and their player pages, accessibility,
+    # legal, 404
+    assert len(keys) == 22, sorted(keys)
 
 
 # ---------------------------------------------------------------- W3C Nu HTML checker
@@ -139,6 +144,11 @@ def _axe_script() -> str:
 def _axe_violations(page, url: str) -> list[str]:
     page.goto(url)
     page.wait_for_load_state("load")
+    # What a listener can open is checked open: disclosures, and the folded transcript.
+    page.evaluate(
+        "() => { document.querySelectorAll('details').forEach(d => { d.open = true; });"
+        " document.querySelectorAll('button.unfold[aria-expanded=false]').forEach(b => b.click()); }"
+    )
     page.evaluate(_axe_script())
     results = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
@@ -150,14 +160,19 @@ def _axe_violations(page, url: str) -> list[str]:
     ]
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)], ids=["desktop", "phone"])
-def test_every_page_passes_axe_core(browser, site: ServedSite, width: int, height: int):
-    context = browser.new_context(viewport={"width": width, "height": height})
+def test_every_page_passes_axe_core(browser, site: ServedSite, width: int, height: int, scheme: str):
+    """In light and dark mode (prefers-color-scheme), where the colours, and so the contrast, differ."""
+    context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
     try:
         page = context.new_page()
         page.set_default_timeout(15_000)
         paths = site.pages()
-        assert len(paths) >= 12, paths
+        assert len(paths) >= 22, paths
+        # The scheme is the one the page sees: the dark backgrounds are in force in dark mode.
+        dark = page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches")
+        assert dark == (scheme == "dark")
         violations = [v for path in paths for v in _axe_violations(page, site.base + path)]
     finally:
         context.close()
