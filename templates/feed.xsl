@@ -54,7 +54,7 @@
       </div>
       <p><a href="{{ 'abonnement/' if page.folders else 'abonnement/index.html' }}">Comment s’abonner dans les applications courantes</a></p>
     </section>
-    <header class="page-header">
+    <header class="feed-header">
       <div>
         <h1><xsl:value-of select="title"/></h1>
         <xsl:if test="itunes:author"><p class="meta author">Par <xsl:value-of select="itunes:author"/></p></xsl:if>
