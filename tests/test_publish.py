@@ -53,7 +53,14 @@ def test_local_publish_is_complete_then_incremental(demo_project: Path):
         record.read_text(encoding="utf-8").replace("Le replay", "La rediffusion", 1), encoding="utf-8"
     )
     third = publish_json(demo_project)
-    changed = {"l-emission/feed.xml", "l-emission/index.html", "l-emission/replay-2023/index.html"}
+    changed = {  # the title shows in the feed, the episode's pages and oEmbed, its show's and the home page
+        "l-emission/feed.xml",
+        "l-emission/index.html",
+        "l-emission/replay-2023/index.html",
+        "l-emission/replay-2023/lecteur/index.html",
+        "l-emission/replay-2023/oembed.json",
+        "index.html",
+    }
     assert third["uploaded"] == len(changed)
 
 
