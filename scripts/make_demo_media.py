@@ -281,7 +281,7 @@ def main() -> None:
         return
     if shutil.which("espeak-ng") is None:
         sys.exit("error: espeak-ng: not installed (Debian: apt-get install espeak-ng)")
-    grandir_cover, emission_cover = make_covers()
+    _, emission_cover = make_covers()
     masters = ROOT / "masters" / "grandir-en-hlm"
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

@@ -588,6 +588,7 @@ PLATFORM_LINKS = {  # [links] key: (value, the URL the button must lead to)
     "spotify": ("https://open.spotify.com/show/abc123", "https://open.spotify.com/show/abc123"),
     "deezer": ("555", "https://www.deezer.com/fr/show/555"),
     "amazon_music": ("a1b2-c3", "https://music.amazon.fr/podcasts/a1b2-c3"),
+    "youtube": ("PLabc", "https://www.youtube.com/playlist?list=PLabc"),
     "podcast_index": ("920666", "https://podcastindex.org/podcast/920666"),
     "mastodon": ("https://mastodon.example/@grandir", "https://mastodon.example/@grandir"),  # another name
 }

@@ -318,7 +318,7 @@ def test_subscribe_links_from_the_show_definition(project: Path):
     show.write_text(
         show.read_text(encoding="utf-8")
         + '\n[links]\napple_podcasts = "1234567890"\nspotify = "https://open.spotify.com/show/abc123"\n'
-        'deezer = "555"\namazon_music = "a1b2-c3"\npodcast_index = "920666"\n',
+        'deezer = "555"\namazon_music = "a1b2-c3"\nyoutube = "PLabc"\npodcast_index = "920666"\n',
         encoding="utf-8",
     )
     out = _build(project)
@@ -329,12 +329,13 @@ def test_subscribe_links_from_the_show_definition(project: Path):
         ("Spotify", "https://open.spotify.com/show/abc123"),
         ("Deezer", "https://www.deezer.com/fr/show/555"),
         ("Amazon Music", "https://music.amazon.fr/podcasts/a1b2-c3"),
+        ("YouTube", "https://www.youtube.com/playlist?list=PLabc"),
         ("Podcast Index", "https://podcastindex.org/podcast/920666"),
     ]
     # Each button shows the platform's own icon (self-hosted) beside its name.
     icons = doc.xpath("//ul[@class='platforms']//a/svg/use/@href")
     assert [i.split("#")[1] for i in icons] == [
-        "apple-podcasts", "spotify", "deezer", "amazon-music", "podcast-index"
+        "apple-podcasts", "spotify", "deezer", "amazon-music", "youtube", "podcast-index"
     ]  # fmt: skip
     sprite = lxml.etree.fromstring((out / "assets/icons.svg").read_bytes())
     symbols = set(sprite.xpath("//*[local-name()='symbol']/@id"))

@@ -163,7 +163,9 @@ def test_s3_publish_uploads_everything_with_types_and_is_incremental(demo_projec
     # A bare S3 endpoint answers no folder with its index.html: the pages link to index.html.
     page = client.get_object(Bucket=bucket, Key="podcasts/grandir-en-hlm/index.html")["Body"].read()
     doc = lxml.html.fromstring(page)
-    assert doc.xpath("//link[@rel='canonical']/@href") == [f"{endpoint}/{bucket}/podcasts/grandir-en-hlm/index.html"]
+    assert doc.xpath("//link[@rel='canonical']/@href") == [
+        f"{endpoint}/{bucket}/podcasts/grandir-en-hlm/index.html"
+    ]
     assert "../grandir-en-hlm/temoignage-1/index.html" in doc.xpath("//main//h3/a/@href")
 
     # an anonymous HTTP client reads the feed and streams an enclosure with a byte range

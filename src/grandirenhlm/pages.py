@@ -62,6 +62,7 @@ PLATFORMS = (
     ("spotify", "Spotify", "https://open.spotify.com/show/{}", "spotify"),
     ("deezer", "Deezer", "https://www.deezer.com/fr/show/{}", "deezer"),
     ("amazon_music", "Amazon Music", "https://music.amazon.fr/podcasts/{}", "amazon-music"),
+    ("youtube", "YouTube", "https://www.youtube.com/playlist?list={}", "youtube"),  # a podcast is a playlist
     ("podcast_index", "Podcast Index", "https://podcastindex.org/podcast/{}", "podcast-index"),
 )
 OTHER_PLATFORM_ICON = "link"  # `[links]` entries with other names

@@ -51,7 +51,7 @@ def load_theme(show: Show) -> Theme | None:
         return None
     where = display_path(show.source)
     if not isinstance(data, dict):
-        raise ConfigError(f"{where}: theme: expected a table with accent = \"#rrggbb\"")
+        raise ConfigError(f'{where}: theme: expected a table with accent = "#rrggbb"')
     unknown = sorted(set(data) - {"accent", "accent_dark"})
     if unknown:
         raise ConfigError(f"{where}: theme.{unknown[0]}: unknown key (expected accent, accent_dark)")
@@ -65,7 +65,7 @@ def load_theme(show: Show) -> Theme | None:
 
 def _colour(value: object, where: str) -> str:
     if not isinstance(value, str) or not _COLOUR.fullmatch(value):
-        raise ConfigError(f"{where}: expected a colour like \"#00529c\", got {value!r}")
+        raise ConfigError(f'{where}: expected a colour like "#00529c", got {value!r}')
     return value.lower()
 
 
