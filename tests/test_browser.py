@@ -286,6 +286,22 @@ def test_screenshots(browser: Browser, base_url: str, width: int, height: int, s
         assert len(data) > 1000 and data.startswith(b"\x89PNG\r\n\x1a\n"), name
 
 
+def test_every_page_fits_a_320_px_screen(browser: Browser, base_url: str):
+    """The smallest phones: no horizontal scrolling, and the body text stays at least 16 px."""
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    try:
+        page = context.new_page()
+        for path in PAGE_KINDS.values():
+            page.goto(base_url + path)
+            page.wait_for_load_state("load")
+            overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{path} is {overflow}px wider than a 320px viewport"
+            size = page.evaluate("() => parseFloat(getComputedStyle(document.body).fontSize)")
+            assert size >= 16, (path, size)
+    finally:
+        context.close()
+
+
 # ---------------------------------------------------------------- helpers
 
 
