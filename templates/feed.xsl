@@ -7,14 +7,16 @@
   xmlns:atom="http://www.w3.org/2005/Atom"
   xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"
   exclude-result-prefixes="atom itunes">
-  <xsl:output method="html" encoding="UTF-8" indent="no"/>
+  {# about:legacy-compat is how XSLT 1.0 asks for <!DOCTYPE html>, which keeps browsers out of quirks
+     mode; the charset is the <meta http-equiv> libxslt adds to every <head> (a second one would be
+     invalid HTML). #}
+  <xsl:output method="html" encoding="UTF-8" indent="no" doctype-system="about:legacy-compat"/>
 
   <xsl:variable name="feed" select="/rss/channel/atom:link[@rel='self']/@href"/>
 
   <xsl:template match="/">
     <html lang="{{ site.language }}">
       <head>
-        <meta charset="utf-8"/>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
         <meta name="color-scheme" content="light dark"/>
         <meta name="robots" content="noindex"/>

@@ -728,6 +728,7 @@ def test_the_feed_opens_as_a_french_page_in_the_browser(page: Page, base_url: st
     if page.evaluate("() => document.documentElement.localName") == "rss":  # XSLT gone from this browser
         pytest.skip("this Chromium no longer applies XSLT: the subscribe page is what the pages link to")
     assert page.evaluate("() => document.documentElement.lang") == "fr"
+    assert page.evaluate("() => document.compatMode") == "CSS1Compat"  # a doctype: no quirks mode
     assert page.locator("h1").inner_text() == "Grandir en Hlm"
     assert page.locator("ol.episodes > li").count() == 6
     assert page.locator("#adresse-flux").input_value() == base_url + "/grandir-en-hlm/feed.xml"
