@@ -68,7 +68,7 @@
       <h2 id="episodes">Les épisodes</h2>
       <ol class="episodes">
         <xsl:for-each select="item">
-          <li class="card episode-card">
+          <li class="card">{# no cover here: an episode card's grid would leave its text a 6rem column #}
             <div class="card-body">
               <h3><a href="{link}"><xsl:value-of select="title"/></a></h3>
               <p class="meta">

@@ -731,6 +731,9 @@ def test_the_feed_opens_as_a_french_page_in_the_browser(page: Page, base_url: st
     assert page.evaluate("() => document.compatMode") == "CSS1Compat"  # a doctype: no quirks mode
     assert page.locator("h1").inner_text() == "Grandir en Hlm"
     assert page.locator("ol.episodes > li").count() == 6
+    # an episode's text takes its card's width (no empty column left for a cover it does not have)
+    card, title = page.locator("ol.episodes > li").first, page.locator("ol.episodes > li h3").first
+    assert title.bounding_box()["width"] > 0.8 * card.bounding_box()["width"]
     assert page.locator("#adresse-flux").input_value() == base_url + "/grandir-en-hlm/feed.xml"
     # in the site's style: the stylesheet applies (system font, the page's background)
     assert page.evaluate("() => getComputedStyle(document.body).fontFamily").startswith("system-ui")
