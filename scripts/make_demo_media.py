@@ -16,6 +16,8 @@ REPLAY.mp4` keeps the video and derives its audio-only M4A and poster. `--force`
 episode's GUID and texts and only updates `[media]`, `[master]`, `[[alternate]]` and `poster`.
 `make demo` reruns the first command: with masters and records unchanged it changes nothing.
 
+`python scripts/make_demo_media.py --covers` redraws the cover art alone.
+
 Needs espeak-ng and fonts-dejavu-core (Debian packages).
 Texts use only facts from ../shared/source/semaine-innovation-hlm-2023.txt.
 """
@@ -95,13 +97,34 @@ def make_cover(path: Path, title: str, subtitle: str, colour: tuple[int, int, in
     for i in range(0, size, 100):  # a quiet pattern of windows, like a housing block
         for j in range(600, size - 120, 100):
             draw.rectangle([i + 25, j + 20, i + 75, j + 70], fill=tuple(min(255, c + 40) for c in colour))
-    # DejaVu (Debian's fonts-dejavu-core) has é and É; Pillow's built-in font does not.
-    big = ImageFont.truetype(FONT, size=150)
-    small = ImageFont.truetype(FONT, size=60)
-    draw.text((100, 150), title, font=big, fill="white")
-    draw.text((100, 380), subtitle, font=small, fill="white")
+    # Text keeps a margin: from x = 100 to at most 120 px from the right edge (apps round the corners
+    # and crop), each line in the largest size up to its own that fits. DejaVu (Debian's
+    # fonts-dejavu-core) has é and É; Pillow's built-in font does not.
+    right = size - COVER_MARGIN
+    draw.text((100, 150), title, font=_fitting_font(draw, title, 150, right - 100), fill="white")
+    draw.text((100, 380), subtitle, font=_fitting_font(draw, subtitle, 60, right - 100), fill="white")
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path, "JPEG", quality=85, optimize=True)
+
+
+COVER_MARGIN = 120
+
+
+def _fitting_font(draw: ImageDraw.ImageDraw, text: str, size: int, width: int) -> ImageFont.FreeTypeFont:
+    """DejaVu Sans Bold at `size`, or the largest smaller size whose `text` is at most `width` wide."""
+    while True:
+        font = ImageFont.truetype(FONT, size=size)
+        if draw.textlength(text, font=font) <= width or size <= 10:
+            return font
+        size -= 2
+
+
+def make_covers() -> tuple[Path, Path]:
+    art = ROOT / "feeds" / "art"
+    grandir_cover, emission_cover = art / "grandir-en-hlm.jpg", art / "l-emission.jpg"
+    make_cover(grandir_cover, "Grandir en Hlm", "Six témoignages sur l’enfance en Hlm", (0, 82, 156))
+    make_cover(emission_cover, "l’Émission", "Semaine de l’innovation Hlm 2023", (29, 53, 87))
+    return grandir_cover, emission_cover
 
 
 def speak(parts: list[Part], tmp: Path, stem: str) -> tuple[Path, list[float]]:
@@ -251,14 +274,14 @@ def prune_media() -> None:
 
 
 def main() -> None:
-    if shutil.which("espeak-ng") is None:
-        sys.exit("error: espeak-ng: not installed (Debian: apt-get install espeak-ng)")
     if not Path(FONT).is_file():
         sys.exit(f"error: {FONT}: not installed (Debian: apt-get install fonts-dejavu-core)")
-    art = ROOT / "feeds" / "art"
-    grandir_cover, emission_cover = art / "grandir-en-hlm.jpg", art / "l-emission.jpg"
-    make_cover(grandir_cover, "Grandir en Hlm", "Six témoignages sur l’enfance en Hlm", (0, 82, 156))
-    make_cover(emission_cover, "l’Émission", "Semaine de l’innovation Hlm 2023", (29, 53, 87))
+    if sys.argv[1:] == ["--covers"]:  # redraw the cover art only; media and records stay as they are
+        make_covers()
+        return
+    if shutil.which("espeak-ng") is None:
+        sys.exit("error: espeak-ng: not installed (Debian: apt-get install espeak-ng)")
+    _, emission_cover = make_covers()
     masters = ROOT / "masters" / "grandir-en-hlm"
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

@@ -25,10 +25,12 @@ from grandirenhlm.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
-# Files of the demo site: 2 feeds, 1 OPML, pages, covers and their renditions, 7 media + the replay's
-# audio-only M4A and poster, chapters and transcripts. Written out so that a build that silently
-# drops a file fails the tests that count what a publish uploads.
-DEMO_SITE_FILES = 78
+# Files of the demo site: 2 feeds, 1 OPML, pages (with 2 subscribe pages, 7 player pages and their
+# 7 oEmbed files), covers and their renditions and icons, favicon.ico, the assets (stylesheet,
+# script, icons, the feeds' XSLT), 7 media + the replay's audio-only M4A and poster, chapters and
+# transcripts. Written out so that a build that silently drops a file fails the tests that count
+# what a publish uploads.
+DEMO_SITE_FILES = 101
 
 # `python -m grandirenhlm` as a user's terminal starts it, for tests that interrupt it with SIGINT:
 # a shell running the suite in the background (nohup, `&` without job control) makes its children

@@ -130,7 +130,11 @@ def test_a_publish_announces_each_changed_feed_at_every_endpoint(
     assert all(r["headers"]["authorization"] == TOKEN for r in pings)
     outcomes = json.loads(first.stdout)["notifications"]
     assert len(outcomes) == 8 and all(o["ok"] and o["attempts"] == 1 for o in outcomes)
-    feed = s3_client(endpoint).get_object(Bucket=bucket, Key="hlm/grandir-en-hlm/feed.xml")["Body"].read()
+    got = s3_client(endpoint).get_object(Bucket=bucket, Key="hlm/grandir-en-hlm/feed.xml")
+    feed = got["Body"].read()
+    # The same feed still names its stylesheet for people (issue 17.3) and is served as XML.
+    assert feed.splitlines()[1] == b'<?xml-stylesheet type="text/xsl" href="../assets/feed.xsl"?>'
+    assert got["ContentType"] == "application/xml; charset=utf-8"
     channel = etree.fromstring(feed).find("channel")
     links = {(a.get("rel"), a.get("href")) for a in channel.findall("{http://www.w3.org/2005/Atom}link")}
     assert {("hub", f"{recorder.url}/hub-a"), ("hub", f"{recorder.url}/hub-b")} <= links

@@ -3,6 +3,7 @@ statement pages from configuration, subscribe links, French typography, cover re
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -16,6 +17,7 @@ import lxml.html
 import pytest
 from PIL import Image
 
+from grandirenhlm import layout, site
 from grandirenhlm.build import build_site
 from grandirenhlm.catalog import load_catalog
 from grandirenhlm.config import load_project
@@ -101,17 +103,29 @@ def test_every_page_has_title_description_canonical_and_open_graph(demo: Path):
         if key == "404.html":
             assert not doc.xpath("//link[@rel='canonical']"), "a 404 page has no canonical URL"
             continue
-        assert doc.xpath("//link[@rel='canonical']/@href") == [BASE + key], key
+        if "/lecteur/" in key:  # a player page for iframes: not indexed, its episode page is the one
+            assert doc.xpath("//link[@rel='canonical']/@href") == [
+                BASE + key.removesuffix("lecteur/index.html")
+            ]
+            assert _meta(doc, "robots") == "noindex", key
+            continue
+        # Where the server answers a folder's address (serve, website endpoints): no index.html.
+        assert doc.xpath("//link[@rel='canonical']/@href") == [BASE + key.removesuffix("index.html")], key
         assert _meta(doc, "og:title") and _meta(doc, "og:description"), key
         assert _meta(doc, "og:locale") == "fr_FR"
-    assert len(pages) == 13, sorted(pages)
+    # home, 2 shows and their subscribe pages, 7 episodes and their player pages, statements, 404
+    assert len(pages) == 22, sorted(pages)
 
 
 def test_show_and_episode_pages_announce_feed_image_and_media(demo: Path):
     records = _records()
     for key, doc in _pages(demo).items():
         parts = key.split("/")
-        if len(parts) < 2 or parts[0] in ("accessibilite", "mentions-legales"):
+        if len(parts) < 2 or parts[0] in ("accessibilite", "mentions-legales") or "lecteur" in parts:
+            continue
+        if parts[1] == "abonnement":  # the subscribe page names the feed too
+            feeds = doc.xpath("//link[@rel='alternate'][@type='application/rss+xml']/@href")
+            assert feeds == [f"{BASE}{parts[0]}/feed.xml"], key
             continue
         show = parts[0]
         feeds = doc.xpath("//link[@rel='alternate'][@type='application/rss+xml']/@href")
@@ -136,7 +150,7 @@ def test_json_ld_podcast_series_and_episodes(demo: Path):
     assert series["@context"] == "https://schema.org" and series["@type"] == "PodcastSeries"
     assert series["name"] == "Grandir en Hlm"
     assert series["webFeed"] == BASE + "grandir-en-hlm/feed.xml"
-    assert series["url"] == BASE + "grandir-en-hlm/index.html"
+    assert series["url"] == BASE + "grandir-en-hlm/"
     for name, record in records.items():
         data = _jsonld(pages[f"{name}/index.html"])
         media = record["media"]
@@ -145,7 +159,8 @@ def test_json_ld_podcast_series_and_episodes(demo: Path):
         assert data["duration"] == iso_duration(media["duration_seconds"])
         assert re.fullmatch(r"PT(\d+H)?(\d+M)?\d+S", data["duration"])
         assert data["partOfSeries"]["@type"] == "PodcastSeries"
-        assert data["partOfSeries"]["url"] == f"{BASE}{name.split('/')[0]}/index.html"
+        assert data["partOfSeries"]["url"] == f"{BASE}{name.split('/')[0]}/"
+        assert data["url"] == f"{BASE}{name}/"
         associated = data["associatedMedia"]
         video = media["mime_type"].startswith("video/")
         assert associated["@type"] == ("VideoObject" if video else "AudioObject")
@@ -167,7 +182,8 @@ def test_sitemap_lists_every_page_and_robots_points_at_it(demo: Path):
     tree = lxml.etree.fromstring((demo / "sitemap.xml").read_bytes())
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
     urls = tree.xpath("//s:url/s:loc/text()", namespaces=ns)
-    expected = {BASE + k for k in _pages(demo) if k != "404.html"}
+    # every page people look for, by its folder; not the 404 page, not the player pages for iframes
+    expected = {BASE + layout.folder(k) for k in _pages(demo) if k != "404.html" and "/lecteur/" not in k}
     assert sorted(urls) == sorted(expected)
     robots = (demo / "robots.txt").read_text(encoding="utf-8").splitlines()
     assert "User-agent: *" in robots
@@ -202,7 +218,7 @@ def test_no_resource_comes_from_another_site(demo: Path):
         refs = doc.xpath(
             "//script/@src | //link[@rel!='alternate' and @rel!='canonical']/@href"
             " | //img/@src | //img/@srcset | //source/@src | //source/@srcset | //track/@src"
-            " | //video/@poster"
+            " | //video/@poster | //*[local-name()='use']/@href"
         )
         for ref in refs:
             for url in ref.split(","):
@@ -227,9 +243,9 @@ def test_episode_page_content(demo: Path):
     assert [float(li.get("data-start")) for li in chapters] == [
         round(c["start_seconds"], 3) for c in record["chapters"]
     ]
-    # Transcript right after the player, speakers named, with links to the files.
+    # Subscribe, notes, chapters, then the transcript (test_episode_page_order), speakers named.
     sections = doc.xpath("//main/section/@aria-labelledby")
-    assert sections[0] == "transcription", sections
+    assert sections == ["abonnement", "notes", "chapitres", "transcription", "partager"], sections
     cues = doc.xpath("//div[@class='transcript']/p[@class='cue']")
     assert cues and all(c.xpath("span[@class='speaker']") for c in cues)
     files = doc.xpath("//p[@class='transcript-files']/a/@href")
@@ -239,7 +255,8 @@ def test_episode_page_content(demo: Path):
     # Share links carry the page URL; the pager leads on.
     shares = doc.xpath("//ul[@class='share']/a/@href | //ul[@class='share']/li/a/@href")
     assert len(shares) == 5 and all("temoignage-1" in s for s in shares)
-    assert doc.xpath("//a[@rel='next']/@href") == ["../../grandir-en-hlm/temoignage-2/index.html"]
+    assert doc.xpath("//a[@rel='next']/@href") == ["../../grandir-en-hlm/temoignage-2/"]
+    assert "Témoignage n° 2" in doc.xpath("//a[@rel='next']")[0].text_content()  # with its title
 
 
 def test_replay_page_has_captions_poster_and_audio_version(demo: Path):
@@ -261,7 +278,7 @@ def test_replay_page_has_captions_poster_and_audio_version(demo: Path):
 
 def test_show_page_covers_are_resized_and_the_feed_keeps_the_original(demo: Path):
     doc = _pages(demo)["grandir-en-hlm/index.html"]
-    (picture,) = doc.xpath("//main//picture")
+    (picture,) = doc.xpath("//main/header//picture")
     webp = picture.xpath(".//source[@type='image/webp']/@srcset")[0]
     widths = [int(part.strip().rsplit(" ", 1)[1].removesuffix("w")) for part in webp.split(",")]
     assert widths == [300, 600, 1200]
@@ -301,25 +318,39 @@ def test_subscribe_links_from_the_show_definition(project: Path):
     show.write_text(
         show.read_text(encoding="utf-8")
         + '\n[links]\napple_podcasts = "1234567890"\nspotify = "https://open.spotify.com/show/abc123"\n'
-        'deezer = "555"\namazon_music = "a1b2-c3"\npodcast_index = "920666"\n',
+        'deezer = "555"\namazon_music = "a1b2-c3"\nyoutube = "PLabc"\npodcast_index = "920666"\n',
         encoding="utf-8",
     )
     out = _build(project)
     doc = lxml.html.fromstring((out / "grandir-en-hlm/index.html").read_bytes())
     links = [(a.text_content(), a.get("href")) for a in doc.xpath("//ul[@class='platforms']//a")]
     assert links == [
-        ("Flux RSS", "../grandir-en-hlm/feed.xml"),
         ("Apple Podcasts", "https://podcasts.apple.com/fr/podcast/id1234567890"),
         ("Spotify", "https://open.spotify.com/show/abc123"),
         ("Deezer", "https://www.deezer.com/fr/show/555"),
         ("Amazon Music", "https://music.amazon.fr/podcasts/a1b2-c3"),
+        ("YouTube", "https://www.youtube.com/playlist?list=PLabc"),
         ("Podcast Index", "https://podcastindex.org/podcast/920666"),
     ]
-    (field,) = doc.xpath("//input[@id='rss-url']")
+    # Each button shows the platform's own icon (self-hosted) beside its name.
+    icons = doc.xpath("//ul[@class='platforms']//a/svg/use/@href")
+    assert [i.split("#")[1] for i in icons] == [
+        "apple-podcasts", "spotify", "deezer", "amazon-music", "youtube", "podcast-index"
+    ]  # fmt: skip
+    sprite = lxml.etree.fromstring((out / "assets/icons.svg").read_bytes())
+    symbols = set(sprite.xpath("//*[local-name()='symbol']/@id"))
+    assert {i.split("#")[1] for i in icons} <= symbols
+    (field,) = doc.xpath("//input[@id='adresse-flux']")
     assert field.get("value") == BASE + "grandir-en-hlm/feed.xml" and field.get("readonly") is not None
-    assert doc.xpath("//label[@for='rss-url']")
+    assert doc.xpath("//label[@for='adresse-flux']")
+    # No link people click leads to the raw feed: only to the subscribe page.
+    assert not doc.xpath("//a[contains(@href, 'feed.xml')]")
+    assert doc.xpath("//section[@class='subscribe']//a/@href")[-1] == "../grandir-en-hlm/abonnement/"
+    # A show listed nowhere: no list, and no sentence promising one.
     other = lxml.html.fromstring((out / "l-emission/index.html").read_bytes())
-    assert [a.text_content() for a in other.xpath("//ul[@class='platforms']//a")] == ["Flux RSS"]
+    assert not other.xpath("//ul[@class='platforms']")
+    subscribe = other.xpath("//section[@class='subscribe']")[0].text_content()
+    assert "plateforme" not in subscribe and "ajoutez-y l’adresse" in subscribe
 
 
 def test_statement_pages_come_from_the_configuration(project: Path):
@@ -375,12 +406,15 @@ def test_an_incremental_build_renders_only_the_pages_whose_inputs_changed(projec
     }
     first, cache = _build_with_cache(project)
     assert first == plain  # the cache never changes a byte
-    pages = [k for k in first if k.endswith(("index.html", "404.html", "sitemap.xml", "robots.txt"))]
-    assert cache.rendered == len(pages) == 15 and cache.reused == 0
+    rendered = ("index.html", "404.html", "sitemap.xml", "robots.txt", "oembed.json", "feed.xsl")
+    pages = [k for k in first if k.endswith(rendered)]
+    # 22 pages (players for iframes and subscribe pages included), 7 oEmbed files, the stylesheet
+    # of the feeds, sitemap.xml and robots.txt
+    assert cache.rendered == len(pages) == 32 and cache.reused == 0
 
     again, cache = _build_with_cache(project)  # a new process: the pages come from disk
     assert again == first
-    assert (cache.rendered, cache.reused) == (0, 15)
+    assert (cache.rendered, cache.reused) == (0, 32)
 
     record = project / "episodes/grandir-en-hlm/temoignage-3.toml"
     record.write_text(
@@ -388,15 +422,17 @@ def test_an_incremental_build_renders_only_the_pages_whose_inputs_changed(projec
         encoding="utf-8",
     )
     changed, cache = _build_with_cache(project)
-    # The episode itself and the show page that lists it; its neighbours show only its title.
+    # The episode itself and the show page that lists it with its first sentence; its neighbours
+    # show only its title, its player page and oEmbed file none of its notes.
     assert sorted(cache.rendered_keys) == [
         "grandir-en-hlm/index.html",
         "grandir-en-hlm/temoignage-3/index.html",
     ]
     assert b"Note ajout\xc3\xa9e." in changed["grandir-en-hlm/temoignage-3/index.html"]
-    # Every page whose bytes changed was rendered (the show page's did not: it lists no description).
+    # Every page whose bytes changed was rendered.
     assert {k for k in first if first[k] != changed[k] and k in pages} == {
-        "grandir-en-hlm/temoignage-3/index.html"
+        "grandir-en-hlm/index.html",
+        "grandir-en-hlm/temoignage-3/index.html",
     }
 
     transcript = project / "episodes/grandir-en-hlm/temoignage-2.vtt"
@@ -404,14 +440,17 @@ def test_an_incremental_build_renders_only_the_pages_whose_inputs_changed(projec
         transcript.read_text(encoding="utf-8").replace("Témoignage", "Le témoignage", 1), encoding="utf-8"
     )
     _, cache = _build_with_cache(project)
-    assert "grandir-en-hlm/temoignage-2/index.html" in cache.rendered_keys
+    assert sorted(cache.rendered_keys) == [
+        "grandir-en-hlm/temoignage-2/index.html",
+        "grandir-en-hlm/temoignage-2/lecteur/index.html",
+    ]
 
     css = project / "templates/assets/style.css"
     css.write_text(css.read_text(encoding="utf-8") + "\n/* edited */\n", encoding="utf-8")
     _, cache = _build_with_cache(project)  # a template or asset edit re-renders everything
-    assert (cache.rendered, cache.reused) == (15, 0)
+    assert (cache.rendered, cache.reused) == (32, 0)
     # Old versions are pruned: the cache holds one site.
-    assert len(list((project / ".grandirenhlm" / "pages").glob("*.html"))) == 15
+    assert len(list((project / ".grandirenhlm" / "pages").glob("*.html"))) == 32
 
 
 def test_resized_covers_are_kept_and_reused(tmp_path: Path):
@@ -421,9 +460,9 @@ def test_resized_covers_are_kept_and_reused(tmp_path: Path):
     first = resize_cover(cover, "show/cover-0123456789ab.jpg", tmp_path)
     assert [(r.width, r.content_type) for r in first.renditions] == [
         (w, t) for w in (300, 600, 1200) for t in ("image/webp", "image/jpeg")
-    ]
+    ] + [(32, "image/png"), (180, "image/png")]  # the favicon and the touch icon
     kept = sorted(p.name for p in tmp_path.iterdir())
-    assert len(kept) == 6 and all("cover-0123456789ab-" in name for name in kept), kept
+    assert len(kept) == 8 and all("cover-0123456789ab-" in name for name in kept), kept
     assert resize_cover(cover, "show/cover-0123456789ab.jpg", tmp_path) == first
     # The second call read the kept files (a marked one comes back as it is), not the cover.
     marked = next(p for p in tmp_path.iterdir() if p.name.endswith("-300.jpg"))
@@ -465,3 +504,405 @@ def test_episodes_in_series_order_for_a_serial_newest_first_otherwise(demo: Path
     show = project / "feeds/grandir-en-hlm.toml"
     show.write_text(show.read_text(encoding="utf-8").replace('type = "serial"', 'type = "episodic"'))
     assert order(_build(project)) == serial[::-1]
+
+
+# ---------------------------------------------------------------- issue 18: the pages' parts
+
+
+def _position(doc, xpath: str) -> int:
+    """Document order of the first element matching `xpath` (its index among all elements)."""
+    (first, *_) = doc.xpath(xpath) or [None]
+    assert first is not None, xpath
+    return list(doc.iter()).index(first)
+
+
+@pytest.mark.parametrize(
+    "key", ["grandir-en-hlm/temoignage-1/index.html", "l-emission/replay-2023/index.html"]
+)
+def test_episode_page_order(demo: Path, key: str):
+    """Cover beside the title, the player, subscribe, notes, chapters, the transcript, share,
+    previous/next: cover and player before the notes, notes before the transcript."""
+    doc = _pages(demo)[key]
+    parts = [
+        "//main/header//picture",  # the cover
+        "//main/header//h1",
+        "//main//*[@id='lecteur']",  # the player
+        "//main/section[@class='subscribe']",
+        "//main/section[@class='notes']",
+        "//main/section[@aria-labelledby='chapitres']",
+        "//main/section[@class='transcript-section']",
+        "//main/section[@class='share-section']",
+    ]
+    positions = [_position(doc, xpath) for xpath in parts]
+    assert positions == sorted(positions), list(zip(parts, positions, strict=True))
+    if key.endswith("temoignage-1/index.html"):
+        assert _position(doc, "//main/section[@class='share-section']") < _position(
+            doc, "//nav[@class='pager']"
+        )
+    # The header holds the show's name, the date and the duration beside the cover and title.
+    header = doc.xpath("//main/header")[0].text_content()
+    assert ("Grandir en Hlm" in header or "l’Émission" in header) and "2023" in header and "Durée" in header
+    # The whole transcript is in the HTML, for search engines and screen readers.
+    vtt = (REPO / "episodes" / key.split("/")[0] / (key.split("/")[1] + ".vtt")).read_text(encoding="utf-8")
+    assert len(doc.xpath("//div[@class='transcript']/p[@class='cue']")) == vtt.count(" --> ")
+
+
+def test_show_page_has_cover_author_description_subscribe_and_episode_cards(demo: Path):
+    doc = _pages(demo)["grandir-en-hlm/index.html"]
+    assert doc.xpath("//main/header//picture") and doc.xpath("//main/header//h1/text()") == ["Grandir en Hlm"]
+    assert "Par Union sociale pour l’habitat" in doc.xpath("//main/header")[0].text_content()
+    order = [
+        _position(doc, xpath)
+        for xpath in ("//main/header", "//main/section[@class='notes']", "//main/section[@class='subscribe']")
+    ]
+    assert order == sorted(order)
+    cards = doc.xpath("//ol[@class='episodes']/li")
+    assert len(cards) == 6
+    for card in cards:
+        assert card.xpath(".//picture") and card.xpath(".//h3/a")
+        meta = card.xpath(".//p[@class='meta']")[0].text_content()
+        assert "2023" in meta and "s" in meta  # date, duration
+        assert "Épisode" not in meta  # the title already says « n° N »
+        excerpt = card.xpath(".//p[@class='excerpt']")[0].text_content()
+        assert excerpt.startswith(("Premier", "Deuxième", "Troisième", "Quatrième", "Cinquième", "Sixième"))
+        (player,) = card.xpath(".//audio")  # plays in place, nothing fetched before the listener asks
+        assert player.get("preload") == "none" and player.get("autoplay") is None
+        assert player.get("controls") is not None and player.get("aria-label")
+        assert player.xpath("source/@type") == ["audio/mpeg"]
+    # The replay, a video, plays its audio-only version in the list.
+    other = _pages(demo)["l-emission/index.html"]
+    assert other.xpath("//ol[@class='episodes']//audio/source/@src")[0].endswith(".m4a")
+
+
+def test_home_page_cards(demo: Path):
+    doc = _pages(demo)["index.html"]
+    cards = doc.xpath("//ul[contains(@class, 'show-cards')]/li")
+    assert len(cards) == 2
+    text = [c.text_content() for c in cards]
+    assert "6 épisodes" in text[0] and "Dernier épisode" in text[0] and "Témoignage n° 6" in text[0]
+    assert "1 épisode" in text[1] and "Le replay" in text[1]
+    for card in cards:
+        assert card.xpath(".//picture") and card.xpath(".//h3/a")
+        assert card.xpath(".//a[@class='subscribe-link']/@href")[0].endswith("/abonnement/")
+
+
+def test_subscribe_page(demo: Path):
+    doc = _pages(demo)["grandir-en-hlm/abonnement/index.html"]
+    assert doc.xpath("//h1")[0].text_content() == "S’abonner à Grandir en Hlm"
+    (field,) = doc.xpath("//input[@id='adresse-flux']")
+    assert field.get("value") == BASE + "grandir-en-hlm/feed.xml" and field.get("readonly") is not None
+    text = doc.xpath("//main")[0].text_content()
+    assert "AntennaPod" in text and "par URL" in text
+    assert not doc.xpath("//a[contains(@href, 'feed.xml')]")  # the address is to copy, not to click
+
+
+def test_no_developer_words_in_public_text(demo: Path):
+    """Listeners read « démonstration », not the words of the people who build the site."""
+    words = re.compile(r"dépôt|repository|grandirenhlm|template|\bbuild\b|\bgit\b", re.IGNORECASE)
+    for key, doc in _pages(demo).items():
+        for bad in doc.xpath("//script | //style"):
+            bad.drop_tree()
+        found = words.findall(doc.text_content())
+        assert not found, (key, found)
+    for show in ("grandir-en-hlm", "l-emission"):
+        channel = lxml.etree.fromstring((demo / show / "feed.xml").read_bytes()).find("channel")
+        assert "démonstration" in channel.findtext("description")
+        assert not words.search(channel.findtext("description"))
+
+
+def test_favicon_touch_icon_and_theme_colour(demo: Path):
+    for key, doc in _pages(demo).items():
+        if "/lecteur/" in key:
+            continue
+        (icon,) = doc.xpath("//link[@rel='icon']")
+        (touch,) = doc.xpath("//link[@rel='apple-touch-icon']/@href")
+        assert icon.get("type") == "image/png" and icon.get("sizes") == "32x32"
+        folder = (demo / key).parent if key != "404.html" else demo
+        for href, size in ((icon.get("href"), 32), (touch, 180)):
+            path = demo / href.lstrip("/") if href.startswith("/") else (folder / href).resolve()
+            with Image.open(path) as im:
+                assert (im.format, im.size) == ("PNG", (size, size)), (key, href)
+        colours = doc.xpath("//meta[@name='theme-color']")
+        assert [c.get("media") for c in colours] == [
+            "(prefers-color-scheme: light)",
+            "(prefers-color-scheme: dark)",
+        ]
+    with Image.open(demo / "favicon.ico") as im:
+        assert im.format == "ICO"
+    # A show's pages take its colours (feeds/*.toml [theme]); pages of no show the site's own.
+    show = _pages(demo)["l-emission/replay-2023/index.html"]
+    assert "--show-accent:#1d3557" in show.get("style")
+    assert show.xpath("//meta[@name='theme-color']/@content")[0] == "#1d3557"
+    assert _pages(demo)["accessibilite/index.html"].get("style") is None
+
+
+# ---------------------------------------------------------------- issue 18: colours
+
+
+def test_stylesheet_backgrounds_are_the_ones_the_contrast_check_uses():
+    from grandirenhlm import theme
+
+    css = (REPO / "templates/assets/style.css").read_text(encoding="utf-8")
+    light, dark = css.split("@media (prefers-color-scheme: dark)", 1)
+    dark = dark.split("}", 2)[0] + "}"
+    for block, backgrounds, default in (
+        (light, theme.LIGHT_BACKGROUNDS, theme.DEFAULT.accent),
+        (dark, theme.DARK_BACKGROUNDS, theme.DEFAULT.accent_dark),
+    ):
+        paper = re.search(r"--paper: (#[0-9a-f]{6})", block).group(1)
+        surface = re.search(r"--surface: (#[0-9a-f]{6})", block).group(1)
+        assert (paper, surface) == backgrounds
+        assert f"--show-accent{'-dark' if block is dark else ''}, {default})" in block
+        assert all(theme.contrast(default, b) >= theme.AA for b in backgrounds)
+
+
+@pytest.mark.parametrize(
+    ("accent", "expected"),
+    [("#00529c", None), ("#1d3557", None), ("#6fa8dc", "theme.accent: #6fa8dc on #eef2f7 has a contrast of")],
+)
+def test_theme_contrast_is_checked(project: Path, accent: str, expected: str | None):
+    show = project / "feeds" / "l-emission.toml"
+    show.write_text(
+        show.read_text(encoding="utf-8").replace('accent = "#1d3557"', f'accent = "{accent}"'),
+        encoding="utf-8",
+    )
+    result = run_cli(project, "check")
+    theme_lines = [line for line in result.stderr.splitlines() if ": theme." in line]
+    if expected is None:
+        assert result.exit_code == 0, result.stderr
+        assert theme_lines == []
+    else:
+        assert result.exit_code == 1
+        (line,) = theme_lines
+        assert line.startswith("error: ") and f"feeds/l-emission.toml: {expected}" in line
+        assert "WCAG AA" in line and "darker" in line
+        published = run_cli(project, "publish")  # the check stops a publish
+        assert published.exit_code == 1 and not (project / "public" / "index.html").exists()
+
+
+def test_a_dark_accent_is_derived_to_pass_and_a_given_one_is_checked(project: Path):
+    from grandirenhlm import theme
+
+    for accent in ("#00529c", "#1d3557", "#8a1538", "#000000", "#004d00"):
+        dark = theme.derive_dark(accent)
+        assert all(theme.contrast(dark, b) >= theme.AA for b in theme.DARK_BACKGROUNDS), (accent, dark)
+    show = project / "feeds" / "l-emission.toml"
+    show.write_text(
+        show.read_text(encoding="utf-8").replace(
+            'accent = "#1d3557"', 'accent = "#1d3557"\naccent_dark = "#1d3557"'
+        ),
+        encoding="utf-8",
+    )
+    result = run_cli(project, "check")
+    (line,) = [line for line in result.stderr.splitlines() if ": theme." in line]
+    assert (
+        line.startswith("error: ") and "feeds/l-emission.toml: theme.accent_dark: #1d3557 on #21262d" in line
+    )
+    assert "lighter" in line and result.exit_code == 1
+
+
+def test_a_malformed_theme_is_one_clean_error(project: Path):
+    show = project / "feeds" / "l-emission.toml"
+    show.write_text(
+        show.read_text(encoding="utf-8").replace('accent = "#1d3557"', 'accent = "bleu"'), encoding="utf-8"
+    )
+    expected = "feeds/l-emission.toml: theme.accent: expected a colour like \"#00529c\", got 'bleu'"
+    assert_clean_error(run_cli(project, "build", "--output", str(project / "out")), expected)
+    assert expected in run_cli(project, "check").stderr
+    assert not (project / "out").exists()
+
+
+# ---------------------------------------------------------------- issue 18: folder links
+
+
+def test_links_end_at_the_folder_or_at_index_html(project: Path):
+    """Folders where the server answers for them; `index.html` for a bare S3 endpoint."""
+    pretty = {a.key: a.data for a in site.render(load_project(project), BASE, AT, cache=False) if a.data}
+    plain = {
+        a.key: a.data
+        for a in site.render(load_project(project), BASE, AT, cache=False, folders=False)
+        if a.data
+    }
+    for pages, suffix in ((pretty, ""), (plain, "index.html")):
+        doc = lxml.html.fromstring(pages["grandir-en-hlm/temoignage-2/index.html"])
+        assert doc.xpath("//link[@rel='canonical']/@href") == [f"{BASE}grandir-en-hlm/temoignage-2/{suffix}"]
+        assert doc.xpath("//a[@rel='next']/@href") == [f"../../grandir-en-hlm/temoignage-3/{suffix}"]
+        assert doc.xpath("//p[@class='kicker']/a/@href") == [f"../../grandir-en-hlm/{suffix}"]
+        assert doc.xpath("//header[@class='site-header']//a/@href") == [f"../../{suffix}"]
+        sitemap = lxml.etree.fromstring(pages["sitemap.xml"])
+        assert f"{BASE}grandir-en-hlm/{suffix}" in sitemap.xpath("//*[local-name()='loc']/text()")
+        oembed = json.loads(pages["grandir-en-hlm/temoignage-2/oembed.json"])
+        assert f'src="{BASE}grandir-en-hlm/temoignage-2/lecteur/{suffix}"' in oembed["html"]
+        not_found = lxml.html.fromstring(pages["404.html"])
+        assert not_found.xpath("//main//a/@href") == [f"/{suffix}"]
+    home = lxml.html.fromstring(pretty["index.html"])
+    assert home.xpath("//header[@class='site-header']//a/@href") == ["./"]
+
+
+@pytest.mark.parametrize(
+    ("url", "options", "public", "expected"),
+    [
+        ("public", {}, "", True),  # a folder: what `serve` serves
+        ("s3://podcasts/hlm", {"endpoint_url": "http://127.0.0.1:9000"}, "", False),
+        ("s3://podcasts/hlm", {"endpoint_url": "http://127.0.0.1:9000"}, "http://127.0.0.1:9000/podcasts/hlm/", False),
+        ("s3://podcasts/hlm", {"endpoint_url": "https://s3.fr-par.scw.cloud"}, "https://podcasts.s3.fr-par.scw.cloud/hlm/", False),
+        ("s3://podcasts/hlm", {"endpoint_url": "https://s3.fr-par.scw.cloud"}, "https://podcasts.s3-website.fr-par.scw.cloud/hlm/", True),
+        ("s3://podcasts/hlm", {"region": "eu-west-3"}, "", False),
+        ("s3://podcasts/hlm", {"region": "eu-west-3"}, "https://s3.eu-west-3.amazonaws.com/podcasts/hlm/", False),
+        ("s3://podcasts/hlm", {"region": "eu-west-3"}, "http://podcasts.s3-website.eu-west-3.amazonaws.com/hlm/", True),
+        ("s3://podcasts/hlm", {"region": "eu-west-3"}, "https://d111111abcdef8.cloudfront.net/hlm/", True),
+        ("s3://podcasts/hlm", {"endpoint_url": "https://s3.example.net"}, "https://podcasts.example.org/", True),
+        ("s3://podcasts/hlm", {"endpoint_url": "https://s3.example.net", "index_documents": "no"}, "https://podcasts.example.org/", False),
+        ("s3://podcasts/hlm", {"endpoint_url": "http://127.0.0.1:9000", "index_documents": "yes"}, "", True),
+    ],
+)  # fmt: skip
+def test_which_targets_serve_folder_indexes(url: str, options: dict, public: str, expected: bool):
+    from grandirenhlm.config import Target
+
+    target = Target("t", url, public, options)
+    assert site.serves_folder_indexes(target) is expected
+
+
+def test_index_documents_is_a_target_setting_and_a_flag(project: Path, tmp_path: Path):
+    config = project / "grandirenhlm.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + '\n[targets.bucket]\nurl = "s3://podcasts/hlm"\nendpoint_url = "http://127.0.0.1:9"\n'
+        'public_base_url = "https://podcasts.example.org/"\nindex_documents = "no"\n',
+        encoding="utf-8",
+    )
+    target = load_project(project).targets["bucket"]
+    assert target.option("index_documents") == "no" and not site.serves_folder_indexes(target)
+    flagged = site.resolve_target(load_project(project), "bucket", index_documents="yes")
+    assert site.serves_folder_indexes(flagged)
+    config.write_text(config.read_text(encoding="utf-8").replace('= "no"', '= "sometimes"'), encoding="utf-8")
+    result = run_cli(project, "check")
+    assert_clean_error(
+        result, "grandirenhlm.toml: targets.bucket.index_documents: expected one of auto, yes, no"
+    )
+
+
+# ---------------------------------------------------------------- issue 13 item 7: links in notes
+
+
+def test_links_in_notes_are_links_on_the_page_sanitised_like_the_feed(project: Path):
+    record = project / "episodes/grandir-en-hlm/temoignage-2.toml"
+    notes = (
+        "Pour en savoir plus : https://www.union-habitat.org/ et la série "
+        "http://127.0.0.1:8000/grandir-en-hlm/.\n\n<script>alert(1)</script> javascript:alert(2) "
+        '<a href="https://example.org/">pas un lien</a>'
+    )
+    text = record.read_text(encoding="utf-8")
+    start = text.index('description = """')
+    end = text.index('"""', start + 20) + 3
+    record.write_text(text[:start] + f"description = '''{notes}'''" + text[end:], encoding="utf-8")
+    out = _build(project)
+    doc = lxml.html.fromstring((out / "grandir-en-hlm/temoignage-2/index.html").read_bytes())
+    links = [(a.get("href"), a.get("rel"), a.text) for a in doc.xpath("//section[@class='notes']//a")]
+    assert links == [
+        ("https://www.union-habitat.org/", "noopener", "https://www.union-habitat.org/"),
+        ("http://127.0.0.1:8000/grandir-en-hlm/", None, "http://127.0.0.1:8000/grandir-en-hlm/"),
+        # HTML in notes is text; the address inside it is still an address, as in the feed
+        ("https://example.org/", "noopener", "https://example.org/"),
+    ]
+    notes_text = doc.xpath("//section[@class='notes']")[0].text_content()
+    assert "<script>alert(1)</script>" in notes_text and '<a href="https://example.org/">' in notes_text
+    assert not doc.xpath("//section[@class='notes']//script")
+    # The feed's content:encoded links the same addresses.
+    feed = lxml.etree.fromstring((out / "grandir-en-hlm/feed.xml").read_bytes())
+    ns = {"content": "http://purl.org/rss/1.0/modules/content/"}
+    item = next(i for i in feed.iter("item") if i.findtext("title") == "Témoignage n° 2")
+    encoded = lxml.html.fromstring(item.xpath("content:encoded/text()", namespaces=ns)[0])
+    assert [a.get("href") for a in encoded.xpath("//a")] == [h for h, _, _ in links]
+
+
+# ---------------------------------------------------------------- issue 17 items 2 and 3
+
+
+def test_episode_page_offers_the_embed_code_and_announces_its_oembed(demo: Path):
+    for key in ("grandir-en-hlm/temoignage-1/index.html", "l-emission/replay-2023/index.html"):
+        doc = _pages(demo)[key]
+        folder = key.removesuffix("index.html")
+        (oembed_link,) = doc.xpath("//link[@rel='alternate'][@type='application/json+oembed']/@href")
+        assert oembed_link == f"{BASE}{folder}oembed.json"
+        data = json.loads((demo / folder / "oembed.json").read_bytes())
+        assert data["version"] == "1.0" and data["type"] == "rich"
+        for field in ("html", "width", "height", "title", "author_name", "provider_name", "thumbnail_url"):
+            assert data[field], field
+        assert data["author_name"] == "Union sociale pour l’habitat"
+        assert data["provider_name"] == "Les podcasts de la Semaine de l’innovation Hlm"
+        assert (demo / data["thumbnail_url"].removeprefix(BASE)).is_file()
+        iframe = lxml.html.fromstring(data["html"])
+        assert iframe.tag == "iframe" and iframe.get("src") == f"{BASE}{folder}lecteur/"
+        assert (int(iframe.get("width")), int(iframe.get("height"))) == (data["width"], data["height"])
+        assert iframe.get("title").startswith("Lecteur")
+        # The same code, to copy, on the episode page.
+        (code,) = doc.xpath("//textarea[@id='code-integration']")
+        assert code.text == data["html"] and code.get("readonly") is not None
+
+
+@pytest.mark.parametrize("slug", ["grandir-en-hlm/temoignage-1", "l-emission/replay-2023"])
+def test_embed_page(demo: Path, slug: str):
+    doc = _pages(demo)[f"{slug}/lecteur/index.html"]
+    (player,) = doc.xpath("//main//audio | //main//video")
+    assert (
+        player.get("preload") == "none"
+        and player.get("autoplay") is None
+        and player.get("controls") is not None
+    )
+    assert doc.xpath("//h1/a/@href") == [f"../../../{slug}/"] and doc.xpath("//h1/a/@target") == ["_blank"]
+    assert "Grandir en Hlm" in doc.text_content() or "l’Émission" in doc.text_content()
+    assert doc.xpath("//main/header/img/@src")[0].endswith(".webp")
+    assert len(doc.xpath("//ol[@class='chapters']/li")) >= 3 and doc.xpath("//div[@class='transcript']/p")
+    if player.tag == "video":
+        (track,) = player.xpath(".//track")
+        assert track.get("kind") == "captions" and track.get("srclang") == "fr"
+    # Everything from this site: relative references only, no iframe, no form, no cookie script.
+    refs = doc.xpath("//@src | //@href | //@poster | //@srcset")
+    local = [r for r in refs if not r.startswith("http")]
+    assert local and all(not urlsplit(r).netloc for r in local)
+    assert [r for r in refs if r.startswith("http")] == [doc.xpath("//link[@rel='canonical']/@href")[0]]
+    assert "cookie" not in (demo / "assets/player.js").read_text(encoding="utf-8")
+
+
+def test_feeds_name_their_stylesheet_and_every_parser_still_reads_them(demo: Path):
+    import feedparser
+    import podcastparser
+
+    xsl = lxml.etree.parse(str(demo / "assets/feed.xsl"))
+    assert xsl.getroot().tag == "{http://www.w3.org/1999/XSL/Transform}stylesheet"
+    for show, count in (("grandir-en-hlm", 6), ("l-emission", 1)):
+        data = (demo / show / "feed.xml").read_bytes()
+        first, second = data.splitlines()[:2]
+        assert first.startswith(b"<?xml version=") and second == (
+            b'<?xml-stylesheet type="text/xsl" href="../assets/feed.xsl"?>'
+        )
+        parsed = feedparser.parse(data)
+        assert not parsed.bozo and len(parsed.entries) == count
+        assert len(podcastparser.parse(f"{BASE}{show}/feed.xml", io.BytesIO(data))["episodes"]) == count
+        # The stylesheet turns the feed into a French page (lxml's libxslt, as browsers apply it).
+        page = lxml.etree.XSLT(xsl)(lxml.etree.fromstring(data))
+        html_doc = lxml.html.fromstring(str(page))
+        assert html_doc.get("lang") == "fr"
+        assert html_doc.xpath("//h1/text()") == [
+            "Grandir en Hlm" if show == "grandir-en-hlm" else "l’Émission – Semaine de l’innovation Hlm 2023"
+        ]
+        assert len(html_doc.xpath("//ol[@class='episodes']/li")) == count
+        assert html_doc.xpath("//input[@id='adresse-flux']/@value") == [f"{BASE}{show}/feed.xml"]
+        assert html_doc.xpath("//a[starts-with(@href, 'abonnement/')]")
+        dates = html_doc.xpath("//ol[@class='episodes']//p[@class='meta']")[0].text_content()
+        assert re.search(r"\d{1,2} (juin|juillet) 2023 · \d+ s", " ".join(dates.split())), dates
+
+
+def test_first_sentence():
+    from grandirenhlm.text import first_sentence
+
+    assert first_sentence("Une phrase. Une autre.") == "Une phrase."
+    assert first_sentence("Quoi ? « Oui ».") == "Quoi ?"
+    assert (
+        first_sentence("\n\nPremier paragraphe\nsur deux lignes.\n\nSecond.")
+        == "Premier paragraphe sur deux lignes."
+    )
+    long = "mot " * 80
+    cut = first_sentence(long, limit=50)
+    assert len(cut) <= 50 and cut.endswith("mot…")

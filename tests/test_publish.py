@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
+import lxml.html
 import pytest
 
 from grandirenhlm import site
@@ -52,7 +53,14 @@ def test_local_publish_is_complete_then_incremental(demo_project: Path):
         record.read_text(encoding="utf-8").replace("Le replay", "La rediffusion", 1), encoding="utf-8"
     )
     third = publish_json(demo_project)
-    changed = {"l-emission/feed.xml", "l-emission/index.html", "l-emission/replay-2023/index.html"}
+    changed = {  # the title shows in the feed, the episode's pages and oEmbed, its show's and the home page
+        "l-emission/feed.xml",
+        "l-emission/index.html",
+        "l-emission/replay-2023/index.html",
+        "l-emission/replay-2023/lecteur/index.html",
+        "l-emission/replay-2023/oembed.json",
+        "index.html",
+    }
     assert third["uploaded"] == len(changed)
 
 
@@ -134,8 +142,11 @@ def test_s3_publish_uploads_everything_with_types_and_is_incremental(demo_projec
     keys = {o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix="podcasts/")["Contents"]}
     assert len(keys) == summary["uploaded"] + 1  # + the manifest
     expected = {
-        "podcasts/grandir-en-hlm/feed.xml": ("application/rss+xml; charset=utf-8", "max-age=300"),
+        # XML that browsers render, with the stylesheet it names, from the same origin
+        "podcasts/grandir-en-hlm/feed.xml": ("application/xml; charset=utf-8", "max-age=300"),
+        "podcasts/assets/feed.xsl": ("application/xml; charset=utf-8", "max-age=300"),
         "podcasts/index.html": ("text/html; charset=utf-8", "max-age=300"),
+        "podcasts/grandir-en-hlm/temoignage-1/oembed.json": ("application/json", "max-age=300"),
     }
     for key in keys:
         if key.endswith(".mp3"):
@@ -148,6 +159,14 @@ def test_s3_publish_uploads_everything_with_types_and_is_incremental(demo_projec
         head = client.head_object(Bucket=bucket, Key=key)
         assert head["ContentType"] == content_type, key
         assert cache in head["CacheControl"], key
+
+    # A bare S3 endpoint answers no folder with its index.html: the pages link to index.html.
+    page = client.get_object(Bucket=bucket, Key="podcasts/grandir-en-hlm/index.html")["Body"].read()
+    doc = lxml.html.fromstring(page)
+    assert doc.xpath("//link[@rel='canonical']/@href") == [
+        f"{endpoint}/{bucket}/podcasts/grandir-en-hlm/index.html"
+    ]
+    assert "../grandir-en-hlm/temoignage-1/index.html" in doc.xpath("//main//h3/a/@href")
 
     # an anonymous HTTP client reads the feed and streams an enclosure with a byte range
     feed_url = f"{endpoint}/{bucket}/podcasts/grandir-en-hlm/feed.xml"

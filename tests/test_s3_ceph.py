@@ -151,7 +151,7 @@ def test_publish_to_ceph_is_readable_anonymously_and_incremental(demo_project: P
     import urllib.request
 
     with urllib.request.urlopen(f"{endpoint}/{bucket}/hlm/grandir-en-hlm/feed.xml", timeout=10) as r:
-        assert r.headers["Content-Type"] == "application/rss+xml; charset=utf-8"
+        assert r.headers["Content-Type"] == "application/xml; charset=utf-8"  # browsers render XML
         parsed = feedparser.parse(r.read())
     assert len(parsed.entries) == 6
     for entry in parsed.entries:

@@ -96,7 +96,11 @@ def test_serve_command_serves_the_published_demo(demo_project: Path):
         assert line.startswith(f"serving {demo_project / 'public'} at http://127.0.0.1:{port}/")
         base = f"http://127.0.0.1:{port}"
         status, headers, feed = get(f"{base}/grandir-en-hlm/feed.xml")  # listening once it printed
-        assert status == 200 and headers["Content-Type"] == "application/rss+xml; charset=utf-8"
+        # XML, which browsers render and style with the feed's XSLT (Chromium shows RSS as text)
+        assert status == 200 and headers["Content-Type"] == "application/xml; charset=utf-8"
+        assert feed.splitlines()[1] == b'<?xml-stylesheet type="text/xsl" href="../assets/feed.xsl"?>'
+        status, headers, _ = get(f"{base}/assets/feed.xsl")
+        assert status == 200 and headers["Content-Type"] == "application/xml; charset=utf-8"
         parsed = feedparser.parse(feed)
         for entry in parsed.entries:
             enclosure = entry.enclosures[0]
@@ -153,8 +157,8 @@ def test_an_unpublished_episode_stays_until_prune_then_answers_the_404_page(demo
     kept = run_cli(demo_project, "publish")
     assert kept.exit_code == 0, kept.stderr
     assert (
-        "note: 7 object(s) on the target are no longer part of the site" in kept.stderr
-    )  # MP3, page, 5 files
+        "note: 9 object(s) on the target are no longer part of the site" in kept.stderr
+    )  # MP3, page, player page, oEmbed JSON, 5 files
     page = demo_project / "public" / "grandir-en-hlm" / "temoignage-6" / "index.html"
     assert page.is_file()
     early = run_cli(demo_project, "publish", "--prune", "--json")
@@ -163,7 +167,7 @@ def test_an_unpublished_episode_stays_until_prune_then_answers_the_404_page(demo
     manifest = demo_project / "public" / ".grandirenhlm" / "manifest.json"
     manifest.write_bytes(aged_manifest(manifest.read_bytes(), KEEP_SECONDS))  # an hour later
     pruned = run_cli(demo_project, "publish", "--prune", "--json")
-    assert json.loads(pruned.stdout)["deleted"] == 7 and "no longer part" not in pruned.stderr
+    assert json.loads(pruned.stdout)["deleted"] == 9 and "no longer part" not in pruned.stderr
     with serve(demo_project) as site:
         status, headers, body = get(f"{site.base}/grandir-en-hlm/temoignage-6/")
         assert status == 404 and headers["Content-Type"] == "text/html; charset=utf-8"

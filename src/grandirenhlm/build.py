@@ -13,32 +13,48 @@ from grandirenhlm.catalog import Catalog
 from grandirenhlm.config import Project
 from grandirenhlm.feed import episode_files, render_feed_pages
 from grandirenhlm.files import sha256_file
-from grandirenhlm.images import resize_cover
-from grandirenhlm.media.types import HTML, RSS
+from grandirenhlm.images import CoverSet, favicon_ico, resize_cover
+from grandirenhlm.media.types import CONTENT_TYPES, HTML, XML
 from grandirenhlm.opml import OPML_TYPE, render_opml
 from grandirenhlm.pages import (
+    OEMBED_TYPE,
     PageCache,
+    ShowCard,
     default_templates_dir,
+    render_embed,
     render_episode,
     render_home,
+    render_oembed,
     render_show,
+    render_subscribe,
     site_pages,
     template_environment,
 )
+from grandirenhlm.theme import load_theme
 
 
 def build_site(
-    project: Project, catalog: Catalog, base_url: str, at: datetime, cache: PageCache | None = None
+    project: Project,
+    catalog: Catalog,
+    base_url: str,
+    at: datetime,
+    cache: PageCache | None = None,
+    *,
+    folders: bool = True,
 ) -> list[Artifact]:
     """Every object of the site as published at `at`, in publish order.
 
     With a `cache`, pages whose inputs did not change since the build that filled it are reused
-    instead of rendered (see `pages.PageCache`)."""
+    instead of rendered (see `pages.PageCache`). `folders`: the target answers a folder's address
+    with its index.html, so pages link to `show/` rather than `show/index.html`."""
     env = template_environment(project, cache=cache is not None and cache.folder is not None)
     artifacts: list[Artifact] = list(_assets(project))
-    home: list = []
+    home: list[ShowCard] = []
+    site_icon: CoverSet | None = None  # the first show's cover: the icon of the pages of no show
     for slug, show in sorted(catalog.shows.items()):
         episodes = catalog.published(slug, at)
+        theme = load_theme(show)
+        look = {"folders": folders, "theme": theme}
         cover_sha = sha256_file(show.image)
         cover_key = layout.cover(show, cover_sha)
         artifacts.append(
@@ -56,6 +72,7 @@ def build_site(
         cover = resize_cover(show.image, cover_key, cache.images if cache else None)
         for r in cover.renditions:
             artifacts.append(Artifact.from_bytes(r.key, Stage.ASSET, r.content_type, r.data, cache=IMMUTABLE))
+        site_icon = site_icon or cover
         refs: dict[str, tuple[str, ...]] = {}  # guid -> keys its feed item points at
         for i, episode in enumerate(episodes):
             media = episode.media
@@ -96,15 +113,26 @@ def build_site(
             previous = episodes[i - 1] if i > 0 else None
             following = episodes[i + 1] if i + 1 < len(episodes) else None
             page = render_episode(
-                env, project, base_url, show, cover, episode, previous, following, cache=cache
+                env, project, base_url, show, cover, episode, previous, following, cache=cache, **look
             )
             artifacts.append(
                 Artifact.from_bytes(
                     layout.episode_page(episode), Stage.PAGE, HTML, page, references=(layout.media(episode),)
                 )
             )
-        page = render_show(env, project, base_url, show, cover, episodes, cache=cache)
+            # The player page for other sites' iframes, and its oEmbed description.
+            embed = render_embed(env, project, base_url, show, cover, episode, cache=cache, **look)
+            artifacts.append(
+                Artifact.from_bytes(
+                    layout.embed_page(episode), Stage.PAGE, HTML, embed, references=(layout.media(episode),)
+                )
+            )
+            oembed = render_oembed(project, base_url, show, cover, episode, cache, folders=folders)
+            artifacts.append(Artifact.from_bytes(layout.oembed(episode), Stage.PAGE, OEMBED_TYPE, oembed))
+        page = render_show(env, project, base_url, show, cover, episodes, cache=cache, **look)
         artifacts.append(Artifact.from_bytes(layout.show_page(show), Stage.PAGE, HTML, page))
+        page = render_subscribe(env, project, base_url, show, cover, cache, **look)
+        artifacts.append(Artifact.from_bytes(layout.subscribe_page(show), Stage.PAGE, HTML, page))
         live = catalog.live_items(slug, at)
         # RFC 5005 pages; with a page cache on disk, rendered items are kept beside it for the next build
         store = (
@@ -121,22 +149,28 @@ def build_site(
                 if feed.key == layout.feed(show)
                 else ()
             )
-            # the show moved: its feed's old URL answers with a redirect where the target can
+            # Served as XML, which browsers render with the feed's stylesheet (media/types.py); a
+            # show that moved: its feed's old URL answers with a redirect where the target can.
             moved = show.new_feed_url if feed.key == layout.feed(show) else None
             artifacts.append(
                 Artifact.from_bytes(
-                    feed.key, Stage.FEED, RSS, feed.data, references, live=statuses, redirect=moved
+                    feed.key, Stage.FEED, XML, feed.data, references, live=statuses, redirect=moved
                 )
             )
-        home.append((show, cover, len(episodes)))
-    artifacts.append(
-        Artifact.from_bytes(
-            "index.html", Stage.PAGE, HTML, render_home(env, project, base_url, home, cache=cache)
+        latest = max(episodes, key=lambda e: e.pub_date, default=None)
+        home.append(ShowCard(show, cover, len(episodes), latest))
+    home_page = render_home(env, project, base_url, home, cache, folders=folders, icon=site_icon)
+    artifacts.append(Artifact.from_bytes("index.html", Stage.PAGE, HTML, home_page))
+    if site_icon is not None and (ico := favicon_ico(site_icon)) is not None:
+        artifacts.append(
+            Artifact.from_bytes(layout.FAVICON, Stage.ASSET, _guess_type(Path(layout.FAVICON)), ico)
         )
-    )
-    # Accessibility statement, legal notice, 404, then sitemap.xml and robots.txt over every page.
-    pages = [a.key for a in artifacts if a.key.endswith("index.html")]  # not transcript fragments
-    for key, content_type, data in site_pages(env, project, base_url, pages, cache=cache):
+    # Accessibility statement, legal notice, 404, the feeds' stylesheet, then sitemap.xml and
+    # robots.txt over every page people search for (not the player pages, not transcript fragments).
+    pages = [a.key for a in artifacts if a.key.endswith("index.html") and "/lecteur/" not in a.key]
+    for key, content_type, data in site_pages(
+        env, project, base_url, pages, cache=cache, folders=folders, icon=site_icon
+    ):
         artifacts.append(Artifact.from_bytes(key, Stage.PAGE, content_type, data))
     newest = max(
         (e.pub_date for eps in catalog.episodes.values() for e in eps if e.pub_date <= at), default=None
@@ -163,6 +197,9 @@ def _assets(project: Project) -> Iterator[Artifact]:
 
 
 def _guess_type(path: Path) -> str:
+    declared = CONTENT_TYPES.get(path.suffix.lower())  # the site's own types first (media/types.py)
+    if declared is not None:
+        return declared
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     if content_type.startswith("text/") or content_type == "application/javascript":
         content_type += "; charset=utf-8"

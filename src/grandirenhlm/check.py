@@ -37,6 +37,7 @@ from grandirenhlm.feed import MAX_DESCRIPTION_BYTES, description_html, episode_d
 from grandirenhlm.files import display_path, sha256_file
 from grandirenhlm.media import artwork_problems
 from grandirenhlm.model import Cover, Episode, Person, Show
+from grandirenhlm.theme import theme_problems
 from grandirenhlm.transcripts import load_transcript
 
 # RSS language codes (https://www.rssboard.org/rss-language-codes) and their BCP 47 forms: fr, fr-FR, fr-ca.
@@ -166,6 +167,8 @@ def check_catalog(
                     findings.warning(where, message)
     for slug, show in sorted(catalog.shows.items()):
         _check_show(show, findings)
+        for message in theme_problems(show):  # the pages' colours: WCAG AA contrast
+            findings.error(display_path(show.source), message)
         episodes = catalog.episodes[slug]
         if not any(e.media is not None and not e.draft for e in episodes):
             findings.warning(display_path(show.source), "no episodes yet: Apple refuses an empty feed")

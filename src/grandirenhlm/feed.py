@@ -311,7 +311,7 @@ def _render(
             _add_entry(fg, show, key.episode, base_url, cover_key)
         except ValueError as exc:
             raise ConfigError(f"{display_path(key.episode.source)}: {exc}") from exc
-    xml = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    xml = _with_stylesheet(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True), page_key)
 
     end = xml.rindex(_CHANNEL_END)
     first = xml.find(_ITEM_START, 0, end)
@@ -334,6 +334,14 @@ def _render(
                 new[stamps[k]] = items[k]
         _save_store(_store_file(store, page_url, context), kept, new, entries)
     return head + b"".join(items[k] for k in reversed(keys)) + xml[end:]
+
+
+def _with_stylesheet(xml: bytes, page_key: str) -> bytes:
+    """The feed with `<?xml-stylesheet?>` after its XML declaration: a browser that applies XSLT shows
+    it as a French page (layout.FEED_STYLESHEET, same origin by a relative link); apps ignore it."""
+    end = xml.index(b"?>") + 2
+    href = layout.relative(page_key, layout.FEED_STYLESHEET).encode()
+    return xml[:end] + b'\n<?xml-stylesheet type="text/xsl" href="' + href + b'"?>' + xml[end:]
 
 
 def _channel(

@@ -19,6 +19,9 @@ from grandirenhlm.files import display_path, write_atomic
 
 WIDTHS = (300, 600, 1200)  # a 300-px card at 1x and 2x, and Open Graph's recommended 1200 px
 FORMATS = (("image/webp", "webp", {"quality": 80, "method": 6}), ("image/jpeg", "jpg", {"quality": 82}))
+# Square PNG icons: the browser tab's favicon, and the touch icon iOS and Android put on a home screen.
+ICONS = (32, 180)
+ICON_TYPE = "image/png"
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,10 @@ class CoverSet:
 
     def of_type(self, content_type: str) -> tuple[Rendition, ...]:
         return tuple(r for r in self.renditions if r.content_type == content_type)
+
+    def icon(self, size: int) -> Rendition | None:
+        """The square PNG icon of `size` px (ICONS), if the cover was large enough for it."""
+        return next((r for r in self.of_type(ICON_TYPE) if r.width == size), None)
 
     def nearest(self, width: int, content_type: str = "image/jpeg") -> Rendition | None:
         """The smallest rendition at least `width` wide (else the largest) of a type."""
@@ -91,7 +98,20 @@ def _cached_renditions(path: Path, original_key: str, cache: Path) -> CoverSet |
             except OSError:
                 return None
             renditions.append(Rendition(key, w, h, content_type, data))
+    for size in ICONS:
+        if size > min(width, height):
+            break
+        key = _icon_key(stem, size)
+        try:
+            data = (cache / _cache_name(key)).read_bytes()
+        except OSError:
+            return None
+        renditions.append(Rendition(key, size, size, ICON_TYPE, data))
     return CoverSet(original_key, width, height, tuple(renditions))
+
+
+def _icon_key(stem: str, size: int) -> str:
+    return f"{stem}-icon-{size}.png"
 
 
 def _rotated(image: Image.Image) -> bool:
@@ -121,4 +141,23 @@ def _resize(path: Path, original_key: str) -> CoverSet:
             renditions.append(
                 Rendition(f"{stem}-{width}.{extension}", width, height, content_type, out.getvalue())
             )
+    for size in ICONS:
+        if size > min(image.width, image.height):
+            break
+        icon = ImageOps.fit(image, (size, size), Image.Resampling.LANCZOS)  # centre crop if not square
+        out = io.BytesIO()
+        icon.save(out, format="PNG", optimize=True)
+        renditions.append(Rendition(_icon_key(stem, size), size, size, ICON_TYPE, out.getvalue()))
     return CoverSet(original_key, image.width, image.height, tuple(renditions))
+
+
+def favicon_ico(cover: CoverSet) -> bytes | None:
+    """`favicon.ico` (16, 32 and 48 px) from the cover's largest icon, for the browsers and tools
+    that ask for /favicon.ico whatever the page says; None when the cover has no icon."""
+    icons = cover.of_type(ICON_TYPE)
+    if not icons:
+        return None
+    with Image.open(io.BytesIO(icons[-1].data)) as source:
+        out = io.BytesIO()
+        source.convert("RGB").save(out, format="ICO", sizes=[(16, 16), (32, 32), (48, 48)])
+    return out.getvalue()

@@ -9,8 +9,13 @@ media/<show>/<slug>-<sha256[:12]>.<ext> enclosure (content-addressed, never over
 <show>/<episode>/chapters.json          JSON chapters (application/json+chapters)
 <show>/<episode>/transcript.<ext>       transcript: vtt, srt, json, html
 <show>/feed-<n>.xml                     page n >= 2 of an RFC 5005 paged feed
+<show>/abonnement/index.html            how to subscribe: apps, the feed address to copy
+<show>/<episode>/lecteur/index.html     the episode's player for an iframe on another site
+<show>/<episode>/oembed.json            its oEmbed description (discovered from the episode page)
 shows.opml                              OPML list of every show's feed
-assets/<name>                           stylesheet and script of the pages
+assets/<name>                           stylesheet, script and icons of the pages
+assets/feed.xsl                         the feeds' XSLT stylesheet: a feed opened in a browser
+favicon.ico                             the site's icon, from the first show's cover
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from urllib.parse import quote
 from grandirenhlm.model import Episode, Show
 
 FEED_NAME = "feed.xml"
+FEED_STYLESHEET = "assets/feed.xsl"
+FAVICON = "favicon.ico"
+INDEX = "index.html"
 _SAFE_KEY = re.compile(r"[A-Za-z0-9/._~-]*")  # what quote(key, safe="/-._~") leaves unchanged
 
 
@@ -42,6 +50,21 @@ def cover(show: Show, sha256: str) -> str:
 
 def episode_page(episode: Episode) -> str:
     return f"{episode.show}/{episode.slug}/index.html"
+
+
+def subscribe_page(show: Show) -> str:
+    """How to subscribe to the show: where the pages' subscribe links lead (never the raw feed)."""
+    return f"{show.slug}/abonnement/index.html"
+
+
+def embed_page(episode: Episode) -> str:
+    """The episode's small player page, for an iframe on another site."""
+    return f"{episode.show}/{episode.slug}/lecteur/index.html"
+
+
+def oembed(episode: Episode) -> str:
+    """The episode's oEmbed 1.0 JSON (type rich: the iframe of `embed_page`)."""
+    return f"{episode.show}/{episode.slug}/oembed.json"
 
 
 def episode_dir(episode: Episode) -> str:
@@ -94,3 +117,11 @@ def relative(from_key: str, to_key: str) -> str:
     """A link from the page at `from_key` to `to_key`, so the site works from any base URL."""
     depth = from_key.count("/")
     return "../" * depth + quote(to_key, safe="/-._~")
+
+
+def folder(key: str) -> str:
+    """A page's key as linked where the server answers a folder's address with its index.html (a
+    website endpoint, a CDN, `serve`): `show/` for `show/index.html`, "" for the home page."""
+    if key == INDEX or key.endswith("/" + INDEX):
+        return key[: -len(INDEX)]
+    return key

@@ -1,31 +1,51 @@
-"""Jinja2 pages: the home page, one page per show and one per episode.
+"""Jinja2 pages: the home page, one page per show, one per episode, and what they lead to.
 
 Templates come from the project's `templates/` first, then the packaged defaults, so a project
 overrides them file by file (`{% extends "default:base.html" %}` reaches the packaged one).
 Autoescape is on and undefined variables are errors.
+
+Besides the pages people read (home, show, episode, subscribe page, statements), a show's episodes
+each get a small player page for iframes on other sites and its oEmbed JSON, and the site gets the
+feeds' XSLT stylesheet: all rendered here, through the same `PageCache`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import jinja2
+import nh3
 from markupsafe import Markup
 
 from grandirenhlm import layout
 from grandirenhlm.catalog import episode_order
 from grandirenhlm.config import Project
 from grandirenhlm.errors import ConfigError
+from grandirenhlm.feed import _URL as WEB_ADDRESS  # the feed's pattern: the same addresses become links
+from grandirenhlm.feed import APPLE_TAGS
 from grandirenhlm.files import write_atomic
 from grandirenhlm.images import CoverSet
+from grandirenhlm.media.types import CONTENT_TYPES, HTML, XML
 from grandirenhlm.model import Episode, Show
-from grandirenhlm.text import clock, date_fr, duration_fr, iso_duration, size_fr, text_to_html, typo_fr
+from grandirenhlm.text import (
+    clock,
+    date_fr,
+    duration_fr,
+    first_sentence,
+    iso_duration,
+    size_fr,
+    text_to_html,
+    typo_fr,
+)
+from grandirenhlm.theme import DARK_BACKGROUNDS, DEFAULT, Theme
 from grandirenhlm.transcripts import FORMATS, Transcript, load_transcript
 
 # Pages outside the shows. Their URLs are French, like the pages.
@@ -34,15 +54,22 @@ LEGAL_PAGE = "mentions-legales/index.html"
 NOT_FOUND_PAGE = "404.html"
 SITE_PAGES = {"accessibility": ACCESSIBILITY_PAGE, "legal": LEGAL_PAGE}  # `pages` in templates
 
-# Listening platforms a show definition may name under `[links]`: the key, the label shown,
-# and how an ID (anything not starting with https://) becomes the show's URL there.
+# Listening platforms a show definition may name under `[links]`: the key, the label shown, how
+# an ID (anything not starting with https://) becomes the show's URL there, and its icon in
+# templates/assets/icons.svg.
 PLATFORMS = (
-    ("apple_podcasts", "Apple Podcasts", "https://podcasts.apple.com/fr/podcast/id{}"),
-    ("spotify", "Spotify", "https://open.spotify.com/show/{}"),
-    ("deezer", "Deezer", "https://www.deezer.com/fr/show/{}"),
-    ("amazon_music", "Amazon Music", "https://music.amazon.fr/podcasts/{}"),
-    ("podcast_index", "Podcast Index", "https://podcastindex.org/podcast/{}"),
+    ("apple_podcasts", "Apple Podcasts", "https://podcasts.apple.com/fr/podcast/id{}", "apple-podcasts"),
+    ("spotify", "Spotify", "https://open.spotify.com/show/{}", "spotify"),
+    ("deezer", "Deezer", "https://www.deezer.com/fr/show/{}", "deezer"),
+    ("amazon_music", "Amazon Music", "https://music.amazon.fr/podcasts/{}", "amazon-music"),
+    ("youtube", "YouTube", "https://www.youtube.com/playlist?list={}", "youtube"),  # a podcast is a playlist
+    ("podcast_index", "Podcast Index", "https://podcastindex.org/podcast/{}", "podcast-index"),
 )
+OTHER_PLATFORM_ICON = "link"  # `[links]` entries with other names
+
+# The player page an iframe shows: its size in the iframe code and the oEmbed JSON.
+EMBED_WIDTH = 640
+EMBED_HEIGHT = {"audio": 320, "video": 640}
 
 
 def default_templates_dir() -> Path:
@@ -77,7 +104,7 @@ def template_environment(project: Project, cache: bool = False) -> jinja2.Enviro
                 jinja2.PrefixLoader({"default": default}, delimiter=":"),  # "default:base.html"
             ]
         ),
-        autoescape=jinja2.select_autoescape(["html", "xml"]),
+        autoescape=jinja2.select_autoescape(["html", "xml", "xsl"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -92,8 +119,11 @@ def template_environment(project: Project, cache: bool = False) -> jinja2.Enviro
         iso_duration=iso_duration,
         fr=typo_fr,
         paragraphs=lambda text: Markup(text_to_html(typo_fr(text))),
+        notes=notes_html,
+        first_sentence=first_sentence,
         clock=clock,
         jsonld=jsonld,
+        numbered=numbered,
     )
     return env
 
@@ -105,46 +135,110 @@ def jsonld(data: dict) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def subscribe_links(show: Show) -> list[tuple[str, str]]:
-    """(label, URL) of the listening platforms the show definition names, in a fixed order;
-    `[links]` entries with other names follow, labelled by their name."""
-    known = {key for key, _, _ in PLATFORMS}
+def notes_html(text: str, page: PageContext) -> Markup:
+    """An episode's plain-text notes as HTML paragraphs, web addresses made links as in the feed's
+    content:encoded, through the same sanitiser (nh3, the tags Apple allows, plus `<br>`); a link
+    to another site gets `rel="noopener"`."""
+    own = urlsplit(page.base_url)
+    paragraphs = []
+    for paragraph in (p.strip() for p in typo_fr(text).split("\n\n")):
+        if not paragraph:
+            continue
+        escaped = html.escape(paragraph, quote=False)
+        linked = WEB_ADDRESS.sub(lambda m: _link(m.group(0), own), escaped)
+        paragraphs.append("<p>" + linked.replace("\n", "<br>") + "</p>")
+    return Markup(
+        nh3.clean(
+            "".join(paragraphs),
+            tags=APPLE_TAGS | {"br"},
+            attributes={"a": {"href", "rel"}},
+            url_schemes={"http", "https", "mailto"},
+            link_rel=None,
+        )
+    )
+
+
+def _link(escaped_url: str, own) -> str:
+    url = html.unescape(escaped_url)
+    target = urlsplit(url)
+    foreign = (target.scheme, target.netloc) != (own.scheme, own.netloc)
+    rel = ' rel="noopener"' if foreign else ""
+    return f'<a href="{html.escape(url)}"{rel}>{escaped_url}</a>'
+
+
+def numbered(title: str, number: int | None) -> bool:
+    """Whether an episode's title already says its number ("Témoignage n° 3"): the pages then do
+    not repeat "Épisode 3" beside it."""
+    return number is not None and re.search(rf"(?<!\d){number}(?!\d)", title) is not None
+
+
+@dataclass(frozen=True)
+class Platform:
+    key: str
+    label: str
+    url: str
+    icon: str  # a symbol of assets/icons.svg
+
+
+def subscribe_links(show: Show) -> list[Platform]:
+    """The listening platforms the show definition names, in a fixed order; `[links]` entries with
+    other names follow, labelled by their name."""
+    known = {key for key, _, _, _ in PLATFORMS}
     out = []
-    for key, label, template in PLATFORMS:
+    for key, label, template, icon in PLATFORMS:
         value = show.links.get(key)
         if value:
-            out.append(
-                (label, value if value.startswith(("https://", "http://")) else template.format(value))
+            url = (
+                value if value.startswith(("https://", "http://")) else template.format(quote(value, safe=""))
             )
+            out.append(Platform(key, label, url, icon))
     for name, url in sorted(show.links.items()):
         if name not in known:
-            out.append((name, url))
+            out.append(Platform(name, name, url, OTHER_PLATFORM_ICON))
     return out
 
 
 @dataclass(frozen=True)
 class PageContext:
-    """What every page knows: where it is, and how to reach the others."""
+    """What every page knows: where it is, how to reach the others, and how it looks."""
 
     project: Project
     key: str
     base_url: str
     rooted: bool = False  # links from the site's root path: for the 404 page, served at any path
+    folders: bool = True  # the server answers a folder's address with its index.html
+    theme: Theme | None = None  # the show's colours; the site's own when None
+    icon: CoverSet | None = None  # the cover the favicon and touch icon are made from
 
     def href(self, key: str) -> str:
         """Relative link from this page, so the site works from a folder or any base URL."""
+        target = layout.folder(key) if self.folders else key
         if self.rooted:
-            return (urlsplit(self.base_url).path or "/") + layout.relative("", key)
-        return layout.relative(self.key, key)
+            return (urlsplit(self.base_url).path or "/") + layout.relative("", target)
+        return layout.relative(self.key, target) or "./"
 
     def url(self, key: str) -> str:
-        return layout.absolute(self.base_url, key)
+        """A public URL: pages by their folder where the server answers for one."""
+        return layout.absolute(self.base_url, layout.folder(key) if self.folders else key)
 
     @property
     def canonical(self) -> str:
-        """The page's public URL, `…/show/` rather than `…/show/index.html` where the server
-        answers for a folder, which `layout.absolute` keeps for bare S3 endpoints."""
+        """The page's public URL: `…/show/` where the server answers for a folder, else
+        `…/show/index.html` (a bare S3 endpoint)."""
         return self.url(self.key)
+
+    @property
+    def colours(self) -> Theme:
+        return self.theme or DEFAULT
+
+    @property
+    def dark_background(self) -> str:
+        return DARK_BACKGROUNDS[0]
+
+    def fingerprint(self) -> tuple:
+        """What the page's bytes depend on besides its own inputs (for the PageCache)."""
+        icons = tuple(r.key for r in self.icon.renditions) if self.icon else None
+        return (self.folders, self.theme, icons)
 
 
 class PageCache:
@@ -212,7 +306,16 @@ def _code_and_templates_fingerprint(project: Project) -> str:
     for folder in folders:
         if folder.is_dir():
             for path in sorted(folder.rglob("*")):
-                if path.is_file() and path.suffix in (".py", ".html", ".xml", ".txt", ".css", ".js"):
+                if path.is_file() and path.suffix in (
+                    ".py",
+                    ".html",
+                    ".xml",
+                    ".xsl",
+                    ".txt",
+                    ".css",
+                    ".js",
+                    ".svg",
+                ):
                     digest.update(str(path).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
@@ -254,16 +357,37 @@ def render(env: jinja2.Environment, name: str, ctx: PageContext, **values: objec
         raise ConfigError(f"templates/{name}: {exc.message}") from exc
 
 
+@dataclass(frozen=True)
+class ShowCard:
+    """What the home page shows of one show."""
+
+    show: Show
+    cover: CoverSet
+    count: int  # published episodes
+    latest: Episode | None  # the newest of them
+
+
 def render_home(
     env,
     project: Project,
     base_url: str,
-    shows: Sequence[tuple[Show, CoverSet, int]],
+    shows: Sequence[ShowCard],
     cache: PageCache | None = None,
+    *,
+    folders: bool = True,
+    icon: CoverSet | None = None,
 ) -> bytes:
-    """`shows`: (show, cover, number of published episodes)."""
-    ctx = PageContext(project, "index.html", base_url)
-    inputs = (project, base_url, [(s, _cover_id(c), n) for s, c, n in shows])
+    """The home page: one card per show (`ShowCard`)."""
+    ctx = PageContext(project, "index.html", base_url, folders=folders, icon=icon)
+    inputs = (
+        project,
+        base_url,
+        ctx.fingerprint(),
+        [
+            (c.show, _cover_id(c.cover), c.count, _neighbour_id(c.latest), c.latest and c.latest.pub_date)
+            for c in shows
+        ],
+    )
     return _cached(cache, ctx.key, inputs, lambda: render(env, "home.html", ctx, shows=shows))
 
 
@@ -282,14 +406,16 @@ def render_show(
     cover: CoverSet,
     episodes: Sequence[Episode],
     cache: PageCache | None = None,
+    *,
+    folders: bool = True,
+    theme: Theme | None = None,
 ) -> bytes:
-    key = layout.show_page(show)
-    inputs = (project, base_url, show, _cover_id(cover), tuple(episodes))
-    return _cached(cache, key, inputs, lambda: _render_show(env, project, base_url, show, cover, episodes))
+    ctx = PageContext(project, layout.show_page(show), base_url, folders=folders, theme=theme, icon=cover)
+    inputs = (project, base_url, ctx.fingerprint(), show, _cover_id(cover), tuple(episodes))
+    return _cached(cache, ctx.key, inputs, lambda: _render_show(env, ctx, show, cover, episodes))
 
 
-def _render_show(env, project: Project, base_url: str, show: Show, cover: CoverSet, episodes) -> bytes:
-    ctx = PageContext(project, layout.show_page(show), base_url)
+def _render_show(env, ctx: PageContext, show: Show, cover: CoverSet, episodes) -> bytes:
     ordered = ordered_episodes(show, episodes)
     data = {
         "@context": "https://schema.org",
@@ -309,9 +435,49 @@ def _render_show(env, project: Project, base_url: str, show: Show, cover: CoverS
         show=show,
         cover=cover,
         episodes=ordered,
+        players={e.guid: list_player(e) for e in ordered},
         platforms=subscribe_links(show),
         structured=data,
         og_image=_og_image(cover),
+    )
+
+
+def list_player(episode: Episode) -> tuple[str, str, str] | None:
+    """(element, media key, MIME type) a list plays an episode with: its audio, or the audio-only
+    version of a video when it has one (a row of videos would be heavy), else the video."""
+    media = episode.media
+    if media is None:
+        return None
+    if media.is_video:
+        audio = next((a for a in episode.alternates if not a.is_video), None)
+        if audio is not None:
+            return ("audio", layout.alternate_media(episode, audio.path.name), audio.mime_type)
+        return ("video", layout.media(episode), media.mime_type)
+    return ("audio", layout.media(episode), media.mime_type)
+
+
+def render_subscribe(
+    env,
+    project: Project,
+    base_url: str,
+    show: Show,
+    cover: CoverSet,
+    cache: PageCache | None = None,
+    *,
+    folders: bool = True,
+    theme: Theme | None = None,
+) -> bytes:
+    """The show's subscribe page: the platforms of `[links]`, the feed address to copy, and how
+    to add it in any podcast app. Every subscribe link of the pages leads here, never to raw XML."""
+    ctx = PageContext(
+        project, layout.subscribe_page(show), base_url, folders=folders, theme=theme, icon=cover
+    )
+    inputs = (project, base_url, ctx.fingerprint(), show, _cover_id(cover))
+    return _cached(
+        cache,
+        ctx.key,
+        inputs,
+        lambda: render(env, "subscribe.html", ctx, show=show, cover=cover, platforms=subscribe_links(show)),
     )
 
 
@@ -326,12 +492,16 @@ def render_episode(
     following: Episode | None,
     transcript: Transcript | None = None,
     cache: PageCache | None = None,
+    *,
+    folders: bool = True,
+    theme: Theme | None = None,
 ) -> bytes:
     """`transcript`: the episode's, already loaded (else read from `episode.transcript`)."""
     key = layout.episode_page(episode)
     inputs = (
         project,
         base_url,
+        (folders, theme),
         show,
         _cover_id(cover),
         episode,
@@ -344,7 +514,7 @@ def render_episode(
         key,
         inputs,
         lambda: _render_episode(
-            env, project, base_url, show, cover, episode, previous, following, transcript
+            env, project, base_url, show, cover, episode, previous, following, transcript, folders, theme
         ),
     )
 
@@ -359,8 +529,12 @@ def _render_episode(
     previous: Episode | None,
     following: Episode | None,
     transcript: Transcript | None,
+    folders: bool = True,
+    theme: Theme | None = None,
 ) -> bytes:
-    ctx, values = episode_values(project, base_url, show, cover, episode, previous, following, transcript)
+    ctx, values = episode_values(
+        project, base_url, show, cover, episode, previous, following, transcript, folders=folders, theme=theme
+    )
     return render(env, "episode.html", ctx, **values)
 
 
@@ -373,13 +547,20 @@ def episode_values(
     previous: Episode | None,
     following: Episode | None,
     transcript: Transcript | None = None,
+    *,
+    folders: bool = True,
+    theme: Theme | None = None,
+    key: str | None = None,
 ) -> tuple[PageContext, dict]:
-    """What `episode.html` is rendered with, besides `page`, `site`, `layout` and `pages`."""
-    ctx = PageContext(project, layout.episode_page(episode), base_url)
+    """What `episode.html` (and, with `key`, the player page `embed.html`) is rendered with,
+    besides `page`, `site`, `layout` and `pages`."""
+    ctx = PageContext(
+        project, key or layout.episode_page(episode), base_url, folders=folders, theme=theme, icon=cover
+    )
     media = episode.media
     og_image = _og_image(cover)
     image_url = ctx.url(og_image)
-    canonical = ctx.canonical
+    canonical = ctx.url(layout.episode_page(episode))
     if transcript is None and episode.transcript is not None:
         transcript = load_transcript(episode.transcript, language=show.language)
     transcript_links = (
@@ -439,59 +620,184 @@ def episode_values(
         ),
         structured=data,
         og_image=og_image,
+        platforms=subscribe_links(show),
+        canonical=canonical,
+        embed=embed_code(ctx, show, episode),
     )
 
 
 TRANSCRIPT_LABELS = {".vtt": "WebVTT", ".srt": "SubRip (SRT)", ".json": "JSON", ".html": "HTML"}
 
 
+def embed_size(episode: Episode) -> tuple[int, int]:
+    """Width and height of the player page's iframe (the page scrolls inside when it is longer)."""
+    video = episode.media is not None and episode.media.is_video
+    return EMBED_WIDTH, EMBED_HEIGHT["video" if video else "audio"]
+
+
+def embed_code(ctx: PageContext, show: Show, episode: Episode) -> str:
+    """The iframe another site pastes to play the episode: the episode page offers it to copy,
+    and the oEmbed JSON carries it."""
+    width, height = embed_size(episode)
+    title = f"Lecteur : {episode.title} ({show.title})"
+    return (
+        f'<iframe src="{html.escape(ctx.url(layout.embed_page(episode)))}" width="{width}" '
+        f'height="{height}" title="{html.escape(typo_fr(title))}" loading="lazy" '
+        'style="border: 0; max-width: 100%;"></iframe>'
+    )
+
+
+def render_embed(
+    env,
+    project: Project,
+    base_url: str,
+    show: Show,
+    cover: CoverSet,
+    episode: Episode,
+    transcript: Transcript | None = None,
+    cache: PageCache | None = None,
+    *,
+    folders: bool = True,
+    theme: Theme | None = None,
+) -> bytes:
+    """The episode's player page for an iframe: player, title, show, cover, chapters and
+    transcript that seek; nothing from another origin, no cookie, `preload="none"`."""
+    key = layout.embed_page(episode)
+    inputs = (
+        project,
+        base_url,
+        (folders, theme),
+        show,
+        _cover_id(cover),
+        _without_notes(episode),
+        _file_stamp(episode.transcript),
+    )
+
+    def make() -> bytes:
+        ctx, values = episode_values(
+            project,
+            base_url,
+            show,
+            cover,
+            episode,
+            None,
+            None,
+            transcript,
+            folders=folders,
+            theme=theme,
+            key=key,
+        )
+        return render(env, "embed.html", ctx, **values)
+
+    return _cached(cache, key, inputs, make)
+
+
+def render_oembed(
+    project: Project,
+    base_url: str,
+    show: Show,
+    cover: CoverSet,
+    episode: Episode,
+    cache: PageCache | None = None,
+    *,
+    folders: bool = True,
+) -> bytes:
+    """The episode's oEmbed 1.0 JSON (https://oembed.com/, type `rich`), which the episode page
+    announces with `<link rel="alternate" type="application/json+oembed">`."""
+    key = layout.oembed(episode)
+    ctx = PageContext(project, key, base_url, folders=folders)
+
+    def make() -> bytes:
+        width, height = embed_size(episode)
+        thumbnail = cover.nearest(600) or None
+        data = {
+            "version": "1.0",
+            "type": "rich",
+            "title": typo_fr(episode.title),
+            "author_name": show.author,
+            "author_url": ctx.url(layout.show_page(show)),
+            "provider_name": project.site_title,
+            "provider_url": ctx.url("index.html"),
+            "html": embed_code(ctx, show, episode),
+            "width": width,
+            "height": height,
+            "cache_age": 86400,
+        }
+        if thumbnail is not None:
+            data.update(
+                thumbnail_url=ctx.url(thumbnail.key),
+                thumbnail_width=thumbnail.width,
+                thumbnail_height=thumbnail.height,
+            )
+        else:
+            data.update(
+                thumbnail_url=ctx.url(cover.original),
+                thumbnail_width=cover.width,
+                thumbnail_height=cover.height,
+            )
+        return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+    inputs = (project, base_url, folders, show, _cover_id(cover), _without_notes(episode))
+    return _cached(cache, key, inputs, make)
+
+
+def _without_notes(episode: Episode) -> Episode:
+    """The episode as its player page and oEmbed JSON see it: they do not show its notes, so a
+    corrected description re-renders neither."""
+    return replace(episode, description="")
+
+
+OEMBED_TYPE = CONTENT_TYPES[".json"]  # oEmbed answers are application/json
+
+
 def site_pages(
-    env, project: Project, base_url: str, page_keys: Sequence[str], cache: PageCache | None = None
+    env,
+    project: Project,
+    base_url: str,
+    page_keys: Sequence[str],
+    cache: PageCache | None = None,
+    *,
+    folders: bool = True,
+    icon: CoverSet | None = None,
 ) -> list[tuple[str, str, bytes]]:
-    """(key, content type, bytes) of the pages outside the shows, then `sitemap.xml` listing
-    `page_keys` and those pages (not the 404), and `robots.txt`."""
-    html = "text/html; charset=utf-8"
+    """(key, content type, bytes) of the pages outside the shows, the feeds' XSLT stylesheet, then
+    `sitemap.xml` listing `page_keys` and those pages (not the 404), and `robots.txt`."""
     listed = sorted({*page_keys, ACCESSIBILITY_PAGE, LEGAL_PAGE} - {NOT_FOUND_PAGE})
+    look = (folders, tuple(r.key for r in icon.renditions) if icon else None)
+
+    def page(key: str, template: str, **values: object) -> Callable[[], bytes]:
+        return lambda: render_site_page(
+            env, project, base_url, key, template, folders=folders, icon=icon, **values
+        )
+
     made = [
-        (
-            ACCESSIBILITY_PAGE,
-            html,
-            (),
-            lambda: render_site_page(env, project, base_url, ACCESSIBILITY_PAGE, "accessibility.html"),
-        ),
-        (
-            LEGAL_PAGE,
-            html,
-            (),
-            lambda: render_site_page(
-                env, project, base_url, LEGAL_PAGE, "legal.html", audience_notice=_audience_notice()
-            ),
-        ),
-        (
-            NOT_FOUND_PAGE,
-            html,
-            (),
-            lambda: render_site_page(env, project, base_url, NOT_FOUND_PAGE, "404.html"),
-        ),
-        (
-            "sitemap.xml",
-            "application/xml; charset=utf-8",
-            tuple(listed),
-            lambda: render_sitemap(env, project, base_url, listed),
-        ),
+        (ACCESSIBILITY_PAGE, HTML, (), page(ACCESSIBILITY_PAGE, "accessibility.html")),
+        (LEGAL_PAGE, HTML, (), page(LEGAL_PAGE, "legal.html", audience_notice=_audience_notice())),
+        (NOT_FOUND_PAGE, HTML, (), page(NOT_FOUND_PAGE, "404.html")),
+        (layout.FEED_STYLESHEET, XML, (), page(layout.FEED_STYLESHEET, "feed.xsl")),
+        ("sitemap.xml", XML, tuple(listed), lambda: render_sitemap(env, project, base_url, listed, folders)),
         ("robots.txt", "text/plain; charset=utf-8", (), lambda: render_robots(env, project, base_url)),
     ]
     return [
-        (key, content_type, _cached(cache, key, (project, base_url, extra), make))
+        (key, content_type, _cached(cache, key, (project, base_url, look, extra), make))
         for key, content_type, extra, make in made
     ]
 
 
 def render_site_page(
-    env, project: Project, base_url: str, key: str, template: str, **values: object
+    env,
+    project: Project,
+    base_url: str,
+    key: str,
+    template: str,
+    *,
+    folders: bool = True,
+    icon: CoverSet | None = None,
+    **values: object,
 ) -> bytes:
-    """A page of the site outside the shows: accessibility statement, legal notice, 404."""
-    ctx = PageContext(project, key, base_url, rooted=key == NOT_FOUND_PAGE)
+    """A page of the site outside the shows: accessibility statement, legal notice, 404; and the
+    feeds' XSLT stylesheet, whose links are relative to the feed it styles."""
+    ctx = PageContext(project, key, base_url, rooted=key == NOT_FOUND_PAGE, folders=folders, icon=icon)
     return render(env, template, ctx, **values)
 
 
@@ -502,9 +808,9 @@ def _audience_notice() -> str:
     return privacy_notice_fr()
 
 
-def render_sitemap(env, project: Project, base_url: str, keys: Sequence[str]) -> bytes:
+def render_sitemap(env, project: Project, base_url: str, keys: Sequence[str], folders: bool = True) -> bytes:
     """`sitemap.xml` (sitemaps.org 0.9): the public URL of each page."""
-    ctx = PageContext(project, "sitemap.xml", base_url)
+    ctx = PageContext(project, "sitemap.xml", base_url, folders=folders)
     return render(env, "sitemap.xml", ctx, keys=keys)
 
 

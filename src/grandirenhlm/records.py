@@ -281,6 +281,7 @@ SHOW_KEYS = {
     "subcategory", "explicit", "type", "complete", "copyright", "website", "podcast_guid",
     "medium", "links", "new_feed_url", "block", "update_frequency", "update_rrule", "license",
     "license_url", "location", "person", "funding", "txt", "page_size", "encoding",
+    "theme",  # read by theme.load_theme: the pages' colours
 }  # fmt: skip
 # [encoding]: how ingest encodes the show's masters (see encode.py)
 ENCODE_FORMATS = ("mp3", "m4a")  # the keys of encode.FORMATS, which gives their suffixes

@@ -14,6 +14,7 @@ benchmarks, so that what is tested and measured is what users run.
 | `render(project, base_url, at)` | the site's objects in memory, nothing written |
 | `build(project, output, base_url, at)` | `build`: writes a folder |
 | `resolve_target(project, to, **flags)` | the target of `publish`/`setup` |
+| `serves_folder_indexes(target)` | whether its pages link to folders (`show/`) or to `index.html` |
 | `plan(project, target, at, prune)` | `publish --dry-run` |
 | `publish(project, target, PublishOptions)` | `publish` |
 | `setup(project, target)` | `setup` |
@@ -34,6 +35,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from grandirenhlm import fingerprint
 from grandirenhlm.config import Project, Target, find_project, load_project, with_overrides
@@ -105,6 +107,7 @@ __all__ = [
     "render",
     "resolve_target",
     "serve",
+    "serves_folder_indexes",
     "setup",
     "stale_note",
     "stats",
@@ -314,19 +317,25 @@ def render(
     at: datetime | None = None,
     catalog: Catalog | None = None,
     cache: bool = True,
+    *,
+    folders: bool = True,
 ) -> list[Artifact]:
     """Every object of the site as published at `at` (default: now), in publish order; nothing is
-    written but the project's caches (none with `cache=False`: everything rendered anew)."""
-    return _render(project, base_url, at, catalog, cache)[0]
+    written but the project's caches (none with `cache=False`: everything rendered anew).
+
+    `folders`: whoever serves `base_url` answers a folder's address with its index.html (`serve`,
+    a website endpoint, a CDN), so links and canonical URLs end at the folder; False for a bare S3
+    endpoint (see `serves_folder_indexes`)."""
+    return _render(project, base_url, at, catalog, cache, folders)[0]
 
 
-def _render(project, base_url, at, catalog, cache):
+def _render(project, base_url, at, catalog, cache, folders=True):
     from grandirenhlm.build import build_site
     from grandirenhlm.pages import PageCache
 
     catalog = catalog or load_catalog(project)
     pages = PageCache.for_project(project, base_url) if cache else None
-    return build_site(project, catalog, base_url, at or now(), cache=pages), pages
+    return build_site(project, catalog, base_url, at or now(), cache=pages, folders=folders), pages
 
 
 @dataclass(frozen=True)
@@ -407,13 +416,32 @@ def public_base_url(target: Target) -> str:
     return target.public_base_url or backend(target.url).default_base_url(target)
 
 
+def serves_folder_indexes(target: Target) -> bool:
+    """Whether the target's public base URL answers a folder's address (`show/`) with its
+    index.html: the pages then link to folders. The target's `index_documents` setting says so
+    (`yes`, `no`); `auto` (the default) says yes for a folder (what `serve` serves) and for any
+    address but the storage's own API endpoint: a bare S3 endpoint (path or virtual-host style,
+    AWS or not) serves no index documents, a website endpoint (`s3-website`), a CDN or a custom
+    domain in front of the bucket does."""
+    setting = target.option("index_documents", "auto")
+    if setting in ("yes", "no"):
+        return setting == "yes"
+    if target.is_folder:
+        return True
+    public = urlsplit(public_base_url(target))
+    api = urlsplit(backend(target.url).default_base_url(target)).netloc.lower()
+    netloc, host = public.netloc.lower(), public.hostname or ""
+    aws_api = host.endswith(".amazonaws.com") and "s3-website" not in host and ".s3" in "." + host
+    return not (netloc == api or netloc.endswith("." + api) or aws_api)
+
+
 def plan(project: Project, target: Target, *, at: datetime | None = None, prune: bool = False) -> Plan:
     """What a publish would do (`--dry-run`): reads the target's manifest, writes nothing."""
     from grandirenhlm.plan import plan_publish
 
     storage = open_storage(project, target)
     catalog = load_catalog(project)
-    artifacts = render(project, public_base_url(target), at, catalog)
+    artifacts = render(project, public_base_url(target), at, catalog, folders=serves_folder_indexes(target))
     manifest = storage.read_manifest()
     if manifest.belongs_to_another(_shows(catalog)):
         raise GrandirError(another_project(storage.name, manifest))
@@ -474,7 +502,9 @@ def publish(
         if options.setup:
             for line in setup(project, target):
                 (warn if line.startswith("warning: ") else reporter.log)(line)
-        artifacts, pages = _render(project, base_url, options.at or saved.now, catalog, True)
+        artifacts, pages = _render(
+            project, base_url, options.at or saved.now, catalog, True, serves_folder_indexes(target)
+        )
         storage = open_storage(project, target)
         verifier = backend(target.url).verifier(target, base_url) if options.verify else None
         built = time.perf_counter()

@@ -94,3 +94,19 @@ def typo_fr(text: str) -> str:
 
     text = _SPACE_BEFORE.sub(before, text)
     return _SPACE_AFTER.sub("«" + NNBSP, text)
+
+
+# A sentence ends at . ! ? or … followed by a space and a capital, a digit or an opening guillemet
+# ("n° 3." inside a sentence is rare; "M. Dupont" would cut early, which an excerpt tolerates).
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[A-ZÀ-ÖØ-Þ0-9«])")
+
+
+def first_sentence(text: str, limit: int = 200) -> str:
+    """The first sentence of a text's first paragraph, for an excerpt: cut at a word boundary with
+    « … » when it is longer than `limit` characters."""
+    paragraph = next((p.strip() for p in text.split("\n\n") if p.strip()), "")
+    sentence = _SENTENCE_END.split(" ".join(paragraph.split()), maxsplit=1)[0]
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:")
+    return cut + "…"

@@ -50,9 +50,13 @@ def media_type(mime_type: str, codec: str | None = None) -> MediaType | None:
 
 # The site's other files, by suffix: what a host sends as their Content-Type (text in UTF-8).
 HTML = "text/html; charset=utf-8"
-RSS = "application/rss+xml; charset=utf-8"
+RSS = "application/rss+xml; charset=utf-8"  # what `<link rel="alternate">` announces a feed as
+# Feeds, sitemap and the feeds' XSLT stylesheet are served as XML: browsers render it (and apply the
+# feed's stylesheet), where Chromium shows application/rss+xml as plain text. Podcast apps read both.
+XML = "application/xml; charset=utf-8"
 SITE_TYPES = {
-    ".xml": RSS,
+    ".xml": XML,
+    ".xsl": XML,
     ".vtt": "text/vtt; charset=utf-8",
     ".srt": "application/x-subrip",
     ".html": HTML,

@@ -33,6 +33,9 @@ OPTIONS = (
     OptionSpec("max_concurrency", "Uploads in flight at once.", "int", minimum=1, default=8),
     OptionSpec("read_timeout_seconds", "An answer slower than this is retried (slow links: raise it).",
                "int", minimum=1, default=60),
+    OptionSpec("index_documents", "Whether the public base URL answers a folder's address with its "
+               "index.html (website endpoint, CDN): pages then link to folders. auto: no for the bare "
+               "S3 endpoint, yes for any other address.", "choice", ("auto", "yes", "no"), default="auto"),
 )  # fmt: skip
 _DEFAULTS = {spec.name: spec.default for spec in OPTIONS}
 
@@ -51,6 +54,7 @@ class S3Options:
     multipart_threshold_mb: int = 16
     max_concurrency: int = 8
     read_timeout_seconds: int = 60
+    index_documents: str = "auto"  # read by site.serves_folder_indexes: how the pages link
 
     @classmethod
     def of(cls, target: Target) -> S3Options:
