@@ -155,3 +155,13 @@ def test_description_timestamps_parse_back(raw):
         assert text == ""
         return
     assert chaps.parse_description_timestamps(text) == [(int(c.start_seconds), c.title) for c in chapters]
+
+
+@pytest.mark.parametrize("title", ["- »", "– suite", "— fin", "-sans espace"])
+def test_a_title_that_starts_like_a_separator_survives_the_description(title: str) -> None:
+    """Found by Hypothesis: "00:10 - »" was read back as "»" (the dash taken for a separator)."""
+    from grandirenhlm.chapters import parse_description_timestamps, with_timestamps
+
+    chapters = [Chapter(0.0, "Début"), Chapter(10.0, title), Chapter(20.0, "Milieu"), Chapter(30.0, "Fin")]
+    text = with_timestamps("Notes.", chapters)
+    assert parse_description_timestamps(text) == [(c.start_seconds, c.title) for c in chapters]

@@ -91,7 +91,11 @@ def description_timestamps(chapters: Sequence[Chapter]) -> str:
     if not description_ready(chapters):
         return ""
     with_hours = max(c.start_seconds for c in chapters) >= 3600
-    lines = [f"{timestamp(c.start_seconds, with_hours)} {c.title}" for c in chapters]
+    # A title that itself starts like a separator ("- »") gets one in front, which readers drop.
+    lines = [
+        f"{timestamp(c.start_seconds, with_hours)} {'– ' if _SEPARATOR.match(c.title) else ''}{c.title}"
+        for c in chapters
+    ]
     return "\n".join([HEADING, *lines])
 
 
@@ -101,6 +105,7 @@ def with_timestamps(description: str, chapters: Sequence[Chapter]) -> str:
     return f"{description.rstrip()}\n\n{block}" if block else description
 
 
+_SEPARATOR = re.compile(r"[-–—][ \t]")
 _TIMESTAMP_LINE = re.compile(
     r"^\(?((?:\d{1,2}:)?\d{1,2}:\d{2})\)?[ \t]+(?:[-–—][ \t]+)?(\S.*)$", re.MULTILINE
 )
