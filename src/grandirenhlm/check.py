@@ -25,16 +25,17 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from lxml import etree
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from grandirenhlm import chapters as chaps
 from grandirenhlm import layout
 from grandirenhlm import namespace as ns
 from grandirenhlm.catalog import Catalog
 from grandirenhlm.config import Project, is_loopback_url
-from grandirenhlm.errors import ConfigError, ValidationError
+from grandirenhlm.errors import ConfigError, GrandirError, ValidationError
 from grandirenhlm.feed import MAX_DESCRIPTION_BYTES, description_html, episode_description
 from grandirenhlm.files import display_path, sha256_file
+from grandirenhlm.images import open_image
 from grandirenhlm.media import artwork_problems
 from grandirenhlm.model import Cover, Episode, Person, Show
 from grandirenhlm.transcripts import load_transcript
@@ -327,13 +328,13 @@ def _check_show(show: Show, findings: _Findings) -> None:
             where, "block: true while new_feed_url is set; Apple follows no moved feed it blocks"
         )
     try:
-        with Image.open(show.image) as img:
+        with open_image(show.image, f"image: {show.image.name}") as img:
             cover = Cover(Image.MIME.get(img.format, "?"), img.width, img.height)
             mode = img.mode
         for problem in artwork_problems(cover, mode):
             findings.warning(where, f"image: {problem}")
-    except (UnidentifiedImageError, OSError):
-        findings.error(where, f"image: {show.image.name} is not a readable image")
+    except GrandirError as exc:
+        findings.error(where, str(exc))
 
 
 def _check_episode(show: Show, episode: Episode, findings: _Findings, deep: bool) -> None:
@@ -384,6 +385,12 @@ def _check_episode(show: Show, episode: Episode, findings: _Findings, deep: bool
                 )
     elif media.is_video:
         findings.warning(where, "transcript: missing; a video replay should carry captions")
+    if episode.poster is not None and episode.poster.is_file():
+        try:  # a poster goes on the page as it is: an image within the pixel budget
+            with open_image(episode.poster, f"poster: {episode.poster.name}"):
+                pass
+        except GrandirError as exc:
+            findings.error(where, str(exc))
     if deep:
         for field, m in (
             ("media.file", media),
