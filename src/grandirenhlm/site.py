@@ -115,11 +115,12 @@ class IngestOptions:
 
 
 def expand_paths(paths: Sequence[Path]) -> list[Path]:
-    """Folders become the files in them (recursively, hidden ones skipped), in name order."""
+    """Folders become the files in them (recursively, hidden ones skipped), in name order; a FIFO,
+    socket or device among them is kept, for ingest to name it ("not a regular file")."""
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
+            out.extend(sorted(p for p in path.rglob("*") if not p.is_dir() and not p.name.startswith(".")))
         else:
             out.append(path)
     return out
