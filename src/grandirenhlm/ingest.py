@@ -10,8 +10,10 @@ writes their TOML.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -59,14 +61,41 @@ class IngestResult:
     sha256: str
 
 
+# Show and episode slugs name files and URL paths: lowercase ASCII letters and digits in words
+# joined by single hyphens, so a slug can never be a path (`..`, `/`) nor need escaping in a URL.
+SLUG_RULE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+SLUG_RULE_TEXT = "lowercase ASCII letters, digits and single hyphens"
+MAX_SLUG = 80
+_SUFFIX = 6  # hex digits of the hash that keeps long slugs apart
+
+
 def make_slug(text: str) -> str:
-    """ASCII-only, lowercase, hyphenated: what URLs and file names made from French titles need."""
+    """ASCII-only, lowercase, hyphenated: what URLs and file names made from French titles need.
+
+    A slug longer than `MAX_SLUG` is cut at a word boundary and ends with a short hash of the
+    whole slug, so two long titles that differ only after the cut still give two slugs (and the
+    same title always gives the same one)."""
     # Elisions split words (« l’école » -> l-ecole); « n° » is a number sign, not "deg".
     replacements = [["’", "-"], ["'", "-"], ["°", ""]]
-    return slugify(text, max_length=80, word_boundary=True, replacements=replacements) or "episode"
+    full = slugify(text, replacements=replacements) or "episode"
+    if len(full) <= MAX_SLUG:
+        return full
+    suffix = hashlib.sha256(full.encode("ascii")).hexdigest()[:_SUFFIX]
+    cut = slugify(full, max_length=MAX_SLUG - _SUFFIX - 1, word_boundary=True)
+    return f"{cut}-{suffix}"
+
+
+def require_slug(value: str, option: str) -> None:
+    """Refuse a slug given by the user that breaks the rule, suggesting the valid one."""
+    if not SLUG_RULE.fullmatch(value) or len(value) > MAX_SLUG:
+        raise ConfigError(
+            f"{option}: {value!r} is not a valid name ({SLUG_RULE_TEXT}, at most {MAX_SLUG}); "
+            f"use {make_slug(value)!r}"
+        )
 
 
 def require_show(project: Project, show: str) -> None:
+    require_slug(show, "--show")
     if not (project.feeds_dir / f"{show}.toml").is_file():
         known = ", ".join(sorted(p.stem for p in project.feeds_dir.glob("*.toml"))) or "none"
         raise ConfigError(f"--show: unknown show {show!r} (shows: {known})")
@@ -242,6 +271,8 @@ def prepare_ingest(
     """Read `path` and decide what to make: nothing (a publishable file, kept bit-for-bit), an
     encode (a master, or any file with `encode`), or the audio-only version and poster of a video."""
     require_show(project, show)
+    if slug is not None:
+        require_slug(slug, "--slug")
     master = read_master(path)
     info = master.info
     records = project.episodes_dir / show
