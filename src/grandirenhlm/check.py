@@ -174,6 +174,7 @@ def check_catalog(
             _check_episode(show, episode, findings, deep)
         if published is not None:
             _check_guids_kept(show, episodes, published / layout.feed(show), findings)
+            _check_complete_kept(show, episodes, published / layout.feed(show), findings)
         if show.show_type == "serial":
             numbers = sorted(e.number for e in episodes if e.number is not None and e.season is None)
             if numbers and numbers != list(range(1, len(numbers) + 1)):
@@ -268,6 +269,24 @@ def _check_guids_kept(show: Show, episodes, feed: Path, findings: _Findings) -> 
             )
 
 
+def _check_complete_kept(show: Show, episodes, feed: Path, findings: _Findings) -> None:
+    """A show that went out marked complete and then gains an episode: apps that stopped polling
+    it (Apple does for complete shows) never see the new one."""
+    if not show.complete or not feed.is_file():
+        return
+    before = set(published_guids(feed).values())
+    if not before:
+        return
+    added = [e.slug for e in episodes if e.media is not None and not e.draft and e.guid not in before]
+    if added:
+        findings.warning(
+            display_path(show.source),
+            f"complete: true, but {', '.join(sorted(added))} came after the feed in {display_path(feed)} "
+            "was published; set complete = false and update_frequency to the new rhythm, or apps "
+            "that stopped checking a complete show will not see it",
+        )
+
+
 def _check_url(findings: _Findings, where: str, field: str, url: str | None) -> None:
     if url is None:
         return
@@ -332,7 +351,8 @@ def _check_show(show: Show, findings: _Findings) -> None:
             cover = Cover(Image.MIME.get(img.format, "?"), img.width, img.height)
             mode = img.mode
         for problem in artwork_problems(cover, mode):
-            findings.warning(where, f"image: {problem}")
+            # Apple Podcasts rejects a show whose artwork breaks these rules: an error, not advice
+            findings.error(where, f"image: {problem}")
     except GrandirError as exc:
         findings.error(where, str(exc))
 
