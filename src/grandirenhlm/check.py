@@ -269,6 +269,23 @@ def _check_guids_kept(show: Show, episodes, feed: Path, findings: _Findings) -> 
             )
 
 
+def _check_tags(episode: Episode, where: str, findings: _Findings) -> None:
+    """Embedded tags (TIT2, COMM, CHAP) that no longer say what the record says (`check --deep`)."""
+    from grandirenhlm.mediastore import tag_differences
+
+    try:
+        differences = tag_differences(episode)
+    except GrandirError as exc:
+        findings.error(where, f"media.file: {exc}")
+        return
+    if differences and episode.media is not None:
+        findings.warning(
+            where,
+            f"media.file: {episode.media.path.name}: its embedded {', '.join(differences)} differ from "
+            "the record; grandirenhlm retag writes the record's into a new copy",
+        )
+
+
 def _check_complete_kept(show: Show, episodes, feed: Path, findings: _Findings) -> None:
     """A show that went out marked complete and then gains an episode: apps that stopped polling
     it (Apple does for complete shows) never see the new one."""
@@ -420,3 +437,4 @@ def _check_episode(show: Show, episode: Episode, findings: _Findings, deep: bool
                 findings.error(
                     where, f"{field}: {m.path.name} changed since ingest (sha256 differs); ingest it again"
                 )
+        _check_tags(episode, where, findings)

@@ -169,6 +169,21 @@ def check(
     return findings + placeholders
 
 
+def retag(project: Project, show: str | None = None):
+    """Re-tag every stored MP3/M4A whose embedded tags differ from its record (what `check --deep`
+    reports): [mediastore.Retagged]."""
+    from grandirenhlm.mediastore import retag as retag_media
+
+    return retag_media(project, show)
+
+
+def gc(project: Project, dry_run: bool = False) -> list[Path]:
+    """The media store's files no record references, removed unless `dry_run` (never a master)."""
+    from grandirenhlm.mediastore import collect_garbage
+
+    return collect_garbage(project, dry_run)
+
+
 def _findings(
     project: Project, catalog: Catalog, target: Target | None, deep: bool = False, loudness: bool = False
 ) -> tuple[list[Finding], list[Finding]]:
