@@ -20,7 +20,7 @@ from mutagen.id3 import ID3
 from PIL import Image
 
 from grandirenhlm.images import MAX_IMAGE_PIXELS
-from tests.support import SHOW_TOML, make_mp3, make_mp4
+from tests.support import SHOW_TOML, make_mp3, make_mp4, make_wav
 
 SECONDS = 10
 PEAK_MIB = 300
@@ -181,6 +181,21 @@ def test_compressed_title_frame_is_refused_by_inspect_and_ingest(project_dir: Pa
     run = run_limited(project_dir, "ingest", "--show", SHOW, str(path))
     assert_refused_within_limits(run, refused)
     assert written(project_dir) == []  # no 300 MB record, nothing in the media store
+
+
+def test_compressed_title_frame_in_a_wav_id3_chunk_is_refused(tmp_path: Path) -> None:
+    """WAV masters carry ID3 in an `id3 ` chunk, which mutagen inflates the same way."""
+    data = mp3_with_inflating_title(tmp_path / "tag.mp3").read_bytes()
+    size = 0
+    for byte in data[6:10]:  # the tag's syncsafe size
+        size = (size << 7) | byte
+    tag = data[: 10 + size]  # the ID3 tag alone, without the MP3 audio
+    wav = bytearray(make_wav(tmp_path / "maitre.wav").read_bytes())
+    wav += b"id3 " + struct.pack("<I", len(tag)) + tag + b"\x00" * (len(tag) & 1)
+    wav[4:8] = struct.pack("<I", len(wav) - 8)
+    (tmp_path / "maitre.wav").write_bytes(bytes(wav))
+    run = run_limited(tmp_path, "inspect", str(tmp_path / "maitre.wav"))
+    assert_refused_within_limits(run, "maitre.wav: ID3 frame TIT2 holds more than 1 MiB once decompressed")
 
 
 def test_a_compressed_title_under_the_limit_still_reads(tmp_path: Path) -> None:

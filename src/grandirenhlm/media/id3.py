@@ -19,6 +19,7 @@ from mutagen.id3._tags import ID3Header, determine_bpi
 from mutagen.id3._util import unsynch
 
 from grandirenhlm.errors import MediaError
+from grandirenhlm.media import chunks
 from grandirenhlm.media.comments import Comment, pick_comment
 from grandirenhlm.media.source import Reading
 from grandirenhlm.model import Chapter
@@ -114,11 +115,26 @@ _TEXT_FRAMES = ("COMM", "USLT", "SYLT", "TXX", "WXX", "COM", "ULT")
 
 
 def check_frame_sizes(fh: BinaryIO, name: object) -> None:
-    """Refuse (`MediaError`) an ID3v2 tag at the start of `fh` that is larger than `MAX_TAG_BYTES`
-    or holds a frame larger, once decompressed, than its limit; checked before mutagen reads it,
-    with decompression bounded by the limit. Leaves `fh` at its start."""
-    try:
+    """Refuse (`MediaError`) an ID3v2 tag that is larger than `MAX_TAG_BYTES` or holds a frame
+    larger, once decompressed, than its limit; checked before mutagen reads it, with decompression
+    bounded by the limit. The tag at the start of `fh` (MP3, and FLAC with a tag in front) and the
+    `id3 ` chunk of a WAV or AIFF file are checked. Leaves `fh` at its start."""
+    head = fh.read(12)
+    fh.seek(0)
+    if head[:4] in (b"RIFF", b"FORM") and head[8:12] in (b"WAVE", b"AIFF", b"AIFC"):
+        endian = "<" if head[:4] == b"RIFF" else ">"
+        fh.seek(12)
+        offsets = [fh.tell() for cid, _ in chunks.iter_chunks(fh, endian) if cid.lower() == b"id3 "]
         fh.seek(0)
+    else:
+        offsets = [0]
+    for offset in offsets:
+        _check_tag_at(fh, offset, name)
+
+
+def _check_tag_at(fh: BinaryIO, offset: int, name: object) -> None:
+    try:
+        fh.seek(offset)
         try:
             header = ID3Header(fh)
         except (mutagen.MutagenError, struct.error, ValueError, EOFError):
