@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from mutagen.id3 import ID3, TIT2, TRCK
 from slugify import slugify
 
-from grandirenhlm.ingest import MAX_SLUG, SLUG_RULE, make_slug
+from grandirenhlm.names import MAX_SLUG, SLUG_RULE, make_slug
 from tests.support import make_mp3
 
 SHOW = "grandir-en-hlm"
@@ -121,3 +121,16 @@ def test_a_batch_of_long_titles_differing_after_the_cut_gives_one_episode_each(
     again = cli(project, "ingest", "--show", SHOW, "--quiet", str(drop))
     assert again.returncode == 0, again.stderr[-2000:]
     assert records(project) == slugs
+
+
+def test_check_refuses_record_and_show_files_named_against_the_rule(project: Path, tmp_path: Path) -> None:
+    make_mp3(tmp_path / "a.mp3", title="Titre", track="1")
+    assert cli(project, "ingest", "--show", SHOW, str(tmp_path / "a.mp3")).returncode == 0
+    folder = project / "episodes" / SHOW
+    (folder / "titre.toml").rename(folder / "Mon Épisode.toml")
+    done = cli(project, "check")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert (
+        f"error: episodes/{SHOW}/Mon Épisode.toml: file name: 'Mon Épisode' is not a valid name "
+        "(lowercase ASCII letters, digits and single hyphens, at most 80); use 'mon-episode' (rename the file)"
+    ) in done.stderr.splitlines()

@@ -38,6 +38,7 @@ from grandirenhlm.files import display_path, sha256_file
 from grandirenhlm.images import open_image
 from grandirenhlm.media import artwork_problems
 from grandirenhlm.model import Cover, Episode, Person, Show
+from grandirenhlm.names import slug_problem
 from grandirenhlm.transcripts import load_transcript
 
 # RSS language codes (https://www.rssboard.org/rss-language-codes) and their BCP 47 forms: fr, fr-FR, fr-ca.
@@ -168,6 +169,9 @@ def check_catalog(
     for slug, show in sorted(catalog.shows.items()):
         _check_show(show, findings)
         episodes = catalog.episodes[slug]
+        for name, source in ((slug, show.source), *((e.slug, e.source) for e in episodes)):
+            if problem := slug_problem(name):  # the file name is the slug in every URL
+                findings.error(display_path(source), f"file name: {problem} (rename the file)")
         if not any(e.media is not None and not e.draft for e in episodes):
             findings.warning(display_path(show.source), "no episodes yet: Apple refuses an empty feed")
         for episode in episodes:

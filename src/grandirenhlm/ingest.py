@@ -10,17 +10,13 @@ writes their TOML.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-
-from slugify import slugify
 
 from grandirenhlm.config import Project
 from grandirenhlm.encode import (
@@ -42,6 +38,7 @@ from grandirenhlm.errors import ConfigError, GrandirError, MediaError, Validatio
 from grandirenhlm.files import copy_atomic, display_path, write_atomic
 from grandirenhlm.media import probe
 from grandirenhlm.model import Chapter, Episode, EpisodeMedia, MediaInfo
+from grandirenhlm.names import make_slug, require_slug
 from grandirenhlm.records import (
     EpisodeRecord,
     MasterFile,
@@ -59,39 +56,6 @@ class IngestResult:
     record: Path
     action: str  # "created", "updated" or "unchanged"
     sha256: str
-
-
-# Show and episode slugs name files and URL paths: lowercase ASCII letters and digits in words
-# joined by single hyphens, so a slug can never be a path (`..`, `/`) nor need escaping in a URL.
-SLUG_RULE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-SLUG_RULE_TEXT = "lowercase ASCII letters, digits and single hyphens"
-MAX_SLUG = 80
-_SUFFIX = 6  # hex digits of the hash that keeps long slugs apart
-
-
-def make_slug(text: str) -> str:
-    """ASCII-only, lowercase, hyphenated: what URLs and file names made from French titles need.
-
-    A slug longer than `MAX_SLUG` is cut at a word boundary and ends with a short hash of the
-    whole slug, so two long titles that differ only after the cut still give two slugs (and the
-    same title always gives the same one)."""
-    # Elisions split words (« l’école » -> l-ecole); « n° » is a number sign, not "deg".
-    replacements = [["’", "-"], ["'", "-"], ["°", ""]]
-    full = slugify(text, replacements=replacements) or "episode"
-    if len(full) <= MAX_SLUG:
-        return full
-    suffix = hashlib.sha256(full.encode("ascii")).hexdigest()[:_SUFFIX]
-    cut = slugify(full, max_length=MAX_SLUG - _SUFFIX - 1, word_boundary=True)
-    return f"{cut}-{suffix}"
-
-
-def require_slug(value: str, option: str) -> None:
-    """Refuse a slug given by the user that breaks the rule, suggesting the valid one."""
-    if not SLUG_RULE.fullmatch(value) or len(value) > MAX_SLUG:
-        raise ConfigError(
-            f"{option}: {value!r} is not a valid name ({SLUG_RULE_TEXT}, at most {MAX_SLUG}); "
-            f"use {make_slug(value)!r}"
-        )
 
 
 def require_show(project: Project, show: str) -> None:
