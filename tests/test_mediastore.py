@@ -67,7 +67,7 @@ def test_check_deep_reports_stale_tags_and_retag_rewrites_them(project: Path, tm
     assert tag_warnings(cli(project, "check")) == []  # only --deep reads the media
     (warning,) = tag_warnings(cli(project, "check", "--deep"))
     assert warning.startswith(
-        f"warning: episodes/{SHOW}/premier-titre.toml: media.file: {old.name}: its embedded "
+        f"warning: episodes/{SHOW}/premier-titre.toml: media.file: {old.name}: embedded tags differ from the record ("
     )
     assert "title 'Premier titre'" in warning and "comment" in warning and "chapters" in warning
     assert "grandirenhlm retag" in warning
@@ -96,6 +96,17 @@ def test_check_deep_reports_stale_tags_and_retag_rewrites_them(project: Path, tm
     assert removed.stdout.splitlines() == [f"removed media/{SHOW}/{old.name}"]
     assert not old.exists() and new.is_file()
     assert cli(project, "gc").stdout.strip() == "nothing to remove"
+
+
+def test_an_untagged_file_is_not_reported(project: Path, tmp_path: Path) -> None:
+    """A tag the file never had cannot have gone stale: an untagged MP3 is published as it is."""
+    assert (
+        cli(
+            project, "ingest", "--show", SHOW, "--title", "Titre", str(make_mp3(tmp_path / "nu.mp3"))
+        ).returncode
+        == 0
+    )
+    assert tag_warnings(cli(project, "check", "--deep")) == []
 
 
 def test_gc_never_removes_a_master_or_a_file_it_did_not_name(project: Path, tmp_path: Path) -> None:

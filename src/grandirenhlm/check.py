@@ -285,8 +285,8 @@ def _check_tags(episode: Episode, where: str, findings: _Findings) -> None:
     if differences and episode.media is not None:
         findings.warning(
             where,
-            f"media.file: {episode.media.path.name}: its embedded {', '.join(differences)} differ from "
-            "the record; grandirenhlm retag writes the record's into a new copy",
+            f"media.file: {episode.media.path.name}: embedded tags differ from the record "
+            f"({', '.join(differences)}); grandirenhlm retag writes the record's into a new copy",
         )
 
 

@@ -23,19 +23,22 @@ TAGGED = (AUDIO_MPEG.mime_type, AUDIO_M4A.mime_type)
 
 def tag_differences(episode: Episode) -> list[str]:
     """What the embedded tags of the episode's media (title TIT2/©nam, comment COMM/©cmt, chapters
-    CHAP or MP4 chapters) say differently from its record; empty when they agree."""
+    CHAP or MP4 chapters) say differently from its record; empty when they agree or are absent."""
     media = episode.media
     if media is None or media.mime_type not in TAGGED or not media.path.is_file():
         return []
     info = probe(media.path)
     found = []
-    if info.tags.get("title", "") != episode.title.strip():
-        found.append(f"title {info.tags.get('title', '')!r}")
-    if info.tags.get("comment", "") != episode.description.strip():
+    # A tag the file does not have cannot have gone stale: a file published untagged is left alone.
+    title = info.tags.get("title")
+    if title is not None and title != episode.title.strip():
+        found.append(f"title {title!r}")
+    comment = info.tags.get("comment")
+    if comment is not None and comment != episode.description.strip():
         found.append("comment (the description)")
     embedded = [(round(c.start_seconds, 3), c.title) for c in info.chapters]
     recorded = [(round(c.start_seconds, 3), c.title) for c in episode.chapters]
-    if embedded != recorded:
+    if embedded and embedded != recorded:
         found.append(f"chapters ({len(embedded)} embedded, {len(recorded)} in the record)")
     return found
 
