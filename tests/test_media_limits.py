@@ -226,6 +226,16 @@ def test_ten_thousand_nested_mp4_boxes_are_refused(tmp_path: Path) -> None:
     assert_refused_within_limits(run, "poupees.m4a: MP4 boxes nested more than 32 deep, the limit")
 
 
+def test_a_million_mp4_boxes_are_refused(tmp_path: Path) -> None:
+    """Each box becomes a Python object in mutagen's tree: their number is bounded too."""
+    ftyp = struct.pack(">I4s4sI4s", 20, b"ftyp", b"M4A ", 0, b"isom")
+    boxes = struct.pack(">I4s", 8, b"free") * 1_000_001
+    path = tmp_path / "foule.m4a"
+    path.write_bytes(ftyp + struct.pack(">I4s", 8 + len(boxes), b"moov") + boxes)
+    run = run_limited(tmp_path, "inspect", str(path))
+    assert_refused_within_limits(run, "foule.m4a: more than 1,000,000 MP4 boxes, the limit")
+
+
 def test_absurd_duration_is_refused(tmp_path: Path) -> None:
     path = m4a_lasting_centuries(tmp_path / "siecles.m4a", tmp_path)
     run = run_limited(tmp_path, "inspect", str(path))
