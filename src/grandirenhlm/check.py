@@ -25,18 +25,20 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from lxml import etree
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from grandirenhlm import chapters as chaps
 from grandirenhlm import layout
 from grandirenhlm import namespace as ns
 from grandirenhlm.catalog import Catalog
 from grandirenhlm.config import Project, is_loopback_url
-from grandirenhlm.errors import ConfigError, ValidationError
+from grandirenhlm.errors import ConfigError, GrandirError, ValidationError
 from grandirenhlm.feed import MAX_DESCRIPTION_BYTES, description_html, episode_description
 from grandirenhlm.files import display_path, sha256_file
+from grandirenhlm.images import open_image
 from grandirenhlm.media import artwork_problems
 from grandirenhlm.model import Cover, Episode, Person, Show
+from grandirenhlm.names import slug_problem
 from grandirenhlm.theme import theme_problems
 from grandirenhlm.transcripts import load_transcript
 
@@ -170,12 +172,16 @@ def check_catalog(
         for message in theme_problems(show):  # the pages' colours: WCAG AA contrast
             findings.error(display_path(show.source), message)
         episodes = catalog.episodes[slug]
+        for name, source in ((slug, show.source), *((e.slug, e.source) for e in episodes)):
+            if problem := slug_problem(name):  # the file name is the slug in every URL
+                findings.error(display_path(source), f"file name: {problem} (rename the file)")
         if not any(e.media is not None and not e.draft for e in episodes):
             findings.warning(display_path(show.source), "no episodes yet: Apple refuses an empty feed")
         for episode in episodes:
             _check_episode(show, episode, findings, deep)
         if published is not None:
             _check_guids_kept(show, episodes, published / layout.feed(show), findings)
+            _check_complete_kept(show, episodes, published / layout.feed(show), findings)
         if show.show_type == "serial":
             numbers = sorted(e.number for e in episodes if e.number is not None and e.season is None)
             if numbers and numbers != list(range(1, len(numbers) + 1)):
@@ -270,6 +276,41 @@ def _check_guids_kept(show: Show, episodes, feed: Path, findings: _Findings) -> 
             )
 
 
+def _check_tags(episode: Episode, where: str, findings: _Findings) -> None:
+    """Embedded tags (TIT2, COMM, CHAP) that no longer say what the record says (`check --deep`)."""
+    from grandirenhlm.mediastore import tag_differences
+
+    try:
+        differences = tag_differences(episode)
+    except GrandirError as exc:
+        findings.error(where, f"media.file: {exc}")
+        return
+    if differences and episode.media is not None:
+        findings.warning(
+            where,
+            f"media.file: {episode.media.path.name}: embedded tags differ from the record "
+            f"({', '.join(differences)}); grandirenhlm retag writes the record's into a new copy",
+        )
+
+
+def _check_complete_kept(show: Show, episodes, feed: Path, findings: _Findings) -> None:
+    """A show that went out marked complete and then gains an episode: apps that stopped polling
+    it (Apple does for complete shows) never see the new one."""
+    if not show.complete or not feed.is_file():
+        return
+    before = set(published_guids(feed).values())
+    if not before:
+        return
+    added = [e.slug for e in episodes if e.media is not None and not e.draft and e.guid not in before]
+    if added:
+        findings.warning(
+            display_path(show.source),
+            f"complete: true, but {', '.join(sorted(added))} came after the feed in {display_path(feed)} "
+            "was published; set complete = false and update_frequency to the new rhythm, or apps "
+            "that stopped checking a complete show will not see it",
+        )
+
+
 def _check_url(findings: _Findings, where: str, field: str, url: str | None) -> None:
     if url is None:
         return
@@ -330,13 +371,14 @@ def _check_show(show: Show, findings: _Findings) -> None:
             where, "block: true while new_feed_url is set; Apple follows no moved feed it blocks"
         )
     try:
-        with Image.open(show.image) as img:
+        with open_image(show.image, f"image: {show.image.name}") as img:
             cover = Cover(Image.MIME.get(img.format, "?"), img.width, img.height)
             mode = img.mode
         for problem in artwork_problems(cover, mode):
-            findings.warning(where, f"image: {problem}")
-    except (UnidentifiedImageError, OSError):
-        findings.error(where, f"image: {show.image.name} is not a readable image")
+            # Apple Podcasts rejects a show whose artwork breaks these rules: an error, not advice
+            findings.error(where, f"image: {problem}")
+    except GrandirError as exc:
+        findings.error(where, str(exc))
 
 
 def _check_episode(show: Show, episode: Episode, findings: _Findings, deep: bool) -> None:
@@ -387,6 +429,12 @@ def _check_episode(show: Show, episode: Episode, findings: _Findings, deep: bool
                 )
     elif media.is_video:
         findings.warning(where, "transcript: missing; a video replay should carry captions")
+    if episode.poster is not None and episode.poster.is_file():
+        try:  # a poster goes on the page as it is: an image within the pixel budget
+            with open_image(episode.poster, f"poster: {episode.poster.name}"):
+                pass
+        except GrandirError as exc:
+            findings.error(where, str(exc))
     if deep:
         for field, m in (
             ("media.file", media),
@@ -396,3 +444,4 @@ def _check_episode(show: Show, episode: Episode, findings: _Findings, deep: bool
                 findings.error(
                     where, f"{field}: {m.path.name} changed since ingest (sha256 differs); ingest it again"
                 )
+        _check_tags(episode, where, findings)

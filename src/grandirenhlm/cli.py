@@ -269,6 +269,30 @@ def check(ctx, strict: bool, deep: bool, loudness: bool) -> None:
 
 
 @main.command()
+@click.option("--show", default=None, help="Only this show's episodes.")
+@click.pass_context
+def retag(ctx, show: str | None) -> None:
+    """Write each record's title, description and chapters into its stored MP3/M4A again.
+
+    The tagged copy gets a new content-addressed name and the record points at it; the old file
+    stays in the media store until `grandirenhlm gc`."""
+    for done in site.retag(_project(ctx), show):
+        click.echo(f"retagged {site.display_path(done.record)}: {done.old.name} -> {done.new.name}")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="List the files, remove nothing.")
+@click.pass_context
+def gc(ctx, dry_run: bool) -> None:
+    """Remove media store files that no episode record references (never a master)."""
+    found = site.gc(_project(ctx), dry_run)
+    for path in found:
+        click.echo(f"{'would remove' if dry_run else 'removed'} {site.display_path(path)}")
+    if not found:
+        click.echo("nothing to remove")
+
+
+@main.command()
 @click.option(
     "--output",
     "-o",

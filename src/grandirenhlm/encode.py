@@ -114,9 +114,7 @@ class Master:
 
 def read_master(path: Path) -> Master:
     """What encoding needs to know about an input, without decoding it."""
-    if not path.is_file():
-        raise MediaError(f"{display_path(path)}: no such file")
-    try:
+    try:  # probe names what is not a regular file (a directory, a FIFO, a device) or missing
         info = probe(path)
     except MediaError as exc:
         if "not a media file mutagen recognises" not in str(exc):

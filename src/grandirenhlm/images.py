@@ -8,14 +8,77 @@ Output is deterministic for given input bytes: the same cover gives the same key
 from __future__ import annotations
 
 import io
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import PIL
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from grandirenhlm.errors import ConfigError
+from grandirenhlm.errors import ConfigError, GrandirError
 from grandirenhlm.files import display_path, write_atomic
+
+# The pixel budget of every image the project reads (show covers, embedded cover art, posters):
+# 25 megapixels, 5000 x 5000. Apple's largest cover is 3000 x 3000 (9 MP); a PNG of 20000 x 20000
+# weighs a few kilobytes and decodes to 1.6 GB, so the size is checked from the header, before
+# any pixel is decoded. Pillow's own guard (DecompressionBombWarning at 89 MP) comes too late.
+MAX_IMAGE_PIXELS = 25_000_000
+# Images with a side over this are decoded at reduced size (JPEG draft: 1/2, 1/4, 1/8 scale in the
+# decoder itself) when only a smaller copy is needed: memory follows the output, not the input.
+REDUCE_ABOVE_PX = 3000
+
+
+@contextmanager
+def open_image(
+    source: Path | bytes | IO[bytes], name: str, error: type[GrandirError] = ConfigError
+) -> Iterator[Image.Image]:
+    """The image at `source` opened lazily (header only), refused with one `error` line naming
+    `name` when it is not an image or exceeds `MAX_IMAGE_PIXELS`."""
+    fh = io.BytesIO(source) if isinstance(source, bytes) else source
+    with warnings.catch_warnings():
+        # Pillow's own bomb guard warns or raises from Image.open: both become our one-line error
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(fh)
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise error(f"{name}: image too large: {_first_line(exc)}") from exc
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+            raise error(f"{name}: not a readable image: {_first_line(exc)}") from exc
+    with img:
+        width, height = img.size
+        if width * height > MAX_IMAGE_PIXELS or width <= 0 or height <= 0:
+            raise error(
+                f"{name}: image too large: {width}x{height} px is over the limit of "
+                f"{MAX_IMAGE_PIXELS:,} pixels (5000x5000); Apple wants 1400 to 3000 px"
+            )
+        yield img
+
+
+def decode_reduced(
+    img: Image.Image, name: str, max_side: int, error: type[GrandirError] = ConfigError
+) -> Image.Image:
+    """`img` (from `open_image`) decoded, at reduced size when a side exceeds `REDUCE_ABOVE_PX`
+    and only `max_side` pixels are needed; EXIF rotation applied."""
+    width, height = img.size
+    try:
+        if max(width, height) > REDUCE_ABOVE_PX and max_side < max(width, height):
+            scale = max_side / max(width, height)
+            img.draft("RGB", (max(1, round(width * scale)), max(1, round(height * scale))))
+            img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        image = ImageOps.exif_transpose(img)
+        image.load()
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
+        raise error(f"{name}: cannot read the image: {_first_line(exc)}") from exc
+    return image
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
 
 WIDTHS = (300, 600, 1200)  # a 300-px card at 1x and 2x, and Open Graph's recommended 1200 px
 FORMATS = (("image/webp", "webp", {"quality": 80, "method": 6}), ("image/jpeg", "jpg", {"quality": 82}))
@@ -79,11 +142,11 @@ def _cache_name(key: str) -> str:
 
 def _cached_renditions(path: Path, original_key: str, cache: Path) -> CoverSet | None:
     try:
-        with Image.open(path) as opened:  # reads the header only
+        with open_image(path, display_path(path)) as opened:  # reads the header only
             width, height = opened.size
             if _rotated(opened):  # as exif_transpose will turn it
                 width, height = height, width
-    except (OSError, UnidentifiedImageError):
+    except GrandirError:
         return None  # _resize reports it
     stem = original_key.rsplit(".", 1)[0]
     renditions = []
@@ -120,27 +183,26 @@ def _rotated(image: Image.Image) -> bool:
 
 
 def _resize(path: Path, original_key: str) -> CoverSet:
-    try:
-        with Image.open(path) as opened:
-            image = ImageOps.exif_transpose(opened)
-            image.load()
-    except (OSError, UnidentifiedImageError) as exc:
-        raise ConfigError(f"{display_path(path)}: cannot read the cover image: {exc}") from exc
+    name = display_path(path)
+    with open_image(path, name) as opened:
+        width, height = opened.size
+        if _rotated(opened):
+            width, height = height, width
+        # a cover over 3000 px is decoded at reduced size: the largest rendition is 1200 px
+        image = decode_reduced(opened, name, max(WIDTHS))
     if image.mode not in ("RGB", "L"):
         image = image.convert("RGB")  # JPEG has no alpha; covers are opaque squares anyway
     stem = original_key.rsplit(".", 1)[0]
     renditions = []
-    for width in WIDTHS:
-        if width > image.width:
+    for w in WIDTHS:
+        if w > width:
             break
-        height = round(image.height * width / image.width)
-        resized = image.resize((width, height), Image.Resampling.LANCZOS)
+        h = round(height * w / width)
+        resized = image.resize((w, h), Image.Resampling.LANCZOS)
         for content_type, extension, options in FORMATS:
             out = io.BytesIO()
             resized.save(out, format=extension.replace("jpg", "jpeg").upper(), optimize=True, **options)
-            renditions.append(
-                Rendition(f"{stem}-{width}.{extension}", width, height, content_type, out.getvalue())
-            )
+            renditions.append(Rendition(f"{stem}-{w}.{extension}", w, h, content_type, out.getvalue()))
     for size in ICONS:
         if size > min(image.width, image.height):
             break
@@ -148,7 +210,7 @@ def _resize(path: Path, original_key: str) -> CoverSet:
         out = io.BytesIO()
         icon.save(out, format="PNG", optimize=True)
         renditions.append(Rendition(_icon_key(stem, size), size, size, ICON_TYPE, out.getvalue()))
-    return CoverSet(original_key, image.width, image.height, tuple(renditions))
+    return CoverSet(original_key, width, height, tuple(renditions))
 
 
 def favicon_ico(cover: CoverSet) -> bytes | None:

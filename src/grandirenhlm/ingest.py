@@ -18,8 +18,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from slugify import slugify
-
 from grandirenhlm.config import Project
 from grandirenhlm.encode import (
     EncodeJob,
@@ -40,6 +38,7 @@ from grandirenhlm.errors import ConfigError, GrandirError, MediaError, Validatio
 from grandirenhlm.files import copy_atomic, display_path, write_atomic
 from grandirenhlm.media import probe
 from grandirenhlm.model import Chapter, Episode, EpisodeMedia, IngestResult, MediaInfo
+from grandirenhlm.names import make_slug, require_slug
 from grandirenhlm.records import (
     EpisodeRecord,
     MasterFile,
@@ -51,14 +50,8 @@ from grandirenhlm.records import (
 from grandirenhlm.tagging import TagData
 
 
-def make_slug(text: str) -> str:
-    """ASCII-only, lowercase, hyphenated: what URLs and file names made from French titles need."""
-    # Elisions split words (« l’école » -> l-ecole); « n° » is a number sign, not "deg".
-    replacements = [["’", "-"], ["'", "-"], ["°", ""]]
-    return slugify(text, max_length=80, word_boundary=True, replacements=replacements) or "episode"
-
-
 def require_show(project: Project, show: str) -> None:
+    require_slug(show, "--show")
     if not (project.feeds_dir / f"{show}.toml").is_file():
         known = ", ".join(sorted(p.stem for p in project.feeds_dir.glob("*.toml"))) or "none"
         raise ConfigError(f"--show: unknown show {show!r} (shows: {known})")
@@ -92,6 +85,7 @@ def ingest_files(
         for path in paths:
             known = None if (force or encode) else cache.lookup(path)
             if known is not None and (record := index.get(known)) is not None:
+                index.claim(record.stem)
                 plans.append((path, IngestResult(path, record, "unchanged", known)))  # not even read again
                 continue
             try:
@@ -105,7 +99,9 @@ def ingest_files(
                 )
             except GrandirError as exc:
                 plans.append((path, exc))
-        _run_prepared([p for _, p in plans if isinstance(p, Prepared)], jobs, reporter)
+        _run_prepared(
+            [p for _, p in plans if isinstance(p, Prepared)], jobs, reporter, project.media_dir / show
+        )
         for path, plan in plans:
             if isinstance(plan, Prepared):
                 try:
@@ -199,7 +195,7 @@ def ingest_file(
     )
     if isinstance(plan, IngestResult):
         return plan
-    _run_prepared([plan], 1, reporter)
+    _run_prepared([plan], 1, reporter, project.media_dir / show)
     try:
         return finish_ingest(project, show, plan, force=force, now=now, index=index)
     finally:
@@ -219,6 +215,7 @@ class Prepared:
     audio_job: EncodeJob | None = None  # makes the audio-only version of a video
     poster_job: EncodeJob | None = None
     outputs: dict[str, Path | GrandirError] = field(default_factory=dict)
+    fresh: list[Path] = field(default_factory=list)  # files this ingest added to the media store
 
 
 def prepare_ingest(
@@ -236,6 +233,8 @@ def prepare_ingest(
     """Read `path` and decide what to make: nothing (a publishable file, kept bit-for-bit), an
     encode (a master, or any file with `encode`), or the audio-only version and poster of a video."""
     require_show(project, show)
+    if slug is not None:
+        require_slug(slug, "--slug")
     master = read_master(path)
     info = master.info
     records = project.episodes_dir / show
@@ -244,18 +243,22 @@ def prepare_ingest(
     if info is not None and info.publishable and not (encode and not info.has_video):
         existing = index.get(info.sha256)
         if existing is not None and not (force and info.has_video):
+            index.claim(existing.stem)
             return IngestResult(path, existing, "unchanged", info.sha256)
         # --force on a video already ingested: derive its audio-only version and poster again,
         # into the record that has it
         plan = Prepared(path, info, slug=slug or (existing.stem if existing else None), title=title)
+        if plan.slug:
+            index.claim(plan.slug)
         if info.has_video:
             _plan_video_extras(
-                project, show, plan, settings or load_settings(project.root, show), encode, force
+                project, show, plan, settings or load_settings(project.root, show), encode, force, index
             )
         return plan
     # A master: encode it. The record's texts become the tags, so read the record first.
     tags = info.tags if info else {}
-    slug = slug or make_slug(title or tags.get("title") or path.stem)
+    slug = slug or index.unclaimed(make_slug(title or tags.get("title") or path.stem))
+    index.claim(slug)
     record_path = records / f"{slug}.toml"
     record = existing_record(record_path, show)
     if record is not None and not force:
@@ -277,13 +280,20 @@ def prepare_ingest(
 
 
 def _plan_video_extras(
-    project: Project, show: str, plan: Prepared, settings: EncodeSettings, encode: bool, force: bool
+    project: Project,
+    show: str,
+    plan: Prepared,
+    settings: EncodeSettings,
+    encode: bool,
+    force: bool,
+    index: MediaIndex,
 ) -> None:
     """The audio-only version of a video (its AAC track copied, or encoded with the show's
     settings) and a poster frame, both for the episode's page and `podcast:alternateEnclosure`."""
     info = plan.info
     assert info is not None
-    slug = plan.slug or make_slug(plan.title or info.tags.get("title") or info.path.stem)
+    slug = plan.slug or index.unclaimed(make_slug(plan.title or info.tags.get("title") or info.path.stem))
+    index.claim(slug)
     record_path = project.episodes_dir / show / f"{slug}.toml"
     record = existing_record(record_path, show)
     if record is not None and not force:  # refuse before extracting anything
@@ -313,8 +323,9 @@ def _plan_video_extras(
     )
 
 
-def _run_prepared(plans: list[Prepared], jobs: int, reporter: EncodeReporter | None) -> None:
-    """Run every encode of the plans, `jobs` at a time; each plan gets its outputs or errors."""
+def _run_prepared(plans: list[Prepared], jobs: int, reporter: EncodeReporter | None, folder: Path) -> None:
+    """Run every encode of the plans, `jobs` at a time; each plan gets its outputs or errors, and
+    knows which of them are new in the media store `folder` (removed if its ingest fails)."""
     work: list[tuple[Prepared, str, EncodeJob]] = []
     for plan in plans:
         for kind in ("job", "audio_job", "poster_job"):
@@ -323,9 +334,12 @@ def _run_prepared(plans: list[Prepared], jobs: int, reporter: EncodeReporter | N
                 work.append((plan, kind, job))
     if not work:
         return
+    before = set(os.listdir(folder)) if folder.is_dir() else set()
     results = run_jobs([job for _, _, job in work], jobs, reporter or make_encode_reporter(quiet=True))
     for (plan, kind, _), result in zip(work, results, strict=True):
         plan.outputs[kind] = result
+        if isinstance(result, Path) and result.name not in before:
+            plan.fresh.append(result)
 
 
 def finish_ingest(
@@ -337,7 +351,33 @@ def finish_ingest(
     now: datetime | None = None,
     index: MediaIndex | None = None,
 ) -> IngestResult:
-    """Write the record of a prepared file whose encodes have run."""
+    """Write the record of a prepared file whose encodes have run. On any error, what this ingest
+    added to the media store is removed again: a failed ingest leaves nothing there."""
+    records = project.episodes_dir / show
+    if index is None or index.folder != records:
+        index = MediaIndex(records)
+    try:
+        result = _finish(project, show, plan, force, now, index)
+    except GrandirError:
+        _discard(plan, index)
+        raise
+    if result.action == "unchanged":
+        _discard(plan, index)  # its media was already there under another record
+    else:
+        index.kept.update(plan.fresh)
+    return result
+
+
+def _discard(plan: Prepared, index: MediaIndex) -> None:
+    """Remove the files `plan` added to the media store that no finished ingest of the batch uses."""
+    for path in plan.fresh:
+        if path not in index.kept:
+            path.unlink(missing_ok=True)
+
+
+def _finish(
+    project: Project, show: str, plan: Prepared, force: bool, now: datetime | None, index: MediaIndex
+) -> IngestResult:
     for result in plan.outputs.values():
         if isinstance(result, GrandirError):
             raise result
@@ -345,17 +385,19 @@ def finish_ingest(
     info = probe(plan.outputs["job"]) if plan.job is not None else plan.info  # type: ignore[arg-type]
     assert info is not None
     records = project.episodes_dir / show
-    if index is None or index.folder != records:
-        index = MediaIndex(records)
     existing = index.get(info.sha256)
     if existing is not None and not (force and plan.audio_job is not None):
         return IngestResult(path, existing, "unchanged", info.sha256)
 
-    slug = plan.slug or make_slug(plan.title or info.tags.get("title") or path.stem)
+    slug = plan.slug or index.unclaimed(make_slug(plan.title or info.tags.get("title") or path.stem))
+    index.claim(slug)
     record_path = records / f"{slug}.toml"
     record = existing_record(record_path, show)  # read before any write
     if record is not None and not force:
         raise _exists(record_path, record)
+    stored = project.media_dir / show / f"{slug}-{info.sha256[:12]}{info.extension}"
+    if not stored.exists():
+        plan.fresh.append(stored)
     media = _episode_media(info, store_media(project, show, slug, info))
     master = None
     if plan.master is not None:
@@ -527,6 +569,9 @@ class MediaIndex:
         self.folder = folder
         self._by_sha: dict[str, Path] = {}
         self._by_record: dict[Path, str] = {}
+        # slugs given to a file of this batch: a second file with the same title gets another one
+        self.claimed: set[str] = set()
+        self.kept: set[Path] = set()  # media store files that a finished ingest of this batch uses
         for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
             try:
                 sha256 = recorded_media_sha256(path)
@@ -538,6 +583,18 @@ class MediaIndex:
 
     def get(self, sha256: str) -> Path | None:
         return self._by_sha.get(sha256)
+
+    def claim(self, slug: str) -> None:
+        self.claimed.add(slug)
+
+    def unclaimed(self, slug: str) -> str:
+        """`slug`, or `slug-2`, `slug-3`... if a file of this batch already took it: two different
+        files with the same title are two episodes (a rerun finds each by its content first)."""
+        n, candidate = 1, slug
+        while candidate in self.claimed:
+            n += 1
+            candidate = f"{slug}-{n}"
+        return candidate
 
     def add(self, sha256: str, record: Path) -> None:
         old = self._by_record.get(record)

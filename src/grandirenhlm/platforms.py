@@ -143,14 +143,15 @@ class Status:
 
 
 def facts(catalog: Catalog, slug: str, feed_url: str, at) -> Facts:
-    from PIL import Image, UnidentifiedImageError
+    from grandirenhlm.errors import GrandirError
+    from grandirenhlm.images import open_image
 
     show = catalog.shows[slug]
     episodes = catalog.published(slug, at)
     try:
-        with Image.open(show.image) as img:
+        with open_image(show.image, str(show.image)) as img:
             artwork = (img.width, img.height, img.format or "", img.mode)
-    except (OSError, UnidentifiedImageError):
+    except GrandirError:  # unreadable or over the pixel budget: the artwork rules fail
         artwork = None
     types = frozenset(e.media.mime_type for e in episodes if e.media is not None)
     return Facts(show, len(episodes), types, feed_url, artwork)

@@ -158,11 +158,12 @@ class IngestOptions:
 
 
 def expand_paths(paths: Sequence[Path]) -> list[Path]:
-    """Folders become the files in them (recursively, hidden ones skipped), in name order."""
+    """Folders become the files in them (recursively, hidden ones skipped), in name order; a FIFO,
+    socket or device among them is kept, for ingest to name it ("not a regular file")."""
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
+            out.extend(sorted(p for p in path.rglob("*") if not p.is_dir() and not p.name.startswith(".")))
         else:
             out.append(path)
     return out
@@ -287,6 +288,21 @@ def check(
     this machine (a folder, a test server)."""
     findings, placeholders = _findings(project, catalog or load_catalog(project), target, deep, loudness)
     return findings + placeholders
+
+
+def retag(project: Project, show: str | None = None):
+    """Re-tag every stored MP3/M4A whose embedded tags differ from its record (what `check --deep`
+    reports): [mediastore.Retagged]."""
+    from grandirenhlm.mediastore import retag as retag_media
+
+    return retag_media(project, show)
+
+
+def gc(project: Project, dry_run: bool = False) -> list[Path]:
+    """The media store's files no record references, removed unless `dry_run` (never a master)."""
+    from grandirenhlm.mediastore import collect_garbage
+
+    return collect_garbage(project, dry_run)
 
 
 def _findings(

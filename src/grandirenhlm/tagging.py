@@ -30,11 +30,12 @@ from mutagen.id3 import (
     CTOCFlags,
 )
 from mutagen.mp4 import MP4, MP4Cover
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from grandirenhlm.chapters import episode_chapters
 from grandirenhlm.errors import MediaError
 from grandirenhlm.files import display_path
+from grandirenhlm.images import decode_reduced, open_image
 from grandirenhlm.media.types import AUDIO_MPEG
 from grandirenhlm.model import Chapter
 
@@ -74,21 +75,20 @@ def ended_chapters(chapters: tuple[Chapter, ...], duration: float) -> tuple[Chap
 
 def cover_jpeg(path: Path) -> bytes:
     """The cover as an RGB JPEG no larger than 3000 px a side: the file itself when it already is
-    one (no second generation of JPEG loss), else converted or resized with Pillow."""
-    try:
-        with Image.open(path) as img:
-            if img.format == "JPEG" and img.mode == "RGB" and max(img.size) <= MAX_COVER_PX:
-                return path.read_bytes()
-            img.load()
-            if img.mode != "RGB":
-                img = img.convert("RGB")
-            if max(img.size) > MAX_COVER_PX:
-                img.thumbnail((MAX_COVER_PX, MAX_COVER_PX), Image.Resampling.LANCZOS)
-            out = io.BytesIO()
-            img.save(out, "JPEG", quality=90)
-            return out.getvalue()
-    except (OSError, UnidentifiedImageError) as exc:
-        raise MediaError(f"{display_path(path)}: cannot read the cover image: {exc}") from exc
+    one (no second generation of JPEG loss), else converted or resized with Pillow (a larger one
+    decoded at reduced size; one over the pixel budget refused before decoding)."""
+    name = display_path(path)
+    with open_image(path, name, MediaError) as img:
+        if img.format == "JPEG" and img.mode == "RGB" and max(img.size) <= MAX_COVER_PX:
+            return path.read_bytes()
+        img = decode_reduced(img, name, MAX_COVER_PX, MediaError)
+        if img.mode != "RGB":
+            img = img.convert("RGB")
+        if max(img.size) > MAX_COVER_PX:
+            img.thumbnail((MAX_COVER_PX, MAX_COVER_PX), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        img.save(out, "JPEG", quality=90)
+        return out.getvalue()
 
 
 def write_tags(path: Path, tags: TagData, duration: float) -> None:

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import io
 
+from grandirenhlm.errors import MediaError
 from grandirenhlm.model import Cover
 
 
-def read_cover(data: bytes | None, warnings: list[str]) -> Cover | None:
-    """The cover a format's reader found (`data`), or None; problems are added to `warnings`."""
+def read_cover(data: bytes | None, warnings: list[str], name: object = "") -> Cover | None:
+    """The cover a format's reader found (`data`), or None; problems are added to `warnings`.
+
+    Only the image's header is read. One over the pixel budget (`images.MAX_IMAGE_PIXELS`) is a
+    decompression bomb waiting for whatever decodes it next: the file is refused (`MediaError`)."""
     if data is None:
         return None
-    from PIL import Image, UnidentifiedImageError  # only files with a cover pay for Pillow's import
+    # only files with a cover pay for Pillow's import
+    from PIL import Image
+
+    from grandirenhlm.images import open_image
 
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with open_image(io.BytesIO(data), f"{name}: embedded cover art", MediaError) as img:
             cover = Cover(
                 mime_type=Image.MIME.get(img.format, "image/unknown"), width=img.width, height=img.height
             )
             mode = img.mode
-    except (UnidentifiedImageError, OSError):
+    except MediaError as exc:
+        if "image too large" in str(exc):
+            raise
         warnings.append("embedded cover art is not a readable image")
         return None
     warnings.extend(f"embedded cover art: {p}" for p in artwork_problems(cover, mode))

@@ -15,6 +15,10 @@ from mutagen.mp4 import Atoms
 # elements, sync extensions): private, but its own reading of every M4A, so kept rather than redone
 from mutagen.mp4._as_entry import DescriptorError, ES_Descriptor
 
+# the boxes mutagen descends into (recursively: 10,000 nested `moov` boxes exhaust Python's stack)
+from mutagen.mp4._atom import _CONTAINERS, _SKIP_SIZE
+
+from grandirenhlm.errors import MediaError
 from grandirenhlm.media import chunks
 from grandirenhlm.media.comments import Comment, pick_comment
 from grandirenhlm.media.source import Reading, Source, VideoTrack, first_text
@@ -32,6 +36,52 @@ _COMMENT_NAMES = {"comment", "comments", "description"}
 def is_mp4(head: bytes) -> bool:
     """An ISO base media file starts with its `ftyp` box."""
     return head[4:8] == b"ftyp"
+
+
+# Limits checked before mutagen reads the box tree: real files nest 8 deep (moov/trak/mdia/minf/
+# stbl/stsd, udta/meta/ilst) and hold thousands of boxes (a fragmented hour: tens of thousands).
+MAX_BOX_DEPTH = 32
+MAX_BOXES = 1_000_000
+
+
+def check_boxes(fh: BinaryIO, size: int, name: object) -> None:
+    """Refuse (`MediaError`) a box tree nested deeper than `MAX_BOX_DEPTH` or holding more than
+    `MAX_BOXES` boxes, walking the headers without recursion; damaged sizes are left to mutagen.
+    Leaves `fh` at its start."""
+    ends, pos, count = [size], 0, 0
+    try:
+        while True:
+            while ends and pos + 8 > ends[-1]:
+                pos = ends.pop()
+            if not ends:
+                return
+            fh.seek(pos)
+            head = fh.read(8)
+            if len(head) < 8:
+                return
+            length, kind = struct.unpack(">I4s", head)
+            header = 8
+            if length == 1:
+                big = fh.read(8)
+                if len(big) < 8:
+                    return
+                length, header = struct.unpack(">Q", big)[0], 16
+            elif length == 0:
+                length = ends[-1] - pos  # to the end of its parent
+            if length < header:
+                return
+            count += 1
+            if count > MAX_BOXES:
+                raise MediaError(f"{name}: more than {MAX_BOXES:,} MP4 boxes, the limit")
+            if kind in _CONTAINERS:
+                if len(ends) > MAX_BOX_DEPTH:
+                    raise MediaError(f"{name}: MP4 boxes nested more than {MAX_BOX_DEPTH} deep, the limit")
+                ends.append(min(pos + length, ends[-1]))
+                pos += header + _SKIP_SIZE.get(kind, 0)
+            else:
+                pos += length
+    finally:
+        fh.seek(0)
 
 
 def codec(r: Reading) -> str:

@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import mutagen
+from mutagen.mp4 import MP4
 
 from grandirenhlm.errors import MediaError
 from grandirenhlm.files import DisplayPath
 from grandirenhlm.media.artwork import read_cover
 from grandirenhlm.media.formats import DAMAGED_PARTS, KNOWN, format_of, sniff
+from grandirenhlm.media.id3 import check_frame_sizes
+from grandirenhlm.media.mp4 import check_boxes
 from grandirenhlm.media.mpeg import id3v2_body_size, skip_id3v2
 from grandirenhlm.media.source import Reading, Source
 from grandirenhlm.model import Chapter, MediaInfo
@@ -24,6 +27,10 @@ from grandirenhlm.model import Chapter, MediaInfo
 TAG_KEYS = (
     "title", "artist", "album", "date", "comment", "track", "disc", "genre", "language", "copyright",
 )  # fmt: skip
+
+
+# No episode lasts a day; a longer duration read from a header is damage or an attack (inf, 10**19 s).
+MAX_DURATION_SECONDS = 24 * 3600
 
 
 def probe(path: Path) -> MediaInfo:
@@ -34,9 +41,15 @@ def probe(path: Path) -> MediaInfo:
     try:
         with src.open() as fh:
             _check_id3v2_size(fh, name, size)
-            audio = mutagen.File(fh, options=_sniff(fh))
+            check_frame_sizes(fh, name)
+            classes = _sniff(fh)
+            if classes is None or MP4 in classes:
+                check_boxes(fh, size, name)
+            audio = mutagen.File(fh, options=classes)
     except mutagen.MutagenError as exc:
         raise MediaError(f"{name}: unreadable media file: {_reason(exc)}") from exc
+    except RecursionError as exc:  # check_boxes bounds MP4; this names any other format that nests
+        raise MediaError(f"{name}: corrupt media file: structures nested too deep") from exc
     except MemoryError as exc:
         raise MediaError(
             f"{name}: corrupt media file: a size field asks for more memory than exists"
@@ -51,13 +64,15 @@ def probe(path: Path) -> MediaInfo:
     if truncated:
         raise MediaError(f"{name}: truncated file: {truncated}")
     r.length = float(getattr(audio.info, "length", 0) or 0)
-    if not round(r.length, 3) > 0 or not math.isfinite(r.length):
+    _check_duration(r.length, name)
+    if not round(r.length, 3) > 0:
         raise MediaError(f"{name}: no audio frames found (duration is 0)")
     r.codec = fmt.codec(r)
     r.bitrate = int(getattr(audio.info, "bitrate", 0) or 0) or None
     r.sample_rate = getattr(audio.info, "sample_rate", None)
     r.channels = getattr(audio.info, "channels", None)
     fmt.refine(r)
+    _check_duration(r.length, name)  # again: refine may take the movie's length
     if r.video is not None and fmt.with_video is not None:
         fmt = fmt.with_video
     warnings = r.warnings
@@ -69,7 +84,7 @@ def probe(path: Path) -> MediaInfo:
     if not fmt.type.publishable:
         warnings.append(f"{fmt.container} is a master format: encode it to MP3 or M4A before publishing it")
     tags = fmt.tags(r)
-    cover = read_cover(fmt.cover(r), warnings)
+    cover = read_cover(fmt.cover(r), warnings, name)
     video = r.video
     return MediaInfo(
         path=path,
@@ -90,6 +105,14 @@ def probe(path: Path) -> MediaInfo:
         chapters=_chapters(fmt.chapters(r), r.length),
         warnings=tuple(warnings),
     )
+
+
+def _check_duration(length: float, name: object) -> None:
+    """A hostile mdhd/mvhd (2**64 units at a timescale of 1), NaN or inf: refused."""
+    if not math.isfinite(length) or length > MAX_DURATION_SECONDS:
+        raise MediaError(
+            f"{name}: implausible duration ({length:.6g} s); the limit is {MAX_DURATION_SECONDS // 3600} hours"
+        )
 
 
 def _sniff(fh: BinaryIO) -> list[type] | None:
