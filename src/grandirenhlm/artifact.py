@@ -27,6 +27,15 @@ class Stage(IntEnum):
 
 
 @dataclass(frozen=True)
+class Stored:
+    """Bytes a build keeps in a file instead of in memory (a rendered page in the page cache)."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
 class Artifact:
     key: str
     stage: Stage
@@ -52,12 +61,18 @@ class Artifact:
         key: str,
         stage: Stage,
         content_type: str,
-        data: bytes,
+        data: bytes | Stored,
         references: tuple[str, ...] = (),
         cache: str = SHORT,
         live: tuple[tuple[str, str], ...] = (),
         redirect: str | None = None,
     ) -> Artifact:
+        """An object made by the build; `Stored` bytes stay in their file until they are sent."""
+        if isinstance(data, Stored):
+            return cls(
+                key, stage, content_type, cache, data.sha256, data.size, source=data.path,
+                references=references, live=live, redirect=redirect,
+            )  # fmt: skip
         return cls(
             key,
             stage,

@@ -11,10 +11,13 @@ feeds' XSLT stylesheet: all rendered here, through the same `PageCache`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import json
+import os
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -26,6 +29,7 @@ import nh3
 from markupsafe import Markup
 
 from grandirenhlm import layout
+from grandirenhlm.artifact import Stored
 from grandirenhlm.catalog import episode_order
 from grandirenhlm.config import Project
 from grandirenhlm.errors import ConfigError
@@ -251,8 +255,13 @@ class PageCache:
     Entries a build did not ask for are removed by `prune()`, so the cache holds one site.
     """
 
-    def __init__(self, project: Project, folder: Path | None = None):
+    def __init__(self, project: Project, folder: Path | None = None, stored: bool = False):
         self.folder = folder
+        # `stored` (with a folder): pages are handed out as `Stored` files, never held in memory,
+        # so a build's memory does not grow with its pages; their sha256 and size are kept in
+        # `index.json`, so a page reused is not even read.
+        self.stored = stored and folder is not None
+        self._index: dict[str, list] = self._read_index() if self.stored else {}
         self.images: Path | None = None  # where resized covers are kept (images.resize_cover)
         self.rendered = 0  # pages rendered by templates during this build
         self.reused = 0  # pages taken from the cache
@@ -263,11 +272,11 @@ class PageCache:
         self._salt = _code_and_templates_fingerprint(project)
 
     @classmethod
-    def for_project(cls, project: Project, base_url: str) -> PageCache:
+    def for_project(cls, project: Project, base_url: str, stored: bool = False) -> PageCache:
         """The project's cache on disk (`.grandirenhlm/pages/`), one folder per base URL so that
         building for two targets in turn does not evict the other's pages."""
         scope = hashlib.sha256(base_url.encode("utf-8")).hexdigest()[:12]
-        cache = cls(project, project.root / ".grandirenhlm" / "pages" / scope)
+        cache = cls(project, project.root / ".grandirenhlm" / "pages" / scope, stored)
         cache.images = project.root / ".grandirenhlm" / "covers"
         return cache
 
@@ -281,10 +290,12 @@ class PageCache:
             hit = self._reprs[id(value)] = (value, repr(value))
         return hit[1]
 
-    def page(self, key: str, inputs: tuple, render_page: Callable[[], bytes]) -> bytes:
+    def page(self, key: str, inputs: tuple, render_page: Callable[[], bytes]) -> bytes | Stored:
         spelled = ", ".join(self._repr(value) for value in inputs)
         digest = hashlib.sha256(f"{self._salt}\0{key}\0{spelled}".encode()).hexdigest()
         self._used.add(digest)
+        if self.stored:
+            return self._stored(digest, key, render_page)
         data = self._memory.get(digest)
         if data is None and self.folder is not None:
             try:
@@ -294,21 +305,67 @@ class PageCache:
         if data is not None:
             self.reused += 1
             return data
-        data = render_page()
-        self.rendered += 1
-        self.rendered_keys.append(key)
+        data = self._render(key, render_page)
         self._memory[digest] = data
         if self.folder is not None:
             write_atomic(self.folder / f"{digest}.html", data, durable=False)  # no half page read back
         return data
 
+    def _render(self, key: str, render_page: Callable[[], bytes]) -> bytes:
+        self.rendered += 1
+        self.rendered_keys.append(key)
+        return render_page()
+
+    def _stored(self, digest: str, key: str, render_page: Callable[[], bytes]) -> Stored:
+        assert self.folder is not None
+        path = self.folder / f"{digest}.html"
+        known = self._index.get(digest)
+        if isinstance(known, list) and len(known) == 2:
+            try:
+                os.utime(path)  # still there (and fresh: see `prune`)
+            except OSError:
+                pass
+            else:
+                self.reused += 1
+                return Stored(path, known[0], known[1])
+        data = self._render(key, render_page)
+        write_atomic(path, data, durable=False)  # no half page read back
+        sha256 = hashlib.sha256(data).hexdigest()
+        self._index[digest] = [sha256, len(data)]
+        return Stored(path, sha256, len(data))
+
+    def _read_index(self) -> dict[str, list]:
+        assert self.folder is not None
+        try:
+            index = json.loads((self.folder / "index.json").read_bytes())
+        except (OSError, ValueError):
+            return {}
+        return index if isinstance(index, dict) else {}
+
+    # Pages another build still uses (a publish running beside a build) are kept: a build touches
+    # every page it reuses, and `prune` leaves what was touched in the last ten minutes.
+    PRUNE_AFTER_SECONDS = 600
+
     def prune(self) -> None:
         """Forget the pages this build did not ask for (old versions)."""
         self._memory = {k: v for k, v in self._memory.items() if k in self._used}
-        if self.folder is not None and self.folder.is_dir():
-            for path in self.folder.iterdir():
-                if path.suffix == ".html" and path.stem not in self._used:
-                    path.unlink(missing_ok=True)
+        if self.folder is None or not self.folder.is_dir():
+            return
+        cutoff = time.time() - self.PRUNE_AFTER_SECONDS
+        kept: set[str] = set(self._used)
+        for entry in os.scandir(self.folder):
+            stem, _, suffix = entry.name.rpartition(".")
+            if suffix != "html" or stem in self._used:
+                continue
+            with contextlib.suppress(OSError):
+                if entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+                else:
+                    kept.add(stem)
+        if self.stored:
+            index = {d: v for d, v in self._index.items() if d in kept}
+            with contextlib.suppress(OSError):
+                write_atomic(self.folder / "index.json", json.dumps(index).encode(), durable=False)
 
 
 def _code_and_templates_fingerprint(project: Project) -> str:

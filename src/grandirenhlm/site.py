@@ -345,12 +345,14 @@ def render(
     return _render(project, base_url, at, catalog, cache, folders)[0]
 
 
-def _render(project, base_url, at, catalog, cache, folders=True):
+def _render(project, base_url, at, catalog, cache, folders=True, stored=False):
+    """`stored`: pages stay in the page cache's files (`artifact.Stored`) until they are written
+    or sent, so that memory does not grow with the site (build, publish)."""
     from grandirenhlm.build import build_site
     from grandirenhlm.pages import PageCache
 
     catalog = catalog or load_catalog(project)
-    pages = PageCache.for_project(project, base_url) if cache else None
+    pages = PageCache.for_project(project, base_url, stored=stored) if cache else None
     return build_site(project, catalog, base_url, at or now(), cache=pages, folders=folders), pages
 
 
@@ -380,7 +382,7 @@ def build(
 
     with saved.forgotten_on_failure():
         catalog = load_catalog(project)
-        artifacts = render(project, base, at or saved.now, catalog)
+        artifacts = _render(project, base, at or saved.now, catalog, True, stored=True)[0]
         written, unchanged = write_folder(artifacts, folder, base, _shows(catalog))
     until = None if at else fingerprint.next_change(catalog, saved.now)
     saved.remember({"objects": len(artifacts)}, catalog, outputs=(where,), until=until)
@@ -519,7 +521,13 @@ def publish(
             for line in setup(project, target):
                 (warn if line.startswith("warning: ") else reporter.log)(line)
         artifacts, pages = _render(
-            project, base_url, options.at or saved.now, catalog, True, serves_folder_indexes(target)
+            project,
+            base_url,
+            options.at or saved.now,
+            catalog,
+            True,
+            serves_folder_indexes(target),
+            stored=True,
         )
         storage = open_storage(project, target)
         verifier = backend(target.url).verifier(target, base_url) if options.verify else None
