@@ -176,6 +176,7 @@ def load_project(root: Path) -> Project:
     data = read_toml(path)
     problems: list[str] = []
     r = FieldReader(data, display_path(path), problems)
+    r.refuse_control_characters()
     r.unknown_keys({"site", "publish", "targets", "notify"})
     site = r.table("site", required=False) or FieldReader({}, r.where, problems, "site.")
     site.unknown_keys({"title", "description", "language", "accessibility", "legal"})
@@ -239,8 +240,11 @@ def _read_notice(site: FieldReader, key: str, keys: set[str]) -> Notice:
         return Notice()
     t.unknown_keys(keys)
     values: dict = {
-        k: t.text(k, required=False) or "" for k in sorted(keys - {"status", "audience_measurement"})
+        k: t.text(k, required=False) or ""
+        for k in sorted(keys - {"status", "audience_measurement", "contact"})
     }
+    # pages make a link of it: an address (mailto:) or an http(s) URL, never `javascript:` and the like
+    values["contact"] = t.url("contact", email=True) or ""
     if "status" in keys:
         values["status"] = t.choice("status", RGAA_STATUSES, "")
     if "audience_measurement" in keys:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import os
 import re
 import struct
 from collections.abc import Sequence
@@ -194,13 +193,15 @@ _UNKNOWN = object()
 
 
 def _record_stamp(episode: Episode) -> str | None:
-    """An episode record's identity on disk: path, size, modification time (None if unreadable)."""
+    """An episode record's identity on disk: its path and the SHA-256 of its bytes (None if
+    unreadable). Content, not size and time, which an edit can keep (a checkout, an editor)."""
     source = str(episode.source)
     try:
-        st = os.stat(source)
+        with open(source, "rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
     except OSError:
         return None
-    return f"{source}|{st.st_size}|{st.st_mtime_ns}"
+    return f"{source}|{digest}"
 
 
 def _store_file(store: Path, page_url: str, context: tuple) -> Path:
@@ -359,7 +360,7 @@ def _channel(
     # feedgen writes the *last* link as RSS <link>: the self link first, the web page last.
     fg.link(href=self_url, rel="self")
     fg.link(href=page_url, rel="alternate")
-    fg.description(show.description)
+    fg.description(description_html(show.description))  # sanitised, as every item's
     fg.language(show.language)
     fg.generator("grandirenhlm", uri="https://pypi.org/project/grandirenhlm/")
     fg.image(url=cover_url, title=show.title, link=page_url)
@@ -423,7 +424,7 @@ def _channel(
             live.end,
             e.guid,
             e.title,
-            e.description or e.title,
+            description_html(e.description or e.title),
             page_url,  # no episode page before the replay: the show's page
             live.url,
             live.mime_type,
@@ -442,8 +443,11 @@ def _add_entry(fg: FeedGenerator, show: Show, episode: Episode, base_url: str, c
     fe.enclosure(media_url, str(media.size), media.mime_type)
     chapters = chaps.episode_chapters(episode)
     description = episode_description(episode, chapters)
-    fe.description(description)
-    fe.content(description_html(description), type="CDATA")
+    # Apps render <description> as HTML too: the same sanitised HTML as content:encoded, never the
+    # raw notes (a `<script>` or `javascript:` link written in a record stays text or is dropped).
+    notes = description_html(description)
+    fe.description(notes)
+    fe.content(notes, type="CDATA")
     it = fe.itunes
     it.itunes_duration(round(media.duration_seconds))
     it.itunes_image(layout.absolute(base_url, cover_key))  # PSP-1 recommends an image on every item

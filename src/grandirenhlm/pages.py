@@ -25,6 +25,7 @@ from grandirenhlm.errors import ConfigError
 from grandirenhlm.files import write_atomic
 from grandirenhlm.images import CoverSet
 from grandirenhlm.model import Episode, Show
+from grandirenhlm.records import is_web_url
 from grandirenhlm.text import clock, date_fr, duration_fr, iso_duration, size_fr, text_to_html, typo_fr
 from grandirenhlm.transcripts import FORMATS, Transcript, load_transcript
 
@@ -100,11 +101,9 @@ def subscribe_links(show: Show) -> list[tuple[str, str]]:
     for key, label, template in PLATFORMS:
         value = show.links.get(key)
         if value:
-            out.append(
-                (label, value if value.startswith(("https://", "http://")) else template.format(value))
-            )
+            out.append((label, value if is_web_url(value) else template.format(value)))
     for name, url in sorted(show.links.items()):
-        if name not in known:
+        if name not in known and is_web_url(url):  # records refuse the others; a Show made in code too
             out.append((name, url))
     return out
 
