@@ -176,6 +176,7 @@ def load_project(root: Path) -> Project:
     data = read_toml(path)
     problems: list[str] = []
     r = FieldReader(data, display_path(path), problems)
+    r.source = path
     r.refuse_control_characters()
     r.unknown_keys({"site", "publish", "targets", "notify"})
     site = r.table("site", required=False) or FieldReader({}, r.where, problems, "site.")

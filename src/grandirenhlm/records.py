@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import difflib
 import hashlib
 import json
 import os
@@ -158,6 +159,9 @@ def parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{display_path(path)}: not UTF-8 text") from exc
     except tomllib.TOMLDecodeError as exc:
+        advice = _toml_mistake(raw, str(exc))
+        if advice:
+            raise ConfigError(f"{display_path(path)}: {advice}") from exc
         raise ConfigError(f"{display_path(path)}: invalid TOML: {exc}") from exc
     except RecursionError as exc:  # tomllib recurses once per nested array or inline table
         raise ConfigError(f"{display_path(path)}: {_too_deep()}") from exc
@@ -236,6 +240,95 @@ def is_email(value: str) -> bool:
     return _EMAIL.fullmatch(value) is not None
 
 
+# ---------------------------------------------------------------- the mistakes people make in TOML
+
+_AT_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+_KEY_VALUE = re.compile(r"""\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=\s*(.*?)\s*$""")
+_FRENCH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+_NO_SECONDS = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(?!:\d)(.*)")
+
+
+def toml_date_fix(text: str) -> str | None:
+    """What to write for a date or date-time given as `text` (quoted, in French order, a time
+    without seconds): a TOML literal that parses as a date or date-time, or None."""
+    text = text.strip()
+    if m := _FRENCH_DATE.fullmatch(text):
+        day, month, year = int(m[1]), int(m[2]), int(m[3])
+        fix = f"{year:04d}-{month:02d}-{day:02d}"
+        if m[4]:
+            fix += f"T{int(m[4]):02d}:{m[5]}:{m[6] or '00'}"
+    elif m := _NO_SECONDS.fullmatch(text):
+        fix = f"{m[1]}T{m[2]}:00{m[3].strip()}"
+    else:
+        fix = text
+    try:
+        value = tomllib.loads(f"v = {fix}")["v"]
+    except tomllib.TOMLDecodeError:
+        return None
+    return fix if isinstance(value, date | datetime | time) else None
+
+
+def _quoted_date_advice(key: str, written: str, fix: str | None) -> str:
+    if fix is None:
+        return ""
+    if fix == written.strip():
+        return f"; a date in quotes is text: remove the quotes: {key} = {fix}"
+    return f"; write {key} = {fix} (no quotes, year-month-day, seconds in times)"
+
+
+def _toml_mistake(raw: bytes, error: str) -> str | None:
+    """For a TOML syntax error on a line people often get wrong, "line N: key: what is wrong;
+    what to write instead"; None for the others (the parser's own message is kept)."""
+    where = _AT_LINE.search(error)
+    if where is None:
+        return None
+    number = int(where[1])
+    lines = raw.decode("utf-8", errors="replace").splitlines()
+    if not 1 <= number <= len(lines):
+        return None
+    m = _KEY_VALUE.fullmatch(lines[number - 1])
+    if m is None:
+        return None
+    key, value = m[1], re.sub(r"\s+#[^\"']*$", "", m[2])  # without a trailing comment
+    fix = toml_date_fix(value)
+    if fix is not None and fix != value:
+        if _FRENCH_DATE.fullmatch(value):
+            why = f"{value} is a date in day/month/year order; TOML dates are year-month-day"
+        else:
+            why = f"{value} is a time without seconds; TOML times have them"
+        return f"line {number}: {key}: {why}: write {key} = {fix}"
+    if value.startswith('"') and not value.startswith('"""') and value.count('"') - value.count('\\"') > 2:
+        inner = value[1:-1] if value.endswith('"') else value[1:]
+        if "'" not in inner:
+            instead = f"{key} = '{inner}'"
+        else:
+            instead = f'{key} = "' + re.sub(r'(?<!\\)"', '\\"', inner) + '"'
+        return f'line {number}: {key}: a " inside a text ends it; write {instead}'
+    return None
+
+
+def key_line(text: str, name: str) -> int | None:
+    """The line (1-based) of a TOML text that sets `name` (`a.b[2].c`: key `c` under `[a.b]` or
+    `[[a.b]]`), or None."""
+    parts = re.sub(r"\[\d+\]", "", name).split(".")
+    key, table = parts[-1].strip("'\""), ".".join(parts[:-1])
+    current = ""
+    fallback = None
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if header := re.fullmatch(r"\[\[?\s*([^\]]+?)\s*\]\]?(\s*#.*)?", stripped):
+            current = header[1]
+            continue
+        m = _KEY_VALUE.fullmatch(line)
+        if m and m[1].strip("'\"") == key:
+            if current == table:
+                return number
+            fallback = fallback or number
+        elif fallback is None and re.search(rf"[{{,]\s*{re.escape(key)}\s*=", line):
+            fallback = number  # in an inline table
+    return fallback
+
+
 # Numbers beyond these are mistakes, refused when read rather than failing later (a duration of `inf`
 # cannot be rounded for itunes:duration): 10,000,000 s is 115 days of audio.
 MAX_SECONDS = 10_000_000.0
@@ -265,14 +358,26 @@ class FieldReader:
         self.root = root  # the project: every file named must lie inside it (None: not checked)
         # keys already reported for a control character: no second problem about the same value
         self.refused: AbstractSet[str] = frozenset()
+        self.source: Path | None = None  # the file, read again only to name a problem's line
 
     def sub(self, data: dict[str, Any], prefix: str) -> FieldReader:
         """A reader of a nested table (`prefix` ends with "."), reporting into the same problems."""
         sub = FieldReader(
             data, self.where, self.problems, f"{self.prefix}{prefix}", self.check_files, self.root
         )
-        sub.refused = self.refused
+        sub.refused, sub.source = self.refused, self.source
         return sub
+
+    def line(self, key: str) -> str:
+        """ " (line N)" where the file sets `key`, or "" when it cannot be told."""
+        if self.source is None:
+            return ""
+        try:
+            text = self.source.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return ""
+        n = key_line(text, f"{self.prefix}{key}")
+        return f" (line {n})" if n else ""
 
     def refuse_control_characters(self) -> None:
         """Report every text of the table (at any depth) that holds a control character, once."""
@@ -381,6 +486,15 @@ class FieldReader:
 
     def moment(self, key: str, required: bool = True) -> datetime | None:
         """A TOML date-time (with offset) or date; a date means midnight UTC."""
+        written = self.data.get(key)
+        if isinstance(written, str):  # a date in quotes is text: say what to write instead
+            fix = toml_date_fix(written)
+            self.problem(
+                key,
+                "expected a date like 2023-06-26 or 2023-06-26T10:00:00+02:00, got "
+                f"{written!r}{self.line(key)}" + _quoted_date_advice(key, written, fix),
+            )
+            return None
         value = self.value(
             key,
             required,
@@ -404,7 +518,9 @@ class FieldReader:
 
     def unknown_keys(self, known: AbstractSet[str]) -> None:
         for key in sorted(set(self.data) - known):
-            self.problem(key, "unknown key")
+            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            self.problem(key, f"unknown key{self.line(key)}{hint}")
 
     def relative_path(self, key: str, base: Path, required: bool = True) -> Path | None:
         value = self.text(key, required)
@@ -444,6 +560,7 @@ def load_show(path: Path, root: Path | None = None) -> Show:
     problems: list[str] = []
     root = root if root is not None else Path(os.path.abspath(path)).parent.parent
     r = FieldReader(data, display_path(path), problems, root=root)
+    r.source = path
     r.refuse_control_characters()
     r.unknown_keys(SHOW_KEYS)
     owner = r.table("owner")
@@ -641,6 +758,7 @@ def _read_episode(
     problems: list[str] = []
     root = root if root is not None else Path(os.path.abspath(path)).parent.parent.parent
     r = FieldReader(data, DisplayPath(path), problems, check_files=not replacing_media, root=root)  # type: ignore[arg-type]
+    r.source = path
     r.refuse_control_characters()
     r.unknown_keys(EPISODE_KEYS)
     live = _read_live(r)
