@@ -69,7 +69,9 @@ def load_catalog(project: Project) -> Catalog:
                 continue
             for path in sorted(folder.glob("*.toml")):
                 try:
-                    episodes[folder.name].append(load_episode(path, folder.name, cache, project.root))
+                    episodes[folder.name].append(
+                        load_episode(path, folder.name, cache, project.root, project.timezone)
+                    )
                 except ValidationError as exc:
                     problems.extend(exc.problems)
                 except ConfigError as exc:

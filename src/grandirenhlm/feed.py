@@ -22,6 +22,7 @@ import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 import nh3
@@ -201,7 +202,8 @@ def _record_stamp(episode: Episode) -> str | None:
             digest = hashlib.file_digest(fh, "sha256").hexdigest()
     except OSError:
         return None
-    return f"{source}|{digest}"
+    # the dates too: a record without offsets reads differently under another project time zone
+    return f"{source}|{digest}|{episode.pub_date.isoformat()}"
 
 
 def _store_file(store: Path, page_url: str, context: tuple) -> Path:
@@ -370,8 +372,8 @@ def _channel(
     # a feed with nothing dated has no lastBuildDate, so a no-op publish leaves it unchanged.
     newest = max((e.pub_date for e in (*all_episodes, *live_items)), default=None)
     if newest is not None:
-        fg.lastBuildDate(newest)
-        fg.pubDate(newest)
+        fg.lastBuildDate(newest.astimezone(UTC))  # feeds show every time in UTC
+        fg.pubDate(newest.astimezone(UTC))
     else:
         fg._FeedGenerator__rss_lastBuildDate = None  # feedgen < 2 (pinned): no public way to unset it
 
@@ -414,14 +416,16 @@ def _channel(
     for e in all_episodes:
         if e.episode_type == "trailer" and e.media is not None:
             media_url = layout.absolute(base_url, layout.media(e))
-            pod.trailer(media_url, e.title, e.pub_date, e.media.size, e.media.mime_type, e.season)
+            pod.trailer(
+                media_url, e.title, e.pub_date.astimezone(UTC), e.media.size, e.media.mime_type, e.season
+            )
     for e in live_items:
         live = e.live
         assert live is not None
         pod.live_item(
             live.status,
-            live.start,
-            live.end,
+            live.start.astimezone(UTC),
+            live.end.astimezone(UTC),
             e.guid,
             e.title,
             description_html(e.description or e.title),
@@ -437,7 +441,7 @@ def _add_entry(fg: FeedGenerator, show: Show, episode: Episode, base_url: str, c
     fe.guid(episode.guid, permalink=False)
     fe.title(episode.title)
     fe.link(href=layout.absolute(base_url, layout.episode_page(episode)))
-    fe.pubDate(episode.pub_date)
+    fe.pubDate(episode.pub_date.astimezone(UTC))
     media = episode.media
     media_url = layout.absolute(base_url, layout.media(episode))
     fe.enclosure(media_url, str(media.size), media.mime_type)

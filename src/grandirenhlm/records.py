@@ -21,7 +21,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -359,13 +359,14 @@ class FieldReader:
         # keys already reported for a control character: no second problem about the same value
         self.refused: AbstractSet[str] = frozenset()
         self.source: Path | None = None  # the file, read again only to name a problem's line
+        self.zone: tzinfo = UTC  # where dates and times written without an offset are read
 
     def sub(self, data: dict[str, Any], prefix: str) -> FieldReader:
         """A reader of a nested table (`prefix` ends with "."), reporting into the same problems."""
         sub = FieldReader(
             data, self.where, self.problems, f"{self.prefix}{prefix}", self.check_files, self.root
         )
-        sub.refused, sub.source = self.refused, self.source
+        sub.refused, sub.source, sub.zone = self.refused, self.source, self.zone
         return sub
 
     def line(self, key: str) -> str:
@@ -485,7 +486,8 @@ class FieldReader:
         return default if value is None else value
 
     def moment(self, key: str, required: bool = True) -> datetime | None:
-        """A TOML date-time (with offset) or date; a date means midnight UTC."""
+        """A TOML date-time or date; without an offset it is read in `zone` (the project's time
+        zone), a date meaning midnight there."""
         written = self.data.get(key)
         if isinstance(written, str):  # a date in quotes is text: say what to write instead
             fix = toml_date_fix(written)
@@ -504,10 +506,9 @@ class FieldReader:
         if value is None:
             return None
         if not isinstance(value, datetime):
-            return datetime.combine(value, time(0), tzinfo=UTC)
+            return datetime.combine(value, time(0), tzinfo=self.zone)
         if value.tzinfo is None:
-            self.problem(key, f"needs a UTC offset, like {value.isoformat()}+02:00")
-            return None
+            return value.replace(tzinfo=self.zone)
         return value
 
     def table(self, key: str, required: bool = True) -> FieldReader | None:
@@ -734,31 +735,43 @@ class EpisodeRecord:
 
 
 def load_episode(
-    path: Path, show_slug: str, cache: TomlCache | None = None, root: Path | None = None
+    path: Path,
+    show_slug: str,
+    cache: TomlCache | None = None,
+    root: Path | None = None,
+    zone: tzinfo = UTC,
 ) -> Episode:
     """Read `episodes/<show>/<slug>.toml` into an `Episode`, raising every problem at once; the files
-    it names must lie inside the project `root` (default: the folder holding `episodes/`)."""
+    it names must lie inside the project `root` (default: the folder holding `episodes/`), dates
+    without an offset are in `zone` (the project's time zone)."""
     data = cache.read(path) if cache is not None else read_toml(path)
-    return _read_episode(data, path, show_slug, replacing_media=False, root=root)[0]
+    return _read_episode(data, path, show_slug, replacing_media=False, root=root, zone=zone)[0]
 
 
-def read_episode(path: Path, show_slug: str, *, replacing_media: bool = False) -> EpisodeRecord:
+def read_episode(
+    path: Path, show_slug: str, *, replacing_media: bool = False, zone: tzinfo = UTC
+) -> EpisodeRecord:
     """Read an episode record to rewrite it (`write_episode`), raising every problem at once.
 
     `replacing_media`: the caller (ingest) gives the record new media, so `[media]` may be missing
     (a record written by hand before its media) and the files it names need not exist."""
     data = read_toml(path)
-    episode, master = _read_episode(data, path, show_slug, replacing_media, root=None)
+    episode, master = _read_episode(data, path, show_slug, replacing_media, root=None, zone=zone)
     return EpisodeRecord(episode, master, _Written(episode, master, data))
 
 
 def _read_episode(
-    data: dict[str, Any], path: Path, show_slug: str, replacing_media: bool, root: Path | None
+    data: dict[str, Any],
+    path: Path,
+    show_slug: str,
+    replacing_media: bool,
+    root: Path | None,
+    zone: tzinfo = UTC,
 ) -> tuple[Episode, MasterFile | None]:
     problems: list[str] = []
     root = root if root is not None else Path(os.path.abspath(path)).parent.parent.parent
     r = FieldReader(data, DisplayPath(path), problems, check_files=not replacing_media, root=root)  # type: ignore[arg-type]
-    r.source = path
+    r.source, r.zone = path, zone
     r.refuse_control_characters()
     r.unknown_keys(EPISODE_KEYS)
     live = _read_live(r)
