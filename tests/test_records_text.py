@@ -38,6 +38,7 @@ TITLE = 'title = "Témoignage n° 1"'
         (SHOW, 'author = "', 'author = "Fin\\uFFFF', "author", "U+FFFF"),
         (SHOW, "[owner]", '[links]\n"a\\u0007b" = "https://exemple.fr/"\n\n[owner]', "'links.a\\x07b'", "U+0007"),
         (SHOW, "[owner]", '[links]\nspotify = "abc\\u0008"\n\n[owner]', "links.spotify", "U+0008"),
+        (SHOW, "[owner]", '[links]\n"a\\nb" = "https://exemple.fr/"\n\n[owner]', "'links.a\\nb'", "U+000A"),
         (CONFIG, 'publisher = "', 'publisher = "\\u0001', "site.legal.publisher", "U+0001"),
     ],
 )  # fmt: skip

@@ -199,6 +199,11 @@ def control_character(text: str) -> str | None:
     return None if found is None else f"U+{ord(found.group()):04X}"
 
 
+def _line_break(key: str) -> str | None:
+    found = re.search("[\t\n\u2028\u2029]", key)
+    return None if found is None else f"U+{ord(found.group()):04X}"
+
+
 def control_character_problems(data: Any, prefix: str = "") -> list[tuple[str, str]]:
     """(key, problem) for every key (at any depth, `a.b[0].c`) whose text or name holds a control
     character; a key that holds one is named by its `repr` (the message never prints it raw)."""
@@ -206,7 +211,7 @@ def control_character_problems(data: Any, prefix: str = "") -> list[tuple[str, s
     if isinstance(data, dict):
         for key, value in data.items():
             name = f"{prefix}{key}"
-            bad = control_character(key)
+            bad = control_character(key) or _line_break(key)  # a key is one line: no tab or newline
             if bad is not None:
                 problems.append((repr(name), f"the key holds the control character {bad}; remove it"))
                 continue
