@@ -195,3 +195,15 @@ def test_every_link_of_a_built_site_is_http_mailto_or_relative(demo_project: Pat
 
 def test_pages_and_records_know_the_same_platforms():
     assert tuple(key for key, _, _ in PLATFORMS) == PLATFORM_LINKS
+
+
+def test_a_control_character_in_a_transcript_is_one_line(demo_project: Path):
+    """A transcript's text reaches pages and JSON: `check` names the cue, `build` refuses."""
+    vtt = "episodes/grandir-en-hlm/temoignage-1.vtt"
+    edit(demo_project, vtt, "Témoignage numéro 1 sur six.", "Témoignage\x07 numéro 1 sur six.\ufffe")
+    where = f"{vtt}: cue 2 (00:00:01.607): holds the control character U+0007; remove it"
+    assert error_lines(cli(demo_project, "check")) == [f"error: {EPISODE}: transcript: {where}"]
+    out = demo_project.parent / "site"
+    (line,) = error_lines(cli(demo_project, "build", "--output", str(out)))
+    assert line.endswith(where), line
+    assert not out.exists()

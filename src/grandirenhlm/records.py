@@ -200,7 +200,7 @@ def control_character(text: str) -> str | None:
 
 
 def _line_break(key: str) -> str | None:
-    found = re.search("[\t\n\u2028\u2029]", key)
+    found = re.search("[\t\n\x85\u2028\u2029]", key)
     return None if found is None else f"U+{ord(found.group()):04X}"
 
 
