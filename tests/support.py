@@ -20,7 +20,7 @@ from mutagen.id3 import APIC, COMM, ID3, TALB, TDRC, TIT2, TPE1, TRCK
 from PIL import Image
 
 from grandirenhlm import site
-from grandirenhlm.build import Artifact
+from grandirenhlm.artifact import Artifact
 from grandirenhlm.cli import main
 
 REPO = Path(__file__).resolve().parents[1]

@@ -74,3 +74,14 @@ def test_the_promised_record_limits_are_the_code_limits():
     assert f"nest at most {records.MAX_TOML_DEPTH} deep" in promises
     assert f"at most {records.MAX_SECONDS:,.0f} (115 days)" in promises
     assert records.MAX_INTEGER == 2**53 - 1 and "at most 2^53 - 1" in promises
+
+
+def test_every_module_is_in_the_architecture_module_map():
+    """ARCHITECTURE.md's module map matches the tree: every module of the package is named there."""
+    architecture = (REPO / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    package = REPO / "src" / "grandirenhlm"
+    modules = sorted(p.relative_to(package) for p in package.rglob("*.py") if p.name != "__init__.py")
+    missing = [
+        str(m) for m in modules if f"`{m.name}`" not in architecture and f"`{m.stem}`" not in architecture
+    ]
+    assert missing == []

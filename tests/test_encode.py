@@ -216,8 +216,9 @@ def test_corrected_master_new_url_same_guid(project: Path, tmp_path: Path) -> No
     assert second["media"]["sha256"] != first["media"]["sha256"]
     assert second["media"]["file"] != first["media"]["file"]
 
-    again = ingest(project, "--quiet", str(master))  # nothing changed: nothing to do
-    assert again.exit_code == 0 and again.stdout.startswith("unchanged:")
+    again = ingest(project, "--quiet", str(master))  # nothing changed: nothing to do, nothing said
+    assert again.exit_code == 0 and again.stdout == ""
+    assert ingest(project, str(master)).stdout.startswith("unchanged:")
 
 
 def test_same_master_same_settings_is_never_encoded_twice(
@@ -276,15 +277,18 @@ def test_jobs_encode_in_parallel_results_in_order_with_progress_lines(project: P
 
 
 def test_quiet_prints_only_results(project: Path) -> None:
-    """-q: no progress at all, only the one result line per file, paths relative to the project."""
+    """-q: no progress at all, only a result line per file that changed, paths relative to the project."""
     (project / "masters").mkdir()
     make_master(project / "masters" / "q.wav", 1.0)
     result = ingest(project, "-q", "masters/q.wav")
     assert result.exit_code == 0 and result.stderr == ""
     assert result.stdout == f"created: episodes/{SHOW}/q.toml <- masters/q.wav\n"
     again = ingest(project, "-q", "masters/q.wav")
-    assert again.exit_code == 0 and again.stderr == ""
-    assert again.stdout == f"unchanged: episodes/{SHOW}/q.toml <- masters/q.wav\n"
+    assert (
+        again.exit_code == 0 and again.stderr == "" and again.stdout == ""
+    )  # issue 19: a quiet rerun is silent
+    loud = ingest(project, "masters/q.wav")
+    assert loud.stdout == f"unchanged: episodes/{SHOW}/q.toml <- masters/q.wav\n"
 
 
 def test_progress_bar_on_a_terminal(project: Path, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grandirenhlm.build import Artifact, Stage
+from grandirenhlm.artifact import Artifact, Stage
 from grandirenhlm.plan import plan_publish, stage_of
 
 keys = st.text(alphabet="abcdef/", min_size=1, max_size=8)

@@ -12,7 +12,7 @@ import feedparser
 import pytest
 
 from grandirenhlm import site
-from grandirenhlm.build import Stage
+from grandirenhlm.artifact import Stage
 from grandirenhlm.config import load_project
 from grandirenhlm.plan import plan_publish
 from grandirenhlm.storage import MANIFEST_KEY

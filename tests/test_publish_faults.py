@@ -19,7 +19,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from grandirenhlm.build import Stage
+from grandirenhlm.artifact import Stage
 from grandirenhlm.lock import LOCK_KEY, LockInfo
 from grandirenhlm.plan import KEEP_SECONDS
 from grandirenhlm.storage import MANIFEST_KEY

@@ -169,7 +169,12 @@ def _print_info(data: dict) -> None:
 @click.option("--normalize", is_flag=True, default=None, help="Normalise loudness while encoding (two-pass).")
 @click.option("--format", "fmt", type=click.Choice(["mp3", "m4a"]), help="Encode to this format.")
 @click.option("--jobs", "-j", type=click.IntRange(1), help="Encodes run in parallel (default: cores).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress, only results and errors.")
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="No progress, no line for unchanged files: only what changed, and errors.",
+)
 @click.pass_context
 def ingest(
     ctx, files: tuple[Path, ...], show: str, slug: str | None, title: str | None, force: bool,
@@ -190,7 +195,7 @@ def ingest(
             if isinstance(result, GrandirError):
                 click.echo(f"error: {result}", err=True)
                 failures += 1
-            else:
+            elif not (quiet and result.action == "unchanged"):  # a quiet rerun over 10,000 files: nothing
                 click.echo(
                     f"{result.action}: {site.display_path(result.record)} <- {site.display_path(path)}"
                 )

@@ -39,7 +39,7 @@ from grandirenhlm.encode import (
 from grandirenhlm.errors import ConfigError, GrandirError, MediaError, ValidationError
 from grandirenhlm.files import copy_atomic, display_path, write_atomic
 from grandirenhlm.media import probe
-from grandirenhlm.model import Chapter, Episode, EpisodeMedia, MediaInfo
+from grandirenhlm.model import Chapter, Episode, EpisodeMedia, IngestResult, MediaInfo
 from grandirenhlm.records import (
     EpisodeRecord,
     MasterFile,
@@ -49,14 +49,6 @@ from grandirenhlm.records import (
     write_episode,
 )
 from grandirenhlm.tagging import TagData
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    source: Path
-    record: Path
-    action: str  # "created", "updated" or "unchanged"
-    sha256: str
 
 
 def make_slug(text: str) -> str:

@@ -212,3 +212,13 @@ class Episode:
     license_url: str | None = None
     live: Live | None = None
     poster: Path | None = None  # a frame of a video replay, extracted by ingest, for its page
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What `ingest` did with one file."""
+
+    source: Path
+    record: Path
+    action: str  # "created", "updated" or "unchanged"
+    sha256: str

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from grandirenhlm.build import Artifact, Stage
+from grandirenhlm.artifact import Artifact, Stage
 
 # The upload settings of one object as the target applies them (see `Storage.settings`).
 Settings = dict[str, str | None]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from grandirenhlm.build import Artifact, Stage
+from grandirenhlm.artifact import Artifact, Stage
 from grandirenhlm.errors import StorageError
 from grandirenhlm.lock import publish_lock
 from grandirenhlm.plan import KEEP_SECONDS, Plan, plan_publish, prune_due, stage_of

@@ -27,21 +27,50 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from grandirenhlm.build import Artifact, build_site
-from grandirenhlm.catalog import Catalog, load_catalog
-from grandirenhlm.check import Finding, check_catalog, placeholder_findings
+from grandirenhlm import fingerprint
 from grandirenhlm.config import Project, Target, find_project, load_project, with_overrides
 from grandirenhlm.errors import GrandirError
 from grandirenhlm.files import display_path
-from grandirenhlm.plan import Plan, plan_publish
 from grandirenhlm.progress import Reporter, make_reporter
-from grandirenhlm.publish import PublishResult, Run, publish_artifacts
 from grandirenhlm.storage import all_options, another_project, backend, open_storage
+
+if TYPE_CHECKING:
+    from grandirenhlm.artifact import Artifact
+    from grandirenhlm.catalog import Catalog
+    from grandirenhlm.check import Finding
+    from grandirenhlm.plan import Plan
+    from grandirenhlm.publish import PublishResult
+
+# The pipeline's modules (feedgen, lxml, Jinja2, mutagen, boto3 behind them) are imported by the
+# functions that use them, not here: a command whose inputs did not change answers from its saved
+# fingerprint (fingerprint.py) before any of them is loaded, in the time it takes to stat the files.
+_LAZY = {
+    "Finding": "grandirenhlm.check",
+    "Plan": "grandirenhlm.plan",
+    "PublishResult": "grandirenhlm.publish",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load_catalog(project: Project) -> Catalog:
+    """Every show and episode record of the project (`catalog.load_catalog`)."""
+    from grandirenhlm.catalog import load_catalog as load
+
+    return load(project)
+
 
 __all__ = [
     "BuildResult",
@@ -127,7 +156,36 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
 
 def ingest(project: Project, show: str, paths: Sequence[Path], options: IngestOptions = IngestOptions()):
     """Ingest files (folders expanded) into `show`: [(path, IngestResult or the GrandirError that
-    file met)], in order. Raises `EncodeInterrupted` on Ctrl-C, after cleaning up."""
+    file met)], in order. Raises `EncodeInterrupted` on Ctrl-C, after cleaning up.
+
+    When the same files were ingested with the same options by a run that succeeded, and neither
+    they nor the project changed since, every file is answered `unchanged` from that run without
+    reading anything (`--force` always runs)."""
+    from grandirenhlm.model import IngestResult
+
+    asked = ("ingest", show, [os.path.abspath(p) for p in paths], replace(options, jobs=None, quiet=False))
+    saved = None if options.force else fingerprint.Saved(project, asked, now(), reads=paths)
+    hit = saved.unchanged() if saved is not None else None
+    if hit is not None:
+        return [
+            (Path(src), IngestResult(Path(src), Path(rec), "unchanged", sha))
+            for src, rec, sha in hit["files"]
+        ]
+    results = _ingest(project, show, paths, options)
+    return results if saved is None else _remembered(saved, results)
+
+
+def _remembered(saved: fingerprint.Saved, results: Iterable) -> Iterator:
+    """`results` as they come; saved for the next run only if every file went in."""
+    done = []
+    for path, result in results:
+        done.append((str(path), str(getattr(result, "record", "")), getattr(result, "sha256", None)))
+        yield path, result
+    if all(sha is not None for _, _, sha in done):
+        saved.remember({"files": done}, wrote_inputs=True)
+
+
+def _ingest(project: Project, show: str, paths: Sequence[Path], options: IngestOptions):
     from grandirenhlm.encode import load_settings, make_encode_reporter
     from grandirenhlm.ingest import ingest_file, ingest_files, require_show
 
@@ -171,6 +229,8 @@ def check(
 def _findings(
     project: Project, catalog: Catalog, target: Target | None, deep: bool = False, loudness: bool = False
 ) -> tuple[list[Finding], list[Finding]]:
+    from grandirenhlm.check import check_catalog, placeholder_findings
+
     findings = check_catalog(catalog, deep=deep, loudness=loudness, published=project.output_dir)
     remote = target is not None and backend(target.url).is_remote(target)
     if target is not None and not remote:
@@ -201,6 +261,7 @@ def render(
 
 
 def _render(project, base_url, at, catalog, cache):
+    from grandirenhlm.build import build_site
     from grandirenhlm.pages import PageCache
 
     catalog = catalog or load_catalog(project)
@@ -219,15 +280,25 @@ def build(
     project: Project, output: Path | None = None, base_url: str | None = None, at: datetime | None = None
 ) -> BuildResult:
     """Write the site into a folder (default `public/`): only the files whose bytes changed since
-    the last build or publish there. No lock, no check from outside, nothing deleted."""
-    from grandirenhlm.storage.local import write_folder
-
+    the last build or publish there. No lock, no check from outside, nothing deleted. When nothing
+    it reads changed since the last build into that folder, nothing is loaded or written."""
     folder = output or project.output_dir
     refuse_project_folder(project, folder, "--output")
     base = base_url or project.targets["local"].public_base_url
     base = base if base.endswith("/") else base + "/"
-    catalog = load_catalog(project)
-    written, unchanged = write_folder(render(project, base, at, catalog), folder, base, _shows(catalog))
+    where = Path(os.path.abspath(project.root / folder))
+    saved = fingerprint.Saved(project, ("build", str(where), base, at), now())
+    hit = saved.unchanged(outputs=(where,))
+    if hit is not None:
+        return BuildResult(folder, 0, hit["objects"])
+    from grandirenhlm.storage.local import write_folder
+
+    with saved.forgotten_on_failure():
+        catalog = load_catalog(project)
+        artifacts = render(project, base, at or saved.now, catalog)
+        written, unchanged = write_folder(artifacts, folder, base, _shows(catalog))
+    until = None if at else fingerprint.next_change(catalog, saved.now)
+    saved.remember({"objects": len(artifacts)}, catalog, outputs=(where,), until=until)
     return BuildResult(folder, written, unchanged)
 
 
@@ -278,6 +349,8 @@ def public_base_url(target: Target) -> str:
 
 def plan(project: Project, target: Target, *, at: datetime | None = None, prune: bool = False) -> Plan:
     """What a publish would do (`--dry-run`): reads the target's manifest, writes nothing."""
+    from grandirenhlm.plan import plan_publish
+
     storage = open_storage(project, target)
     catalog = load_catalog(project)
     artifacts = render(project, public_base_url(target), at, catalog)
@@ -305,38 +378,70 @@ def publish(
     warn: Callable[[str], None] = lambda line: None,
 ) -> PublishResult:
     """Check, render and upload the site to `target`. Every finding of the check goes to `warn`;
-    errors stop the run before anything is written."""
+    errors stop the run before anything is written. When nothing the publish reads changed since
+    the last one to `target` succeeded, and the target is as that run left it, the answer is that
+    run's (its warnings repeated), with nothing loaded or sent."""
+    from grandirenhlm.publish import PublishResult, Run, publish_artifacts
+
     started = time.perf_counter()
-    catalog = load_catalog(project)  # once, for the check and the build
-    findings, placeholders = _findings(project, catalog, target)
-    for finding in findings + placeholders:
-        warn(str(finding))
-    if placeholders:  # only reported, as errors, for storage on another machine
-        raise GrandirError(
-            f"{target.url}: not published: this storage is not on this machine, and the "
-            "placeholders above would reach listeners"
-        )
-    if any(f.level == "error" for f in findings):
-        raise GrandirError("check found errors: nothing published")
-    reporter = options.reporter or Reporter()
-    if options.setup:
-        for line in setup(project, target):
-            (warn if line.startswith("warning: ") else reporter.log)(line)
     base_url = public_base_url(target)
-    artifacts, pages = _render(project, base_url, options.at, catalog, True)
-    storage = open_storage(project, target)
-    verifier = backend(target.url).verifier(target, base_url) if options.verify else None
-    built = time.perf_counter()
-    run = Run(
-        prune=options.prune, reporter=reporter, verifier=verifier, wait_seconds=options.wait_seconds,
-        break_lock=options.break_lock, base_url=base_url, shows=_shows(catalog),
-    )  # fmt: skip
-    result = publish_artifacts(artifacts, storage, run)
+    asked = ("publish", target.url, base_url, target.options, options.at, options.prune, options.verify)
+    saved = fingerprint.Saved(project, asked, now())
+    hit = (
+        None if options.setup else saved.unchanged(output_stamp=lambda: open_storage(project, target).state())
+    )
+    if hit is not None:
+        for line in hit["warnings"]:
+            warn(line)
+        prune_after = datetime.fromisoformat(hit["prune_after"]) if hit["prune_after"] else None
+        return PublishResult(
+            target.url, skipped=hit["objects"], stale=hit["stale"], prune_after=prune_after,
+            seconds=time.perf_counter() - started,
+        )  # fmt: skip
+    with saved.forgotten_on_failure():
+        catalog = load_catalog(project)  # once, for the check and the build
+        findings, placeholders = _findings(project, catalog, target)
+        for finding in findings + placeholders:
+            warn(str(finding))
+        if placeholders:  # only reported, as errors, for storage on another machine
+            raise GrandirError(
+                f"{target.url}: not published: this storage is not on this machine, and the "
+                "placeholders above would reach listeners"
+            )
+        if any(f.level == "error" for f in findings):
+            raise GrandirError("check found errors: nothing published")
+        reporter = options.reporter or Reporter()
+        if options.setup:
+            for line in setup(project, target):
+                (warn if line.startswith("warning: ") else reporter.log)(line)
+        artifacts, pages = _render(project, base_url, options.at or saved.now, catalog, True)
+        storage = open_storage(project, target)
+        verifier = backend(target.url).verifier(target, base_url) if options.verify else None
+        built = time.perf_counter()
+        run = Run(
+            prune=options.prune, reporter=reporter, verifier=verifier, wait_seconds=options.wait_seconds,
+            break_lock=options.break_lock, base_url=base_url, shows=_shows(catalog),
+        )  # fmt: skip
+        result = publish_artifacts(artifacts, storage, run)
     result.build_seconds = built - started
     result.seconds += result.build_seconds
     result.pages_rendered, result.pages_reused = pages.rendered, pages.reused
     _remember_media(project, catalog)
     result.notifications = _announce(project, catalog, artifacts, result, base_url, warn)
+    due = [] if options.at else [fingerprint.next_change(catalog, saved.now)]
+    if options.prune and result.prune_after:
+        due.append(result.prune_after)  # kept objects become deletable then
+    saved.remember(
+        {
+            "objects": len(artifacts),
+            "stale": result.stale,
+            "prune_after": result.prune_after.isoformat() if result.prune_after else None,
+            "warnings": [str(f) for f in findings + placeholders],
+        },
+        catalog,
+        output_stamp=storage.state(),
+        until=min((d for d in due if d is not None), default=None),
+    )
     return result
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from grandirenhlm import layout
-from grandirenhlm.build import Artifact
+from grandirenhlm.artifact import Artifact
 
 TIMEOUT = 10
 CONCURRENCY = 8  # requests in flight: a first publish of a big archive checks thousands of objects

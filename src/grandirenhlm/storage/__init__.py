@@ -4,7 +4,7 @@ its bucket setup, its default public URL and whether it can be verified from out
 | scheme | module | target URL |
 |---|---|---|
 | `file` | `storage.local` | a folder, relative to the project (`public`) or absolute |
-| `s3` | `storage.s3` | `s3://BUCKET/PREFIX` (AWS, OVHcloud, Scaleway, R2, MinIO, Ceph) |
+| `s3` | `storage.s3_backend` (client: `storage.s3`) | `s3://BUCKET/PREFIX` (AWS, OVHcloud, Scaleway, R2, MinIO, Ceph) |
 
 Adding a backend (Azure Blob, Google Cloud Storage) is one module with a `BACKEND` object (see
 `Backend`) and one line in `BACKENDS`.
@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from grandirenhlm.errors import ConfigError, StorageError
 
 if TYPE_CHECKING:
-    from grandirenhlm.build import Artifact
+    from grandirenhlm.artifact import Artifact
     from grandirenhlm.config import Project, Target
     from grandirenhlm.verify import Verifier
 
 # scheme -> module holding its BACKEND
-BACKENDS = {"file": "grandirenhlm.storage.local", "s3": "grandirenhlm.storage.s3"}
+BACKENDS = {"file": "grandirenhlm.storage.local", "s3": "grandirenhlm.storage.s3_backend"}
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,12 @@ class Storage(Protocol):
     def existing(self, artifacts: Sequence[Artifact]) -> dict[str, dict]:
         """Manifest entries for those of `artifacts` already on the target with the same bytes
         though no manifest records them (a run killed before writing its manifest)."""
+        ...
+
+    def state(self) -> str:
+        """A stamp of what the target holds, cheap to take, that changes when anything else
+        changes it (a folder: a stat of every file; a bucket: its manifest's ETag): a publish
+        whose inputs did not change skips the target only while this is as it left it."""
         ...
 
     def abort_incomplete_uploads(self) -> int:

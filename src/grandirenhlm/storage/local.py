@@ -8,11 +8,15 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from grandirenhlm.build import Artifact
 from grandirenhlm.errors import GrandirError, StorageError
 from grandirenhlm.files import atomic_path, display_path, sha256_file, write_atomic
 from grandirenhlm.lock import LOCK_KEY
+
+if TYPE_CHECKING:
+    from grandirenhlm.artifact import Artifact
+
 from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Manifest, Progress
 
 # Errors after which the next object would fail the same way: the run stops at once.
@@ -25,10 +29,16 @@ class LocalStorage:
         self.name = name or str(root)
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root.resolve()):
+        # A lexical check (keys are ours, made by `layout`): no system call per key.
+        parts = key.split("/")
+        if not key or key.startswith("/") or "\\" in key or any(p in ("", ".", "..") for p in parts):
             raise StorageError(f"{self.name}: key {key!r} escapes the target folder")
-        return path
+        return self.root.joinpath(*parts)
+
+    def state(self) -> str:
+        from grandirenhlm import fingerprint
+
+        return fingerprint.tree_stamp(self.root)
 
     def read_manifest(self) -> Manifest:
         path = self.root / MANIFEST_KEY
@@ -86,8 +96,11 @@ class LocalStorage:
         return {}
 
     def _write(self, path: Path, artifact: Artifact) -> None:
-        with atomic_path(path, durable=False) as tmp, tmp.open("wb") as out, artifact.open() as src:
-            shutil.copyfileobj(src, out, 1024 * 1024)
+        if artifact.data is not None:
+            write_atomic(path, artifact.data, durable=False)
+        else:
+            with atomic_path(path, durable=False) as tmp, tmp.open("wb") as out, artifact.open() as src:
+                shutil.copyfileobj(src, out, 1024 * 1024)
 
     def create_lock(self, data: bytes) -> bool:
         # Written beside, then hard-linked into place: the link fails if a lock exists, and a
@@ -133,7 +146,7 @@ class LocalStorage:
             path = self._path(key)
             path.unlink(missing_ok=True)
             for parent in path.parents:
-                if parent == self.root.resolve() or any(parent.iterdir()):
+                if parent == self.root or any(parent.iterdir()):  # never above the target folder
                     break
                 parent.rmdir()
 

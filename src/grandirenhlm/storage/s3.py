@@ -17,7 +17,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import boto3
@@ -26,11 +26,15 @@ from boto3.s3.transfer import S3UploadFailedError, TransferConfig, create_transf
 from botocore.config import Config
 from s3transfer.subscribers import BaseSubscriber
 
-from grandirenhlm.build import Artifact
 from grandirenhlm.config import Target
 from grandirenhlm.errors import StorageError
 from grandirenhlm.lock import LOCK_KEY
-from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Manifest, OptionSpec, Progress
+
+if TYPE_CHECKING:
+    from grandirenhlm.artifact import Artifact
+
+from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Manifest, Progress
+from grandirenhlm.storage.s3_backend import S3Options, effective_endpoint
 
 MB = 1024 * 1024
 
@@ -113,68 +117,6 @@ def _max_attempts() -> int:
     return int(value) if value.isdigit() and int(value) > 0 else 5
 
 
-OPTIONS = (
-    OptionSpec("endpoint_url", "S3 API endpoint (MinIO, Ceph, R2, OVHcloud, Scaleway...).", "url"),
-    OptionSpec("region", "S3 region."),
-    OptionSpec("profile", "AWS profile for credentials."),
-    OptionSpec("addressing_style", "S3 bucket addressing (path for most gateways).", "choice",
-               ("auto", "path", "virtual"), default="auto"),
-    OptionSpec("acl", "Canned ACL to set on objects (default: none; many providers refuse ACLs).", "choice",
-               ("none", "private", "public-read"), default="none"),
-    OptionSpec("checksums", "botocore checksum mode (default: when_required for custom endpoints).",
-               "choice", ("when_supported", "when_required")),
-    OptionSpec("storage_class", "S3 storage class of new objects (STANDARD_IA, ONEZONE_IA...)."),
-    OptionSpec("multipart_threshold_mb", "Files from this size (MiB) go up in parts of this size.", "int",
-               minimum=5, default=16),
-    OptionSpec("max_concurrency", "Uploads in flight at once.", "int", minimum=1, default=8),
-    OptionSpec("read_timeout_seconds", "An answer slower than this is retried (slow links: raise it).",
-               "int", minimum=1, default=60),
-)  # fmt: skip
-_DEFAULTS = {spec.name: spec.default for spec in OPTIONS}
-
-
-@dataclass(frozen=True)
-class S3Options:
-    """A target's S3 settings, with their defaults."""
-
-    endpoint_url: str | None = None
-    region: str | None = None
-    profile: str | None = None
-    addressing_style: str = "auto"
-    acl: str = "none"
-    checksums: str | None = None  # None: when_required for custom endpoints, AWS default otherwise
-    storage_class: str | None = None
-    multipart_threshold_mb: int = 16
-    max_concurrency: int = 8
-    read_timeout_seconds: int = 60
-
-    @classmethod
-    def of(cls, target: Target) -> S3Options:
-        return cls(**{k: target.option(k, _DEFAULTS[k]) for k in _DEFAULTS})
-
-
-def effective_endpoint(target: Target) -> str | None:
-    """The target's endpoint, else the standard AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL variables
-    (which boto3 would read anyway: knowing it here keeps the custom-endpoint quirks on)."""
-    return (
-        target.option("endpoint_url")
-        or os.environ.get("AWS_ENDPOINT_URL_S3")
-        or os.environ.get("AWS_ENDPOINT_URL")
-    )
-
-
-def default_public_base_url(target: Target) -> str:
-    """Where anonymous clients read the bucket when no public_base_url is configured."""
-    parts = urlsplit(target.url)
-    bucket, prefix = parts.netloc, parts.path.strip("/")
-    if endpoint := effective_endpoint(target):
-        base = f"{endpoint.rstrip('/')}/{bucket}/"
-    else:
-        region = target.option("region") or "us-east-1"
-        base = f"https://{bucket}.s3.{region}.amazonaws.com/"
-    return base + (prefix + "/" if prefix else "")
-
-
 class S3Storage:
     def __init__(self, target: Target):
         self.options = options = S3Options.of(target)
@@ -218,6 +160,17 @@ class S3Storage:
         from grandirenhlm.storage.s3_setup import BucketSetup
 
         return BucketSetup(self, readable, aws=effective_endpoint(self.target) is None).run()
+
+    def state(self) -> str:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.key(MANIFEST_KEY))
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return "no manifest"
+            raise StorageError(f"{self.name}: {describe_error(exc)}") from exc
+        except (botocore.exceptions.BotoCoreError, S3UploadFailedError) as exc:
+            raise StorageError(f"{self.name}: {describe_error(exc)}") from exc
+        return f"{head.get('ETag')} {head.get('LastModified')} {head.get('ContentLength')}"
 
     def read_manifest(self) -> Manifest:
         try:
@@ -465,30 +418,3 @@ class _BytesSubscriber(BaseSubscriber):
 
     def on_progress(self, future, bytes_transferred: int, **kwargs) -> None:
         self.on_bytes(bytes_transferred)
-
-
-class S3Backend:
-    """`s3://BUCKET/PREFIX` targets (see `storage.Backend`)."""
-
-    scheme = "s3"
-    options = OPTIONS
-
-    def open(self, project, target: Target) -> S3Storage:
-        return S3Storage(target)
-
-    def default_base_url(self, target: Target) -> str:
-        return default_public_base_url(target)
-
-    def is_remote(self, target: Target) -> bool:
-        """AWS itself (no endpoint), or an endpoint that is not a loopback address."""
-        from grandirenhlm.config import is_loopback_url
-
-        return not is_loopback_url(effective_endpoint(target))
-
-    def verifier(self, target: Target, base_url: str):
-        from grandirenhlm.verify import Verifier
-
-        return Verifier(base_url)
-
-
-BACKEND = S3Backend()

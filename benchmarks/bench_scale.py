@@ -1,0 +1,274 @@
+"""Whole commands at scale (issue 19), side by side with bare library loops, in interleaved rounds.
+
+    python benchmarks/bench_scale.py --episodes 1000 --episodes 10000 [--rounds 3] [--json FILE]
+
+Every row is a new process, timed from its start to its exit (start-up and imports included, as a
+user meets it), with its peak RSS from `wait4`. In each round the rows run one after the other,
+product and references alternating, and the table gives each row's median over the rounds and the
+load average seen during the run. Ratios, with the target the issue sets:
+
+| ratio | target |
+|---|---|
+| build / publish / ingest with nothing changed ÷ `ref: scan+stat` | ≤ 4 |
+| build after one record edited ÷ cold build | ≤ 0.25 |
+| cold build ÷ (`ref: feedgen+mutagen` + `ref: jinja2 pages`) | ≤ 1.5 |
+| cold build peak RSS ÷ `ref: feedgen+mutagen` peak RSS | ≤ 1.2 |
+| first ingest ÷ `ref: mutagen+sha256+copy` | ≤ 1.8 |
+
+The references: `scan+stat` walks the project's folders and stats every file (where dir2cast
+stands); `feedgen+mutagen` reads every media file with mutagen and writes one feed with feedgen;
+`jinja2 pages` renders one small page per episode from a template and writes it; `mutagen+sha256
++copy` reads, hashes and copies every file into a folder. They do the least the product must do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SHOW = "bench"
+
+
+# ---------------------------------------------------------------- references (child processes)
+
+
+def ref_scan(project: Path) -> None:
+    count = 0
+    stack = [str(project / name) for name in ("feeds", "episodes", "media", "templates")]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            else:
+                entry.stat()
+                count += 1
+    (project / "grandirenhlm.toml").exists()
+    print(count)
+
+
+def ref_feed(project: Path, out: Path) -> None:
+    import mutagen
+    from feedgen.feed import FeedGenerator
+
+    fg = FeedGenerator()
+    fg.load_extension("podcast")
+    fg.title("Banc d’essai")
+    fg.link(href="http://127.0.0.1:8000/")
+    fg.description("Épisodes courts générés pour mesurer.")
+    for path in sorted((project / "corpus").iterdir()):
+        audio = mutagen.File(path)
+        entry = fg.add_entry()
+        entry.id(path.stem)
+        entry.title(str(audio.tags["TIT2"]))
+        entry.description(str(audio.tags["COMM::fra"]))
+        entry.enclosure(f"http://127.0.0.1:8000/{path.name}", str(path.stat().st_size), "audio/mpeg")
+        entry.podcast.itunes_duration(round(audio.info.length))
+    out.mkdir(parents=True, exist_ok=True)
+    fg.rss_file(str(out / "feed.xml"))
+
+
+PAGE = """<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{{ title }}</title>
+<link rel="stylesheet" href="../style.css"></head><body><main><h1>{{ title }}</h1>
+<audio controls preload="none" src="{{ src }}"></audio><p>{{ description }}</p>
+<nav>{% if previous %}<a href="../{{ previous }}/">précédent</a>{% endif %}</nav></main></body></html>"""
+
+
+def ref_pages(project: Path, out: Path) -> None:
+    import jinja2
+
+    template = jinja2.Environment(autoescape=True).from_string(PAGE)
+    previous = None
+    for path in sorted((project / "corpus").iterdir()):
+        folder = out / path.stem
+        folder.mkdir(parents=True, exist_ok=True)
+        title = f"Épisode {path.stem}"
+        html = template.render(title=title, src=f"../{path.name}", description=title, previous=previous)
+        (folder / "index.html").write_text(html, encoding="utf-8")
+        previous = path.stem
+
+
+def ref_ingest(project: Path, out: Path) -> None:
+    import hashlib
+
+    import mutagen
+
+    out.mkdir(parents=True, exist_ok=True)
+    for path in sorted((project / "corpus").iterdir()):
+        mutagen.File(path)
+        with path.open("rb") as fh:
+            hashlib.file_digest(fh, "sha256")
+        shutil.copyfile(path, out / path.name)
+
+
+REFS = {"scan": ref_scan, "feed": ref_feed, "pages": ref_pages, "ingest": ref_ingest}
+
+
+# ---------------------------------------------------------------- running rows
+
+
+def timed(args: list[str], cwd: Path) -> tuple[float, float]:
+    """Like `run`, with the child's own peak RSS (Popen reaps the child: wait4 is called first)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"error: {' '.join(args)} failed:\n{err}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def cli(*args: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "grandirenhlm"), *args]
+
+
+def ref(name: str, project: Path, out: Path | None = None) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), "--child", name, str(project)] + (
+        [str(out)] if out else []
+    )
+
+
+def prepare(root: Path, n: int, corpus: Path) -> Path:
+    """A project with `n` ingested episodes, built once (caches warm)."""
+    sys.path.insert(0, str(HERE))
+    from bench_pipeline import make_project
+
+    project = root / f"n{n}"
+    make_project(project)
+    (project / "corpus").mkdir()
+    for path in sorted(corpus.iterdir())[:n]:
+        os.link(path, project / "corpus" / path.name)
+    timed(cli("ingest", "--quiet", "--show", SHOW, "corpus"), project)
+    return project
+
+
+def bench(project: Path, rounds: int) -> dict[str, list[tuple[float, float]]]:
+    rows: dict[str, list[tuple[float, float]]] = {}
+    records = sorted((project / "episodes" / SHOW).glob("*.toml"))
+    record = records[len(records) // 2]  # an episode in the middle: its page, its neighbours' and the feed
+    scratch = project.parent / f"{project.name}-scratch"
+
+    def add(name: str, args: list[str], before=None) -> None:
+        if before:
+            before()
+        rows.setdefault(name, []).append(timed(args, project))
+
+    def cold() -> None:
+        shutil.rmtree(project / ".grandirenhlm", ignore_errors=True)
+        shutil.rmtree(project / "out", ignore_errors=True)
+
+    def edit() -> None:
+        text = record.read_text(encoding="utf-8")
+        marker = "\n# edited\n"
+        record.write_text(text.replace(marker, "") if marker in text else text + marker, encoding="utf-8")
+
+    def fresh_ingest() -> None:
+        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.copytree(project / "feeds", scratch / "feeds")
+        os.symlink(project / "corpus", scratch / "corpus")
+
+    for i in range(rounds):
+        print(f"  round {i + 1}/{rounds}", file=sys.stderr)
+        add("ref: scan+stat", ref("scan", project))
+        add("build, cold", cli("build", "--output", "out"), cold)
+        add("ref: feedgen+mutagen", ref("feed", project, scratch / "ref-feed"))
+        add("ref: jinja2 pages", ref("pages", project, scratch / "ref-pages"))
+        add("build, nothing changed", cli("build", "--output", "out"))
+        add("ref: scan+stat ", ref("scan", project))
+        add("build, one record edited", cli("build", "--output", "out"), edit)
+        add(
+            "publish local, first", cli("publish", "--quiet"), lambda: shutil.rmtree(project / "public", True)
+        )
+        add("publish local, nothing changed", cli("publish", "--quiet"))
+        ingest = cli("ingest", "--quiet", "--show", SHOW, "corpus")
+        timed(ingest, project)  # after the edit above, a first rerun takes in the changed records
+        add("ingest, nothing changed", ingest)
+        fresh_ingest()
+        rows.setdefault("ingest, first", []).append(
+            timed(cli("ingest", "--quiet", "--show", SHOW, "corpus"), scratch)
+        )
+        add("ref: mutagen+sha256+copy", ref("ingest", project, scratch / "ref-ingest"))
+    # the two scan rows are one reference measured twice per round (before and after the builds)
+    rows["ref: scan+stat"] += rows.pop("ref: scan+stat ")
+    shutil.rmtree(scratch, ignore_errors=True)
+    return rows
+
+
+def report(n: int, rows: dict[str, list[tuple[float, float]]], load: tuple[float, float]) -> dict:
+    med = {name: statistics.median(s for s, _ in values) for name, values in rows.items()}
+    rss = {name: statistics.median(r for _, r in values) for name, values in rows.items()}
+    ratios = {
+        "build nothing changed / scan+stat (<= 4)": med["build, nothing changed"] / med["ref: scan+stat"],
+        "publish nothing changed / scan+stat (<= 4)": med["publish local, nothing changed"]
+        / med["ref: scan+stat"],
+        "ingest nothing changed / scan+stat (<= 4)": med["ingest, nothing changed"] / med["ref: scan+stat"],
+        "one edit / cold build (<= 0.25)": med["build, one record edited"] / med["build, cold"],
+        "cold build / (feedgen+mutagen + jinja2) (<= 1.5)": med["build, cold"]
+        / (med["ref: feedgen+mutagen"] + med["ref: jinja2 pages"]),
+        "cold build RSS / feedgen+mutagen RSS (<= 1.2)": rss["build, cold"] / rss["ref: feedgen+mutagen"],
+        "no-change build peak RSS MiB (< 60)": rss["build, nothing changed"],
+        "first ingest / mutagen+sha256+copy (<= 1.8)": med["ingest, first"] / med["ref: mutagen+sha256+copy"],
+    }
+    print(f"\nN = {n} episodes, load average {load[0]:.2f} before, {load[1]:.2f} after")
+    print("| row | median s | ms/episode | peak RSS MiB | rounds |\n|---|---:|---:|---:|---:|")
+    for name in rows:
+        print(
+            f"| {name} | {med[name]:.3f} | {med[name] * 1000 / n:.3f} | {rss[name]:.0f} | {len(rows[name])} |"
+        )
+    print("\n| ratio (target) | measured |\n|---|---:|")
+    for name, value in ratios.items():
+        print(f"| {name} | {value:.2f} |")
+    return {"n": n, "load": load, "median_seconds": med, "peak_rss_mib": rss, "ratios": ratios}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--episodes", type=int, action="append", help="corpus size (repeatable; default 1000)"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--workdir", type=Path, help="working folder (default: a new temporary folder)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        name, *paths = args.child
+        REFS[name](*map(Path, paths))
+        return 0
+    sizes = sorted(args.episodes or [1000])
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    sys.path.insert(0, str(HERE))
+    from bench_pipeline import make_corpus
+
+    print(f"making a corpus of {max(sizes)} MP3 files in {workdir}", file=sys.stderr)
+    make_corpus(workdir / "corpus", max(sizes))
+    results = []
+    for n in sizes:
+        print(f"N = {n}: ingest and first build", file=sys.stderr)
+        project = prepare(workdir, n, workdir / "corpus")
+        before = os.getloadavg()[0]
+        rows = bench(project, args.rounds)
+        results.append(report(n, rows, (before, os.getloadavg()[0])))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,247 @@
+"""Nothing changed, nothing done: a fingerprint of everything a command reads, checked first.
+
+`build`, `publish` and `ingest` end a successful run by saving, under the command's key (what it was
+asked: output folder, target and its settings, files and options), a fingerprint of their inputs: the
+size and modification time of every file in the project's folders (records, show definitions, media,
+templates, configuration), of the files outside them that the run read, of the code and packaged
+templates, the package version, and the `GRANDIRENHLM_*` and `AWS_*` environment (hashed, never
+stored). The next run computes the same fingerprint before it imports the pipeline or loads the
+catalog; when it matches and the saved result is still valid (no scheduled episode came due since,
+no pruning deadline passed, the target's manifest is the one the run left), the saved result is the
+answer. The fingerprint is a stat walk: a few milliseconds per thousand files.
+
+It is the `fingerprints` part of the project cache (`.grandirenhlm/fingerprints.json`; see
+`cache.py`). Losing it costs one full run. Edits that keep a file's size and modification time to
+the nanosecond are not seen here; the record and page caches below it compare contents.
+
+It imports only the standard library (and the project's configuration): it runs before the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+VERSION = 1
+CACHE_DIR = ".grandirenhlm"
+FILE = "fingerprints.json"
+_PACKAGE = Path(__file__).resolve().parent
+_ENV_PREFIXES = ("GRANDIRENHLM_", "AWS_")
+
+
+def _walk(folder: str, out: list[str], hidden: bool = False) -> None:
+    """`out` gets one line per file under `folder` (hidden entries skipped unless `hidden`: a
+    target's manifest is one), in a stable order."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        out.append(f"-{folder}")
+        return
+    for entry in entries:
+        if (entry.name.startswith(".") and not hidden) or entry.name == "__pycache__":
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            _walk(entry.path, out, hidden)
+            continue
+        try:
+            st = entry.stat()  # follows a symlink: what the run reads is the target
+        except OSError:
+            out.append(f"?{entry.path}")
+            continue
+        out.append(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}")
+
+
+def _files(paths: Iterable[str], out: list[str]) -> None:
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            out.append(f"?{path}")
+            continue
+        out.append(f"{path}\0{st.st_size}\0{st.st_mtime_ns}")
+
+
+def code_lines() -> list[str]:
+    """The code and packaged templates this process runs, and the version: an upgrade or an edit
+    of either redoes everything."""
+    from grandirenhlm import __version__
+
+    out = [f"version\0{__version__}\0{sys.version}"]
+    _walk(str(_PACKAGE), out)
+    checkout = (
+        _PACKAGE.parents[1] / "templates"
+    )  # a source checkout's templates (pages.default_templates_dir)
+    _walk(str(checkout), out)
+    return out
+
+
+def inputs(folders: Iterable[Path], files: Iterable[str] = (), extra: Mapping[str, Any] | None = None) -> str:
+    """The fingerprint of every file under `folders`, of `files`, of the code, of the environment
+    this tool reads and of `extra` (a JSON-able value: the command's own settings)."""
+    lines = code_lines()
+    for folder in folders:
+        _walk(str(folder), lines)
+    _files(files, lines)
+    lines.extend(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith(_ENV_PREFIXES))
+    lines.append(json.dumps(extra, sort_keys=True, default=str))
+    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def tree_stamp(folder: Path) -> str:
+    """A stamp of every file under `folder`, hidden ones included (a publish target's state)."""
+    lines: list[str] = []
+    _walk(str(folder), lines, hidden=True)
+    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def command_key(*parts: Any) -> str:
+    """The key a command's runs are saved under: what it was asked, in a stable spelling."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+class Fingerprints:
+    """The saved runs of one project, by command key (a small JSON file)."""
+
+    def __init__(self, cache_dir: Path):
+        self.path = cache_dir / FILE
+        try:
+            data = json.loads(self.path.read_bytes())
+            self.entries: dict[str, dict] = data["entries"] if data.get("version") == VERSION else {}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            self.entries = {}  # a damaged or missing file costs one full run
+
+    def match(self, key: str, fingerprint: str, now: datetime) -> dict | None:
+        """The entry saved under `key` with this input `fingerprint`, if it is still valid at `now`."""
+        entry = self.entries.get(key)
+        if not isinstance(entry, dict) or entry.get("inputs") != fingerprint:
+            return None
+        until = entry.get("valid_until")
+        try:
+            if until is not None and now >= datetime.fromisoformat(until):
+                return None
+        except (TypeError, ValueError):
+            return None
+        return entry if isinstance(entry.get("result"), dict) else None
+
+    def save(self, key: str, entry: dict | None) -> None:
+        """Keep `entry` under `key` (None: forget it), atomically; a project folder we cannot write
+        only loses speed."""
+        from grandirenhlm.files import write_atomic
+
+        if entry is None and self.entries.pop(key, None) is None:
+            return
+        if entry is not None:
+            self.entries[key] = entry
+        data = json.dumps({"version": VERSION, "entries": self.entries}, ensure_ascii=False, default=str)
+        with contextlib.suppress(OSError):
+            write_atomic(self.path, data.encode("utf-8"), durable=False)  # a cache
+
+
+class Saved:
+    """One command's saved run in a project: `unchanged()` before the run answers with the saved
+    result when nothing the command reads changed; `remember()` after a successful run saves it.
+
+    `asked` is what the command was asked (its key); `outputs` are the folders the run writes (a
+    folder target: a file deleted there by hand is put back by the next run, as the manifest check
+    did before), `output_stamp` what stands for them elsewhere (a bucket manifest's ETag): the
+    saved result holds only while they are as the run left them."""
+
+    def __init__(self, project: Any, asked: tuple, now: datetime | None = None, reads: Sequence[Path] = ()):
+        self.project = project
+        self.now = now or datetime.now(UTC)
+        self.key = command_key(*asked)
+        self.reads = [str(path) for path in reads]  # files or folders read besides the project's
+        self.store = Fingerprints(project.root / CACHE_DIR)
+        entry = self.store.entries.get(self.key)
+        files = entry.get("files", []) if isinstance(entry, dict) else []
+        self.files = [f for f in files if isinstance(f, str)]
+        self.inputs = self._inputs(self.files)  # taken before the run: an edit during it is seen next time
+
+    def _inputs(self, files: Sequence[str]) -> str:
+        from grandirenhlm.config import CONFIG_NAME
+
+        p = self.project
+        folders = (p.feeds_dir, p.episodes_dir, p.media_dir, p.templates_dir)
+        return inputs(folders, [str(p.root / CONFIG_NAME), *files], {"reads": self._reads()})
+
+    def _reads(self) -> str:
+        lines: list[str] = []
+        for path in self.reads:
+            (_walk if os.path.isdir(path) else lambda p, out: _files([p], out))(path, lines)
+        return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+
+    @staticmethod
+    def _outputs(outputs: Sequence[Path], output_stamp: str) -> str:
+        return " ".join([output_stamp, *(tree_stamp(folder) for folder in outputs)])
+
+    def unchanged(
+        self, outputs: Sequence[Path] = (), output_stamp: Callable[[], str] | None = None
+    ) -> dict | None:
+        """The saved result, or None when the command has to run. `output_stamp` is asked only
+        when the inputs match (a bucket is not contacted before the run's own checks)."""
+        entry = self.store.match(self.key, self.inputs, self.now)
+        if entry is None:
+            return None
+        stamp = self._outputs(outputs, output_stamp() if output_stamp else "")
+        return entry["result"] if entry.get("outputs") == stamp else None
+
+    def remember(
+        self, result: dict, catalog: Any = None, outputs: Sequence[Path] = (), output_stamp: str = "",
+        until: datetime | None = None, wrote_inputs: bool = False,
+    ) -> None:  # fmt: skip
+        """Save a successful run: its result, what it left, the files outside the project's folders
+        that `catalog` names, until when the result holds by itself (the next scheduled episode).
+        A run that `wrote_inputs` (ingest writes records and media) is saved with the inputs as
+        it left them."""
+        files = sorted(read_outside(self.project, catalog)) if catalog is not None else []
+        entry = {
+            "inputs": self.inputs if files == self.files and not wrote_inputs else self._inputs(files),
+            "outputs": self._outputs(outputs, output_stamp),
+            "files": files,
+            "valid_until": until.isoformat() if until else None,
+            "result": result,
+        }
+        self.store.save(self.key, entry)
+
+    @contextlib.contextmanager
+    def forgotten_on_failure(self) -> Iterator[None]:
+        """A run that fails may have changed what the saved one left: the next one runs in full."""
+        try:
+            yield
+        except BaseException:
+            self.store.save(self.key, None)
+            raise
+
+
+def read_outside(project: Any, catalog: Any) -> set[str]:
+    """Files the site is made from that lie outside the folders `Saved` walks (a cover or a
+    transcript named by an absolute path)."""
+    folders = tuple(
+        os.path.join(os.path.abspath(f), "")
+        for f in (project.feeds_dir, project.episodes_dir, project.media_dir)
+    )
+    paths: list[Path | None] = [show.image for show in catalog.shows.values() if show is not None]
+    for episodes in catalog.episodes.values():
+        for e in episodes:
+            paths += [e.transcript, e.poster, e.media.path if e.media else None]
+            paths += [a.path for a in e.alternates]
+    found = (os.path.abspath(p) for p in paths if p is not None)
+    return {path for path in found if not path.startswith(folders)}
+
+
+def next_change(catalog: Any, now: datetime) -> datetime | None:
+    """When the site as of `now` changes by itself: the next scheduled episode comes due."""
+    due = (
+        max(e.pub_date, e.publish_at or e.pub_date)
+        for episodes in catalog.episodes.values()
+        for e in episodes
+        if not e.draft
+    )
+    return min((d for d in due if d > now), default=None)

@@ -1,0 +1,200 @@
+"""Issue 19, item 1: nothing changed, nothing done. `build`, `publish` and `ingest` answer from a
+saved fingerprint of what they read when it did not change, without loading the pipeline; any
+change to an input, to what the run left, or the passing of a scheduled time makes them run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from grandirenhlm import fingerprint, site
+from grandirenhlm.config import load_project
+from tests.support import make_mp3, run_cli
+
+RECORD = Path("episodes/grandir-en-hlm/temoignage-4.toml")
+FEED = Path("out/grandir-en-hlm/feed.xml")
+
+# Run as users do, in a new process; prints which heavy libraries the command loaded.
+PROBE = """
+import sys
+from grandirenhlm.cli import main
+try:
+    main(sys.argv[1:], standalone_mode=False)
+finally:
+    heavy = sorted(m for m in ("feedgen", "jinja2", "mutagen", "boto3", "lxml") if m in sys.modules)
+    print("loaded:", ",".join(heavy), file=sys.stderr)
+"""
+
+
+def command(root: Path, *args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], cwd=root, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def loaded(proc: subprocess.CompletedProcess) -> str:
+    """The heavy libraries the command loaded ("" for none)."""
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("loaded:"), proc.stderr
+    return last.removeprefix("loaded:").strip()
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_second_build_loads_and_writes_nothing(demo_project: Path) -> None:
+    first = command(demo_project, "build", "--output", "out")
+    assert loaded(first) != "" and "new file(s), 0 unchanged" in first.stdout
+    before = tree(demo_project / "out")
+    stamps = {p: p.stat().st_mtime_ns for p in (demo_project / "out").rglob("*")}
+
+    again = command(demo_project, "build", "--output", "out")
+
+    assert loaded(again) == ""  # no feedgen, Jinja2, mutagen, boto3 or lxml
+    assert again.stdout.startswith(f"built 0 new file(s), {len(before) - 1} unchanged")  # manifest aside
+    assert tree(demo_project / "out") == before
+    assert {p: p.stat().st_mtime_ns for p in (demo_project / "out").rglob("*")} == stamps
+
+
+def test_every_kind_of_input_change_makes_the_build_run(demo_project: Path) -> None:
+    assert run_cli(demo_project, "build", "--output", "out").exit_code == 0
+    fresh = demo_project.parent / "fresh"
+
+    def rebuilt() -> bytes:
+        result = run_cli(demo_project, "build", "--output", "out")
+        assert result.exit_code == 0 and not result.stdout.startswith("built 0 new"), result.output
+        # the same bytes as a build from nothing: a copy of the project without any cache
+        shutil.rmtree(fresh, ignore_errors=True)
+        shutil.copytree(demo_project, fresh, ignore=shutil.ignore_patterns(".grandirenhlm", "out"))
+        assert run_cli(fresh, "build", "--output", str(fresh / "out")).exit_code == 0
+        assert tree(fresh / "out") == tree(demo_project / "out")
+        return (demo_project / FEED).read_bytes()
+
+    record = demo_project / RECORD
+    record.write_text(record.read_text("utf-8").replace('title = "', 'title = "Nouveau titre : ', 1), "utf-8")
+    assert "Nouveau titre" in rebuilt().decode()
+
+    show = demo_project / "feeds" / "grandir-en-hlm.toml"
+    show.write_text(show.read_text("utf-8").replace('title = "', 'title = "Autre nom : ', 1), "utf-8")
+    assert "Autre nom" in rebuilt().decode()
+
+    template = demo_project / "templates" / "base.html"
+    template.write_text(template.read_text("utf-8").replace("</body>", "<!-- modifié --></body>"), "utf-8")
+    rebuilt()
+    assert "<!-- modifié -->" in (demo_project / "out" / "index.html").read_text("utf-8")
+
+    config = demo_project / "grandirenhlm.toml"
+    config.write_text(config.read_text("utf-8").replace('title = "', 'title = "Nouveau site : ', 1), "utf-8")
+    rebuilt()
+    assert "Nouveau site" in (demo_project / "out" / "index.html").read_text("utf-8")
+
+    (demo_project / "out" / "index.html").unlink()  # the output damaged by hand is put back
+    rebuilt()
+    assert (demo_project / "out" / "index.html").is_file()
+
+    media = sorted((demo_project / "media" / "grandir-en-hlm").glob("temoignage-4-*.mp3"))[0]
+    media.write_bytes(media.read_bytes()[:-1000])  # a media file cut short: check fails, nothing built
+    result = run_cli(demo_project, "build", "--output", "out")
+    assert result.exit_code == 1 and "temoignage-4" in result.stderr, result.output
+
+
+def test_a_scheduled_episode_ends_the_saved_answer_when_it_comes_due(demo_project: Path) -> None:
+    due = (datetime.now(UTC) + timedelta(hours=3)).replace(microsecond=0)
+    record = demo_project / RECORD
+    record.write_text(f"publish_at = {due.isoformat()}\n" + record.read_text("utf-8"), "utf-8")
+    project = load_project(demo_project)
+
+    site.build(project, demo_project / "out")
+
+    assert "temoignage-4" not in (demo_project / FEED).read_text("utf-8")
+    saved = fingerprint.Saved(project, ("build", str(demo_project / "out"), "http://127.0.0.1:8000/", None))
+    entry = saved.store.entries[saved.key]
+    assert datetime.fromisoformat(entry["valid_until"]) == due
+    assert saved.store.match(saved.key, saved.inputs, due - timedelta(seconds=1)) is not None
+    assert saved.store.match(saved.key, saved.inputs, due) is None
+    later = site.build(project, demo_project / "out", at=due)  # a build at that time shows it
+    assert later.written > 0 and "temoignage-4" in (demo_project / FEED).read_text("utf-8")
+
+
+def test_a_second_publish_to_a_folder_sends_nothing_and_repeats_its_warnings(demo_project: Path) -> None:
+    record = demo_project / RECORD  # a warning: publish_at before pub_date
+    record.write_text("publish_at = 2023-01-01T00:00:00+00:00\n" + record.read_text("utf-8"), "utf-8")
+    first = command(demo_project, "publish", "--json")
+    summary = json.loads(first.stdout)
+    assert summary["uploaded"] > 0
+    warnings = [line for line in first.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1 and "publish_at" in warnings[0], first.stderr
+
+    again = command(demo_project, "publish", "--json")
+
+    assert loaded(again) == ""
+    repeat = json.loads(again.stdout)
+    assert repeat["uploaded"] == repeat["updated"] == repeat["deleted"] == 0
+    assert repeat["skipped"] == summary["uploaded"] + summary["skipped"]
+    assert [line for line in again.stderr.splitlines() if line.startswith("warning: ")] == warnings
+
+    (demo_project / "public" / "index.html").unlink()  # someone removed a page from the target
+    third = json.loads(command(demo_project, "publish", "--json").stdout)
+    assert third["uploaded"] == 1 and (demo_project / "public" / "index.html").is_file()
+
+
+def test_a_second_ingest_reads_nothing_and_a_changed_file_is_ingested_again(demo_project: Path) -> None:
+    masters = demo_project.parent / "masters"
+    masters.mkdir()
+    for n in range(3):
+        make_mp3(masters / f"piste-{n}.mp3", seconds=1.0, title=f"Piste {n}")
+    args = ("ingest", "--show", "grandir-en-hlm", str(masters))
+    first = command(demo_project, *args)
+    assert first.stdout.count("created: ") == 3
+
+    again = command(demo_project, *args)
+    assert loaded(again) == ""  # not even mutagen
+    assert again.stdout.count("unchanged: ") == 3
+    assert command(demo_project, *args, "--quiet").stdout == ""
+
+    make_mp3(masters / "piste-1.mp3", seconds=2.0, title="Piste 1")  # another file under that name
+    third = run_cli(demo_project, *args)  # read again: ingest's own rule (--force to replace) answers
+    assert third.exit_code == 1 and "piste-1.toml: already exists with other media" in third.stderr
+    assert third.stdout.count("unchanged: ") == 2
+
+    (masters / "piste-1.mp3").unlink()
+    (record,) = (demo_project / "episodes" / "grandir-en-hlm").glob("piste-2.toml")
+    record.unlink()  # a record deleted by hand comes back
+    fourth = command(demo_project, *args)
+    assert fourth.stdout.count("created: ") == 1 and record.is_file()
+
+
+def test_a_failed_run_is_never_remembered(demo_project: Path) -> None:
+    masters = demo_project.parent / "masters"
+    masters.mkdir()
+    make_mp3(masters / "bonne.mp3", seconds=1.0, title="Bonne")
+    (masters / "cassée.mp3").write_bytes(b"ID3 not audio at all")
+    args = ("ingest", "--show", "grandir-en-hlm", str(masters))
+    for _ in range(2):  # the bad file is reported every time, never answered from a saved run
+        result = run_cli(demo_project, *args)
+        assert result.exit_code == 1 and "cassée.mp3" in result.stderr
+
+
+def test_the_environment_and_the_code_are_part_of_the_fingerprint(demo_project: Path, monkeypatch) -> None:
+    project = load_project(demo_project)
+    asked = ("build", "x")
+    base = fingerprint.Saved(project, asked).inputs
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9/")
+    assert fingerprint.Saved(project, asked).inputs != base
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    assert fingerprint.Saved(project, asked).inputs == base
+    code = Path(fingerprint.__file__)
+    stat = code.stat()
+    try:
+        os.utime(code, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+        assert fingerprint.Saved(project, asked).inputs != base
+    finally:
+        os.utime(code, ns=(stat.st_atime_ns, stat.st_mtime_ns))
