@@ -83,11 +83,8 @@ def test_every_problem_of_a_show_is_reported_at_once(demo_project: Path):
             'pub_date = "26/06/2023"',
             "pub_date: expected a date like 2023-06-26 or 2023-06-26T10:00:00+02:00, got '26/06/2023'",
         ),
-        (
-            "pub_date = 2023-06-26 09:01:00+00:00",
-            "pub_date = 2023-06-26T09:01:00",
-            "pub_date: needs a UTC offset, like 2023-06-26T09:01:00+02:00",
-        ),
+        # (a date-time without an offset is no longer a problem: it is read in the project's time
+        # zone, issue 13 item 8; tests/test_records_timezone.py)
         ("episode = 1\n", "", "episode: missing, 'Grandir en Hlm' is a serial"),
         ("episode = 1", "episode = 2", "episode: number 2 is used twice in grandir-en-hlm"),
         (
@@ -206,6 +203,8 @@ def test_console_script_and_module_entry_points(demo_project: Path):
 # ---------------------------------------------------------------- the linter: each rule broken once
 
 REPLAY = "episodes/l-emission/replay-2023.toml"
+# Rules the records reader applies itself (no page or feed may carry what they refuse)
+LOAD_TIME = {"new_feed_url: 'ftp://exemple.fr/feed.xml' is not an http(s) URL"}
 SIX = "episodes/grandir-en-hlm/temoignage-6.toml"
 VTT = "episodes/grandir-en-hlm/temoignage-1.vtt"
 CHAPTERS = """chapters = [
@@ -286,7 +285,10 @@ def test_each_linter_rule_is_reported_once(demo_project: Path, name, old, new, l
     if level == "error":
         assert_clean_error(result)
         published = run_cli(demo_project, "publish")
-        assert_clean_error(published, "check found errors: nothing published")
+        if message in LOAD_TIME:  # refused when the file is read: build and publish stop there too
+            assert_clean_error(published, f"error: {where}: {message}")
+        else:
+            assert_clean_error(published, "check found errors: nothing published")
         assert not (demo_project / "public").exists()
     else:
         assert result.exit_code == 0, result.stderr

@@ -65,6 +65,17 @@ def test_inspect_json_keys_are_the_readme_keys(tmp_path: Path):
     assert readme_inspect_keys() == set(data), "README's inspect --json table and the output differ"
 
 
+def test_the_promised_record_limits_are_the_code_limits():
+    """The README's promises state the limits the records reader applies."""
+    from grandirenhlm import records
+
+    promises = README.split("## Promises", 1)[1].split("\n## ", 1)[0]
+    assert f"at most 1 MiB\n  ({records.MAX_TOML_BYTES} bytes)" in promises
+    assert f"nest at most {records.MAX_TOML_DEPTH} deep" in promises
+    assert f"at most {records.MAX_SECONDS:,.0f} (115 days)" in promises
+    assert records.MAX_INTEGER == 2**53 - 1 and "at most 2^53 - 1" in promises
+
+
 def test_every_module_is_in_the_architecture_module_map():
     """ARCHITECTURE.md's module map matches the tree: every module of the package is named there."""
     architecture = (REPO / "ARCHITECTURE.md").read_text(encoding="utf-8")

@@ -362,9 +362,10 @@ def test_check_reports_every_encoding_setting_problem(project: Path) -> None:
     result = run_cli(project, "check")
 
     where = f"feeds/{SHOW}.toml"
+    speed_line = show.read_text(encoding="utf-8").splitlines().index("speed = 2") + 1
     errors = [line for line in result.stderr.splitlines() if "encoding." in line]
     assert errors == [
-        f"error: {where}: encoding.speed: unknown key",
+        f"error: {where}: encoding.speed: unknown key (line {speed_line})",
         f"error: {where}: encoding.format: expected one of mp3, m4a, got 'wav'",
         f"error: {where}: encoding.bitrate: expected a bitrate like \"128k\" or 128 (kbps), 32 to 320, got '999k'",
         f"error: {where}: encoding.channels: expected 1 (mono) or 2 (stereo), got 6",

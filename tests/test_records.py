@@ -52,17 +52,25 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for size in (1, 2, 3):
         (media / f"ep-{size}.mp3").write_bytes(b"x" * size)
     (records / "ep.vtt").write_text("WEBVTT\n", encoding="utf-8")
-    (media / "poster.jpg").write_bytes(b"jpeg")
+    make_cover(media / "poster.jpg", size=16)  # a poster must be an image (its bytes, not only its name)
     return records
 
 
 def _stripped(max_size: int) -> st.SearchStrategy[str]:
     """A text as the reader keeps it: not empty, nothing to strip (TOML holds any Unicode)."""
-    chars = st.characters(codec="utf-8", exclude_categories=("Cs",))
+    # no control character (C0 but tab and newline, U+FFFE/U+FFFF): records refuse them
+    chars = st.characters(
+        codec="utf-8",
+        exclude_categories=("Cs",),
+        exclude_characters=[chr(c) for c in (*range(9), *range(11, 32))] + ["\ufffe", "\uffff"],
+    )
     return st.text(chars, min_size=1, max_size=max_size).filter(lambda s: s == s.strip())
 
 
 TEXT = _stripped(40)
+URL = st.builds(
+    lambda scheme, path: f"{scheme}://exemple.fr/{path}", st.sampled_from(["http", "https"]), TEXT
+)
 LOWER = TEXT.filter(lambda s: s.lower() == s)  # a person's role and group are read lowercase
 MOMENT = st.datetimes(
     min_value=datetime(1990, 1, 1),
@@ -97,7 +105,7 @@ def live(draw: st.DrawFn) -> Live:
         status=draw(st.sampled_from(ns.LIVE_STATUSES)),
         start=start,
         end=start + timedelta(seconds=draw(st.integers(min_value=1, max_value=10**6))),
-        url=draw(st.none() | TEXT),
+        url=draw(st.none() | URL),
         mime_type=draw(TEXT),
     )
 
@@ -110,7 +118,7 @@ LOCATION = st.builds(
     country=st.none() | st.from_regex(r"\A[A-Z]{2}\Z"),
     rel=st.none() | st.sampled_from(ns.LOCATION_RELS),
 )
-PERSON = st.builds(Person, name=TEXT, role=LOWER, group=LOWER, href=st.none() | TEXT, img=st.none() | TEXT)
+PERSON = st.builds(Person, name=TEXT, role=LOWER, group=LOWER, href=st.none() | URL, img=st.none() | URL)
 
 
 @st.composite
@@ -138,7 +146,7 @@ def records(draw: st.DrawFn, folder: Path) -> EpisodeRecord:
         persons=tuple(draw(st.lists(PERSON, max_size=3))),
         location=draw(st.none() | LOCATION),
         license=draw(st.none() | TEXT),
-        license_url=draw(st.none() | TEXT),
+        license_url=draw(st.none() | URL),
         live=announced,
         poster=draw(st.none() | st.just(folder.parent.parent / "media" / SHOW / "poster.jpg")),
     )

@@ -102,9 +102,9 @@ def test_round_trip_of_any_toml_values(data: dict) -> None:
     assert json.loads(encoded, object_hook=TomlCache._decode) == data
 
 
-def test_an_unchanged_stamp_is_trusted_without_parsing(tmp_path: Path) -> None:
-    """The cache is really used: same size and time, different bytes -> the cached values (which is
-    why the stamp includes the time in nanoseconds, and why every write goes through a new file)."""
+def test_an_edit_keeping_size_and_time_is_seen_and_unchanged_bytes_are_not_parsed(tmp_path: Path) -> None:
+    """The cache is keyed by content: the same size and time with other bytes (an editor that
+    restores the time, a checkout) gives the new values; the same bytes are a hit (no parse)."""
     record = tmp_path / "ep.toml"
     record.write_text('title = "AAAA"\n', encoding="utf-8")
     cache_file = tmp_path / "cache.json"
@@ -114,4 +114,9 @@ def test_an_unchanged_stamp_is_trusted_without_parsing(tmp_path: Path) -> None:
     st_ = record.stat()
     record.write_text('title = "BBBB"\n', encoding="utf-8")
     os.utime(record, ns=(st_.st_atime_ns, st_.st_mtime_ns))
-    assert TomlCache(cache_file).read(record) == {"title": "AAAA"}
+    assert record.stat().st_size == st_.st_size and record.stat().st_mtime_ns == st_.st_mtime_ns
+    edited = TomlCache(cache_file)
+    assert edited.read(record) == {"title": "BBBB"} and edited.changed
+    edited.save()
+    again = TomlCache(cache_file)
+    assert again.read(record) == {"title": "BBBB"} and not again.changed  # a hit: nothing parsed again

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -11,8 +12,9 @@ from grandirenhlm import layout
 from grandirenhlm.artifact import IMMUTABLE, Artifact, Stage
 from grandirenhlm.catalog import Catalog
 from grandirenhlm.config import Project
+from grandirenhlm.errors import ValidationError
 from grandirenhlm.feed import episode_files, render_feed_pages
-from grandirenhlm.files import sha256_file
+from grandirenhlm.files import display_path, escapes_project, sha256_file
 from grandirenhlm.images import CoverSet, favicon_ico, resize_cover
 from grandirenhlm.media.types import CONTENT_TYPES, HTML, XML
 from grandirenhlm.opml import OPML_TYPE, render_opml
@@ -47,6 +49,7 @@ def build_site(
     With a `cache`, pages whose inputs did not change since the build that filled it are reused
     instead of rendered (see `pages.PageCache`). `folders`: the target answers a folder's address
     with its index.html, so pages link to `show/` rather than `show/index.html`."""
+    refuse_outside_files(project, catalog)
     env = template_environment(project, cache=cache is not None and cache.folder is not None)
     artifacts: list[Artifact] = list(_assets(project))
     home: list[ShowCard] = []
@@ -181,6 +184,29 @@ def build_site(
     if cache is not None:
         cache.prune()
     return sorted(artifacts, key=lambda a: (a.stage, a.key))
+
+
+def refuse_outside_files(project: Project, catalog: Catalog) -> None:
+    """Raise one `ValidationError` naming every file of the catalog outside the project.
+
+    The records were checked when they were read; this asks again right before the files are read
+    (a symlink swapped since, a catalog built in code), so nothing from elsewhere reaches a site."""
+    problems = []
+    named: list[tuple[Path, str, Path | None]] = []
+    for show in catalog.shows.values():
+        named.append((show.source, "image", show.image))
+    for episodes in catalog.episodes.values():
+        for e in episodes:
+            named.append((e.source, "media.file", e.media.path if e.media else None))
+            named += [(e.source, f"alternate[{i}].file", a.path) for i, a in enumerate(e.alternates)]
+            named += [(e.source, "poster", e.poster), (e.source, "transcript", e.transcript)]
+    for source, key, path in named:
+        # named relative to the project, as the link itself (display_path would follow it)
+        why = escapes_project(path, project.root, repr(os.path.relpath(path, project.root))) if path else None
+        if why is not None:
+            problems.append(f"{display_path(source)}: {key}: {why}")
+    if problems:
+        raise ValidationError(problems)
 
 
 def _assets(project: Project) -> Iterator[Artifact]:

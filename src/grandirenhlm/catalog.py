@@ -49,12 +49,11 @@ def load_catalog(project: Project) -> Catalog:
         raise ConfigError(f"{display_path(project.feeds_dir)}: no such folder (show definitions)")
     for path in sorted(project.feeds_dir.glob("*.toml")):
         try:
-            shows[path.stem] = load_show(path)
+            shows[path.stem] = load_show(path, project.root)
         except ValidationError as exc:
             problems.extend(exc.problems)
-        except ConfigError as exc:
+        except ConfigError as exc:  # unreadable, but there: its episodes are not "of no show"
             problems.append(str(exc))
-            continue
         shows.setdefault(path.stem, None)  # type: ignore[arg-type]  # known even when invalid
     if not shows and not problems:
         problems.append(f"{display_path(project.feeds_dir)}: no show definitions (*.toml)")
@@ -70,7 +69,9 @@ def load_catalog(project: Project) -> Catalog:
                 continue
             for path in sorted(folder.glob("*.toml")):
                 try:
-                    episodes[folder.name].append(load_episode(path, folder.name, cache))
+                    episodes[folder.name].append(
+                        load_episode(path, folder.name, cache, project.root, project.timezone)
+                    )
                 except ValidationError as exc:
                     problems.extend(exc.problems)
                 except ConfigError as exc:

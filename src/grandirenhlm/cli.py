@@ -11,7 +11,7 @@ import json
 import signal
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import click
@@ -67,7 +67,8 @@ def _project(ctx: click.Context):
     return site.open_project(Path(root) if root else None)
 
 
-def _parse_moment(value: str | None) -> datetime | None:
+def _parse_moment(value: str | None, zone: tzinfo = UTC) -> datetime | None:
+    """`--at`: a date or date-time; without an offset, in the project's time zone (`zone`)."""
     if value is None:
         return None
     try:
@@ -76,7 +77,7 @@ def _parse_moment(value: str | None) -> datetime | None:
         raise GrandirError(
             f"--at: expected a date like 2023-06-26 or 2023-06-26T10:00+02:00, got {value!r}"
         ) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 @click.group(cls=ErrorReportingGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -305,7 +306,9 @@ def gc(ctx, dry_run: bool) -> None:
 @click.pass_context
 def build(ctx, output: Path | None, base_url: str | None, at: str | None) -> None:
     """Write feeds, pages, covers and media into an output folder."""
-    result = site.build(_project(ctx), output.resolve() if output else None, base_url, _parse_moment(at))
+    project = _project(ctx)
+    moment = _parse_moment(at, project.timezone)
+    result = site.build(project, output.resolve() if output else None, base_url, moment)
     click.echo(f"built {result.written} new file(s), {result.unchanged} unchanged, in {result.folder}")
 
 
@@ -378,7 +381,7 @@ def publish(
     target = site.resolve_target(project, to, public_base_url=public_base_url, **flags)
     if setup_bucket and target.is_folder:
         raise GrandirError(f"--setup-bucket: {target.url} is a folder; the option is for s3:// targets")
-    moment = _parse_moment(at)
+    moment = _parse_moment(at, project.timezone)
     if dry_run:
         for finding in site.check(project, target=target):
             click.echo(str(finding), err=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from grandirenhlm.errors import ConfigError, ValidationError
 from grandirenhlm.files import display_path
@@ -15,6 +17,7 @@ from grandirenhlm.records import FieldReader, read_toml
 
 CONFIG_NAME = "grandirenhlm.toml"
 DEFAULT_LOCAL_BASE_URL = "http://127.0.0.1:8000/"
+DEFAULT_TIMEZONE = "Europe/Paris"  # the team publishes from France
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ class Project:
     site_title: str = "Podcasts"
     site_description: str = ""
     language: str = "fr"
+    # `[site] timezone`: dates and times written without an offset (records, `--at`) are read in it
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     default_target: str = "local"
     targets: dict[str, Target] = field(default_factory=dict)
     accessibility: Notice = Notice()
@@ -176,9 +181,12 @@ def load_project(root: Path) -> Project:
     data = read_toml(path)
     problems: list[str] = []
     r = FieldReader(data, display_path(path), problems)
+    r.source = path
+    r.refuse_control_characters()
     r.unknown_keys({"site", "publish", "targets", "notify"})
     site = r.table("site", required=False) or FieldReader({}, r.where, problems, "site.")
-    site.unknown_keys({"title", "description", "language", "accessibility", "legal"})
+    site.unknown_keys({"title", "description", "language", "timezone", "accessibility", "legal"})
+    zone = _read_timezone(site)
     accessibility = _read_notice(site, "accessibility", {"text", "contact", "status"})
     legal = _read_notice(site, "legal", {"text", "contact", "publisher", "host", "audience_measurement"})
     publish = r.table("publish", required=False) or FieldReader({}, r.where, problems, "publish.")
@@ -202,12 +210,25 @@ def load_project(root: Path) -> Project:
         site_title=site.text("title", required=False) or "Podcasts",
         site_description=site.text("description", required=False) or "",
         language=site.text("language", required=False) or "fr",
+        timezone=zone,
         default_target=default,
         targets=targets,
         accessibility=accessibility,
         legal=legal,
         notify=notify,
     )
+
+
+def _read_timezone(site: FieldReader) -> ZoneInfo:
+    """`[site] timezone`, an IANA name (zoneinfo, from the system's or the tzdata package's data)."""
+    name = site.text("timezone", required=False) or DEFAULT_TIMEZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        close = difflib.get_close_matches(name, sorted(available_timezones()), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else "; expected a name like Europe/Paris"
+        site.problem("timezone", f"unknown time zone {name!r}{hint}")
+        return ZoneInfo(DEFAULT_TIMEZONE)
 
 
 def _read_notify(r: FieldReader) -> NotifySettings:
@@ -239,8 +260,11 @@ def _read_notice(site: FieldReader, key: str, keys: set[str]) -> Notice:
         return Notice()
     t.unknown_keys(keys)
     values: dict = {
-        k: t.text(k, required=False) or "" for k in sorted(keys - {"status", "audience_measurement"})
+        k: t.text(k, required=False) or ""
+        for k in sorted(keys - {"status", "audience_measurement", "contact"})
     }
+    # pages make a link of it: an address (mailto:) or an http(s) URL, never `javascript:` and the like
+    values["contact"] = t.url("contact", email=True) or ""
     if "status" in keys:
         values["status"] = t.choice("status", RGAA_STATUSES, "")
     if "audience_measurement" in keys:

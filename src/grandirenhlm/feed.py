@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import html
-import os
 import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 import nh3
@@ -194,13 +194,16 @@ _UNKNOWN = object()
 
 
 def _record_stamp(episode: Episode) -> str | None:
-    """An episode record's identity on disk: path, size, modification time (None if unreadable)."""
+    """An episode record's identity on disk: its path and the SHA-256 of its bytes (None if
+    unreadable). Content, not size and time, which an edit can keep (a checkout, an editor)."""
     source = str(episode.source)
     try:
-        st = os.stat(source)
+        with open(source, "rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
     except OSError:
         return None
-    return f"{source}|{st.st_size}|{st.st_mtime_ns}"
+    # the dates too: a record without offsets reads differently under another project time zone
+    return f"{source}|{digest}|{episode.pub_date.isoformat()}"
 
 
 def _store_file(store: Path, page_url: str, context: tuple) -> Path:
@@ -367,7 +370,7 @@ def _channel(
     # feedgen writes the *last* link as RSS <link>: the self link first, the web page last.
     fg.link(href=self_url, rel="self")
     fg.link(href=page_url, rel="alternate")
-    fg.description(show.description)
+    fg.description(description_html(show.description))  # sanitised, as every item's
     fg.language(show.language)
     fg.generator("grandirenhlm", uri="https://pypi.org/project/grandirenhlm/")
     fg.image(url=cover_url, title=show.title, link=page_url)
@@ -377,8 +380,8 @@ def _channel(
     # a feed with nothing dated has no lastBuildDate, so a no-op publish leaves it unchanged.
     newest = max((e.pub_date for e in (*all_episodes, *live_items)), default=None)
     if newest is not None:
-        fg.lastBuildDate(newest)
-        fg.pubDate(newest)
+        fg.lastBuildDate(newest.astimezone(UTC))  # feeds show every time in UTC
+        fg.pubDate(newest.astimezone(UTC))
     else:
         fg._FeedGenerator__rss_lastBuildDate = None  # feedgen < 2 (pinned): no public way to unset it
 
@@ -421,17 +424,19 @@ def _channel(
     for e in all_episodes:
         if e.episode_type == "trailer" and e.media is not None:
             media_url = layout.absolute(base_url, layout.media(e))
-            pod.trailer(media_url, e.title, e.pub_date, e.media.size, e.media.mime_type, e.season)
+            pod.trailer(
+                media_url, e.title, e.pub_date.astimezone(UTC), e.media.size, e.media.mime_type, e.season
+            )
     for e in live_items:
         live = e.live
         assert live is not None
         pod.live_item(
             live.status,
-            live.start,
-            live.end,
+            live.start.astimezone(UTC),
+            live.end.astimezone(UTC),
             e.guid,
             e.title,
-            e.description or e.title,
+            description_html(e.description or e.title),
             page_url,  # no episode page before the replay: the show's page
             live.url,
             live.mime_type,
@@ -444,14 +449,17 @@ def _add_entry(fg: FeedGenerator, show: Show, episode: Episode, base_url: str, c
     fe.guid(episode.guid, permalink=episode.guid_is_permalink)
     fe.title(episode.title)
     fe.link(href=layout.absolute(base_url, layout.episode_page(episode)))
-    fe.pubDate(episode.pub_date)
+    fe.pubDate(episode.pub_date.astimezone(UTC))
     media = episode.media
     media_url = layout.absolute(base_url, layout.media(episode))
     fe.enclosure(media_url, str(media.size), media.mime_type)
     chapters = chaps.episode_chapters(episode)
     description = episode_description(episode, chapters)
-    fe.description(description)
-    fe.content(description_html(description), type="CDATA")
+    # Apps render <description> as HTML too: the same sanitised HTML as content:encoded, never the
+    # raw notes (a `<script>` or `javascript:` link written in a record stays text or is dropped).
+    notes = description_html(description)
+    fe.description(notes)
+    fe.content(notes, type="CDATA")
     it = fe.itunes
     it.itunes_duration(round(media.duration_seconds))
     it.itunes_image(layout.absolute(base_url, cover_key))  # PSP-1 recommends an image on every item

@@ -123,3 +123,41 @@ def sha256_file(path: Path) -> str:
     """Hash a file in constant memory."""
     with path.open("rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def outside_project(value: str, base: Path, root: Path) -> str | None:
+    """Why the file a record names as `value` (relative to the record's folder `base`) may not be
+    published, or None when it lies inside the project `root`.
+
+    A record edited in a pull request or a careless path must never put a file from elsewhere on a
+    public bucket (`~/.aws/credentials`): the path must be relative, stay inside the project once
+    normalised, not go through a hidden file or folder (`.git`, `.env`, `.grandirenhlm`), and still
+    be inside once symbolic links are followed."""
+    if os.path.isabs(value) or value.startswith("~"):
+        return f"{value!r} is an absolute path; write it relative to the record, inside the project"
+    return escapes_project(Path(os.path.abspath(base / value)), root, repr(value))
+
+
+def escapes_project(path: Path, root: Path, name: str | None = None) -> str | None:
+    """Why the absolute `path` lies outside the project `root` (named `name` in the message), or
+    None. `build` asks again just before reading, so a symlink changed after `check` is caught."""
+    name = name or display_path(path)
+    inside = _inside(os.path.abspath(path), os.path.abspath(root))
+    if inside is None:
+        return f"{name} leaves the project folder; only files inside the project are published"
+    if any(part.startswith(".") for part in Path(inside).parts):
+        return f"{name} is in a hidden file or folder; only the project's own files are published"
+    real = _inside(os.path.realpath(path), os.path.realpath(root))
+    if real is None:
+        return f"{name} is a symbolic link to a file outside the project; copy the file into the project"
+    if any(part.startswith(".") for part in Path(real).parts):
+        return f"{name} is a symbolic link to a hidden file; copy the file into the project"
+    return None
+
+
+def _inside(path: str, root: str) -> str | None:
+    """`path` relative to `root` if it is inside it, else None (both absolute and normalised)."""
+    rel = os.path.relpath(path, root)
+    if rel == os.curdir or rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return None
+    return rel

@@ -39,6 +39,7 @@ from grandirenhlm.files import write_atomic
 from grandirenhlm.images import CoverSet
 from grandirenhlm.media.types import CONTENT_TYPES, HTML, XML
 from grandirenhlm.model import Episode, Show
+from grandirenhlm.records import is_web_url
 from grandirenhlm.text import (
     clock,
     date_fr,
@@ -192,12 +193,10 @@ def subscribe_links(show: Show) -> list[Platform]:
     for key, label, template, icon in PLATFORMS:
         value = show.links.get(key)
         if value:
-            url = (
-                value if value.startswith(("https://", "http://")) else template.format(quote(value, safe=""))
-            )
+            url = value if is_web_url(value) else template.format(quote(value, safe=""))
             out.append(Platform(key, label, url, icon))
     for name, url in sorted(show.links.items()):
-        if name not in known:
+        if name not in known and is_web_url(url):  # records refuse the others; a Show made in code too
             out.append(Platform(name, name, url, OTHER_PLATFORM_ICON))
     return out
 

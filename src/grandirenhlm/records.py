@@ -10,22 +10,27 @@ it. Writes are atomic (`files.write_atomic`).
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import difflib
+import hashlib
 import json
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 
 import tomli_w
+import tomlkit
 
 from grandirenhlm import namespace as ns
 from grandirenhlm.errors import ConfigError, ValidationError
-from grandirenhlm.files import DisplayPath, display_path, write_atomic
+from grandirenhlm.files import DisplayPath, display_path, outside_project, write_atomic
 from grandirenhlm.model import (
     PUBLISHABLE_MIME_TYPES,
     Chapter,
@@ -50,12 +55,13 @@ class TomlCache:
     """Parsed records by path, size and modification time, kept in `.grandirenhlm/records.json`.
 
     tomllib is pure Python: parsing 1,000 episode records takes longer than everything else a no-op
-    publish does. JSON loads in C, so an unchanged record costs one `stat` instead. TOML's dates and
-    times, which JSON lacks, are stored tagged and restored as the same objects. The cache only
-    skips parsing: a record whose size or time changed is read again, and a damaged cache is ignored.
+    publish does. JSON loads in C, so an unchanged record costs a read and a SHA-256 (both in C)
+    instead. TOML's dates and times, which JSON lacks, are stored tagged and restored as the same
+    objects. The cache only skips parsing: entries are keyed by the file's content (not its size
+    and time, which an edit can keep), and a damaged cache is ignored.
     """
 
-    VERSION = 1
+    VERSION = 2  # 1 keyed entries by size and modification time
     _TAG = "\x00toml"
 
     def __init__(self, path: Path | None) -> None:
@@ -76,15 +82,13 @@ class TomlCache:
         return cls(root / ".grandirenhlm" / "records.json")
 
     def read(self, path: Path) -> dict[str, Any]:
+        raw = read_toml_bytes(path)  # it names the problem
+        # keyed by content: an edit that keeps the size and the modification time is still seen
+        stamp = hashlib.sha256(raw).hexdigest()
         key = str(path)
-        try:
-            st = os.stat(key)
-        except OSError:
-            return read_toml(path)  # it names the problem
-        stamp = [st.st_size, st.st_mtime_ns]
         hit = self.entries.get(key)
         if hit is None or hit[0] != stamp:
-            hit = [stamp, read_toml(path)]
+            hit = [stamp, parse_toml(path, raw)]
             self.changed = True
         self.used[key] = hit
         return hit[1]
@@ -114,27 +118,227 @@ class TomlCache:
         return {"datetime": datetime, "date": date, "time": time}[kind].fromisoformat(obj["v"])
 
 
+# Limits of a TOML file (records, show definitions, grandirenhlm.toml), stated in the README: far above
+# any real record (the demo's largest is 2 KiB, Apple's description limit 4000 bytes), far below what
+# would slow every later command or exhaust the parser's recursion.
+MAX_TOML_BYTES = 1024 * 1024
+MAX_TOML_DEPTH = 20
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse one TOML file, turning every failure into a one-line `ConfigError`."""
+    return parse_toml(path, read_toml_bytes(path))
+
+
+def read_toml_bytes(path: Path) -> bytes:
+    """The bytes of a TOML file, at most `MAX_TOML_BYTES`; a failure is a one-line `ConfigError`."""
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_TOML_BYTES:
+                raise ConfigError(
+                    f"{display_path(path)}: {size} bytes, a TOML file here may hold at most "
+                    f"{MAX_TOML_BYTES} (1 MiB); keep long texts out of records"
+                )
+            raw = fh.read(MAX_TOML_BYTES + 1)  # a file that grew meanwhile is still bounded
     except FileNotFoundError as exc:
         raise ConfigError(f"{display_path(path)}: no such file") from exc
     except IsADirectoryError as exc:
         raise ConfigError(f"{display_path(path)}: is a directory, expected a TOML file") from exc
     except PermissionError as exc:
         raise ConfigError(f"{display_path(path)}: permission denied") from exc
+    if len(raw) > MAX_TOML_BYTES:
+        raise ConfigError(f"{display_path(path)}: more than {MAX_TOML_BYTES} bytes (1 MiB)")
+    return raw
+
+
+def parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
+    """Parse the bytes of the TOML file `path`; every failure is a one-line `ConfigError`."""
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{display_path(path)}: not UTF-8 text") from exc
     except tomllib.TOMLDecodeError as exc:
+        advice = _toml_mistake(raw, str(exc))
+        if advice:
+            raise ConfigError(f"{display_path(path)}: {advice}") from exc
         raise ConfigError(f"{display_path(path)}: invalid TOML: {exc}") from exc
+    except RecursionError as exc:  # tomllib recurses once per nested array or inline table
+        raise ConfigError(f"{display_path(path)}: {_too_deep()}") from exc
+    if _depth(data) > MAX_TOML_DEPTH:
+        raise ConfigError(f"{display_path(path)}: {_too_deep()}")
+    return data
+
+
+def _too_deep() -> str:
+    return f"tables and arrays nested more than {MAX_TOML_DEPTH} deep; records nest 3 deep"
+
+
+def _depth(data: Any) -> int:
+    """How deep tables and arrays nest, counted without recursion (the data may be deep)."""
+    deepest, stack = 0, [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_TOML_DEPTH:
+                return deepest
+            stack.extend((v, depth) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
+# Characters no text of a record may hold: C0 controls but tab and newline (XML 1.0 cannot carry
+# them: lxml refuses the whole feed), the noncharacters U+FFFE/U+FFFF, and lone surrogates.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def control_character(text: str) -> str | None:
+    """The first character of `text` no feed or page may carry, as `U+0007`, or None."""
+    found = _CONTROL.search(text)
+    return None if found is None else f"U+{ord(found.group()):04X}"
+
+
+def _line_break(key: str) -> str | None:
+    found = re.search("[\t\n\x85\u2028\u2029]", key)
+    return None if found is None else f"U+{ord(found.group()):04X}"
+
+
+def control_character_problems(data: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """(key, problem) for every key (at any depth, `a.b[0].c`) whose text or name holds a control
+    character; a key that holds one is named by its `repr` (the message never prints it raw)."""
+    problems = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            name = f"{prefix}{key}"
+            bad = control_character(key) or _line_break(key)  # a key is one line: no tab or newline
+            if bad is not None:
+                problems.append((repr(name), f"the key holds the control character {bad}; remove it"))
+                continue
+            problems += control_character_problems(value, f"{name}.")
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            problems += control_character_problems(item, f"{prefix.removesuffix('.')}[{i}].")
+    elif isinstance(data, str):
+        bad = control_character(data)
+        if bad is not None:
+            problems.append((prefix.removesuffix("."), f"holds the control character {bad}; remove it"))
+    return problems
 
 
 def write_toml_atomic(path: Path, data: dict[str, Any], *, durable: bool = True) -> None:
     """Write `data` as TOML so that readers see the old file or the new one, never half of it;
     `durable` also waits for the disk (fsync) before the rename."""
     write_atomic(path, tomli_w.dumps(data, multiline_strings=True).encode("utf-8"), durable=durable)
+
+
+def is_web_url(value: str) -> bool:
+    """An absolute http or https URL with a host: the only links a page or feed carries (with
+    `mailto:` made from an email address, and the site's own relative links)."""
+    return value.lower().startswith(("https://", "http://")) and len(value.split("/", 3)[2]) > 0
+
+
+_EMAIL = re.compile(r"[^@\s:/<>\"]+@[^@\s:/<>\"]+\.[^@\s:/<>\"]+")
+
+
+def is_email(value: str) -> bool:
+    """A plain email address (`name@example.org`): pages turn it into a `mailto:` link."""
+    return _EMAIL.fullmatch(value) is not None
+
+
+# ---------------------------------------------------------------- the mistakes people make in TOML
+
+_AT_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+_KEY_VALUE = re.compile(r"""\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=\s*(.*?)\s*$""")
+_FRENCH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+_NO_SECONDS = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(?!:\d)(.*)")
+
+
+def toml_date_fix(text: str) -> str | None:
+    """What to write for a date or date-time given as `text` (quoted, in French order, a time
+    without seconds): a TOML literal that parses as a date or date-time, or None."""
+    text = text.strip()
+    if m := _FRENCH_DATE.fullmatch(text):
+        day, month, year = int(m[1]), int(m[2]), int(m[3])
+        fix = f"{year:04d}-{month:02d}-{day:02d}"
+        if m[4]:
+            fix += f"T{int(m[4]):02d}:{m[5]}:{m[6] or '00'}"
+    elif m := _NO_SECONDS.fullmatch(text):
+        fix = f"{m[1]}T{m[2]}:00{m[3].strip()}"
+    else:
+        fix = text
+    try:
+        value = tomllib.loads(f"v = {fix}")["v"]
+    except tomllib.TOMLDecodeError:
+        return None
+    return fix if isinstance(value, date | datetime | time) else None
+
+
+def _quoted_date_advice(key: str, written: str, fix: str | None) -> str:
+    if fix is None:
+        return ""
+    if fix == written.strip():
+        return f"; a date in quotes is text: remove the quotes: {key} = {fix}"
+    return f"; write {key} = {fix} (no quotes, year-month-day, seconds in times)"
+
+
+def _toml_mistake(raw: bytes, error: str) -> str | None:
+    """For a TOML syntax error on a line people often get wrong, "line N: key: what is wrong;
+    what to write instead"; None for the others (the parser's own message is kept)."""
+    where = _AT_LINE.search(error)
+    if where is None:
+        return None
+    number = int(where[1])
+    lines = raw.decode("utf-8", errors="replace").splitlines()
+    if not 1 <= number <= len(lines):
+        return None
+    m = _KEY_VALUE.fullmatch(lines[number - 1])
+    if m is None:
+        return None
+    key, value = m[1], re.sub(r"\s+#[^\"']*$", "", m[2])  # without a trailing comment
+    fix = toml_date_fix(value)
+    if fix is not None and fix != value:
+        if _FRENCH_DATE.fullmatch(value):
+            why = f"{value} is a date in day/month/year order; TOML dates are year-month-day"
+        else:
+            why = f"{value} is a time without seconds; TOML times have them"
+        return f"line {number}: {key}: {why}: write {key} = {fix}"
+    if value.startswith('"') and not value.startswith('"""') and value.count('"') - value.count('\\"') > 2:
+        inner = value[1:-1] if value.endswith('"') else value[1:]
+        if "'" not in inner:
+            instead = f"{key} = '{inner}'"
+        else:
+            instead = f'{key} = "' + re.sub(r'(?<!\\)"', '\\"', inner) + '"'
+        return f'line {number}: {key}: a " inside a text ends it; write {instead}'
+    return None
+
+
+def key_line(text: str, name: str) -> int | None:
+    """The line (1-based) of a TOML text that sets `name` (`a.b[2].c`: key `c` under `[a.b]` or
+    `[[a.b]]`), or None."""
+    parts = re.sub(r"\[\d+\]", "", name).split(".")
+    key, table = parts[-1].strip("'\""), ".".join(parts[:-1])
+    current = ""
+    fallback = None
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if header := re.fullmatch(r"\[\[?\s*([^\]]+?)\s*\]\]?(\s*#.*)?", stripped):
+            current = header[1]
+            continue
+        m = _KEY_VALUE.fullmatch(line)
+        if m and m[1].strip("'\"") == key:
+            if current == table:
+                return number
+            fallback = fallback or number
+        elif fallback is None and re.search(rf"[{{,]\s*{re.escape(key)}\s*=", line):
+            fallback = number  # in an inline table
+    return fallback
+
+
+# Numbers beyond these are mistakes, refused when read rather than failing later (a duration of `inf`
+# cannot be rounded for itunes:duration): 10,000,000 s is 115 days of audio.
+MAX_SECONDS = 10_000_000.0
+MAX_INTEGER = 2**53 - 1
 
 
 class FieldReader:
@@ -150,15 +354,50 @@ class FieldReader:
         problems: list[str],
         prefix: str = "",
         check_files: bool = True,
+        root: Path | None = None,
     ):
         self.data = data
         self.where = where
         self.problems = problems
         self.prefix = prefix
         self.check_files = check_files
+        self.root = root  # the project: every file named must lie inside it (None: not checked)
+        # keys already reported for a control character: no second problem about the same value
+        self.refused: AbstractSet[str] = frozenset()
+        self.source: Path | None = None  # the file, read again only to name a problem's line
+        self.zone: tzinfo = UTC  # where dates and times written without an offset are read
+
+    def sub(self, data: dict[str, Any], prefix: str) -> FieldReader:
+        """A reader of a nested table (`prefix` ends with "."), reporting into the same problems."""
+        sub = FieldReader(
+            data, self.where, self.problems, f"{self.prefix}{prefix}", self.check_files, self.root
+        )
+        sub.refused, sub.source, sub.zone = self.refused, self.source, self.zone
+        return sub
+
+    def line(self, key: str) -> str:
+        """ " (line N)" where the file sets `key`, or "" when it cannot be told."""
+        if self.source is None:
+            return ""
+        try:
+            text = self.source.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return ""
+        n = key_line(text, f"{self.prefix}{key}")
+        return f" (line {n})" if n else ""
+
+    def refuse_control_characters(self) -> None:
+        """Report every text of the table (at any depth) that holds a control character, once."""
+        found = control_character_problems(self.data, self.prefix)
+        # a bad key is named by its repr; its raw name must not get an "unknown key" line either
+        raw = {key for key, _ in found if key.startswith("'")}
+        self.refused = frozenset({key for key, _ in found} | {ast.literal_eval(k) for k in raw})
+        self.problems += [f"{self.where}: {key}: {message}" for key, message in found]
 
     def problem(self, key: str, message: str) -> None:
-        self.problems.append(f"{self.where}: {self.prefix}{key}: {message}")
+        name = f"{self.prefix}{key}"
+        if name not in self.refused:
+            self.problems.append(f"{self.where}: {name}: {message}")
 
     def value(self, key: str, required: bool, expected: str, check: Callable[[Any], bool]) -> Any:
         """The value at `key` if `check` accepts it; else record "expected <expected>" and None."""
@@ -196,6 +435,16 @@ class FieldReader:
                     return None
         return value
 
+    def url(self, key: str, required: bool = False, email: bool = False) -> str | None:
+        """An http(s) URL (or, with `email`, an email address): no other scheme (`javascript:`,
+        `data:`, `file:`) may reach a page or a feed."""
+        value = self.text(key, required)
+        if value and not is_web_url(value) and not (email and is_email(value)):
+            expected = "an email address or an http(s) URL" if email else "an http(s) URL"
+            self.problem(key, f"{value!r} is not {expected}")
+            return None
+        return value
+
     def rule(self, key: str, validate: Callable[[Any], T], missing: str | None = None) -> T | None:
         """The value at `key` as the `namespace` rule `validate` returns it, None if it refuses it.
         `missing`: the problem when the key is absent (None: the key is optional)."""
@@ -213,22 +462,29 @@ class FieldReader:
         value = self.value(key, False, "true or false", lambda v: isinstance(v, bool))
         return default if value is None else value
 
-    def integer(self, key: str, minimum: int = 0, required: bool = False) -> int | None:
-        value = self.value(
+    def integer(
+        self, key: str, minimum: int = 0, required: bool = False, maximum: int = MAX_INTEGER
+    ) -> int | None:
+        """A whole number from `minimum` to `maximum` (by default 2**53 - 1, the largest every JSON
+        reader and JavaScript keeps exactly)."""
+        expected = f"a whole number >= {minimum}"
+        if maximum != MAX_INTEGER:
+            expected = f"a whole number from {minimum} to {maximum}"
+        return self.value(
             key,
             required,
-            f"a whole number >= {minimum}",
-            lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= minimum,
+            expected,
+            lambda v: isinstance(v, int) and not isinstance(v, bool) and minimum <= v <= maximum,
         )
-        return value
 
-    def number(self, key: str, required: bool = True) -> float | None:
+    def number(self, key: str, required: bool = True, maximum: float = MAX_SECONDS) -> float | None:
+        """A finite number from 0 to `maximum` (by default a position or length in seconds)."""
         value = self.value(
             key,
             required,
-            "a number >= 0",
-            lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v >= 0,
-        )
+            f"a number from 0 to {maximum:g}",
+            lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= maximum,
+        )  # nan fails both comparisons, inf the second
         return None if value is None else float(value)
 
     def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
@@ -236,7 +492,17 @@ class FieldReader:
         return default if value is None else value
 
     def moment(self, key: str, required: bool = True) -> datetime | None:
-        """A TOML date-time (with offset) or date; a date means midnight UTC."""
+        """A TOML date-time or date; without an offset it is read in `zone` (the project's time
+        zone), a date meaning midnight there."""
+        written = self.data.get(key)
+        if isinstance(written, str):  # a date in quotes is text: say what to write instead
+            fix = toml_date_fix(written)
+            self.problem(
+                key,
+                "expected a date like 2023-06-26 or 2023-06-26T10:00:00+02:00, got "
+                f"{written!r}{self.line(key)}" + _quoted_date_advice(key, written, fix),
+            )
+            return None
         value = self.value(
             key,
             required,
@@ -246,27 +512,33 @@ class FieldReader:
         if value is None:
             return None
         if not isinstance(value, datetime):
-            return datetime.combine(value, time(0), tzinfo=UTC)
+            return datetime.combine(value, time(0), tzinfo=self.zone)
         if value.tzinfo is None:
-            self.problem(key, f"needs a UTC offset, like {value.isoformat()}+02:00")
-            return None
+            return value.replace(tzinfo=self.zone)
         return value
 
     def table(self, key: str, required: bool = True) -> FieldReader | None:
         value = self.value(key, required, "a table", lambda v: isinstance(v, dict))
         if value is None:
             return None
-        return FieldReader(value, self.where, self.problems, f"{self.prefix}{key}.", self.check_files)
+        return self.sub(value, f"{key}.")
 
     def unknown_keys(self, known: AbstractSet[str]) -> None:
         for key in sorted(set(self.data) - known):
-            self.problem(key, "unknown key")
+            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            self.problem(key, f"unknown key{self.line(key)}{hint}")
 
     def relative_path(self, key: str, base: Path, required: bool = True) -> Path | None:
         value = self.text(key, required)
         if not value:
             return None
-        # absolute and normalised without resolving symlinks: resolve() costs an lstat per component
+        if self.root is not None:
+            leaves = outside_project(value, base, self.root)
+            if leaves is not None:
+                self.problem(key, leaves)
+                return None
+        # absolute and normalised; symlinks are followed only to check containment (above)
         path = Path(os.path.abspath(base / value))
         if self.check_files and not path.is_file():
             self.problem(key, f"no such file: {value}")
@@ -289,18 +561,22 @@ SAMPLE_RATES = (22050, 24000, 32000, 44100, 48000)
 ENCODING_KEYS = {"format", "sample_rate", "bitrate", "channels", "normalize", "target_lufs", "true_peak"}
 
 
-def load_show(path: Path) -> Show:
-    """Read `feeds/<slug>.toml` into a `Show`, raising every problem of the file at once."""
+def load_show(path: Path, root: Path | None = None) -> Show:
+    """Read `feeds/<slug>.toml` into a `Show`, raising every problem of the file at once; the files
+    it names must lie inside the project `root` (default: the folder holding `feeds/`)."""
     data = read_toml(path)
     problems: list[str] = []
-    r = FieldReader(data, display_path(path), problems)
+    root = root if root is not None else Path(os.path.abspath(path)).parent.parent
+    r = FieldReader(data, display_path(path), problems, root=root)
+    r.source = path
+    r.refuse_control_characters()
     r.unknown_keys(SHOW_KEYS)
     owner = r.table("owner")
     owner_name = owner.text("name") if owner else None
     owner_email = owner.text("email") if owner else None
     if owner_email and "@" not in owner_email:
         r.problem("owner.email", f"not an email address: {owner_email!r}")
-    links = r.value("links", False, "a table of platform = URL", _is_str_table) or {}
+    links = _read_links(r)
     show = dict(
         slug=path.stem,
         source=path.resolve(),
@@ -316,21 +592,23 @@ def load_show(path: Path) -> Show:
         show_type=r.choice("type", SHOW_TYPES, "episodic"),
         complete=r.boolean("complete", False),
         copyright=r.text("copyright", required=False),
-        website=r.text("website", required=False),
+        website=r.url("website"),
         podcast_guid=r.text("podcast_guid", required=False),  # a UUIDv5: `check`'s rule, not the loader's
         medium=r.rule("medium", ns.medium) or ns.DEFAULT_MEDIUM,
         links=dict(links),
-        new_feed_url=r.text("new_feed_url", required=False),
+        new_feed_url=r.url("new_feed_url"),
         block=r.boolean("block", False),
         update_frequency=r.text("update_frequency", required=False, rule=ns.update_frequency),
         update_rrule=r.text("update_rrule", required=False),
         license=r.text("license", required=False, rule=ns.license_name),
-        license_url=r.text("license_url", required=False),
+        license_url=r.url("license_url"),
         location=_read_location(r),
         persons=_read_persons(r),
         funding=tuple(
             Funding(t["url"], t["text"])
-            for t in _read_tables(r, "funding", {"url": True, "text": ns.funding_text}, max_chars=128)
+            for t in _read_tables(
+                r, "funding", {"url": True, "text": ns.funding_text}, max_chars=128, urls={"url"}
+            )
         ),
         # a purpose longer than the namespace's 128 characters loads: `check` names it
         txt=tuple(
@@ -389,6 +667,28 @@ def show_to_toml(show: Show, folder: Path) -> dict[str, Any]:
         out["funding"] = [{"url": f.url, "text": f.text} for f in show.funding]
     if show.txt:
         out["txt"] = [{"text": t} | ({"purpose": p} if p else {}) for t, p in show.txt]
+
+
+# `[links]` keys pages know how to turn an ID into a URL for (pages.PLATFORMS, which imports these).
+PLATFORM_LINKS = ("apple_podcasts", "spotify", "deezer", "amazon_music", "youtube", "podcast_index")
+_PLATFORM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _read_links(r: FieldReader) -> dict[str, str]:
+    """`[links]`: a platform's ID or an http(s) URL; any other name takes an http(s) URL only, so a
+    `javascript:` or `data:` link never becomes a button on the pages."""
+    links = r.value("links", False, "a table of platform = URL", _is_str_table) or {}
+    out = {}
+    for name, value in links.items():
+        value = value.strip()
+        if is_web_url(value) or (name in PLATFORM_LINKS and _PLATFORM_ID.fullmatch(value)):
+            out[name] = value
+        elif name in PLATFORM_LINKS:
+            r.problem(
+                f"links.{name}", f"{value!r} is neither an ID (letters, digits, - _ .) nor an http(s) URL"
+            )
+        else:
+            r.problem(f"links.{name}", f"{value!r} is not an http(s) URL")
     return out
 
 
@@ -488,27 +788,45 @@ class EpisodeRecord:
     written: _Written | None = field(default=None, compare=False, repr=False)
 
 
-def load_episode(path: Path, show_slug: str, cache: TomlCache | None = None) -> Episode:
-    """Read `episodes/<show>/<slug>.toml` into an `Episode`, raising every problem at once."""
+def load_episode(
+    path: Path,
+    show_slug: str,
+    cache: TomlCache | None = None,
+    root: Path | None = None,
+    zone: tzinfo = UTC,
+) -> Episode:
+    """Read `episodes/<show>/<slug>.toml` into an `Episode`, raising every problem at once; the files
+    it names must lie inside the project `root` (default: the folder holding `episodes/`), dates
+    without an offset are in `zone` (the project's time zone)."""
     data = cache.read(path) if cache is not None else read_toml(path)
-    return _read_episode(data, path, show_slug, replacing_media=False)[0]
+    return _read_episode(data, path, show_slug, replacing_media=False, root=root, zone=zone)[0]
 
 
-def read_episode(path: Path, show_slug: str, *, replacing_media: bool = False) -> EpisodeRecord:
+def read_episode(
+    path: Path, show_slug: str, *, replacing_media: bool = False, zone: tzinfo = UTC
+) -> EpisodeRecord:
     """Read an episode record to rewrite it (`write_episode`), raising every problem at once.
 
     `replacing_media`: the caller (ingest) gives the record new media, so `[media]` may be missing
     (a record written by hand before its media) and the files it names need not exist."""
     data = read_toml(path)
-    episode, master = _read_episode(data, path, show_slug, replacing_media)
+    episode, master = _read_episode(data, path, show_slug, replacing_media, root=None, zone=zone)
     return EpisodeRecord(episode, master, _Written(episode, master, data))
 
 
 def _read_episode(
-    data: dict[str, Any], path: Path, show_slug: str, replacing_media: bool
+    data: dict[str, Any],
+    path: Path,
+    show_slug: str,
+    replacing_media: bool,
+    root: Path | None,
+    zone: tzinfo = UTC,
 ) -> tuple[Episode, MasterFile | None]:
     problems: list[str] = []
-    r = FieldReader(data, DisplayPath(path), problems, check_files=not replacing_media)  # type: ignore[arg-type]
+    root = root if root is not None else Path(os.path.abspath(path)).parent.parent.parent
+    r = FieldReader(data, DisplayPath(path), problems, check_files=not replacing_media, root=root)  # type: ignore[arg-type]
+    r.source, r.zone = path, zone
+    r.refuse_control_characters()
     r.unknown_keys(EPISODE_KEYS)
     live = _read_live(r)
     # A live item may have no media yet: it becomes a normal item once its replay is ingested.
@@ -535,15 +853,46 @@ def _read_episode(
         persons=_read_persons(r),
         location=_read_location(r),
         license=r.text("license", required=False, rule=ns.license_name),
-        license_url=r.text("license_url", required=False),
+        license_url=r.url("license_url"),
         live=live,
-        poster=r.relative_path("poster", path.parent, required=False),
+        poster=_read_poster(r, path.parent),
         guid_is_permalink=r.boolean("guid_is_permalink", False),
     )
     master = _read_master(r)
     if problems:
         raise ValidationError(problems)
     return Episode(media=media, **episode), master  # type: ignore[arg-type]
+
+
+# A poster is shown by browsers and published as an image: its name and its first bytes must agree.
+POSTER_TYPES = {
+    ".jpg": b"\xff\xd8\xff",
+    ".jpeg": b"\xff\xd8\xff",
+    ".png": b"\x89PNG\r\n\x1a\n",
+    ".webp": b"RIFF",
+}
+
+
+def _read_poster(r: FieldReader, base: Path) -> Path | None:
+    """`poster`: a JPEG, PNG or WebP image inside the project (never another kind of file)."""
+    path = r.relative_path("poster", base, required=False)
+    if path is None:
+        return None
+    magic = POSTER_TYPES.get(path.suffix.lower())
+    if magic is None:
+        r.problem("poster", f"{path.name} is not an image; expected a .jpg, .png or .webp file")
+        return None
+    if r.check_files:
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(12)
+        except OSError as exc:
+            r.problem("poster", f"cannot read {path.name}: {exc.strerror}")
+            return None
+        if not head.startswith(magic) or (magic == b"RIFF" and head[8:12] != b"WEBP"):
+            r.problem("poster", f"{path.name} is not a {path.suffix.lstrip('.').upper()} image")
+            return None
+    return path
 
 
 def _read_master(r: FieldReader) -> MasterFile | None:
@@ -566,7 +915,7 @@ def _read_alternates(r: FieldReader, base: Path) -> tuple[EpisodeMedia, ...]:
     """`[[alternate]]`: other renditions of the media (the audio-only track of a video replay)."""
     out = []
     for i, item in enumerate(_array(r, "alternate")):
-        m = FieldReader(item, r.where, r.problems, f"alternate[{i}].", r.check_files)
+        m = r.sub(item, f"alternate[{i}].")
         media = _media_from(m, base)
         if media is not None:
             out.append(media)
@@ -590,12 +939,13 @@ def _read_tables(
     key: str,
     fields: dict[str, bool | Callable[[str], str]],
     max_chars: int | None = None,
+    urls: AbstractSet[str] = frozenset(),
 ) -> list[dict[str, str]]:
     """`[[key]]` tables of text fields, each field required (True), optional (False) or required
     and checked by a `namespace` rule (instead of `max_chars`); only complete tables are returned."""
     out = []
     for i, item in enumerate(_array(r, key)):
-        t = FieldReader(item, r.where, r.problems, f"{key}[{i}].", r.check_files)
+        t = r.sub(item, f"{key}[{i}].")
         t.unknown_keys(set(fields))
         values = {
             f: t.text(f, required=bool(how), max_chars=max_chars)
@@ -603,6 +953,10 @@ def _read_tables(
             else t.text(f, rule=how)
             for f, how in fields.items()
         }
+        for f in urls:  # links: http(s) only
+            if values[f] and not is_web_url(values[f]):
+                t.problem(f, f"{values[f]!r} is not an http(s) URL")
+                values[f] = None
         if all(values[f] for f, how in fields.items() if how):
             out.append({f: v for f, v in values.items() if v})
     return out
@@ -619,7 +973,7 @@ def _read_persons(r: FieldReader) -> tuple[Person, ...]:
             href=t.get("href"),
             img=t.get("img"),
         )
-        for t in _read_tables(r, "person", fields, max_chars=128)
+        for t in _read_tables(r, "person", fields, max_chars=128, urls={"href", "img"})
     )
 
 
@@ -651,7 +1005,7 @@ def _read_live(r: FieldReader) -> Live | None:
         except NamespaceError as exc:
             t.problem("end", exc.problem)
     if status and start and end:
-        url, mime_type = t.text("url", required=False), t.text("type", required=False)
+        url, mime_type = t.url("url"), t.text("type", required=False)
         return Live(status, start, end, url, mime_type or Live.mime_type)  # the model's default
     return None
 
@@ -662,7 +1016,7 @@ def _media_from(m: FieldReader, base: Path) -> EpisodeMedia | None:
     sha256 = m.text("sha256")
     if sha256 and (len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256)):
         m.problem("sha256", "expected 64 lowercase hexadecimal digits")
-    size = m.integer("size", minimum=1, required=True)
+    size = m.integer("size", minimum=1, required=True, maximum=2**40)  # 1 TiB
     mime_type = m.text("mime_type")
     if mime_type and mime_type not in PUBLISHABLE_MIME_TYPES:
         m.problem(
@@ -679,9 +1033,9 @@ def _media_from(m: FieldReader, base: Path) -> EpisodeMedia | None:
         size=size,
         mime_type=mime_type,
         duration_seconds=duration,
-        bitrate=m.integer("bitrate"),
-        width=m.integer("width"),
-        height=m.integer("height"),
+        bitrate=m.integer("bitrate", maximum=100_000_000),  # 100 Mbit/s
+        width=m.integer("width", maximum=65535),  # the largest an MP4 track header describes
+        height=m.integer("height", maximum=65535),
     )
     if any(fields[k] is None for k in ("path", "sha256", "size", "mime_type", "duration_seconds")):
         return None
@@ -695,7 +1049,7 @@ def _read_chapters(r: FieldReader) -> tuple[Chapter, ...]:
         if not isinstance(item, dict):
             r.problem(f"chapters[{i}]", "expected a table with start_seconds and title")
             continue
-        c = FieldReader(item, r.where, r.problems, f"chapters[{i}].")
+        c = r.sub(item, f"chapters[{i}].")
         start, title = c.number("start_seconds"), c.text("title")
         if start is not None and title:
             chapters.append(Chapter(start_seconds=start, title=title))
@@ -713,11 +1067,71 @@ def recorded_media_sha256(path: Path) -> str | None:
 # ---------------------------------------------------------------- writing an episode record
 
 
-def write_episode(path: Path, record: EpisodeRecord | Episode, *, durable: bool = True) -> None:
+def write_episode(path: Path, record: EpisodeRecord | Episode, *, durable: bool = True) -> str | None:
     """Write an episode record atomically (readers see the old file or the new one, never half);
     `durable=False` skips the fsync: the caller syncs a batch once at its end (ingest), or can
-    make the record again (import)."""
-    write_toml_atomic(path, episode_to_toml(record, path.parent), durable=durable)
+    make the record again (import).
+
+    A record someone annotated keeps its comments (`# ...`) and layout: the new values are merged
+    into the file with tomlkit, and the result is used only if it reads back as exactly the record.
+    Otherwise the comments are dropped, the old file is kept beside it as `<slug>.toml.bak` (no
+    record: only `*.toml` are read), and the returned note says so; None when nothing was lost."""
+    table = episode_to_toml(record, path.parent)
+    text = tomli_w.dumps(table, multiline_strings=True)
+    note = None
+    try:
+        old = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        old = None
+    if old is not None and "#" in old and _has_comments(old):
+        merged = _merge_keeping_comments(old, table)
+        if merged is not None and tomllib.loads(merged) == tomllib.loads(text):
+            text = merged
+        else:
+            backup = path.with_name(path.name + ".bak")
+            write_atomic(backup, old.encode("utf-8"), durable=durable)
+            note = f"{display_path(path)}: its comments could not be kept; the previous file is {backup.name}"
+    write_atomic(path, text.encode("utf-8"), durable=durable)
+    return note
+
+
+def _merge_keeping_comments(old: str, table: dict[str, Any]) -> str | None:
+    """`old` (TOML text) with the values of `table`, its comments and unchanged values as written."""
+    try:
+        doc = tomlkit.parse(old)
+        _merge_into(doc, table)
+        return tomlkit.dumps(doc)
+    except Exception:  # any failure of the merge: the caller writes the plain record instead
+        return None
+
+
+def _merge_into(container: Any, new: Mapping[str, Any]) -> None:
+    for key in [k for k in container if k not in new]:
+        del container[key]
+    for key, value in new.items():
+        if key in container:
+            current = container[key]
+            if _plain(current) == value:
+                continue  # as the file wrote it, with its comment
+            if isinstance(value, dict) and isinstance(current, dict):
+                _merge_into(current, value)
+                continue
+        if isinstance(value, str) and "\n" in value:
+            value = tomlkit.string(value, multiline=True)
+        container[key] = value
+
+
+def _plain(item: Any) -> Any:
+    return item.unwrap() if hasattr(item, "unwrap") else item
+
+
+def _has_comments(text: str) -> bool:
+    """Whether a TOML text holds a comment: more '#' than its values hold ('#' in texts and keys)."""
+    try:
+        values = tomli_w.dumps(tomllib.loads(text))
+    except (tomllib.TOMLDecodeError, TypeError, ValueError):
+        return "#" in text
+    return text.count("#") > values.count("#")
 
 
 def episode_to_toml(record: EpisodeRecord | Episode, folder: Path | None = None) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from webvtt.errors import MalformedCaptionError, MalformedFileError
 
 from grandirenhlm.errors import ConfigError, ValidationError
 from grandirenhlm.files import display_path
+from grandirenhlm.records import control_character
 from grandirenhlm.text import clock
 
 
@@ -102,6 +103,9 @@ def parse_vtt(text: str, where: str, language: str | None = None, source: Path |
             problems.append(f"{label}: no text")
         previous_start = start
         speaker = html.unescape(caption.voice).strip() if caption.voice else None
+        bad = control_character(body) or control_character(speaker or "")  # pages and JSON carry them
+        if bad is not None:
+            problems.append(f"{label}: holds the control character {bad}; remove it")
         cues.append(Cue(start=start, end=end, speaker=speaker or None, text=body))
     if not cues and not problems:
         problems.append(f"{where}: no cues")
