@@ -169,6 +169,18 @@ def run_cli(project: Path | None, *args: str) -> Result:
     return runner.invoke(main, [*prefix, *args], catch_exceptions=False)
 
 
+def run_command(project: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """The command as a user runs it: `python -m grandirenhlm --project PROJECT ARGS` in a process of
+    its own, from the project folder."""
+    return subprocess.run(
+        [sys.executable, "-m", "grandirenhlm", "--project", str(project), *args],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        timeout=timeout,
+    )
+
+
 def assert_clean_error(result: Result, *fragments: str) -> None:
     """Exit status 1, `error: ...` lines on stderr naming what is wrong, no traceback."""
     assert result.exit_code == 1, (result.exit_code, result.stdout, result.stderr)

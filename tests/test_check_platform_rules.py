@@ -4,27 +4,18 @@ gains an episode after its feed went out is a warning naming `complete` and `upd
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from tests.support import SHOW_TOML, make_mp3
+from tests.support import SHOW_TOML, make_mp3, run_command
 
 SHOW = "grandir-en-hlm"
 WHERE = f"feeds/{SHOW}.toml"
 
 
-def cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "grandirenhlm", "--project", str(project), *args],
-        capture_output=True,
-        text=True,
-        cwd=project,
-        timeout=300,
-    )
+cli = run_command  # the command in its own process (tests/support.py)
 
 
 def image_errors(stderr: str) -> list[str]:

@@ -6,23 +6,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
-from tests.support import FFMPEG, make_mp3, make_wav
+from tests.support import FFMPEG, make_mp3, make_wav, run_command
 
 SHOW = "grandir-en-hlm"
 
 
-def cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "grandirenhlm", "--project", str(project), *args],
-        capture_output=True,
-        text=True,
-        cwd=project.parent,
-        timeout=300,
-    )
+cli = run_command  # the command in its own process (tests/support.py)
 
 
 def media_store(project: Path) -> list[str]:

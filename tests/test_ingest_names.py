@@ -4,8 +4,6 @@ refused with one line that suggests the valid one, and nothing is written anywhe
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from hypothesis import given
@@ -14,19 +12,12 @@ from mutagen.id3 import ID3, TIT2, TRCK
 from slugify import slugify
 
 from grandirenhlm.names import MAX_SLUG, SLUG_RULE, make_slug
-from tests.support import make_mp3
+from tests.support import make_mp3, run_command
 
 SHOW = "grandir-en-hlm"
 
 
-def cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "grandirenhlm", "--project", str(project), *args],
-        capture_output=True,
-        text=True,
-        cwd=project,
-        timeout=300,
-    )
+cli = run_command  # the command in its own process (tests/support.py)
 
 
 def tree(root: Path) -> list[str]:

@@ -7,25 +7,17 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 from mutagen.id3 import CHAP, ID3, TIT2
 
-from tests.support import make_mp3, make_wav
+from tests.support import make_mp3, make_wav, run_command
 
 SHOW = "grandir-en-hlm"
 
 
-def cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "grandirenhlm", "--project", str(project), *args],
-        capture_output=True,
-        text=True,
-        cwd=project,
-        timeout=300,
-    )
+cli = run_command  # the command in its own process (tests/support.py)
 
 
 def with_chapters(path: Path, *titles: str) -> Path:

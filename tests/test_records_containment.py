@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from grandirenhlm import site
 from grandirenhlm.build import build_site
 from grandirenhlm.catalog import load_catalog
 from grandirenhlm.errors import ValidationError
-from tests.support import make_cover
+from tests.support import make_cover, run_command
 
 EPISODE = "episodes/grandir-en-hlm/temoignage-1.toml"
 REPLAY = "episodes/l-emission/replay-2023.toml"
@@ -24,15 +23,7 @@ SHOW = "feeds/grandir-en-hlm.toml"
 MARKER = b"aws_secret_access_key = NOT-FOR-PUBLICATION-7f3a"
 
 
-def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The command as a user runs it, in its own process."""
-    return subprocess.run(
-        [sys.executable, "-m", "grandirenhlm", "--project", str(root), *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+cli = run_command  # the command in its own process (tests/support.py)
 
 
 def error_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:

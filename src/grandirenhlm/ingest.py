@@ -398,7 +398,7 @@ def _finish(
     stored = project.media_dir / show / f"{slug}-{info.sha256[:12]}{info.extension}"
     if not stored.exists():
         plan.fresh.append(stored)
-    media = _episode_media(info, store_media(project, show, slug, info))
+    media = EpisodeMedia.of(info, store_media(project, show, slug, info))
     master = None
     if plan.master is not None:
         master = MasterFile(
@@ -408,7 +408,7 @@ def _finish(
     if "audio_job" in plan.outputs:
         audio = plan.outputs["audio_job"]
         assert isinstance(audio, Path)
-        alternates = (_episode_media(probe(audio), audio),)
+        alternates = (EpisodeMedia.of(probe(audio), audio),)
     if "poster_job" in plan.outputs:
         poster = plan.outputs["poster_job"]
         assert isinstance(poster, Path)
@@ -533,21 +533,6 @@ def tag_moment(text: str) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _episode_media(info: MediaInfo, stored: Path) -> EpisodeMedia:
-    """What a record keeps of a media file (stored at `stored`): a video's size only with both sides."""
-    video_size = info.has_video and info.width and info.height
-    return EpisodeMedia(
-        path=stored,
-        sha256=info.sha256,
-        size=info.size,
-        mime_type=info.mime_type,
-        duration_seconds=info.duration_seconds,
-        bitrate=info.bitrate or None,
-        width=info.width if video_size else None,
-        height=info.height if video_size else None,
-    )
 
 
 def store_media(project: Project, show: str, slug: str, info: MediaInfo) -> Path:

@@ -117,6 +117,22 @@ class EpisodeMedia:
     width: int | None = None
     height: int | None = None
 
+    @classmethod
+    def of(cls, info: MediaInfo, stored: Path) -> EpisodeMedia:
+        """What a record keeps of a file read as `info` and stored at `stored` (ingest, import):
+        its real size and measured duration; a video's size only when both sides are known."""
+        video_size = info.has_video and info.width and info.height
+        return cls(
+            path=stored,
+            sha256=info.sha256,
+            size=info.size,
+            mime_type=info.mime_type,
+            duration_seconds=info.duration_seconds,
+            bitrate=info.bitrate or None,
+            width=info.width if video_size else None,
+            height=info.height if video_size else None,
+        )
+
     @property
     def extension(self) -> str:
         return PUBLISHABLE[self.mime_type].suffix

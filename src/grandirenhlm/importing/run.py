@@ -478,7 +478,7 @@ def _fetch_item(project: Project, fetcher: Fetcher, show: str, p: _Planned, part
                 convert.seconds_text(info.duration_seconds),
             )
         )
-    media = _episode_media(info, target)
+    media = EpisodeMedia.of(info, target)
     notes: list[str] = []
     chapters = _chapters(fetcher, item, p.slug, notes)
     transcript = _transcript(fetcher, item, p, notes)
@@ -491,7 +491,7 @@ def _fetch_item(project: Project, fetcher: Fetcher, show: str, p: _Planned, part
         except GrandirError as exc:
             notes.append(f"{p.slug}: alternate enclosure not imported: {exc}")
             continue
-        alternates.append(_episode_media(alt_info, alt_target))
+        alternates.append(EpisodeMedia.of(alt_info, alt_target))
     return _Ready(p, media, tuple(alternates), chapters, transcript, tuple(mismatches), notes)
 
 
@@ -510,21 +510,6 @@ def _download_media(project: Project, fetcher: Fetcher, show: str, url: str, par
     target.parent.mkdir(parents=True, exist_ok=True)
     move_into_place(got.path, target, durable=False)
     return info, target
-
-
-def _episode_media(info, target: Path) -> EpisodeMedia:
-    """What a record keeps of a stored file: the real size and the duration measured from it."""
-    video_size = info.has_video and info.width and info.height
-    return EpisodeMedia(
-        path=target,
-        sha256=info.sha256,
-        size=info.size,
-        mime_type=info.mime_type,
-        duration_seconds=info.duration_seconds,
-        bitrate=info.bitrate or None,
-        width=info.width if video_size else None,
-        height=info.height if video_size else None,
-    )
 
 
 def _same_type(declared: str, real: str) -> bool:
