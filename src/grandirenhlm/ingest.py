@@ -15,7 +15,7 @@ import os
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from grandirenhlm.config import Project
@@ -260,7 +260,7 @@ def prepare_ingest(
     slug = slug or index.unclaimed(make_slug(title or tags.get("title") or path.stem))
     index.claim(slug)
     record_path = records / f"{slug}.toml"
-    record = existing_record(record_path, show)
+    record = existing_record(record_path, show, project.timezone)
     if record is not None and not force:
         if record.master is not None and record.master.sha256 == master.sha256:
             return IngestResult(path, record_path, "unchanged", _media_sha256(record))
@@ -295,7 +295,7 @@ def _plan_video_extras(
     slug = plan.slug or index.unclaimed(make_slug(plan.title or info.tags.get("title") or info.path.stem))
     index.claim(slug)
     record_path = project.episodes_dir / show / f"{slug}.toml"
-    record = existing_record(record_path, show)
+    record = existing_record(record_path, show, project.timezone)
     if record is not None and not force:  # refuse before extracting anything
         raise _exists(record_path, record)
     plan.slug = slug
@@ -392,7 +392,7 @@ def _finish(
     slug = plan.slug or index.unclaimed(make_slug(plan.title or info.tags.get("title") or path.stem))
     index.claim(slug)
     record_path = records / f"{slug}.toml"
-    record = existing_record(record_path, show)  # read before any write
+    record = existing_record(record_path, show, project.timezone)  # read before any write
     if record is not None and not force:
         raise _exists(record_path, record)
     stored = project.media_dir / show / f"{slug}-{info.sha256[:12]}{info.extension}"
@@ -434,13 +434,14 @@ def _finish(
     return IngestResult(path, record_path, "created", info.sha256)
 
 
-def existing_record(record_path: Path, show: str) -> EpisodeRecord | None:
-    """The record ingest would update, if there is one. Its media may be missing (it is being
-    replaced), but a record that does not load otherwise is refused: nothing is written over it."""
+def existing_record(record_path: Path, show: str, zone: tzinfo = UTC) -> EpisodeRecord | None:
+    """The record ingest would update, if there is one, its dates without an offset read in `zone`
+    (the project's time zone). Its media may be missing (it is being replaced), but a record that
+    does not load otherwise is refused: nothing is written over it."""
     if not record_path.exists():
         return None
     try:
-        return read_episode(record_path, show, replacing_media=True)
+        return read_episode(record_path, show, replacing_media=True, zone=zone)
     except ValidationError as exc:  # one line: ingest reports one error per file
         raise ConfigError("; ".join(exc.problems)) from exc
 
