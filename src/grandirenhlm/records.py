@@ -667,6 +667,7 @@ def show_to_toml(show: Show, folder: Path) -> dict[str, Any]:
         out["funding"] = [{"url": f.url, "text": f.text} for f in show.funding]
     if show.txt:
         out["txt"] = [{"text": t} | ({"purpose": p} if p else {}) for t, p in show.txt]
+    return out
 
 
 # `[links]` keys pages know how to turn an ID into a URL for (pages.PLATFORMS, which imports these).
