@@ -32,6 +32,7 @@ from grandirenhlm.importing import convert
 from grandirenhlm.importing.fetch import Fetcher, FetchError, describe_size, is_http, read_local
 from grandirenhlm.importing.options import ImportOptions, ImportReport, Mismatch
 from grandirenhlm.importing.parse import SourceItem, SourcePage, SourcePerson, parse_page
+from grandirenhlm.media.types import canonical_type
 from grandirenhlm.model import (
     Chapter,
     Episode,
@@ -514,8 +515,7 @@ def _download_media(project: Project, fetcher: Fetcher, show: str, url: str, par
 
 def _same_type(declared: str, real: str) -> bool:
     """Spellings of one type that apps treat alike (audio/mp4 for an M4A, audio/mp3 for MPEG)."""
-    aliases = {"audio/mp3": "audio/mpeg", "audio/mp4": "audio/x-m4a", "audio/m4a": "audio/x-m4a"}
-    return aliases.get(declared, declared) == real
+    return canonical_type(declared) == real
 
 
 def _chapters(fetcher: Fetcher, item: SourceItem, slug: str, notes: list[str]) -> tuple[Chapter, ...]:

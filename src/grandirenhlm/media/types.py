@@ -43,6 +43,19 @@ _BY_MIME = {t.mime_type: t for t in MEDIA_TYPES if t.codec is None}
 _BY_CODEC = {(t.mime_type, t.codec): t for t in MEDIA_TYPES if t.codec is not None}
 
 
+# Other spellings of these types that feeds carry and apps treat alike (import compares with them).
+ALIASES = {
+    "audio/mp3": AUDIO_MPEG.mime_type,
+    "audio/mp4": AUDIO_M4A.mime_type,
+    "audio/m4a": AUDIO_M4A.mime_type,
+}
+
+
+def canonical_type(mime_type: str) -> str:
+    """`mime_type` as this project spells it (`audio/mp3` -> `audio/mpeg`)."""
+    return ALIASES.get(mime_type, mime_type)
+
+
 def media_type(mime_type: str, codec: str | None = None) -> MediaType | None:
     """The declared type of a file of `mime_type` whose codec is `codec`, or None if undeclared."""
     return _BY_CODEC.get((mime_type, codec)) or _BY_MIME.get(mime_type)
