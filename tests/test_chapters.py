@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import lxml.html
 import podcastparser
 import pytest
 from hypothesis import given, settings
@@ -37,8 +38,14 @@ def three_outputs(artifacts: dict, item) -> tuple[list, list, list]:
         (chaps.parse_npt(c.get("start")), c.get("title"))
         for c in item.findall("psc:chapters/psc:chapter", NS)
     ]
-    from_text = chaps.parse_description_timestamps(item.findtext("description"))
+    from_text = chaps.parse_description_timestamps(description_text(item))
     return from_json, from_psc, from_text
+
+
+def description_text(item) -> str:
+    """The item's <description> as an app shows it: its HTML paragraphs, one per line."""
+    fragment = lxml.html.fragment_fromstring(item.findtext("description"), create_parent="div")
+    return "\n".join(p.text_content() for p in fragment.iter("p"))
 
 
 def build(root: Path) -> dict:

@@ -198,3 +198,76 @@ def test_the_environment_and_the_code_are_part_of_the_fingerprint(demo_project: 
         assert fingerprint.Saved(project, asked).inputs != base
     finally:
         os.utime(code, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+# ---------------------------------------------------------------- what a review found (issue 19)
+
+
+def test_the_fingerprint_sees_what_the_loaders_read(demo_project: Path) -> None:
+    """A hidden record is not a record (nothing reads it), and a records folder reached through a
+    symbolic link is walked like any other."""
+    assert run_cli(demo_project, "build", "--output", "out").exit_code == 0
+    shown = demo_project / "episodes" / "grandir-en-hlm"
+    (shown / ".copie-de-travail.toml").write_text((demo_project / RECORD).read_text("utf-8"), "utf-8")
+    assert run_cli(demo_project, "build", "--output", "out").stdout.startswith("built 0 new")
+    assert run_cli(demo_project, "build", "--output", "fresh").exit_code == 0
+    assert tree(demo_project / "fresh") == tree(demo_project / "out")
+
+    moved = demo_project / "donnees" / "l-emission"  # inside the project, outside its walked folders
+    moved.parent.mkdir()
+    shutil.move(demo_project / "episodes" / "l-emission", moved)
+    (demo_project / "episodes" / "l-emission").symlink_to(moved)
+    assert run_cli(demo_project, "build", "--output", "out").exit_code == 0
+    record = next(moved.glob("*.toml"))
+    record.write_text(record.read_text("utf-8").replace('title = "', 'title = "Corrigé ', 1), "utf-8")
+    rebuilt = run_cli(demo_project, "build", "--output", "out")
+    assert rebuilt.exit_code == 0 and not rebuilt.stdout.startswith("built 0 new"), rebuilt.output
+    assert "<title>Corrigé Le replay" in (demo_project / "out" / "l-emission" / "feed.xml").read_text("utf-8")
+
+
+def test_a_draft_or_scheduled_date_never_reaches_the_opml(demo_project: Path) -> None:
+    later = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    record = demo_project / RECORD
+    soon = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+    text = record.read_text("utf-8").replace(
+        "pub_date = 2023-06-26 09:04:00+00:00", f"pub_date = {soon.isoformat()}"
+    )
+    record.write_text(f"publish_at = {later.isoformat()}\n" + text, "utf-8")
+    site.build(load_project(demo_project), demo_project / "out")
+    opml = (demo_project / "out" / "shows.opml").read_text("utf-8")
+    assert soon.strftime("%d %b %Y") not in opml  # the newest date listeners can see is 2023's
+    assert "2023" in opml
+
+
+def test_publish_runs_its_check_again_when_the_built_feed_changed(demo_project: Path) -> None:
+    """check compares GUIDs with the feed in public/: a changed feed there is an input of publish."""
+    assert run_cli(demo_project, "build").exit_code == 0
+    other = str(demo_project.parent / "autre-site")
+    assert run_cli(demo_project, "publish", "--to", other).exit_code == 0
+    feed = demo_project / "public" / "grandir-en-hlm" / "feed.xml"
+    text = feed.read_text("utf-8")
+    guid = text.split('<guid isPermaLink="false">', 1)[1].split("<", 1)[0]
+    feed.write_text(text.replace(guid, "urn:uuid:00000000-0000-4000-8000-000000000000"), "utf-8")
+    again = run_cli(demo_project, "publish", "--to", other)
+    assert again.exit_code == 1 and "check found errors" in again.stderr, again.output
+
+
+def test_pages_another_build_still_sends_are_not_pruned(demo_project: Path) -> None:
+    from grandirenhlm.pages import PageCache
+
+    project = load_project(demo_project)
+    base = "http://127.0.0.1:8000/"
+    sending = PageCache.for_project(project, base, stored=True)  # a publish still uploading
+    first = site._render(project, base, None, None, True, stored=True)
+    first[1].close()
+    held = [a.source for a in first[0] if a.source is not None and ".grandirenhlm" in str(a.source)]
+    assert held
+    template = demo_project / "templates" / "base.html"  # every page changes
+    template.write_text(template.read_text("utf-8").replace("</body>", "<!-- v2 --></body>"), "utf-8")
+    second = site._render(project, base, None, None, True, stored=True)
+    second[1].close()
+    assert all(path.is_file() for path in held)  # kept while another build holds the folder
+    sending.close()
+    third = site._render(project, base, None, None, True, stored=True)
+    third[1].close()
+    assert not any(path.is_file() for path in held)  # then pruned

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from grandirenhlm import layout
 from grandirenhlm.artifact import IMMUTABLE, Artifact, Stage
-from grandirenhlm.catalog import Catalog
+from grandirenhlm.catalog import Catalog, is_visible
 from grandirenhlm.config import Project
 from grandirenhlm.errors import ValidationError
 from grandirenhlm.feed import episode_files, render_feed_pages
@@ -175,8 +175,8 @@ def build_site(
         env, project, base_url, pages, cache=cache, folders=folders, icon=site_icon
     ):
         artifacts.append(Artifact.from_bytes(key, Stage.PAGE, content_type, data))
-    newest = max(
-        (e.pub_date for eps in catalog.episodes.values() for e in eps if e.pub_date <= at), default=None
+    newest = max(  # of what listeners see now: no draft, nothing scheduled later
+        (e.pub_date for eps in catalog.episodes.values() for e in eps if is_visible(e, at)), default=None
     )
     opml = render_opml(project.site_title, list(catalog.shows.values()), base_url, newest)
     # With the pages, like the home page that also links to every feed: feeds stay the last objects up.

@@ -47,7 +47,7 @@ def load_catalog(project: Project) -> Catalog:
     shows: dict[str, Show] = {}
     if not project.feeds_dir.is_dir():
         raise ConfigError(f"{display_path(project.feeds_dir)}: no such folder (show definitions)")
-    for path in sorted(project.feeds_dir.glob("*.toml")):
+    for path in sorted(p for p in project.feeds_dir.glob("*.toml") if not p.name.startswith(".")):
         try:
             shows[path.stem] = load_show(path, project.root)
         except ValidationError as exc:
@@ -61,13 +61,14 @@ def load_catalog(project: Project) -> Catalog:
     episodes: dict[str, list[Episode]] = {slug: [] for slug in shows}
     cache = TomlCache.for_project(project.root)
     if project.episodes_dir.is_dir():
-        for folder in sorted(p for p in project.episodes_dir.iterdir() if p.is_dir()):
+        # hidden names are not records (an editor's or macOS's `._x.toml`), as for the fingerprint
+        for folder in sorted(p for p in project.episodes_dir.iterdir() if p.is_dir() and p.name[0] != "."):
             if folder.name not in shows:
                 problems.append(
                     f"{display_path(folder)}: no show {folder.name!r} in {display_path(project.feeds_dir)}"
                 )
                 continue
-            for path in sorted(folder.glob("*.toml")):
+            for path in sorted(p for p in folder.glob("*.toml") if not p.name.startswith(".")):
                 try:
                     episodes[folder.name].append(
                         load_episode(path, folder.name, cache, project.root, project.timezone)

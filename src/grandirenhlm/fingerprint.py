@@ -34,12 +34,30 @@ CACHE_DIR = ".grandirenhlm"
 FILE = "fingerprints.json"
 _PACKAGE = Path(__file__).resolve().parent
 _ENV_PREFIXES = ("GRANDIRENHLM_", "AWS_")
+_LIBRARIES = (
+    "feedgen",
+    "jinja2",
+    "lxml",
+    "mutagen",
+    "pillow",
+    "nh3",
+    "babel",
+    "markupsafe",
+    "tomlkit",
+    "boto3",
+)
 
 
-def _walk(folder: str, out: list[str], hidden: bool = False) -> None:
-    """`out` gets one line per file under `folder` (hidden entries skipped unless `hidden`: a
-    target's manifest is one), in a stable order."""
+def _walk(folder: str, out: list[str], hidden: bool = False, seen: set | None = None) -> None:
+    """`out` gets one line per file under `folder`, in a stable order: what the loaders read, so
+    hidden entries are skipped (unless `hidden`: a target's manifest is one) and symbolic links to
+    folders are followed (each folder once: a link loop ends)."""
+    seen = set() if seen is None else seen
     try:
+        st = os.stat(folder)
+        if (st.st_dev, st.st_ino) in seen:
+            return
+        seen.add((st.st_dev, st.st_ino))
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except (FileNotFoundError, NotADirectoryError):
         out.append(f"-{folder}")
@@ -47,10 +65,11 @@ def _walk(folder: str, out: list[str], hidden: bool = False) -> None:
     for entry in entries:
         if (entry.name.startswith(".") and not hidden) or entry.name == "__pycache__":
             continue
-        if entry.is_dir(follow_symlinks=False):
-            _walk(entry.path, out, hidden)
-            continue
         try:
+            if entry.is_dir():
+                out.append(f"{entry.path}/")
+                _walk(entry.path, out, hidden, seen)
+                continue
             st = entry.stat()  # follows a symlink: what the run reads is the target
         except OSError:
             out.append(f"?{entry.path}")
@@ -71,9 +90,16 @@ def _files(paths: Iterable[str], out: list[str]) -> None:
 def code_lines() -> list[str]:
     """The code and packaged templates this process runs, and the version: an upgrade or an edit
     of either redoes everything."""
+    from importlib.metadata import PackageNotFoundError, version
+
     from grandirenhlm import __version__
 
     out = [f"version\0{__version__}\0{sys.version}"]
+    for name in _LIBRARIES:  # an upgrade of what renders the site changes its bytes
+        try:
+            out.append(f"{name}\0{version(name)}")
+        except PackageNotFoundError:
+            out.append(f"{name}\0-")
     _walk(str(_PACKAGE), out)
     checkout = (
         _PACKAGE.parents[1] / "templates"
@@ -162,20 +188,31 @@ class Saved:
         entry = self.store.entries.get(self.key)
         files = entry.get("files", []) if isinstance(entry, dict) else []
         self.files = [f for f in files if isinstance(f, str)]
-        self.inputs = self._inputs(self.files)  # taken before the run: an edit during it is seen next time
+        # Everything is stamped before the run reads it: an edit made while it runs is seen next time.
+        self.reads_stamp = self._reads()
+        self.inputs = self._inputs(self.files)
 
     def _inputs(self, files: Sequence[str]) -> str:
         from grandirenhlm.config import CONFIG_NAME
 
         p = self.project
         folders = (p.feeds_dir, p.episodes_dir, p.media_dir, p.templates_dir)
-        return inputs(folders, [str(p.root / CONFIG_NAME), *files], {"reads": self._reads()})
+        return inputs(folders, [str(p.root / CONFIG_NAME), *files], {"reads": self.reads_stamp})
 
     def _reads(self) -> str:
         lines: list[str] = []
         for path in self.reads:
             (_walk if os.path.isdir(path) else lambda p, out: _files([p], out))(path, lines)
         return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+
+    def loaded(self, catalog: Any) -> None:
+        """Call once the catalog is loaded, before anything is rendered from it: the files it names
+        outside the project's folders (a cover given by a relative path that leaves them) join
+        the stamp now, not after the run."""
+        files = sorted(read_outside(self.project, catalog))
+        if files != self.files:
+            self.files = files
+            self.inputs = self._inputs(files)
 
     @staticmethod
     def _outputs(outputs: Sequence[Path], output_stamp: str) -> str:
@@ -193,18 +230,26 @@ class Saved:
         return entry["result"] if entry.get("outputs") == stamp else None
 
     def remember(
-        self, result: dict, catalog: Any = None, outputs: Sequence[Path] = (), output_stamp: str = "",
-        until: datetime | None = None, wrote_inputs: bool = False,
+        self, result: dict, outputs: Sequence[Path] = (), output_stamp: str = "",
+        until: datetime | None = None, wrote_inputs: bool = False, wrote_reads: bool = False,
     ) -> None:  # fmt: skip
-        """Save a successful run: its result, what it left, the files outside the project's folders
-        that `catalog` names, until when the result holds by itself (the next scheduled episode).
-        A run that `wrote_inputs` (ingest writes records and media) is saved with the inputs as
-        it left them."""
-        files = sorted(read_outside(self.project, catalog)) if catalog is not None else []
+        """Save a successful run: its result, what it left, until when the result holds by itself
+        (the next scheduled episode). A run that `wrote_inputs` (ingest writes records and media)
+        is saved with the project as it left it, and only if the files it read (`reads`) are
+        still as they were when it started; one that `wrote_reads` (publish writes the feeds its
+        check compares with next time) is saved with them as it left them."""
+        if wrote_inputs:
+            if self._reads() != self.reads_stamp:
+                self.store.save(self.key, None)  # a source changed while it was read
+                return
+            self.inputs = self._inputs(self.files)
+        elif wrote_reads:
+            self.reads_stamp = self._reads()
+            self.inputs = self._inputs(self.files)
         entry = {
-            "inputs": self.inputs if files == self.files and not wrote_inputs else self._inputs(files),
+            "inputs": self.inputs,
             "outputs": self._outputs(outputs, output_stamp),
-            "files": files,
+            "files": self.files,
             "valid_until": until.isoformat() if until else None,
             "result": result,
         }

@@ -12,12 +12,12 @@ feeds' XSLT stylesheet: all rendered here, through the same `PageCache`.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import html
 import json
 import os
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -261,6 +261,9 @@ class PageCache:
         # `index.json`, so a page reused is not even read.
         self.stored = stored and folder is not None
         self._index: dict[str, list] = self._read_index() if self.stored else {}
+        self._lock: int | None = None
+        if self.stored:
+            self._hold()
         self.images: Path | None = None  # where resized covers are kept (images.resize_cover)
         self.rendered = 0  # pages rendered by templates during this build
         self.reused = 0  # pages taken from the cache
@@ -319,14 +322,9 @@ class PageCache:
         assert self.folder is not None
         path = self.folder / f"{digest}.html"
         known = self._index.get(digest)
-        if isinstance(known, list) and len(known) == 2:
-            try:
-                os.utime(path)  # still there (and fresh: see `prune`)
-            except OSError:
-                pass
-            else:
-                self.reused += 1
-                return Stored(path, known[0], known[1])
+        if isinstance(known, list) and len(known) == 2 and os.path.isfile(path):
+            self.reused += 1
+            return Stored(path, known[0], known[1])
         data = self._render(key, render_page)
         write_atomic(path, data, durable=False)  # no half page read back
         sha256 = hashlib.sha256(data).hexdigest()
@@ -341,30 +339,55 @@ class PageCache:
             return {}
         return index if isinstance(index, dict) else {}
 
-    # Pages another build still uses (a publish running beside a build) are kept: a build touches
-    # every page it reuses, and `prune` leaves what was touched in the last ten minutes.
-    PRUNE_AFTER_SECONDS = 600
+    def _hold(self) -> None:
+        """Stored pages are files a later step sends: while this build holds the folder (shared),
+        no other build's `prune` deletes them; `close()` lets go."""
+        assert self.folder is not None
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._lock = os.open(
+            self.folder / ".lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644
+        )
+        fcntl.flock(self._lock, fcntl.LOCK_SH)
+
+    def close(self) -> None:
+        """The pages handed out are sent: other builds may prune them."""
+        if self._lock is not None:
+            os.close(self._lock)  # releases the lock
+            self._lock = None
 
     def prune(self) -> None:
-        """Forget the pages this build did not ask for (old versions)."""
+        """Forget the pages this build did not ask for (old versions), unless another build is
+        using the folder (its pages are then pruned by a later build)."""
         self._memory = {k: v for k, v in self._memory.items() if k in self._used}
         if self.folder is None or not self.folder.is_dir():
             return
-        cutoff = time.time() - self.PRUNE_AFTER_SECONDS
-        kept: set[str] = set(self._used)
-        for entry in os.scandir(self.folder):
-            stem, _, suffix = entry.name.rpartition(".")
-            if suffix != "html" or stem in self._used:
-                continue
-            with contextlib.suppress(OSError):
-                if entry.stat().st_mtime < cutoff:
-                    os.unlink(entry.path)
-                else:
-                    kept.add(stem)
-        if self.stored:
-            index = {d: v for d, v in self._index.items() if d in kept}
-            with contextlib.suppress(OSError):
-                write_atomic(self.folder / "index.json", json.dumps(index).encode(), durable=False)
+        lock = (
+            self._lock
+            if self._lock is not None
+            else os.open(self.folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        )
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # ours alone (an upgrade of our shared hold)
+        except BlockingIOError:
+            alone = False
+        else:
+            alone = True
+        try:
+            if alone:
+                for entry in os.scandir(self.folder):
+                    stem, _, suffix = entry.name.rpartition(".")
+                    if suffix == "html" and stem not in self._used:
+                        with contextlib.suppress(OSError):
+                            os.unlink(entry.path)
+            if self.stored:
+                index = {d: v for d, v in self._index.items() if d in self._used or not alone}
+                with contextlib.suppress(OSError):
+                    write_atomic(self.folder / "index.json", json.dumps(index).encode(), durable=False)
+        finally:
+            if lock is self._lock:
+                fcntl.flock(lock, fcntl.LOCK_SH)  # back to a shared hold until `close()`
+            else:
+                os.close(lock)
 
 
 def _code_and_templates_fingerprint(project: Project) -> str:

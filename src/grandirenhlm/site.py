@@ -163,7 +163,13 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*") if not p.is_dir() and not p.name.startswith(".")))
+            out.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if not p.is_dir() and not any(part[0] == "." for part in p.relative_to(path).parts)
+                )
+            )
         else:
             out.append(path)
     return out
@@ -382,11 +388,23 @@ def build(
 
     with saved.forgotten_on_failure():
         catalog = load_catalog(project)
-        artifacts = _render(project, base, at or saved.now, catalog, True, stored=True)[0]
-        written, unchanged = write_folder(artifacts, folder, base, _shows(catalog))
+        saved.loaded(catalog)
+        artifacts, pages = _render(project, base, at or saved.now, catalog, True, stored=True)
+        try:
+            written, unchanged = write_folder(artifacts, folder, base, _shows(catalog))
+        finally:
+            pages.close()
     until = None if at else fingerprint.next_change(catalog, saved.now)
-    saved.remember({"objects": len(artifacts)}, catalog, outputs=(where,), until=until)
+    saved.remember({"objects": len(artifacts)}, outputs=(where,), until=until)
     return BuildResult(folder, written, unchanged)
+
+
+def _show_files(project: Project) -> list[Path]:
+    """The show definitions, as the catalog finds them, without loading them."""
+    try:
+        return sorted(p for p in project.feeds_dir.glob("*.toml") if not p.name.startswith("."))
+    except OSError:
+        return []
 
 
 def _shows(catalog: Catalog) -> dict[str, str]:
@@ -492,7 +510,9 @@ def publish(
     started = time.perf_counter()
     base_url = public_base_url(target)
     asked = ("publish", target.url, base_url, target.options, options.at, options.prune, options.verify)
-    saved = fingerprint.Saved(project, asked, now())
+    # check compares each show's GUIDs with the feed last built into the project's public/
+    last_feeds = [project.output_dir / path.stem / "feed.xml" for path in _show_files(project)]
+    saved = fingerprint.Saved(project, asked, now(), reads=last_feeds)
     hit = (
         None if options.setup else saved.unchanged(output_stamp=lambda: open_storage(project, target).state())
     )
@@ -506,6 +526,7 @@ def publish(
         )  # fmt: skip
     with saved.forgotten_on_failure():
         catalog = load_catalog(project)  # once, for the check and the build
+        saved.loaded(catalog)
         findings, placeholders = _findings(project, catalog, target)
         for finding in findings + placeholders:
             warn(str(finding))
@@ -536,7 +557,10 @@ def publish(
             prune=options.prune, reporter=reporter, verifier=verifier, wait_seconds=options.wait_seconds,
             break_lock=options.break_lock, base_url=base_url, shows=_shows(catalog),
         )  # fmt: skip
-        result = publish_artifacts(artifacts, storage, run)
+        try:
+            result = publish_artifacts(artifacts, storage, run)
+        finally:
+            pages.close()  # its pages are sent: other builds may prune them
     result.build_seconds = built - started
     result.seconds += result.build_seconds
     result.pages_rendered, result.pages_reused = pages.rendered, pages.reused
@@ -559,8 +583,8 @@ def publish(
             "prune_after": result.prune_after.isoformat() if result.prune_after else None,
             "warnings": [str(f) for f in findings + placeholders] + notes,
         },
-        catalog,
         output_stamp=storage.state(),
+        wrote_reads=True,  # the feeds in public/ its check compares with, as this run left them
         until=min((d for d in due if d is not None), default=None),
     )
     return result
