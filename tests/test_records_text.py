@@ -207,3 +207,26 @@ def test_a_control_character_in_a_transcript_is_one_line(demo_project: Path):
     (line,) = error_lines(cli(demo_project, "build", "--output", str(out)))
     assert line.endswith(where), line
     assert not out.exists()
+
+
+def test_control_characters_in_tags_are_dropped_on_ingest(demo_project: Path):
+    """An MP3's title and chapter titles can carry any byte: ingest keeps the text without them,
+    so what it writes always passes check and builds."""
+    import json
+
+    from mutagen.id3 import CHAP, ID3, TIT2
+
+    from tests.support import make_mp3
+
+    path = make_mp3(demo_project.parent / "bruit.mp3", seconds=2.0, title="Titre\x07 sonore\x1b", track="7")
+    tags = ID3(path)
+    tags.add(CHAP(element_id="c0", start_time=0, end_time=1000, sub_frames=[TIT2(text=["Début\x00"])]))
+    tags.save(path)
+    inspected = json.loads(cli(demo_project, "inspect", "--json", str(path)).stdout)
+    assert inspected["tags"]["title"] == "Titre sonore"
+    assert [c["title"] for c in inspected["chapters"]] == ["Début"]
+    ingested = cli(demo_project, "ingest", "--show", "grandir-en-hlm", str(path))
+    assert ingested.returncode == 0, ingested.stderr
+    record = (demo_project / "episodes/grandir-en-hlm/titre-sonore.toml").read_text(encoding="utf-8")
+    assert 'title = "Titre sonore"' in record and "\x07" not in record
+    assert cli(demo_project, "check").returncode == 0

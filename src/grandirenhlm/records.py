@@ -29,6 +29,7 @@ import tomli_w
 import tomlkit
 
 from grandirenhlm import namespace as ns
+from grandirenhlm.characters import control_character
 from grandirenhlm.errors import ConfigError, ValidationError
 from grandirenhlm.files import DisplayPath, display_path, outside_project, write_atomic
 from grandirenhlm.model import (
@@ -186,17 +187,6 @@ def _depth(data: Any) -> int:
                 return deepest
             stack.extend((v, depth) for v in (value.values() if isinstance(value, dict) else value))
     return deepest
-
-
-# Characters no text of a record may hold: C0 controls but tab and newline (XML 1.0 cannot carry
-# them: lxml refuses the whole feed), the noncharacters U+FFFE/U+FFFF, and lone surrogates.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff\ud800-\udfff]")
-
-
-def control_character(text: str) -> str | None:
-    """The first character of `text` no feed or page may carry, as `U+0007`, or None."""
-    found = _CONTROL.search(text)
-    return None if found is None else f"U+{ord(found.group()):04X}"
 
 
 def _line_break(key: str) -> str | None:

@@ -32,9 +32,9 @@ import srt
 import webvtt
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 
+from grandirenhlm.characters import control_character
 from grandirenhlm.errors import ConfigError, ValidationError
 from grandirenhlm.files import display_path
-from grandirenhlm.records import control_character
 from grandirenhlm.text import clock
 
 

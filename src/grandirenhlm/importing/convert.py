@@ -20,6 +20,7 @@ import srt
 from lxml import etree
 
 from grandirenhlm import chapters as chaps
+from grandirenhlm.characters import strip_control
 from grandirenhlm.errors import ConfigError, GrandirError
 from grandirenhlm.model import Chapter
 from grandirenhlm.transcripts import Cue, Transcript, parse_vtt, to_vtt
@@ -42,7 +43,6 @@ _BLOCKS = {
     "tr",
 }
 _DROP = {"script", "style", "noscript", "template", "iframe", "object", "embed", "head", "title"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class ConvertError(GrandirError):
@@ -51,7 +51,7 @@ class ConvertError(GrandirError):
 
 def html_to_text(source: str) -> str:
     """An HTML (or plain) description as our plain text: paragraphs separated by blank lines."""
-    source = _CONTROL.sub("", source or "").strip()
+    source = strip_control((source or "").replace("\r\n", "\n")).strip()
     if not source:
         return ""
     if "<" not in source:  # plain text, maybe with entities

@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 import mutagen
 from mutagen.mp4 import MP4
 
+from grandirenhlm.characters import strip_control
 from grandirenhlm.errors import MediaError
 from grandirenhlm.files import DisplayPath
 from grandirenhlm.media.artwork import read_cover
@@ -83,7 +84,9 @@ def probe(path: Path) -> MediaInfo:
         )
     if not fmt.type.publishable:
         warnings.append(f"{fmt.container} is a master format: encode it to MP3 or M4A before publishing it")
-    tags = fmt.tags(r)
+    # a tag's text reaches records, feeds and pages: control characters are dropped here (an MP3's
+    # title can carry any byte), so check never has to refuse what ingest wrote
+    tags = {k: strip_control(v) if isinstance(v, str) else v for k, v in fmt.tags(r).items()}
     cover = read_cover(fmt.cover(r), warnings, name)
     video = r.video
     return MediaInfo(
@@ -153,7 +156,7 @@ def _chapters(chapters: list[Chapter], length: float) -> tuple[Chapter, ...]:
     return tuple(
         Chapter(
             round(c.start_seconds, 3),
-            c.title,
+            strip_control(c.title),
             round(
                 c.end_seconds
                 if c.end_seconds
