@@ -49,32 +49,39 @@ _LIBRARIES = (
 
 
 def _walk(folder: str, out: list[str], hidden: bool = False, seen: set | None = None) -> None:
-    """`out` gets one line per file under `folder`, in a stable order: what the loaders read, so
-    hidden entries are skipped (unless `hidden`: a target's manifest is one) and symbolic links to
-    folders are followed (each folder once: a link loop ends)."""
+    """`out` gets one line per file under `folder` (callers sort the lines once): what the loaders
+    read, so hidden entries are skipped (unless `hidden`: a target's manifest is one) and symbolic
+    links to folders are followed (each such folder once: a link loop ends)."""
     seen = set() if seen is None else seen
     try:
-        st = os.stat(folder)
-        if (st.st_dev, st.st_ino) in seen:
-            return
-        seen.add((st.st_dev, st.st_ino))
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        entries = os.scandir(folder)
     except (FileNotFoundError, NotADirectoryError):
         out.append(f"-{folder}")
         return
-    for entry in entries:
-        if (entry.name.startswith(".") and not hidden) or entry.name == "__pycache__":
-            continue
-        try:
-            if entry.is_dir():
-                out.append(f"{entry.path}/")
-                _walk(entry.path, out, hidden, seen)
+    with entries:
+        for entry in entries:
+            if (entry.name[0] == "." and not hidden) or entry.name == "__pycache__":
                 continue
-            st = entry.stat()  # follows a symlink: what the run reads is the target
-        except OSError:
-            out.append(f"?{entry.path}")
-            continue
-        out.append(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}")
+            try:
+                if entry.is_dir():
+                    if entry.is_symlink():
+                        st = entry.stat()
+                        if (st.st_dev, st.st_ino) in seen:
+                            continue
+                        seen.add((st.st_dev, st.st_ino))
+                    out.append(f"{entry.path}/")
+                    _walk(entry.path, out, hidden, seen)
+                    continue
+                st = entry.stat()  # follows a symlink: what the run reads is the target
+            except OSError:
+                out.append(f"?{entry.path}")
+                continue
+            out.append(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}")
+
+
+def _digest(lines: list[str]) -> str:
+    lines.sort()  # scandir's order is the file system's: one sort makes it stable
+    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _files(paths: Iterable[str], out: list[str]) -> None:
@@ -115,16 +122,16 @@ def inputs(folders: Iterable[Path], files: Iterable[str] = (), extra: Mapping[st
     for folder in folders:
         _walk(str(folder), lines)
     _files(files, lines)
-    lines.extend(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith(_ENV_PREFIXES))
+    lines.extend(f"{k}={v}" for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES))
     lines.append(json.dumps(extra, sort_keys=True, default=str))
-    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+    return _digest(lines)
 
 
 def tree_stamp(folder: Path) -> str:
     """A stamp of every file under `folder`, hidden ones included (a publish target's state)."""
     lines: list[str] = []
     _walk(str(folder), lines, hidden=True)
-    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+    return _digest(lines)
 
 
 def command_key(*parts: Any) -> str:
@@ -203,7 +210,7 @@ class Saved:
         lines: list[str] = []
         for path in self.reads:
             (_walk if os.path.isdir(path) else lambda p, out: _files([p], out))(path, lines)
-        return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+        return _digest(lines)
 
     def loaded(self, catalog: Any) -> None:
         """Call once the catalog is loaded, before anything is rendered from it: the files it names

@@ -19,9 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -130,6 +128,9 @@ def _with_query(url: str, query: dict[str, str]) -> str:
 
 def _read_back(feed: ChangedFeed) -> str | None:
     """None when the public URL serves the new feed's bytes, else what is wrong."""
+    import urllib.error  # the network, only when something is sent (the CLI starts faster)
+    import urllib.request
+
     request = urllib.request.Request(
         feed.url, headers={"Cache-Control": "no-cache", "Pragma": "no-cache", "User-Agent": USER_AGENT}
     )
@@ -156,6 +157,9 @@ def _call(
     sleep: Sleep,
 ) -> Outcome:
     """One endpoint, retried on 5xx, timeouts and refused connections; 4xx are final."""
+    import urllib.error  # the network, only when something is sent (the CLI starts faster)
+    import urllib.request
+
     status: int | None = None
     detail = ""
     for attempt in range(1, ATTEMPTS + 1):

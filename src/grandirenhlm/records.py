@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import tomli_w
-import tomlkit
 
 from grandirenhlm import namespace as ns
 from grandirenhlm.characters import control_character
@@ -1088,6 +1087,8 @@ def write_episode(path: Path, record: EpisodeRecord | Episode, *, durable: bool 
 
 def _merge_keeping_comments(old: str, table: dict[str, Any]) -> str | None:
     """`old` (TOML text) with the values of `table`, its comments and unchanged values as written."""
+    import tomlkit  # only to rewrite a record someone annotated
+
     try:
         doc = tomlkit.parse(old)
         _merge_into(doc, table)
@@ -1108,6 +1109,8 @@ def _merge_into(container: Any, new: Mapping[str, Any]) -> None:
                 _merge_into(current, value)
                 continue
         if isinstance(value, str) and "\n" in value:
+            import tomlkit
+
             value = tomlkit.string(value, multiline=True)
         container[key] = value
 
