@@ -169,14 +169,16 @@ def run_cli(project: Path | None, *args: str) -> Result:
     return runner.invoke(main, [*prefix, *args], catch_exceptions=False)
 
 
-def run_command(project: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_command(
+    project: Path, *args: str, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """The command as a user runs it: `python -m grandirenhlm --project PROJECT ARGS` in a process of
-    its own, from the project folder."""
+    its own, from `cwd` (default: the project folder)."""
     return subprocess.run(
         [sys.executable, "-m", "grandirenhlm", "--project", str(project), *args],
         capture_output=True,
         text=True,
-        cwd=project,
+        cwd=cwd or project,
         timeout=timeout,
     )
 

@@ -14,7 +14,9 @@ from tests.support import FFMPEG, make_mp3, make_wav, run_command
 SHOW = "grandir-en-hlm"
 
 
-cli = run_command  # the command in its own process (tests/support.py)
+def cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command in its own process, run from beside the project (paths in messages read so)."""
+    return run_command(project, *args, cwd=project.parent)
 
 
 def media_store(project: Path) -> list[str]:
