@@ -4,6 +4,7 @@ folder that cannot take the next byte (RLIMIT_FSIZE in a child process, the kern
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import resource
@@ -334,3 +335,31 @@ def test_a_site_folder_may_not_be_the_project_or_what_it_reads(demo_project: Pat
     before = sorted(p.relative_to(demo_project) for p in demo_project.rglob("*"))
     assert_clean_error(run_cli(demo_project, *command), message)
     assert sorted(p.relative_to(demo_project) for p in demo_project.rglob("*")) == before
+
+
+def test_a_build_into_a_new_folder_that_fails_leaves_nothing_and_a_rerun_is_whole(demo_project: Path):
+    """A new folder is built beside under another name and renamed into place when complete."""
+    out = demo_project.parent / "site-neuf"
+    done = subprocess.run(
+        [sys.executable, "-m", "grandirenhlm", "--project", str(demo_project), "build", "--output", str(out)],
+        capture_output=True,
+        text=True,
+        preexec_fn=_file_size_limit(40_000),  # smaller than the largest cover rendition
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("error: ") and ": cannot write " in line and line.endswith(": File too large")
+    assert not out.exists()
+    assert not [p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]  # nor its stage
+
+    again = run_cli(demo_project, "build", "--output", str(out))
+    assert again.exit_code == 0, again.output
+    objects = json.loads((out / MANIFEST_KEY).read_text())["objects"]
+    assert len(objects) > 50
+    for key, entry in objects.items():
+        assert hashlib.sha256((out / key).read_bytes()).hexdigest() == entry["sha256"], key
+    media = [key for key in objects if key.startswith("media/") and key.endswith((".mp3", ".m4a", ".mp4"))]
+    assert media and all((demo_project / key).is_file() for key in media)
+    # The media store's own files, linked: a new site's media cost no bytes on the disk.
+    assert not [key for key in media if not os.path.samefile(out / key, demo_project / key)]

@@ -11,7 +11,10 @@ import io
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from grandirenhlm.pagestore import PageStore
 
 IMMUTABLE = "public, max-age=31536000, immutable"  # content-addressed: the URL changes with the bytes
 SHORT = "public, max-age=300"  # feeds and pages: apps and browsers see an update within minutes
@@ -28,11 +31,19 @@ class Stage(IntEnum):
 
 @dataclass(frozen=True)
 class Stored:
-    """Bytes a build keeps in a file instead of in memory (a rendered page in the page cache)."""
+    """Bytes a build keeps out of memory until they are written or sent (a rendered page in the
+    page cache's store)."""
 
-    path: Path
+    store: PageStore
+    digest: str
     sha256: str
     size: int
+
+    def read(self) -> bytes:
+        data = self.store.get(self.digest)
+        if data is None:  # the build holds the cache while it sends: only a hand-deleted cache
+            raise OSError(f"page {self.digest[:12]} is no longer in {self.store.path}")
+        return data
 
 
 @dataclass(frozen=True)
@@ -48,10 +59,18 @@ class Artifact:
     references: tuple[str, ...] = ()  # keys this object links to (a feed's enclosures and cover)
     live: tuple[tuple[str, str], ...] = ()  # a feed's live items: (guid, status), for notifications
     redirect: str | None = None  # the object moved: where its URL sends requests (a feed's new_feed_url)
+    stored: Stored | None = None  # …or bytes made by the build and kept in the page cache until sent
+
+    def made(self) -> bytes | None:
+        """The bytes the build made (held or stored), or None for a file on disk (`source`)."""
+        if self.data is not None:
+            return self.data
+        return self.stored.read() if self.stored is not None else None
 
     def open(self) -> BinaryIO:
-        if self.data is not None:
-            return io.BytesIO(self.data)
+        data = self.made()
+        if data is not None:
+            return io.BytesIO(data)
         assert self.source is not None
         return self.source.open("rb")
 
@@ -67,10 +86,10 @@ class Artifact:
         live: tuple[tuple[str, str], ...] = (),
         redirect: str | None = None,
     ) -> Artifact:
-        """An object made by the build; `Stored` bytes stay in their file until they are sent."""
+        """An object made by the build; `Stored` bytes stay in the page cache until they are sent."""
         if isinstance(data, Stored):
             return cls(
-                key, stage, content_type, cache, data.sha256, data.size, source=data.path,
+                key, stage, content_type, cache, data.sha256, data.size, stored=data,
                 references=references, live=live, redirect=redirect,
             )  # fmt: skip
         return cls(

@@ -87,8 +87,9 @@ def export_show(project: Project, show: str, folder: Path, base_url: str, at: da
         if artifact.source is not None:
             put_file(target, artifact.source)
         else:
-            assert artifact.data is not None
-            put_bytes(target, artifact.data)
+            data = artifact.made()
+            assert data is not None
+            put_bytes(target, data)
 
     # The records, as a project of their own; the media they name linked from site/ when possible.
     records = folder / "project"

@@ -16,6 +16,7 @@ A show with more items than its `page_size` gets RFC 5005 paged feeds
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import re
@@ -256,12 +257,13 @@ def _entries(items: dict[str, bytes]) -> bytes:
 def _save_store(path: Path, kept: dict[str, bytes], new: dict[str, bytes], entries: int) -> None:
     """Append the new items while the file holds few stale entries (a one-episode edit writes one
     item, not 10,000); otherwise rewrite it with only the kept ones, atomically."""
-    if entries and entries + len(new) <= 2 * len(kept):
-        with path.open("ab") as fh:
-            fh.write(_entries(new))  # one write: a reader sees all of it, or a short file it ignores
-        return
-    data = _STORE_MAGIC + _code_fingerprint().encode("ascii") + b"\n" + _entries(kept)
-    write_atomic(path, data, durable=False)  # never half a cache read back
+    with contextlib.suppress(OSError):  # a cache: a full disk costs the next build a render
+        if entries and entries + len(new) <= 2 * len(kept):
+            with path.open("ab") as fh:
+                fh.write(_entries(new))  # one write: a reader sees all of it, or a short file it ignores
+            return
+        data = _STORE_MAGIC + _code_fingerprint().encode("ascii") + b"\n" + _entries(kept)
+        write_atomic(path, data, durable=False)  # never half a cache read back
 
 
 def _render(

@@ -119,6 +119,48 @@ def copy_atomic(source: Path, target: Path, *, durable: bool = True) -> None:
         shutil.copyfile(source, tmp)
 
 
+def _open_new(target: Path) -> int:
+    try:
+        return os.open(target, _CREATE, 0o644)
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(target, _CREATE, 0o644)
+
+
+def write_new(target: Path, data: bytes) -> None:
+    """Write a new file (it must not exist) straight to its name, its folders made as needed. Only
+    inside a folder no one reads until it is complete (a staged build): elsewhere, `write_atomic`."""
+    fd = _open_new(target)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fchmod(fd, 0o644)  # readable by all, whatever the umask
+    finally:
+        os.close(fd)
+
+
+def link_or_copy_new(source: Path, target: Path) -> None:
+    """Put `source`'s bytes at the new name `target`, its folders made as needed: a hard link
+    where both are on one filesystem (no bytes written; the media store's files are never changed
+    in place, a new version gets a new name), else a copy. Like `write_new`, only inside a folder
+    no one reads until it is complete."""
+    try:
+        os.link(source, target)
+        return
+    except FileNotFoundError:
+        if not source.exists():
+            raise
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            os.link(source, target)
+            return
+    except OSError:
+        pass  # another filesystem, or links refused: copied below
+    with open(source, "rb") as src, os.fdopen(_open_new(target), "wb") as out:
+        shutil.copyfileobj(src, out, 1024 * 1024)
+
+
 def sha256_file(path: Path) -> str:
     """Hash a file in constant memory."""
     with path.open("rb") as fh:

@@ -7,6 +7,7 @@ Output is deterministic for given input bytes: the same cover gives the same key
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
 from collections.abc import Iterator
@@ -130,8 +131,9 @@ def resize_cover(path: Path, original_key: str, cache: Path | None = None) -> Co
             return kept
     cover = _resize(path, original_key)
     if cache is not None:
-        for r in cover.renditions:
-            write_atomic(cache / _cache_name(r.key), r.data, durable=False)  # never half an image
+        with contextlib.suppress(OSError):  # a cache: a full disk costs the next build a resize
+            for r in cover.renditions:
+                write_atomic(cache / _cache_name(r.key), r.data, durable=False)  # never half an image
     return cover
 
 

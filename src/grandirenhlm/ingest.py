@@ -10,6 +10,7 @@ writes their TOML.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -161,7 +162,8 @@ class IngestCache:
     def save(self) -> None:
         if self.changed:
             data = json.dumps(self.entries, indent=0, sort_keys=True).encode()
-            write_atomic(self.path, data, durable=False)  # a cache
+            with contextlib.suppress(OSError):  # a cache: a full disk costs the next ingest a hash
+                write_atomic(self.path, data, durable=False)
 
 
 def ingest_file(

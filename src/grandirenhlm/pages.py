@@ -35,10 +35,10 @@ from grandirenhlm.config import Project
 from grandirenhlm.errors import ConfigError
 from grandirenhlm.feed import _URL as WEB_ADDRESS  # the feed's pattern: the same addresses become links
 from grandirenhlm.feed import APPLE_TAGS
-from grandirenhlm.files import write_atomic
 from grandirenhlm.images import CoverSet
 from grandirenhlm.media.types import CONTENT_TYPES, HTML, XML
 from grandirenhlm.model import Episode, Show
+from grandirenhlm.pagestore import PageStore
 from grandirenhlm.records import is_web_url
 from grandirenhlm.text import (
     clock,
@@ -87,6 +87,14 @@ def default_templates_dir() -> Path:
     return Path(str(resources.files("grandirenhlm") / "templates"))
 
 
+class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja2's cache, whose write failures (a full disk) cost the next run a compile, not this one."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
 def _bytecode_cache(project: Project) -> jinja2.BytecodeCache | None:
     """Compiled templates kept between processes (`.grandirenhlm/templates/`), keyed by Jinja2 by
     each template's name and a checksum of its source: a build saves compiling them again."""
@@ -95,7 +103,7 @@ def _bytecode_cache(project: Project) -> jinja2.BytecodeCache | None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None  # a read-only project builds without it
-    return jinja2.FileSystemBytecodeCache(str(folder))
+    return _QuietBytecodeCache(str(folder))
 
 
 def template_environment(project: Project, cache: bool = False) -> jinja2.Environment:
@@ -256,14 +264,19 @@ class PageCache:
 
     def __init__(self, project: Project, folder: Path | None = None, stored: bool = False):
         self.folder = folder
-        # `stored` (with a folder): pages are handed out as `Stored` files, never held in memory,
-        # so a build's memory does not grow with its pages; their sha256 and size are kept in
-        # `index.json`, so a page reused is not even read.
+        # `stored` (with a folder): pages are handed out as `Stored` rows of the store, never held
+        # in memory, so a build's memory does not grow with its pages; the store keeps their
+        # sha256 and size, so a page reused is not even read.
         self.stored = stored and folder is not None
-        self._index: dict[str, list] = self._read_index() if self.stored else {}
         self._lock: int | None = None
-        if self.stored:
-            self._hold()
+        self._store: PageStore | None = None
+        self._index: dict[str, tuple[str, int]] = {}
+        if folder is not None:
+            if self.stored:
+                self._hold()
+            self._store = PageStore(folder)
+            if self.stored:
+                self._index = self._store.index()
         self.images: Path | None = None  # where resized covers are kept (images.resize_cover)
         self.rendered = 0  # pages rendered by templates during this build
         self.reused = 0  # pages taken from the cache
@@ -299,18 +312,15 @@ class PageCache:
         if self.stored:
             return self._stored(digest, key, render_page)
         data = self._memory.get(digest)
-        if data is None and self.folder is not None:
-            try:
-                data = (self.folder / f"{digest}.html").read_bytes()
-            except OSError:
-                data = None
+        if data is None and self._store is not None:
+            data = self._store.get(digest)
         if data is not None:
             self.reused += 1
             return data
         data = self._render(key, render_page)
         self._memory[digest] = data
-        if self.folder is not None:
-            write_atomic(self.folder / f"{digest}.html", data, durable=False)  # no half page read back
+        if self._store is not None:
+            self._store.put(digest, hashlib.sha256(data).hexdigest(), data)
         return data
 
     def _render(self, key: str, render_page: Callable[[], bytes]) -> bytes:
@@ -319,28 +329,19 @@ class PageCache:
         return render_page()
 
     def _stored(self, digest: str, key: str, render_page: Callable[[], bytes]) -> Stored:
-        assert self.folder is not None
-        path = self.folder / f"{digest}.html"
+        assert self._store is not None
         known = self._index.get(digest)
-        if isinstance(known, list) and len(known) == 2 and os.path.isfile(path):
+        if known is not None:
             self.reused += 1
-            return Stored(path, known[0], known[1])
+            return Stored(self._store, digest, *known)
         data = self._render(key, render_page)
-        write_atomic(path, data, durable=False)  # no half page read back
         sha256 = hashlib.sha256(data).hexdigest()
-        self._index[digest] = [sha256, len(data)]
-        return Stored(path, sha256, len(data))
-
-    def _read_index(self) -> dict[str, list]:
-        assert self.folder is not None
-        try:
-            index = json.loads((self.folder / "index.json").read_bytes())
-        except (OSError, ValueError):
-            return {}
-        return index if isinstance(index, dict) else {}
+        self._store.put(digest, sha256, data)
+        self._index[digest] = (sha256, len(data))
+        return Stored(self._store, digest, sha256, len(data))
 
     def _hold(self) -> None:
-        """Stored pages are files a later step sends: while this build holds the folder (shared),
+        """Stored pages are rows a later step sends: while this build holds the folder (shared),
         no other build's `prune` deletes them; `close()` lets go."""
         assert self.folder is not None
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -351,38 +352,38 @@ class PageCache:
 
     def close(self) -> None:
         """The pages handed out are sent: other builds may prune them."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
         if self._lock is not None:
             os.close(self._lock)  # releases the lock
             self._lock = None
 
     def prune(self) -> None:
         """Forget the pages this build did not ask for (old versions), unless another build is
-        using the folder (its pages are then pruned by a later build)."""
+        using the cache (its pages are then pruned by a later build)."""
         self._memory = {k: v for k, v in self._memory.items() if k in self._used}
-        if self.folder is None or not self.folder.is_dir():
+        if self._store is None or self.folder is None:
             return
         lock = (
             self._lock
             if self._lock is not None
-            else os.open(self.folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+            else os.open(self.folder / ".lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
         )
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # ours alone (an upgrade of our shared hold)
         except BlockingIOError:
+            self._store.commit()
             alone = False
         else:
             alone = True
         try:
             if alone:
-                for entry in os.scandir(self.folder):
-                    stem, _, suffix = entry.name.rpartition(".")
-                    if suffix == "html" and stem not in self._used:
+                self._store.delete_except(self._used)
+                for entry in os.scandir(self.folder):  # one file per page, as earlier versions kept them
+                    if entry.name.endswith(".html") or entry.name == "index.json":
                         with contextlib.suppress(OSError):
                             os.unlink(entry.path)
-            if self.stored:
-                index = {d: v for d, v in self._index.items() if d in self._used or not alone}
-                with contextlib.suppress(OSError):
-                    write_atomic(self.folder / "index.json", json.dumps(index).encode(), durable=False)
         finally:
             if lock is self._lock:
                 fcntl.flock(lock, fcntl.LOCK_SH)  # back to a shared hold until `close()`

@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grandirenhlm.errors import GrandirError, StorageError
-from grandirenhlm.files import atomic_path, display_path, sha256_file, write_atomic
+from grandirenhlm.files import (
+    copy_atomic,
+    display_path,
+    link_or_copy_new,
+    sha256_file,
+    write_atomic,
+    write_new,
+)
 from grandirenhlm.lock import LOCK_KEY
 
 if TYPE_CHECKING:
@@ -24,9 +31,12 @@ _FATAL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EAC
 
 
 class LocalStorage:
-    def __init__(self, root: Path, name: str | None = None):
+    def __init__(self, root: Path, name: str | None = None, *, staged: bool = False):
         self.root = root
         self.name = name or str(root)
+        # `staged`: `root` is a new folder no one reads until it is complete and renamed into place
+        # (`write_folder`): files are written straight to their names, with no temporary file each.
+        self.staged = staged
 
     def _path(self, key: str) -> Path:
         # A lexical check (keys are ours, made by `layout`): no system call per key.
@@ -96,11 +106,17 @@ class LocalStorage:
         return {}
 
     def _write(self, path: Path, artifact: Artifact) -> None:
-        if artifact.data is not None:
-            write_atomic(path, artifact.data, durable=False)
+        data = artifact.made()
+        if data is None:
+            assert artifact.source is not None
+            if self.staged:  # a hard link where it can: a new site's media cost no bytes
+                link_or_copy_new(artifact.source, path)
+            else:
+                copy_atomic(artifact.source, path, durable=False)
+        elif self.staged:
+            write_new(path, data)
         else:
-            with atomic_path(path, durable=False) as tmp, tmp.open("wb") as out, artifact.open() as src:
-                shutil.copyfileobj(src, out, 1024 * 1024)
+            write_atomic(path, data, durable=False)
 
     def create_lock(self, data: bytes) -> bool:
         # Written beside, then hard-linked into place: the link fails if a lock exists, and a
@@ -163,7 +179,10 @@ def write_folder(
     """`build`: write the site into `folder`, only the files whose bytes changed since the last
     build or publish there (its manifest says), media first and feeds last; (written, unchanged).
     No lock and nothing deleted: that is what `publish` adds."""
-    storage = LocalStorage(folder)
+    # A folder that does not exist yet is made beside under another name and renamed into place
+    # once complete: nothing half-built is ever seen there, and no file needs a temporary name.
+    staging = None if folder.exists() else folder.parent / f".{folder.name}.{os.getpid()}.partial"
+    storage = LocalStorage(staging or folder, display_path(folder), staged=staging is not None)
     manifest = storage.read_manifest()
     if manifest.belongs_to_another(shows):
         raise StorageError(_another_project(display_path(folder), manifest))
@@ -180,20 +199,39 @@ def write_folder(
         written.append(key)
 
     try:
-        failed = storage.put_many(todo, done)
-    finally:
-        by_key = {a.key: a for a in todo}
-        for key in written:
-            a = by_key[key]
-            objects[key] = {"sha256": a.sha256, "size": a.size, "stage": int(a.stage)}
-            if a.redirect:
-                objects[key]["redirect"] = a.redirect
-        if objects != known or manifest.base_url != base_url or manifest.shows != shows:
+        try:
+            failed = storage.put_many(todo, done)
+        finally:
+            by_key = {a.key: a for a in todo}
+            for key in written:
+                a = by_key[key]
+                objects[key] = {"sha256": a.sha256, "size": a.size, "stage": int(a.stage)}
+                if a.redirect:
+                    objects[key]["redirect"] = a.redirect
+            if staging is None and (
+                objects != known or manifest.base_url != base_url or manifest.shows != shows
+            ):
+                storage.write_manifest(Manifest(objects, shows, base_url).dump())
+        if failed:
+            key, reason = sorted(failed.items())[0]
+            raise StorageError(f"{display_path(folder)}: cannot write {key}: {reason}")
+        if staging is not None:
             storage.write_manifest(Manifest(objects, shows, base_url).dump())
-    if failed:
-        key, reason = sorted(failed.items())[0]
-        raise StorageError(f"{display_path(folder)}: cannot write {key}: {reason}")
+            _move_into_place(staging, folder)
+    except BaseException:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
     return len(written), len(artifacts) - len(todo)
+
+
+def _move_into_place(staging: Path, folder: Path) -> None:
+    try:
+        os.rename(staging, folder)  # fails if another process made the folder meanwhile (not empty)
+    except OSError as exc:
+        raise StorageError(
+            f"{display_path(folder)}: cannot move the new site into place: {exc.strerror}"
+        ) from exc
 
 
 def _another_project(name: str, manifest: Manifest) -> str:

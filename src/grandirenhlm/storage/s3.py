@@ -37,6 +37,7 @@ from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Manifest, Progress
 from grandirenhlm.storage.s3_backend import S3Options, effective_endpoint
 
 MB = 1024 * 1024
+_SLICE = 256  # objects handed to the transfer manager at a time (see `put_many`)
 
 # S3 error codes -> what the user should hear. Messages never include keys or secrets.
 _CLIENT_ERRORS = {
@@ -280,15 +281,19 @@ class S3Storage:
         """Upload through the transfer manager; `progress` is called as each upload completes (in
         whatever order they do), so an interruption records every object that went up."""
         report = _Reporter(progress)
-        futures = []
+        failed: dict[str, str] = {}
         with create_transfer_manager(self.client, self.transfer_config) as manager:
-            for artifact in artifacts:
-                extra = self._extra_args(artifact)
-                body = str(artifact.source) if artifact.source is not None else artifact.open()
-                subscribers = [*([_BytesSubscriber(on_bytes)] if on_bytes else []), report.on(artifact)]
-                future = manager.upload(body, self.bucket, self.key(artifact.key), extra, subscribers)
-                futures.append((artifact, future))
-            failed = self._failures(futures)
+            # In slices: a page kept in the page cache is read into memory when it is handed to the
+            # manager, so memory holds one slice of pages, not the site.
+            for start in range(0, len(artifacts), _SLICE):
+                futures = []
+                for artifact in artifacts[start : start + _SLICE]:
+                    extra = self._extra_args(artifact)
+                    body = str(artifact.source) if artifact.source is not None else artifact.open()
+                    subscribers = [*([_BytesSubscriber(on_bytes)] if on_bytes else []), report.on(artifact)]
+                    future = manager.upload(body, self.bucket, self.key(artifact.key), extra, subscribers)
+                    futures.append((artifact, future))
+                failed |= self._failures(futures)
         return failed
 
     def _failures(self, futures) -> dict[str, str]:
