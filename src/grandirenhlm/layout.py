@@ -116,6 +116,8 @@ def absolute(base_url: str, key: str) -> str:
 def relative(from_key: str, to_key: str) -> str:
     """A link from the page at `from_key` to `to_key`, so the site works from any base URL."""
     depth = from_key.count("/")
+    if _SAFE_KEY.fullmatch(to_key):  # nothing to encode (fast path, as in `absolute`)
+        return "../" * depth + to_key
     return "../" * depth + quote(to_key, safe="/-._~")
 
 

@@ -179,10 +179,15 @@ def _link(escaped_url: str, own) -> str:
     return f'<a href="{html.escape(url)}"{rel}>{escaped_url}</a>'
 
 
+_DIGITS = re.compile(r"\d+")
+
+
 def numbered(title: str, number: int | None) -> bool:
     """Whether an episode's title already says its number ("Témoignage n° 3"): the pages then do
     not repeat "Épisode 3" beside it."""
-    return number is not None and re.search(rf"(?<!\d){number}(?!\d)", title) is not None
+    # The runs of digits compared as text (one pattern for every episode: a pattern per number
+    # filled re's cache and compiled one per page).
+    return number is not None and str(number) in _DIGITS.findall(title)
 
 
 @dataclass(frozen=True)

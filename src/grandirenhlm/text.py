@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -17,8 +18,14 @@ def text_to_html(text: str) -> str:
 
 
 def date_fr(moment: datetime) -> str:
-    """« 26 juin 2023 »: a long French date, from Babel's CLDR data."""
-    return format_date(moment, format="long", locale="fr_FR")
+    """« 26 juin 2023 »: a long French date, from Babel's CLDR data (the day as the moment's own
+    zone sees it)."""
+    return _long_date(moment.date())
+
+
+@lru_cache(maxsize=4096)  # the same dates and sizes are shown on several pages (CLDR formatting is slow)
+def _long_date(day: date) -> str:
+    return format_date(day, format="long", locale="fr_FR")
 
 
 def clock(seconds: float, *, hours: bool | None = None, pad: bool = False, millis: bool = False) -> str:
@@ -53,6 +60,7 @@ def duration_fr(seconds: float) -> str:
     return f"{secs}{nbsp}s"
 
 
+@lru_cache(maxsize=4096)
 def size_fr(size: int) -> str:
     """« 1,2 Mo »: a file size in French decimal units."""
     nbsp = "\u00a0"
@@ -75,6 +83,7 @@ _SPACE_BEFORE = re.compile(r"[ \u00a0\u202f]*([;:!?»])")
 _SPACE_AFTER = re.compile(r"«[ \u00a0\u202f]*")
 
 
+@lru_cache(maxsize=4096)  # the site's and the shows' titles are set on every page
 def typo_fr(text: str) -> str:
     """French typographic spacing: a narrow no-break space before : ; ! ? » and after «.
 
