@@ -413,3 +413,15 @@ def test_a_damaged_cache_is_ignored(project: Path, src: Path) -> None:
     cache.write_text("{not json", encoding="utf-8")
     assert ingest(project, str(src)).stdout.startswith("created: ")
     assert ingest(project, str(src)).stdout.startswith("unchanged: ")
+
+
+def test_real_path_is_resolve_with_one_resolution_per_folder(tmp_path: Path):
+    """The ingest cache's key for a file: its real path, through a linked folder or a linked file."""
+    from grandirenhlm.files import real_path
+
+    (tmp_path / "vrai").mkdir()
+    (tmp_path / "vrai" / "a.mp3").write_bytes(b"a")
+    (tmp_path / "lien").symlink_to(tmp_path / "vrai")
+    (tmp_path / "vrai" / "b.mp3").symlink_to(tmp_path / "vrai" / "a.mp3")
+    for path in (tmp_path / "lien" / "a.mp3", tmp_path / "vrai" / "b.mp3", tmp_path / "vrai" / "a.mp3"):
+        assert real_path(path) == str(path.resolve()) == str((tmp_path / "vrai" / "a.mp3").resolve())

@@ -36,7 +36,7 @@ from grandirenhlm.encode import (
     store_derived,
 )
 from grandirenhlm.errors import ConfigError, GrandirError, MediaError, ValidationError
-from grandirenhlm.files import copy_atomic, display_path, write_atomic
+from grandirenhlm.files import copy_atomic, display_path, real_path, write_atomic
 from grandirenhlm.media import probe
 from grandirenhlm.model import Chapter, Episode, EpisodeMedia, IngestResult, MediaInfo
 from grandirenhlm.names import make_slug, require_slug
@@ -142,7 +142,7 @@ class IngestCache:
             stat = path.stat()
         except OSError:
             return None
-        return str(path.resolve()), [stat.st_size, stat.st_mtime_ns]
+        return real_path(path), [stat.st_size, stat.st_mtime_ns]
 
     def lookup(self, path: Path) -> str | None:
         key = self._key(path)

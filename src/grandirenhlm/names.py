@@ -18,6 +18,11 @@ MAX_SLUG = 80
 _SUFFIX = 6  # hex digits of the hash that keeps long slugs apart
 
 
+# Named, not "auto": the same slugs whatever else is installed (auto prefers `unidecode` when
+# present), and no failed import of it per title (a tenth of a first ingest's time).
+_BACKEND = "text-unidecode"
+
+
 def make_slug(text: str) -> str:
     """ASCII-only, lowercase, hyphenated: what URLs and file names made from French titles need.
 
@@ -26,11 +31,11 @@ def make_slug(text: str) -> str:
     same title always gives the same one)."""
     # Elisions split words (« l’école » -> l-ecole); « n° » is a number sign, not "deg".
     replacements = [["’", "-"], ["'", "-"], ["°", ""]]
-    full = slugify(text, replacements=replacements) or "episode"
+    full = slugify(text, replacements=replacements, backend=_BACKEND) or "episode"
     if len(full) <= MAX_SLUG:
         return full
     suffix = hashlib.sha256(full.encode("ascii")).hexdigest()[:_SUFFIX]
-    cut = slugify(full, max_length=MAX_SLUG - _SUFFIX - 1, word_boundary=True)
+    cut = slugify(full, max_length=MAX_SLUG - _SUFFIX - 1, word_boundary=True, backend=_BACKEND)
     return f"{cut}-{suffix}"
 
 
