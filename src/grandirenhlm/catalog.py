@@ -9,7 +9,7 @@ from pathlib import Path
 
 from grandirenhlm.config import Project
 from grandirenhlm.errors import ConfigError, ValidationError
-from grandirenhlm.files import display_path
+from grandirenhlm.files import display_path, record_files
 from grandirenhlm.model import Episode, Show
 from grandirenhlm.records import TomlCache, load_episode, load_show
 
@@ -47,7 +47,7 @@ def load_catalog(project: Project) -> Catalog:
     shows: dict[str, Show] = {}
     if not project.feeds_dir.is_dir():
         raise ConfigError(f"{display_path(project.feeds_dir)}: no such folder (show definitions)")
-    for path in sorted(p for p in project.feeds_dir.glob("*.toml") if not p.name.startswith(".")):
+    for path in project.show_files():
         try:
             shows[path.stem] = load_show(path, project.root)
         except ValidationError as exc:
@@ -68,7 +68,7 @@ def load_catalog(project: Project) -> Catalog:
                     f"{display_path(folder)}: no show {folder.name!r} in {display_path(project.feeds_dir)}"
                 )
                 continue
-            for path in sorted(p for p in folder.glob("*.toml") if not p.name.startswith(".")):
+            for path in record_files(folder):
                 try:
                     episodes[folder.name].append(
                         load_episode(path, folder.name, cache, project.root, project.timezone)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from grandirenhlm.errors import ConfigError, ValidationError
-from grandirenhlm.files import display_path
+from grandirenhlm.files import display_path, record_files
 from grandirenhlm.notify import PODCASTINDEX_URL, NotifySettings
 from grandirenhlm.records import FieldReader, read_toml
 
@@ -98,6 +98,10 @@ class Project:
     @property
     def feeds_dir(self) -> Path:
         return self.root / "feeds"
+
+    def show_files(self) -> list[Path]:
+        """The show definitions (`feeds/*.toml`), without loading them."""
+        return record_files(self.feeds_dir)
 
     @property
     def episodes_dir(self) -> Path:

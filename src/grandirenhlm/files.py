@@ -179,6 +179,16 @@ def link_or_copy_new(source: Path, target: Path) -> None:
         shutil.copyfileobj(src, out, 1024 * 1024)
 
 
+def record_files(folder: Path) -> list[Path]:
+    """The `*.toml` files of a folder that are records (show definitions in `feeds/`, episode
+    records in `episodes/<show>/`), sorted. Hidden names are not (an editor's or macOS's
+    `._x.toml`), as for the fingerprint; a missing folder has none."""
+    try:
+        return sorted(p for p in folder.glob("*.toml") if not p.name.startswith("."))
+    except OSError:
+        return []
+
+
 def sha256_file(path: Path) -> str:
     """Hash a file in constant memory."""
     with path.open("rb") as fh:

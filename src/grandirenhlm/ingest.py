@@ -36,7 +36,7 @@ from grandirenhlm.encode import (
     store_derived,
 )
 from grandirenhlm.errors import ConfigError, GrandirError, MediaError, ValidationError
-from grandirenhlm.files import copy_atomic, display_path, real_path, write_atomic
+from grandirenhlm.files import copy_atomic, display_path, real_path, record_files, write_atomic
 from grandirenhlm.media import probe
 from grandirenhlm.model import Chapter, Episode, EpisodeMedia, IngestResult, MediaInfo
 from grandirenhlm.names import make_slug, require_slug
@@ -54,7 +54,7 @@ from grandirenhlm.tagging import TagData
 def require_show(project: Project, show: str) -> None:
     require_slug(show, "--show")
     if not (project.feeds_dir / f"{show}.toml").is_file():
-        known = ", ".join(sorted(p.stem for p in project.feeds_dir.glob("*.toml"))) or "none"
+        known = ", ".join(p.stem for p in project.show_files()) or "none"
         raise ConfigError(f"--show: unknown show {show!r} (shows: {known})")
 
 
@@ -560,7 +560,7 @@ class MediaIndex:
         # slugs given to a file of this batch: a second file with the same title gets another one
         self.claimed: set[str] = set()
         self.kept: set[Path] = set()  # media store files that a finished ingest of this batch uses
-        for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
+        for path in record_files(folder):
             try:
                 sha256 = recorded_media_sha256(path)
             except ConfigError:

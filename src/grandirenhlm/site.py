@@ -399,14 +399,6 @@ def build(
     return BuildResult(folder, written, unchanged)
 
 
-def _show_files(project: Project) -> list[Path]:
-    """The show definitions, as the catalog finds them, without loading them."""
-    try:
-        return sorted(p for p in project.feeds_dir.glob("*.toml") if not p.name.startswith("."))
-    except OSError:
-        return []
-
-
 def _shows(catalog: Catalog) -> dict[str, str]:
     """Whose site a target holds: show slug -> podcast:guid (see `storage.Manifest`)."""
     return {slug: show.podcast_guid or "" for slug, show in catalog.shows.items()}
@@ -511,7 +503,7 @@ def publish(
     base_url = public_base_url(target)
     asked = ("publish", target.url, base_url, target.options, options.at, options.prune, options.verify)
     # check compares each show's GUIDs with the feed last built into the project's public/
-    last_feeds = [project.output_dir / path.stem / "feed.xml" for path in _show_files(project)]
+    last_feeds = [project.output_dir / path.stem / "feed.xml" for path in project.show_files()]
     saved = fingerprint.Saved(project, asked, now(), reads=last_feeds)
     hit = (
         None if options.setup else saved.unchanged(output_stamp=lambda: open_storage(project, target).state())

@@ -27,7 +27,7 @@ from urllib.parse import urljoin
 from grandirenhlm import namespace as ns
 from grandirenhlm.config import Project
 from grandirenhlm.errors import ConfigError, GrandirError
-from grandirenhlm.files import display_path, move_into_place, write_atomic
+from grandirenhlm.files import display_path, move_into_place, record_files, write_atomic
 from grandirenhlm.importing import convert
 from grandirenhlm.importing.fetch import Fetcher, FetchError, describe_size, is_http, read_local
 from grandirenhlm.importing.options import ImportOptions, ImportReport, Mismatch
@@ -198,7 +198,7 @@ def _known_guids(project: Project, show: str, podcast_guid: str) -> tuple[set[st
     """(the guids the show already has, guid -> the record of another show that has it); refuses a
     podcast:guid of another show, or one that differs from the show's own."""
     ours: set[str] = set()
-    for path in sorted(project.feeds_dir.glob("*.toml")):
+    for path in project.show_files():
         value = read_toml(path).get("podcast_guid")
         if path.stem == show:
             if value is not None and value != podcast_guid:
@@ -212,7 +212,8 @@ def _known_guids(project: Project, show: str, podcast_guid: str) -> tuple[set[st
                 f"{path.stem!r}; import again with --show {path.stem}"
             )
     others: dict[str, str] = {}
-    for path in sorted(project.episodes_dir.glob("*/*.toml")):
+    folders = sorted(p for p in project.episodes_dir.glob("*/") if not p.name.startswith("."))
+    for path in (path for folder in folders for path in record_files(folder)):
         guid = read_toml(path).get("guid")
         if not isinstance(guid, str):
             continue
