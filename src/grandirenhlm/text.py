@@ -6,8 +6,8 @@ import html
 import re
 from datetime import datetime
 
-from babel.dates import format_date
-from babel.numbers import format_decimal
+# Babel (CLDR data, about 20 ms to import) is loaded by the two French formatters that use it:
+# `clock`, which import, encode and the chapter and transcript writers need, must not pay for it.
 
 
 def text_to_html(text: str) -> str:
@@ -18,6 +18,8 @@ def text_to_html(text: str) -> str:
 
 def date_fr(moment: datetime) -> str:
     """« 26 juin 2023 »: a long French date, from Babel's CLDR data."""
+    from babel.dates import format_date
+
     return format_date(moment, format="long", locale="fr_FR")
 
 
@@ -55,6 +57,8 @@ def duration_fr(seconds: float) -> str:
 
 def size_fr(size: int) -> str:
     """« 1,2 Mo »: a file size in French decimal units."""
+    from babel.numbers import format_decimal
+
     nbsp = "\u00a0"
     for unit, factor in (("Go", 10**9), ("Mo", 10**6), ("ko", 10**3)):
         if size >= factor:
