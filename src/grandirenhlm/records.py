@@ -612,9 +612,10 @@ def load_show(path: Path, root: Path | None = None) -> Show:
     return Show(owner=Owner(owner_name, owner_email), **show)  # type: ignore[arg-type]
 
 
-def write_show(path: Path, show: Show) -> None:
-    """Write a show definition atomically (what `import` makes; people edit it afterwards)."""
-    write_toml_atomic(path, show_to_toml(show, path.parent))
+def write_show(path: Path, show: Show, *, durable: bool = True) -> None:
+    """Write a show definition atomically (what `import` makes; people edit it afterwards);
+    `durable=False` skips the fsync, for a caller that makes the file again if a crash loses it."""
+    write_toml_atomic(path, show_to_toml(show, path.parent), durable=durable)
 
 
 def show_to_toml(show: Show, folder: Path) -> dict[str, Any]:

@@ -7,8 +7,8 @@ import re
 from datetime import date, datetime
 from functools import lru_cache
 
-from babel.dates import format_date
-from babel.numbers import format_decimal
+# Babel (CLDR data, about 20 ms to import) is loaded by the two French formatters that use it:
+# `clock`, which import, encode and the chapter and transcript writers need, must not pay for it.
 
 
 def text_to_html(text: str) -> str:
@@ -25,6 +25,8 @@ def date_fr(moment: datetime) -> str:
 
 @lru_cache(maxsize=4096)  # the same dates and sizes are shown on several pages (CLDR formatting is slow)
 def _long_date(day: date) -> str:
+    from babel.dates import format_date
+
     return format_date(day, format="long", locale="fr_FR")
 
 
@@ -63,6 +65,8 @@ def duration_fr(seconds: float) -> str:
 @lru_cache(maxsize=4096)
 def size_fr(size: int) -> str:
     """« 1,2 Mo »: a file size in French decimal units."""
+    from babel.numbers import format_decimal
+
     nbsp = "\u00a0"
     for unit, factor in (("Go", 10**9), ("Mo", 10**6), ("ko", 10**3)):
         if size >= factor:

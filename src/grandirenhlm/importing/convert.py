@@ -14,16 +14,18 @@ import html
 import json
 import re
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import lxml.html
-import srt
 from lxml import etree
 
 from grandirenhlm import chapters as chaps
 from grandirenhlm.characters import strip_control
 from grandirenhlm.errors import ConfigError, GrandirError
 from grandirenhlm.model import Chapter
-from grandirenhlm.transcripts import Cue, Transcript, parse_vtt, to_vtt
+
+if TYPE_CHECKING:
+    from grandirenhlm.transcripts import Transcript
 
 _BLOCKS = {
     "p",
@@ -170,6 +172,11 @@ TRANSCRIPT_PREFERENCE = ("text/vtt", "application/json", "application/x-subrip",
 
 def transcript_to_vtt(data: bytes, mime_type: str, where: str) -> str:
     """A transcript in one of the timed formats the namespace lists -> our WebVTT source text."""
+    # loaded here: most items have no transcript, and webvtt and srt cost a feed's import 20 ms
+    import srt
+
+    from grandirenhlm.transcripts import Cue, Transcript, parse_vtt, to_vtt
+
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -202,6 +209,8 @@ def transcript_to_vtt(data: bytes, mime_type: str, where: str) -> str:
 
 
 def _from_json(text: str, where: str) -> Transcript:
+    from grandirenhlm.transcripts import Cue, Transcript
+
     try:
         segments = json.loads(text)["segments"]
         cues = tuple(

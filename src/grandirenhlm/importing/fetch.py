@@ -25,6 +25,7 @@ import http.client
 import json
 import os
 import socket
+import stat
 import threading
 import time
 import urllib.error
@@ -243,7 +244,7 @@ class Fetcher:
         meta_path = part.with_name(part.name + ".json")
 
         def attempt() -> Downloaded:
-            have = part.stat().st_size if part.is_file() else 0
+            have = _size_of(part)
             meta = _read_meta(meta_path) if have else {}
             headers = {}
             if have and meta.get("url") == url and meta.get("validator"):
@@ -276,8 +277,7 @@ class Fetcher:
                 content_type = response.headers.get("Content-Type")
                 if not resumed and (declared is None or declared >= self.limits.resume_from):
                     _write_meta(meta_path, {"url": url, "validator": validator, "content_type": content_type})
-                part.parent.mkdir(parents=True, exist_ok=True)
-                with part.open("ab" if resumed else "wb") as fh:
+                with _open_part(part, "ab" if resumed else "wb") as fh:
                     got = self._copy(response, url, fh.write, limit, "media", already=have)
                 if declared is not None and got < declared:
                     raise FetchError(
@@ -293,6 +293,25 @@ class Fetcher:
         result = self._retrying(url, attempt)
         meta_path.unlink(missing_ok=True)
         return result
+
+
+def _size_of(part: Path) -> int:
+    """The size of what an earlier attempt left in `part` (0 if none): one stat."""
+    try:
+        info = part.stat()
+    except OSError:
+        return 0
+    return info.st_size if stat.S_ISREG(info.st_mode) else 0
+
+
+def _open_part(part: Path, mode: str):
+    """`part` opened for writing, its folder made only when the open says it is missing (one system
+    call per download saved, as files.write_atomic does)."""
+    try:
+        return part.open(mode)
+    except FileNotFoundError:
+        part.parent.mkdir(parents=True, exist_ok=True)
+        return part.open(mode)
 
 
 def _length(response) -> int | None:

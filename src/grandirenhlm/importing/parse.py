@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from lxml import etree
 
@@ -133,8 +134,29 @@ class SourcePage:
     items: tuple[SourceItem, ...] = field(default=())
 
 
+class _Children:
+    """An element's children by tag, gathered in one pass: lxml makes a Python object for every child
+    at each scan, and a channel or an item is asked for about twenty tags (a 300-item page took 55 ms,
+    most of it scanning the same children again)."""
+
+    def __init__(self, element) -> None:
+        self.by_tag: dict[str, list[tuple[int, Any]]] = {}
+        for n, child in enumerate(element):
+            if isinstance(child.tag, str):  # comments and processing instructions are not children here
+                self.by_tag.setdefault(child.tag, []).append((n, child))
+
+    def find(self, names: tuple[str, ...]) -> list:
+        found = [pair for name in dict.fromkeys(names) for pair in self.by_tag.get(name, ())]
+        if len(names) > 1:
+            found.sort(key=lambda pair: pair[0])  # document order across the names
+        return [child for _, child in found]
+
+
 def _children(parent, *names: str) -> list:
-    """Children matching any of `names` (Clark notation `{ns}tag`), in document order."""
+    """Children matching any of `names` (Clark notation `{ns}tag`), in document order; `parent` is an
+    element or its `_Children`."""
+    if isinstance(parent, _Children):
+        return parent.find(names)
     wanted = set(names)
     return [c for c in parent if isinstance(c.tag, str) and c.tag in wanted]
 
@@ -223,7 +245,8 @@ def _enclosure(node) -> Enclosure | None:
     return Enclosure(url, _int((node.get("length") or "").strip() or None), node.get("type"))
 
 
-def _item(node) -> SourceItem:
+def _item(element) -> SourceItem:
+    node = _Children(element)
     guid_node = _first(node, "guid")
     guid = (
         guid_node.text.strip()
@@ -295,9 +318,10 @@ def parse_page(data: bytes, where: str) -> SourcePage:
     if root is None or root.tag != "rss":
         tag = etree.QName(root).localname if root is not None else "nothing"
         raise FeedError(f"{where}: not an RSS feed (the document is <{tag}>)")
-    channel = _first(root, "channel")
-    if channel is None:
+    channel_element = _first(root, "channel")
+    if channel_element is None:
         raise FeedError(f"{where}: an RSS document without <channel>")
+    channel = _Children(channel_element)
     owner = _first(channel, f"{{{ITUNES_NS}}}owner")
     categories = []
     for cat in _children(channel, f"{{{ITUNES_NS}}}category"):

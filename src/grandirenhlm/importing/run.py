@@ -9,8 +9,8 @@ identity intact (podcast:guid, every item's guid string and isPermaLink, dates).
     media, in parallel (resumable, retried) ─▶ probe ─▶ media/<show>/<slug>-<sha256[:12]>.<ext>
     chapters (JSON, else Podlove) and transcript (VTT/JSON/SRT ─▶ our .vtt) ─▶ the record, written last
 
-Records are written by the main thread as each item's files are in place, through `records`; a
-failed item is reported and left out, so the next run imports it.
+Each download worker writes its item's record, through `records`, once the item's files are in
+place; a failed item is reported and left out, so the next run imports it.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class _Planned:
     item: SourceItem
     slug: str
     record: Path
+    title: str  # the item's title as our plain text (`_title`), made once
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,11 @@ def import_feed(
         report.imported = [display_path(p.record) for p in planned]
         return report
     if report.show_created:
+        # Not fsynced, as the records are not: a show definition or cover a crash loses is made again
+        # by the next run (the show file is missing); each fsync held the serial start of a 300-item
+        # import for 7 to 40 ms on the bench's machine, before any download began.
         image = _download_cover(fetcher, first, project, show, report)
-        write_show(show_path, _with_image(new_show, image))
+        write_show(show_path, _with_image(new_show, image), durable=False)
     _import_items(project, fetcher, show, planned, report, options, log)
     return report
 
@@ -232,7 +236,7 @@ def _plan_items(
     others: dict[str, str],
     report: ImportReport,
 ) -> list[_Planned]:
-    from grandirenhlm.ingest import make_slug
+    from grandirenhlm.names import make_slug
 
     folder = project.episodes_dir / show
     taken = {p.stem for p in folder.glob("*.toml")} if folder.is_dir() else set()
@@ -255,19 +259,18 @@ def _plan_items(
         if item.pub_date is None:
             report.dropped.append((label, f"pubDate {item.pub_date_text!r} is not a date"))
             continue
-        if not _title(item):
+        title = _title(item)
+        if not title:
             report.dropped.append((label, "no title"))
             continue
-        if _title(item) != item.title.strip():
-            report.notes.append(
-                f"title {item.title.strip()!r} imported as {_title(item)!r} (markup or entities)"
-            )
-        base = make_slug(_title(item))
+        if title != item.title.strip():
+            report.notes.append(f"title {item.title.strip()!r} imported as {title!r} (markup or entities)")
+        base = make_slug(title)
         slug, n = base, 2
         while slug in taken:
             slug, n = f"{base}-{n}", n + 1
         taken.add(slug)
-        planned.append(_Planned(item, slug, folder / f"{slug}.toml"))
+        planned.append(_Planned(item, slug, folder / f"{slug}.toml", title))
     return planned
 
 
@@ -401,7 +404,7 @@ def _download_cover(fetcher: Fetcher, page: SourcePage, project: Project, show: 
     for problem in artwork_problems(Cover(COVER_TYPES[fmt][1], *size), mode):
         report.notes.append(f"cover: {problem}")
     target = project.feeds_dir / "art" / f"{show}{COVER_TYPES[fmt][0]}"
-    write_atomic(target, fetched.data)
+    write_atomic(target, fetched.data, durable=False)
     return target
 
 
@@ -418,6 +421,8 @@ def _import_items(project, fetcher, show, planned, report: ImportReport, options
     if not planned:
         return
     parts = project.root / ".grandirenhlm" / "import" / show
+    # Every record is in one folder: resolved once, not once per record (two realpaths each).
+    shown = Path(display_path(project.episodes_dir / show))
     done: dict[int, _Ready | GrandirError] = {}
     with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
         # Each worker downloads, probes and writes its own record (its own file: slugs were given
@@ -429,7 +434,7 @@ def _import_items(project, fetcher, show, planned, report: ImportReport, options
             for future in as_completed(futures):
                 try:
                     done[futures[future]] = result = future.result()
-                    log(f"imported {display_path(result.planned.record)}")
+                    log(f"imported {shown / result.planned.record.name}")
                 except GrandirError as exc:
                     done[futures[future]] = exc
         except BaseException:  # Ctrl-C, SIGTERM: start nothing more, stop the transfers in flight
@@ -441,12 +446,12 @@ def _import_items(project, fetcher, show, planned, report: ImportReport, options
     for n, p in enumerate(planned):
         result = done[n]
         if isinstance(result, GrandirError):
-            report.dropped.append((_title(p.item), f"not imported: {str(result).splitlines()[0]}"))
+            report.dropped.append((p.title, f"not imported: {str(result).splitlines()[0]}"))
             continue
         report.mismatches.extend(result.mismatches)
         report.notes.extend(result.notes)
         report.media_bytes += result.media.size + sum(a.size for a in result.alternates)
-        report.imported.append(display_path(p.record))
+        report.imported.append(str(shown / p.record.name))
 
 
 def _import_item(project: Project, fetcher: Fetcher, show: str, p: _Planned, parts: Path) -> _Ready:
@@ -509,8 +514,11 @@ def _download_media(project: Project, fetcher: Fetcher, show: str, url: str, par
     if not info.publishable:
         raise GrandirError(f"{url}: {info.mime_type} is not a type podcast apps play as an enclosure")
     target = project.media_dir / show / f"{slug}-{info.sha256[:12]}{info.extension}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    move_into_place(got.path, target, durable=False)
+    try:
+        move_into_place(got.path, target, durable=False)
+    except FileNotFoundError:  # the store's folder, made by the first item that needs it
+        target.parent.mkdir(parents=True, exist_ok=True)
+        move_into_place(got.path, target, durable=False)
     return info, target
 
 
@@ -573,7 +581,7 @@ def _episode(show: str, p: _Planned, ready: _Ready, notes: list[str]) -> Episode
         source=Path(os.path.abspath(p.record)),
         guid=item.guid or item.enclosure.url,  # type: ignore[union-attr]
         guid_is_permalink=item.guid_is_permalink,
-        title=_title(item),
+        title=p.title,
         pub_date=item.pub_date,  # type: ignore[arg-type]  # items without one were dropped
         description=description,
         media=ready.media,
