@@ -425,3 +425,18 @@ def test_real_path_is_resolve_with_one_resolution_per_folder(tmp_path: Path):
     (tmp_path / "vrai" / "b.mp3").symlink_to(tmp_path / "vrai" / "a.mp3")
     for path in (tmp_path / "lien" / "a.mp3", tmp_path / "vrai" / "b.mp3", tmp_path / "vrai" / "a.mp3"):
         assert real_path(path) == str(path.resolve()) == str((tmp_path / "vrai" / "a.mp3").resolve())
+
+
+def test_hidden_toml_files_are_not_records(project: Path, src: Path) -> None:
+    """An editor's or macOS's `._x.toml` (binary, not TOML) is neither a show nor an episode."""
+    make_mp3(src / "a.mp3", 0.5, title=TITLE)
+    mac = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X"
+    (project / "feeds" / "._grandir-en-hlm.toml").write_bytes(mac)
+    (project / "episodes" / SHOW).mkdir(parents=True, exist_ok=True)
+    (project / "episodes" / SHOW / "._a.toml").write_bytes(mac)
+    result = ingest(project, str(src / "a.mp3"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("created: ")
+    unknown = run_cli(project, "ingest", "--show", "inconnue", str(src / "a.mp3"))
+    assert unknown.exit_code == 1 and "unknown show 'inconnue'" in unknown.stderr
+    assert "._" not in unknown.stderr.split("shows:")[1], unknown.stderr

@@ -424,3 +424,14 @@ def test_a_feed_in_latin_1_keeps_its_accents(host: Host, empty: Path):
     assert check.returncode == 1 and "Traceback" not in check.stderr
     errors = [line for line in check.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "facade-ete-fete.toml: guid: 'latin1-ç-1' must be ASCII" in errors[0]
+
+
+def test_hidden_toml_files_are_not_records(host: Host, empty: Path):
+    """An editor's or macOS's `._x.toml` beside the records (binary, not TOML) is not read."""
+    assert cli(empty, "import", host.url("/anchor.xml"), "--show", "minute").returncode == 0
+    (empty / "feeds" / "._minute.toml").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    (empty / "episodes" / "minute" / "._x.toml").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    again = cli(empty, "import", host.url("/anchor.xml"), "--show", "minute")
+    assert again.returncode == 0, again.stderr
+    assert "imported: 0 item(s)" in again.stdout and "already imported: 2 item(s), unchanged" in again.stdout
+    check_passes(empty)
