@@ -115,12 +115,18 @@ def code_lines() -> list[str]:
     return out
 
 
-def inputs(folders: Iterable[Path], files: Iterable[str] = (), extra: Mapping[str, Any] | None = None) -> str:
-    """The fingerprint of every file under `folders`, of `files`, of the code, of the environment
-    this tool reads and of `extra` (a JSON-able value: the command's own settings)."""
-    lines = code_lines()
+def folder_lines(folders: Iterable[Path]) -> list[str]:
+    """One line per file under `folders` (see `_walk`)."""
+    lines: list[str] = []
     for folder in folders:
         _walk(str(folder), lines)
+    return lines
+
+
+def inputs(walked: Sequence[str], files: Iterable[str] = (), extra: Mapping[str, Any] | None = None) -> str:
+    """The fingerprint of the `walked` lines (`code_lines()`, `folder_lines()`), of `files`, of the
+    environment this tool reads and of `extra` (a JSON-able value: the command's own settings)."""
+    lines = list(walked)
     _files(files, lines)
     lines.extend(f"{k}={v}" for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES))
     lines.append(json.dumps(extra, sort_keys=True, default=str))
@@ -196,15 +202,21 @@ class Saved:
         files = entry.get("files", []) if isinstance(entry, dict) else []
         self.files = [f for f in files if isinstance(f, str)]
         # Everything is stamped before the run reads it: an edit made while it runs is seen next time.
+        # The walks are kept: a later stamp redoes only what the run may have changed.
         self.reads_stamp = self._reads()
+        self._code = code_lines()
+        self._walked = self._walk_project()
         self.inputs = self._inputs(self.files)
+
+    def _walk_project(self) -> list[str]:
+        p = self.project
+        return folder_lines((p.feeds_dir, p.episodes_dir, p.media_dir, p.templates_dir))
 
     def _inputs(self, files: Sequence[str]) -> str:
         from grandirenhlm.config import CONFIG_NAME
 
-        p = self.project
-        folders = (p.feeds_dir, p.episodes_dir, p.media_dir, p.templates_dir)
-        return inputs(folders, [str(p.root / CONFIG_NAME), *files], {"reads": self.reads_stamp})
+        walked = self._code + self._walked
+        return inputs(walked, [str(self.project.root / CONFIG_NAME), *files], {"reads": self.reads_stamp})
 
     def _reads(self) -> str:
         lines: list[str] = []
@@ -249,6 +261,7 @@ class Saved:
             if self._reads() != self.reads_stamp:
                 self.store.save(self.key, None)  # a source changed while it was read
                 return
+            self._walked = self._walk_project()
             self.inputs = self._inputs(self.files)
         elif wrote_reads:
             self.reads_stamp = self._reads()
