@@ -14,7 +14,7 @@ from grandirenhlm.catalog import Catalog, is_visible
 from grandirenhlm.config import Project
 from grandirenhlm.errors import ValidationError
 from grandirenhlm.feed import episode_files, render_feed_pages
-from grandirenhlm.files import display_path, escapes_project, sha256_file
+from grandirenhlm.files import display_path, escapes_project, resolving_folders_once, sha256_file
 from grandirenhlm.images import CoverSet, favicon_ico, resize_cover
 from grandirenhlm.media.types import CONTENT_TYPES, HTML, XML
 from grandirenhlm.opml import OPML_TYPE, render_opml
@@ -200,10 +200,12 @@ def refuse_outside_files(project: Project, catalog: Catalog) -> None:
             named.append((e.source, "media.file", e.media.path if e.media else None))
             named += [(e.source, f"alternate[{i}].file", a.path) for i, a in enumerate(e.alternates)]
             named += [(e.source, "poster", e.poster), (e.source, "transcript", e.transcript)]
-    for source, key, path in named:
-        # named relative to the project, as the link itself (display_path would follow it)
-        why = escapes_project(path, project.root, repr(os.path.relpath(path, project.root))) if path else None
-        if why is not None:
+    with resolving_folders_once():
+        for source, key, path in named:
+            if path is None or escapes_project(path, project.root, "") is None:
+                continue
+            # named relative to the project, as the link itself (display_path would follow it)
+            why = escapes_project(path, project.root, repr(os.path.relpath(path, project.root)))
             problems.append(f"{display_path(source)}: {key}: {why}")
     if problems:
         raise ValidationError(problems)

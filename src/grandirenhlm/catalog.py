@@ -9,7 +9,7 @@ from pathlib import Path
 
 from grandirenhlm.config import Project
 from grandirenhlm.errors import ConfigError, ValidationError
-from grandirenhlm.files import display_path, record_files
+from grandirenhlm.files import display_path, record_files, resolving_folders_once
 from grandirenhlm.model import Episode, Show
 from grandirenhlm.records import TomlCache, load_episode, load_show
 
@@ -43,6 +43,11 @@ def episode_order(episode: Episode) -> tuple:
 
 def load_catalog(project: Project) -> Catalog:
     """Load `feeds/*.toml` and `episodes/<show>/*.toml`; raise one error listing every problem."""
+    with resolving_folders_once():  # the containment check of each file a record names
+        return _load_catalog(project)
+
+
+def _load_catalog(project: Project) -> Catalog:
     problems: list[str] = []
     shows: dict[str, Show] = {}
     if not project.feeds_dir.is_dir():

@@ -9,6 +9,7 @@ before the rename: they survive a power cut); caches are not (losing one costs a
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import hashlib
 import itertools
@@ -212,22 +213,54 @@ def escapes_project(path: Path, root: Path, name: str | None = None) -> str | No
     """Why the absolute `path` lies outside the project `root` (named `name` in the message), or
     None. `build` asks again just before reading, so a symlink changed after `check` is caught."""
     name = name or display_path(path)
-    inside = _inside(os.path.abspath(path), os.path.abspath(root))
+    absolute, top = os.path.abspath(path), os.path.abspath(root)
+    inside = _inside(absolute, top)
     if inside is None:
         return f"{name} leaves the project folder; only files inside the project are published"
-    if any(part.startswith(".") for part in Path(inside).parts):
+    if _hidden(inside):
         return f"{name} is in a hidden file or folder; only the project's own files are published"
-    real = _inside(os.path.realpath(path), os.path.realpath(root))
+    real = _inside(_realpath(absolute), _realpath(top))
     if real is None:
         return f"{name} is a symbolic link to a file outside the project; copy the file into the project"
-    if any(part.startswith(".") for part in Path(real).parts):
+    if _hidden(real):
         return f"{name} is a symbolic link to a hidden file; copy the file into the project"
     return None
 
 
+def _hidden(relative: str) -> bool:
+    return relative[0] == "." or (os.sep + ".") in relative
+
+
+_FOLDERS: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("folders", default=None)
+
+
+@contextlib.contextmanager
+def resolving_folders_once() -> Iterator[None]:
+    """Within the block, `escapes_project` resolves each folder once (a catalog of 10,000 records
+    in one folder: one resolution, not 10,000); the files themselves are still checked for links.
+    Scoped to one pass (loading a catalog, checking it before a build): a link changed between
+    passes is seen."""
+    token = _FOLDERS.set({})
+    try:
+        yield
+    finally:
+        _FOLDERS.reset(token)
+
+
+def _realpath(path: str) -> str:
+    folders = _FOLDERS.get()
+    if folders is None:
+        return os.path.realpath(path)
+    folder, name = os.path.split(path)
+    real = folders.get(folder)
+    if real is None:
+        real = folders[folder] = os.path.realpath(folder)
+    full = os.path.join(real, name)
+    return os.path.realpath(full) if os.path.islink(full) else full
+
+
 def _inside(path: str, root: str) -> str | None:
-    """`path` relative to `root` if it is inside it, else None (both absolute and normalised)."""
-    rel = os.path.relpath(path, root)
-    if rel == os.curdir or rel == os.pardir or rel.startswith(os.pardir + os.sep):
-        return None
-    return rel
+    """`path` relative to `root` if it is inside it (not `root` itself), else None (both absolute
+    and normalised: a prefix test is exact)."""
+    prefix = root if root.endswith(os.sep) else root + os.sep
+    return path[len(prefix) :] if path.startswith(prefix) and len(path) > len(prefix) else None
