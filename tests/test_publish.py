@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import urllib.request
@@ -248,6 +249,23 @@ def test_build_at_a_date_before_the_replay_leaves_it_out(demo_project: Path, tmp
     assert len(feedparser.parse((out / "l-emission" / "feed.xml").read_bytes()).entries) == 0
     assert len(feedparser.parse((out / "grandir-en-hlm" / "feed.xml").read_bytes()).entries) == 6
     assert_clean_error(run_cli(demo_project, "build", "--at", "yesterday"), "--at: expected a date")
+
+
+def test_s3_publish_hands_objects_over_in_slices_and_every_one_arrives_whole(
+    demo_project, s3_bucket, monkeypatch: pytest.MonkeyPatch
+):
+    """Pages kept in the page cache are read when handed to the transfer manager, a slice at a
+    time: with slices of 5, every object of the manifest is in the bucket with its sha256."""
+    monkeypatch.setattr("grandirenhlm.storage.s3._SLICE", 5)
+    endpoint, bucket = s3_bucket
+    result = s3_publish(demo_project, endpoint, bucket, "--json")
+    assert result.exit_code == 0, result.stderr
+    client = s3_client(endpoint)
+    manifest = json.loads(client.get_object(Bucket=bucket, Key=f"podcasts/{MANIFEST_KEY}")["Body"].read())
+    assert len(manifest["objects"]) > 5 * 4
+    for key, entry in manifest["objects"].items():
+        body = client.get_object(Bucket=bucket, Key=f"podcasts/{key}")["Body"].read()
+        assert hashlib.sha256(body).hexdigest() == entry["sha256"], key
 
 
 def test_noop_publish_does_not_rewrite_the_manifest(demo_project: Path):
