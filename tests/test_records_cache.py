@@ -6,11 +6,13 @@ import os
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grandirenhlm.catalog import load_catalog
 from grandirenhlm.config import load_project
+from grandirenhlm.errors import ValidationError
 from grandirenhlm.records import TomlCache, read_toml
 
 RECORD = """\
@@ -78,6 +80,25 @@ def test_load_catalog_keeps_the_cache_and_sees_edits(demo_project: Path) -> None
     assert edited.title.endswith(", corrigé")
     unchanged = [e for e in second.episodes["grandir-en-hlm"] if e.slug != "temoignage-3"]
     assert unchanged == [e for e in first.episodes["grandir-en-hlm"] if e.slug != "temoignage-3"]
+
+
+def test_a_record_is_scanned_for_control_characters_until_it_is_read_clean(demo_project: Path) -> None:
+    """The scan is skipped only for the very bytes that passed it: an edit that brings a control
+    character is refused, as on a first read."""
+    project = load_project(demo_project)
+    load_catalog(project)
+    record = demo_project / "episodes" / "grandir-en-hlm" / "temoignage-3.toml"
+    cache = TomlCache.for_project(demo_project)
+    cache.read(record)
+    assert cache.clean(record)  # the first load found none and said so
+    text = record.read_text(encoding="utf-8")
+    record.write_text(text.replace("Témoignage n° 3", "Témoignage\\u0007 n° 3", 1), encoding="utf-8")
+    with pytest.raises(ValidationError) as refused:
+        load_catalog(project)
+    assert any("temoignage-3.toml: title" in p and "control character" in p for p in refused.value.problems)
+    after = TomlCache.for_project(demo_project)
+    after.read(record)
+    assert not after.clean(record)
 
 
 @settings(max_examples=60, deadline=None)

@@ -206,13 +206,13 @@ def outside_project(value: str, base: Path, root: Path) -> str | None:
     be inside once symbolic links are followed."""
     if os.path.isabs(value) or value.startswith("~"):
         return f"{value!r} is an absolute path; write it relative to the record, inside the project"
-    return escapes_project(Path(os.path.abspath(base / value)), root, repr(value))
+    return escapes_project(os.path.abspath(os.path.join(base, value)), root, repr(value))
 
 
-def escapes_project(path: Path, root: Path, name: str | None = None) -> str | None:
+def escapes_project(path: Path | str, root: Path, name: str | None = None) -> str | None:
     """Why the absolute `path` lies outside the project `root` (named `name` in the message), or
     None. `build` asks again just before reading, so a symlink changed after `check` is caught."""
-    name = name or display_path(path)
+    name = name or display_path(Path(path))
     absolute, top = os.path.abspath(path), os.path.abspath(root)
     inside = _inside(absolute, top)
     if inside is None:
