@@ -248,15 +248,22 @@ def resolving_folders_once() -> Iterator[None]:
 
 
 def _realpath(path: str) -> str:
-    folders = _FOLDERS.get()
-    if folders is None:
+    """`os.path.realpath` of an absolute, normalised path; within `resolving_folders_once`, its
+    folder's from the pass's memo (the project root's too: it is asked for every file)."""
+    known = _FOLDERS.get()
+    if known is None:
         return os.path.realpath(path)
-    folder, name = os.path.split(path)
-    real = folders.get(folder)
+    real = known.get(path)
     if real is None:
-        real = folders[folder] = os.path.realpath(folder)
-    full = os.path.join(real, name)
-    return os.path.realpath(full) if os.path.islink(full) else full
+        folder, _, name = path.rpartition(os.sep)
+        parent = known.get(folder)
+        if parent is None:
+            parent = known[folder] = os.path.realpath(folder or os.sep)
+        real = os.path.join(parent, name)
+        if os.path.islink(real):
+            real = os.path.realpath(real)
+        known[path] = real
+    return real
 
 
 def _inside(path: str, root: str) -> str | None:
