@@ -68,10 +68,7 @@ def _create_beside(target: Path, suffix: str) -> tuple[int, Path]:
     while True:
         tmp = target.parent / f".{target.name}.{os.getpid()}-{next(_names)}{suffix}"
         try:
-            return os.open(tmp, _CREATE, 0o644), tmp
-        except FileNotFoundError:
-            target.parent.mkdir(parents=True, exist_ok=True)  # a site writes into thousands of
-            # folders: asked only when the open says it is missing, one system call saved per file
+            return _open_new(tmp), tmp
         except FileExistsError:
             continue
 
@@ -118,10 +115,7 @@ def write_atomic(target: Path, data: bytes, *, durable: bool = True) -> None:
     fd, tmp = _create_beside(target, ".tmp")
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fchmod(fd, 0o644)  # readable by all, whatever the umask
+            _write_all(fd, data)
             if durable:
                 os.fsync(fd)
         finally:
@@ -139,6 +133,8 @@ def copy_atomic(source: Path, target: Path, *, durable: bool = True) -> None:
 
 
 def _open_new(target: Path) -> int:
+    """A new file, open for writing; its folder is made only when the open says it is missing (a
+    site writes into thousands of folders: one system call saved per file)."""
     try:
         return os.open(target, _CREATE, 0o644)
     except FileNotFoundError:
@@ -146,15 +142,20 @@ def _open_new(target: Path) -> int:
         return os.open(target, _CREATE, 0o644)
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    """All of `data` to `fd`, readable by all whatever the umask."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.fchmod(fd, 0o644)
+
+
 def write_new(target: Path, data: bytes) -> None:
     """Write a new file (it must not exist) straight to its name, its folders made as needed. Only
     inside a folder no one reads until it is complete (a staged build): elsewhere, `write_atomic`."""
     fd = _open_new(target)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fchmod(fd, 0o644)  # readable by all, whatever the umask
+        _write_all(fd, data)
     finally:
         os.close(fd)
 

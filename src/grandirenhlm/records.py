@@ -803,9 +803,9 @@ def load_episode(
     without an offset are in `zone` (the project's time zone)."""
     data = cache.read(path) if cache is not None else read_toml(path)
     clean = cache is not None and cache.clean(path)
-    episode = _read_episode(data, path, show_slug, replacing_media=False, root=root, zone=zone, clean=clean)[
-        0
-    ]
+    episode, _ = _read_episode(
+        data, path, show_slug, replacing_media=False, root=root, zone=zone, clean=clean
+    )
     if cache is not None:
         cache.mark_clean(path)  # read without a problem: no control character either
     return episode
