@@ -414,7 +414,8 @@ def make_corpus(folder: Path, count: int) -> float:
         tags.add(TPE1(encoding=3, text="Banc d’essai grandirenhlm"))
         tags.add(TALB(encoding=3, text="Banc d’essai"))
         tags.add(TRCK(encoding=3, text=str(i)))
-        tags.add(TDRC(encoding=3, text=(first_date + timedelta(days=i)).isoformat()))
+        # an hour apart: 10,000 episodes all lie in the past, so every one is published
+        tags.add(TDRC(encoding=3, text=(first_date + timedelta(hours=i)).isoformat()))
         tags.add(COMM(encoding=3, lang="fra", desc="", text=f"Épisode court numéro {i}, pour mesurer."))
         tags.save(path, v2_version=4)
     master.unlink()

@@ -179,9 +179,16 @@ def bench(project: Path, rounds: int) -> dict[str, list[tuple[float, float]]]:
         shutil.rmtree(project / "out", ignore_errors=True)
 
     def edit() -> None:
+        """A real edit: the title changes (and changes back in the next round), so its page, its
+        neighbours' (which link to it), the show's pages and the feed must be made again."""
         text = record.read_text(encoding="utf-8")
-        marker = "\n# edited\n"
-        record.write_text(text.replace(marker, "") if marker in text else text + marker, encoding="utf-8")
+        title = next(line for line in text.splitlines() if line.startswith("title = "))
+        edited = (
+            title[:-1] + ' (corrigé)"'
+            if not title.endswith(' (corrigé)"')
+            else title.replace(" (corrigé)", "")
+        )
+        record.write_text(text.replace(title, edited, 1), encoding="utf-8")
 
     def fresh_ingest() -> None:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -209,6 +216,8 @@ def bench(project: Path, rounds: int) -> dict[str, list[tuple[float, float]]]:
             timed(cli("ingest", "--quiet", "--show", SHOW, "corpus"), scratch)
         )
         add("ref: mutagen+sha256+copy", ref("ingest", project, scratch / "ref-ingest"))
+    built = len(list((project / "out" / SHOW).glob("*/index.html")))
+    print(f"  the site has {built} episode pages for {len(records)} records", file=sys.stderr)
     # the two scan rows are one reference measured twice per round (before and after the builds)
     rows["ref: scan+stat"] += rows.pop("ref: scan+stat ")
     shutil.rmtree(scratch, ignore_errors=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from grandirenhlm.config import Project
+from grandirenhlm.episodecache import EpisodeCache
 from grandirenhlm.errors import ConfigError, ValidationError
 from grandirenhlm.files import display_path, record_files, resolving_folders_once
 from grandirenhlm.model import Episode, Show
@@ -65,6 +66,7 @@ def _load_catalog(project: Project) -> Catalog:
 
     episodes: dict[str, list[Episode]] = {slug: [] for slug in shows}
     cache = TomlCache.for_project(project.root)
+    validated = EpisodeCache.for_project(project.root)
     if project.episodes_dir.is_dir():
         # hidden names are not records (an editor's or macOS's `._x.toml`), as for the fingerprint
         for folder in sorted(p for p in project.episodes_dir.iterdir() if p.is_dir() and p.name[0] != "."):
@@ -76,7 +78,7 @@ def _load_catalog(project: Project) -> Catalog:
             for path in record_files(folder):
                 try:
                     episodes[folder.name].append(
-                        load_episode(path, folder.name, cache, project.root, project.timezone)
+                        load_episode(path, folder.name, cache, project.root, project.timezone, validated)
                     )
                 except ValidationError as exc:
                     problems.extend(exc.problems)
@@ -84,6 +86,7 @@ def _load_catalog(project: Project) -> Catalog:
                     problems.append(str(exc))
 
     cache.save()
+    validated.save()
     problems.extend(_cross_checks(shows, episodes))
     if problems:
         raise ValidationError(problems)

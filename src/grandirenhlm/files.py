@@ -186,9 +186,11 @@ def record_files(folder: Path) -> list[Path]:
     records in `episodes/<show>/`), sorted. Hidden names are not (an editor's or macOS's
     `._x.toml`), as for the fingerprint; a missing folder has none."""
     try:
-        return sorted(p for p in folder.glob("*.toml") if not p.name.startswith("."))
+        with os.scandir(folder) as entries:
+            names = sorted(e.name for e in entries if e.name.endswith(".toml") and e.name[0] != ".")
     except OSError:
         return []
+    return [folder / name for name in names]  # by name: the order sorting the paths gives
 
 
 def sha256_file(path: Path) -> str:
@@ -213,19 +215,21 @@ def outside_project(value: str, base: Path, root: Path) -> str | None:
 def escapes_project(path: Path | str, root: Path, name: str | None = None) -> str | None:
     """Why the absolute `path` lies outside the project `root` (named `name` in the message), or
     None. `build` asks again just before reading, so a symlink changed after `check` is caught."""
-    name = name or display_path(Path(path))
     absolute, top = os.path.abspath(path), os.path.abspath(root)
     inside = _inside(absolute, top)
     if inside is None:
-        return f"{name} leaves the project folder; only files inside the project are published"
-    if _hidden(inside):
-        return f"{name} is in a hidden file or folder; only the project's own files are published"
-    real = _inside(_realpath(absolute), _realpath(top))
-    if real is None:
-        return f"{name} is a symbolic link to a file outside the project; copy the file into the project"
-    if _hidden(real):
-        return f"{name} is a symbolic link to a hidden file; copy the file into the project"
-    return None
+        why = "{} leaves the project folder; only files inside the project are published"
+    elif _hidden(inside):
+        why = "{} is in a hidden file or folder; only the project's own files are published"
+    else:
+        real = _inside(_realpath(absolute), _realpath(top))
+        if real is None:
+            why = "{} is a symbolic link to a file outside the project; copy the file into the project"
+        elif _hidden(real):
+            why = "{} is a symbolic link to a hidden file; copy the file into the project"
+        else:
+            return None
+    return why.format(name or display_path(Path(path)))  # named only when there is a problem
 
 
 def _hidden(relative: str) -> bool:

@@ -17,20 +17,21 @@ import hashlib
 import json
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import tomli_w
 
 from grandirenhlm import namespace as ns
 from grandirenhlm.characters import control_character
 from grandirenhlm.errors import ConfigError, ValidationError
-from grandirenhlm.files import DisplayPath, display_path, outside_project, write_atomic
+from grandirenhlm.files import DisplayPath, display_path, escapes_project, outside_project, write_atomic
 from grandirenhlm.model import (
     PUBLISHABLE_MIME_TYPES,
     Chapter,
@@ -50,6 +51,9 @@ EPISODE_TYPES = ("full", "trailer", "bonus")
 SHOW_TYPES = ("episodic", "serial")
 T = TypeVar("T")
 
+if TYPE_CHECKING:
+    from grandirenhlm.episodecache import EpisodeCache
+
 
 class TomlCache:
     """Parsed records by path, size and modification time, kept in `.grandirenhlm/records.json`.
@@ -66,23 +70,31 @@ class TomlCache:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.entries: dict[str, list] = {}
+        self._entries: dict[str, list] | None = None  # loaded on the first read (see `keep`)
         self.used: dict[str, list] = {}
+        self.kept: set[str] = set()
         self.changed = False
-        if path is not None:
-            try:
-                data = json.loads(path.read_bytes(), object_hook=self._decode)
-                if isinstance(data, dict) and data.get("version") == self.VERSION:
-                    self.entries = data["entries"]
-            except (OSError, ValueError, KeyError, TypeError):
-                self.entries = {}
+
+    @property
+    def entries(self) -> dict[str, list]:
+        if self._entries is None:
+            self._entries = {}
+            if self.path is not None:
+                try:
+                    data = json.loads(self.path.read_bytes(), object_hook=self._decode)
+                    if isinstance(data, dict) and data.get("version") == self.VERSION:
+                        self._entries = data["entries"]
+                except (OSError, ValueError, KeyError, TypeError):
+                    self._entries = {}
+        return self._entries
 
     @classmethod
     def for_project(cls, root: Path) -> TomlCache:
         return cls(root / ".grandirenhlm" / "records.json")
 
-    def read(self, path: Path) -> dict[str, Any]:
-        raw = read_toml_bytes(path)  # it names the problem
+    def read(self, path: Path, raw: bytes | None = None) -> dict[str, Any]:
+        """The parsed record at `path` (whose bytes the caller may have read already: `raw`)."""
+        raw = read_toml_bytes(path) if raw is None else raw  # it names the problem
         # keyed by content: an edit that keeps the size and the modification time is still seen
         stamp = hashlib.sha256(raw).hexdigest()
         key = str(path)
@@ -105,12 +117,21 @@ class TomlCache:
             hit[2:] = [True]
             self.changed = True
 
+    def keep(self, path: Path) -> None:
+        """The record at `path` was not read in this run (its validated episode was cached: see
+        `episodecache`) but is still there: its entry stays."""
+        self.kept.add(str(path))
+
     def save(self) -> None:
-        """Keep the records read in this run (a deleted record drops out); skipped if nothing changed."""
-        if self.path is None or (not self.changed and self.used.keys() == self.entries.keys()):
+        """Keep the records read or kept in this run (a deleted record drops out); skipped if nothing
+        was read (the file is then not even loaded) or nothing changed."""
+        if self.path is None or self._entries is None:
+            return
+        used = self.used | {k: self._entries[k] for k in self.kept - self.used.keys() if k in self._entries}
+        if not self.changed and used.keys() == self._entries.keys():
             return
         data = json.dumps(
-            {"version": self.VERSION, "entries": self.used}, default=self._encode, ensure_ascii=False
+            {"version": self.VERSION, "entries": used}, default=self._encode, ensure_ascii=False
         )
         with contextlib.suppress(OSError):  # a read-only project still builds, only slower
             write_atomic(self.path, data.encode("utf-8"), durable=False)  # a cache
@@ -797,18 +818,61 @@ def load_episode(
     cache: TomlCache | None = None,
     root: Path | None = None,
     zone: tzinfo = UTC,
+    episodes: EpisodeCache | None = None,
 ) -> Episode:
     """Read `episodes/<show>/<slug>.toml` into an `Episode`, raising every problem at once; the files
     it names must lie inside the project `root` (default: the folder holding `episodes/`), dates
-    without an offset are in `zone` (the project's time zone)."""
-    data = cache.read(path) if cache is not None else read_toml(path)
-    clean = cache is not None and cache.clean(path)
+    without an offset are in `zone` (the project's time zone).
+
+    With a `cache` (parsed records) and `episodes` (validated episodes), a record whose bytes were
+    read before is not parsed again, and not checked again either when its files did not change."""
+    if cache is None:
+        episode, _ = _read_episode(
+            read_toml(path), path, show_slug, replacing_media=False, root=root, zone=zone
+        )
+        return episode
+    raw = read_toml_bytes(path)  # it names the problem
+    stamp = hashlib.sha256(raw).hexdigest()
+    known = root if root is not None else _project_of(path)
+    if episodes is not None:
+        hit = episodes.get(path, stamp, show_slug, known, zone)
+        if hit is not None and _files_unchanged(hit, known):
+            cache.keep(path)
+            return hit
+    data = cache.read(path, raw)
     episode, _ = _read_episode(
-        data, path, show_slug, replacing_media=False, root=root, zone=zone, clean=clean
+        data, path, show_slug, replacing_media=False, root=root, zone=zone, clean=cache.clean(path)
     )
-    if cache is not None:
-        cache.mark_clean(path)  # read without a problem: no control character either
+    cache.mark_clean(path)  # read without a problem: no control character either
+    if episodes is not None:
+        episodes.put(path, stamp, show_slug, known, zone, episode)
     return episode
+
+
+def _project_of(record: Path) -> Path:
+    """The project folder of `episodes/<show>/<slug>.toml`."""
+    return Path(os.path.abspath(record)).parent.parent.parent
+
+
+def _files_unchanged(episode: Episode, root: Path) -> bool:
+    """Whether the files a cached episode names still pass the checks its record passed when it was
+    read: inside the project once links are followed, there, the media of the recorded size, the
+    poster an image of its kind. False sends the record to be read again, which names the problem."""
+    for media in (episode.media, *episode.alternates):
+        if media is None:
+            continue
+        if escapes_project(media.path, root) is not None:
+            return False
+        try:
+            st = os.stat(media.path)
+        except OSError:
+            return False
+        if not stat.S_ISREG(st.st_mode) or st.st_size != media.size:
+            return False
+    for path in (episode.transcript, episode.poster):
+        if path is not None and (escapes_project(path, root) is not None or not path.is_file()):
+            return False
+    return episode.poster is None or _poster_problem(episode.poster) is None
 
 
 def read_episode(
@@ -895,16 +959,24 @@ def _read_poster(r: FieldReader, base: Path) -> Path | None:
         r.problem("poster", f"{path.name} is not an image; expected a .jpg, .png or .webp file")
         return None
     if r.check_files:
-        try:
-            with path.open("rb") as fh:
-                head = fh.read(12)
-        except OSError as exc:
-            r.problem("poster", f"cannot read {path.name}: {exc.strerror}")
-            return None
-        if not head.startswith(magic) or (magic == b"RIFF" and head[8:12] != b"WEBP"):
-            r.problem("poster", f"{path.name} is not a {path.suffix.lstrip('.').upper()} image")
+        problem = _poster_problem(path)
+        if problem is not None:
+            r.problem("poster", problem)
             return None
     return path
+
+
+def _poster_problem(path: Path) -> str | None:
+    """Why the poster at `path` (a known image suffix) is not an image of its kind, or None."""
+    magic = POSTER_TYPES[path.suffix.lower()]
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(12)
+    except OSError as exc:
+        return f"cannot read {path.name}: {exc.strerror}"
+    if not head.startswith(magic) or (magic == b"RIFF" and head[8:12] != b"WEBP"):
+        return f"{path.name} is not a {path.suffix.lstrip('.').upper()} image"
+    return None
 
 
 def _read_master(r: FieldReader) -> MasterFile | None:

@@ -1,0 +1,210 @@
+"""Validated episodes by record, kept in `.grandirenhlm/episodes.json`: a rebuild after one edit
+does not read and check 10,000 unchanged records again.
+
+An entry is the `Episode` a record gave when it was read without a problem, keyed by the record's
+path and the SHA-256 of its bytes (an edit that keeps the size and time is seen), the show, the
+project folder and the time zone it was read with; the whole file is keyed by the code that read it
+(`fingerprint.code_lines`: an upgrade or an edit of the schema reads every record again). What lies
+outside the record is not trusted to the cache: `records.load_episode` checks the files a cached
+episode names again (inside the project, there, the same size, a poster's first bytes) and reads
+the record anew when one of them changed, so that the problem is named as on a first read.
+
+JSON, not pickle: the project folder may come from a pull request, and loading it must never run
+code. Values are stored tagged (paths, dates with their time zone, tuples, the model's dataclasses
+by name, fields left at their default omitted) and come back as equal objects with the same `repr`
+(the page cache is keyed by it). A value of another kind is not cached; a damaged file is ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+from datetime import datetime, timedelta, timezone, tzinfo
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from grandirenhlm.files import write_atomic
+from grandirenhlm.model import Chapter, Episode, EpisodeMedia, Live, Location, Person
+
+_CLASSES: dict[str, type] = {c.__name__: c for c in (Episode, EpisodeMedia, Chapter, Person, Location, Live)}
+_TAG = "\x00"  # the key of a tagged value (a key no TOML record can produce here: these are fields)
+
+
+class EpisodeCache:
+    """`get` an episode read before from the same bytes, `put` one just read, `save` at the end."""
+
+    VERSION = 1
+
+    def __init__(self, path: Path | None, salt: str = "") -> None:
+        self.path = path
+        self.salt = salt
+        self.entries: dict[str, list] = {}
+        self.used: dict[str, list] = {}
+        self.changed = False
+        if path is not None:
+            try:
+                data = json.loads(path.read_bytes())
+                if (
+                    isinstance(data, dict)
+                    and data.get("version") == self.VERSION
+                    and data.get("salt") == salt
+                ):
+                    self.entries = data["entries"]
+            except (OSError, ValueError, KeyError, TypeError):
+                self.entries = {}
+
+    @classmethod
+    def for_project(cls, root: Path) -> EpisodeCache:
+        return cls(root / ".grandirenhlm" / "episodes.json", _code_salt())
+
+    def get(self, path: Path, stamp: str, show: str, root: Path, zone: tzinfo) -> Episode | None:
+        """The episode read from these very bytes in the same setting, or None."""
+        key = str(path)
+        hit = self.entries.get(key)
+        if hit is None or hit[:4] != [stamp, show, str(root), _zone_key(zone)]:
+            return None
+        try:
+            fields = _DECODER.decode(hit[4])
+            for name, convert in _DECODERS["Episode"].items():
+                value = fields.get(name)
+                if value is not None:
+                    fields[name] = convert(value)
+            source = Path(os.path.abspath(path))
+            episode = Episode(show=show, slug=source.stem, source=source, **fields)
+        except (ValueError, TypeError, KeyError, AttributeError):  # damaged or foreign: read the record
+            return None
+        self.used[key] = hit
+        return episode
+
+    def put(self, path: Path, stamp: str, show: str, root: Path, zone: tzinfo, episode: Episode) -> None:
+        """Keep `episode`, just read from `path` without a problem (unless a value is not cacheable)."""
+        try:
+            if (
+                episode.show != show
+                or episode.slug != path.stem
+                or str(episode.source) != os.path.abspath(path)
+            ):
+                return  # rebuilt from the path when read: only an episode that agrees is kept
+            text = json.dumps(_encode(episode, top=True), ensure_ascii=False, separators=(",", ":"))
+        except TypeError:
+            return
+        self.used[str(path)] = [stamp, show, str(root), _zone_key(zone), text]
+        self.changed = True
+
+    def save(self) -> None:
+        """Keep the episodes of this run (a deleted record drops out); skipped if nothing changed."""
+        if self.path is None or (not self.changed and self.used.keys() == self.entries.keys()):
+            return
+        data = {"version": self.VERSION, "salt": self.salt, "entries": self.used}
+        with contextlib.suppress(OSError, UnicodeEncodeError):  # a cache: the next run reads the records
+            write_atomic(self.path, json.dumps(data, ensure_ascii=False).encode("utf-8"), durable=False)
+
+
+@cache
+def _code_salt() -> str:
+    from grandirenhlm.fingerprint import code_lines
+
+    lines = code_lines()
+    lines.sort()
+    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _zone_key(zone: tzinfo) -> str:
+    return repr(zone)
+
+
+# The fields rebuilt from the record's path rather than stored: its show folder, name and path.
+_FROM_PATH = ("show", "slug", "source")
+
+
+def _encode(value: Any, top: bool = False) -> Any:
+    """A model value as JSON: dataclasses as tables tagged with their name (fields left at their
+    default omitted), paths as text, dates as [local time, zone], tuples as arrays; the field's
+    annotation says how to read each back (`_decoders`)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, datetime):
+        return [value.replace(tzinfo=None).isoformat(), _tz_code(value.tzinfo)]
+    if isinstance(value, tuple):
+        return [_encode(v) for v in value]
+    name = type(value).__name__
+    if _CLASSES.get(name) is type(value) and name in _DECODERS:
+        out: dict[str, Any] = {_TAG: name}
+        for f in dataclasses.fields(value):
+            v = getattr(value, f.name)
+            if top and f.name in _FROM_PATH:
+                continue
+            if f.default is dataclasses.MISSING or v != f.default or type(v) is not type(f.default):
+                out[f.name] = _encode(v)
+        return out
+    raise TypeError(f"{name} is not cached")
+
+
+def _tz_code(tz: tzinfo | None) -> Any:
+    """A time zone as JSON: a zone of the database by name, a fixed offset in seconds; another kind
+    (a named fixed offset) is not cached, since it would not come back with the same repr."""
+    if tz is None:
+        return None
+    if isinstance(tz, ZoneInfo) and tz.key:
+        return tz.key
+    if type(tz) is timezone:
+        offset = tz.utcoffset(None)
+        if repr(timezone(offset)) == repr(tz):
+            return offset.total_seconds()
+    raise TypeError(f"{tz!r} is not cached")
+
+
+def _datetime(value: list) -> datetime:
+    text, z = value
+    tz = None if z is None else ZoneInfo(z) if isinstance(z, str) else timezone(timedelta(seconds=z))
+    return datetime.fromisoformat(text).replace(tzinfo=tz)
+
+
+def _field_decoder(annotation: str) -> Any:
+    """How a field of this annotation comes back from JSON: None (as it is: text, numbers, and the
+    model's dataclasses, which the object hook rebuilds), a function, or False when unsupported."""
+    kind = annotation.removesuffix(" | None")
+    if kind in ("str", "int", "float", "bool") or kind in _CLASSES:
+        return None
+    if kind == "Path":
+        return Path
+    if kind == "datetime":
+        return _datetime
+    if kind.startswith("tuple[") and kind.endswith(", ...]") and kind[6:-6] in (*_CLASSES, "str", "float"):
+        return tuple
+    return False
+
+
+def _decoders() -> dict[str, dict[str, Any]]:
+    """Per class, its fields that need converting; a class with a field of another kind is left
+    out (its episodes are then not cached), so that a new field can never come back wrong."""
+    out = {}
+    for name, cls in _CLASSES.items():
+        fields = {f.name: _field_decoder(str(f.type)) for f in dataclasses.fields(cls)}
+        if False not in fields.values():
+            out[name] = {k: v for k, v in fields.items() if v is not None}
+    return out
+
+
+_DECODERS = _decoders()
+
+
+def _decode(obj: dict) -> Any:
+    kind = obj.pop(_TAG, None)
+    if kind is None or kind == "Episode":  # the episode's own fields: `get` adds those of its path
+        return obj
+    for name, convert in _DECODERS[kind].items():
+        value = obj.get(name)
+        if value is not None:
+            obj[name] = convert(value)
+    return _CLASSES[kind](**obj)
+
+
+_DECODER = json.JSONDecoder(object_hook=_decode)

@@ -1,0 +1,194 @@
+"""`episodecache.EpisodeCache`: validated episodes reused across runs, never trusted over the files
+they name (the record itself is keyed by its bytes), never able to run code."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from grandirenhlm.catalog import load_catalog
+from grandirenhlm.config import load_project
+from grandirenhlm.episodecache import _CLASSES, _DECODERS, EpisodeCache
+from grandirenhlm.errors import ValidationError
+from grandirenhlm.model import Chapter, EpisodeMedia, Live, Location, Person
+from grandirenhlm.records import TomlCache, load_episode
+
+REPLAY = Path("episodes") / "l-emission" / "replay-2023.toml"
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def load(root: Path, record: Path, show: str = "l-emission"):
+    """One record through both caches, as `load_catalog` reads it; the caches, to look into."""
+    records = TomlCache.for_project(root)
+    episodes = EpisodeCache.for_project(root)
+    episode = load_episode(root / record, show, records, root, PARIS, episodes)
+    records.save()
+    episodes.save()
+    return episode, records, episodes
+
+
+def test_every_field_of_the_model_can_be_cached() -> None:
+    """A field of a kind the cache cannot bring back would turn the cache off for every episode:
+    this fails first, naming nothing less than the class."""
+    assert set(_DECODERS) == set(_CLASSES)
+
+
+def test_an_unchanged_record_comes_back_equal_without_being_read(demo_project: Path) -> None:
+    first, _, _ = load(demo_project, REPLAY)
+    second, records, episodes = load(demo_project, REPLAY)
+    assert second == first and repr(second) == repr(first)  # the page cache is keyed by the repr
+    assert records.used == {} and not episodes.changed  # not parsed, not checked again: a hit
+    assert first.poster and first.transcript and first.alternates and first.chapters  # a full record
+
+
+def test_every_kind_of_value_comes_back_with_the_same_repr(demo_project: Path) -> None:
+    base, _, _ = load(demo_project, REPLAY)
+    rich = dataclasses.replace(
+        base,
+        number=3,
+        season=2,
+        episode_type="bonus",
+        explicit=True,
+        draft=True,
+        publish_at=datetime(2031, 3, 30, 2, 30, tzinfo=PARIS),
+        pub_date=datetime(2023, 7, 3, 10, 0, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
+        chapters=(Chapter(0.0, "Ouverture", 5.5), Chapter(5.5, "Fin")),
+        persons=(Person("Quelqu’un", "guest", "cast", "https://example.org/", "https://example.org/a.jpg"),),
+        location=Location("Lyon", "geo:45.76,4.83", "R120965", "FR", "subject"),
+        live=Live(
+            "ended", datetime(2023, 6, 25, 18, tzinfo=UTC), datetime(2023, 6, 25, 19, tzinfo=UTC), None
+        ),
+        license="CC-BY-4.0",
+        license_url="https://creativecommons.org/licenses/by/4.0/",
+        guid_is_permalink=True,
+        block=True,
+        alternates=(*base.alternates, dataclasses.replace(base.alternates[0], width=1, height=2)),
+    )
+    assert isinstance(rich.media, EpisodeMedia)
+    cache = EpisodeCache(demo_project / "cache.json", "salt")
+    record = demo_project / REPLAY
+    cache.put(record, "stamp", "l-emission", demo_project, PARIS, rich)
+    cache.save()
+    again = EpisodeCache(demo_project / "cache.json", "salt").get(
+        record, "stamp", "l-emission", demo_project, PARIS
+    )
+    assert again == rich and repr(again) == repr(rich)
+    # the same bytes read with another zone, project or code are not the same episode
+    for setting in (
+        (record, "stamp", "l-emission", demo_project, UTC),
+        (record, "other", "l-emission", demo_project, PARIS),
+    ):
+        assert EpisodeCache(demo_project / "cache.json", "salt").get(*setting) is None
+    assert (
+        EpisodeCache(demo_project / "cache.json", "new code").get(
+            record, "stamp", "l-emission", demo_project, PARIS
+        )
+        is None
+    )
+
+
+def test_a_named_time_zone_is_not_cached_rather_than_changed(demo_project: Path) -> None:
+    base, _, _ = load(demo_project, REPLAY)
+    odd = dataclasses.replace(
+        base, pub_date=base.pub_date.replace(tzinfo=timezone(timedelta(hours=1), "CET"))
+    )
+    cache = EpisodeCache(None)
+    cache.put(demo_project / REPLAY, "stamp", "l-emission", demo_project, PARIS, odd)
+    assert cache.used == {}
+
+
+MEDIA = Path("media") / "l-emission"
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            lambda root: (root / MEDIA / "replay-2023-0a14d8cb2eae.mp4").write_bytes(b"\0" * 10),
+            "is 10 bytes, the record says 383900",
+        ),
+        (
+            lambda root: (root / MEDIA / "replay-2023-poster-fb7892dd18cb.jpg").write_bytes(
+                b"GIF89a" + b"\0" * 20
+            ),
+            "is not a JPG image",
+        ),
+        (
+            lambda root: (root / REPLAY).with_suffix(".vtt").unlink(),
+            "transcript: no such file: replay-2023.vtt",
+        ),
+        (
+            lambda root: (root / MEDIA / "replay-2023-audio-f2d0ea7c1997.m4a").unlink(),
+            "alternate[0].file: no such file",
+        ),
+    ],
+    ids=["media-size", "poster-bytes", "transcript-gone", "alternate-gone"],
+)
+def test_files_changed_since_are_refused_as_on_a_first_read(demo_project: Path, change, problem: str) -> None:
+    project = load_project(demo_project)
+    load_catalog(project)  # cached
+    change(demo_project)
+    with pytest.raises(ValidationError) as refused:
+        load_catalog(project)
+    assert any("replay-2023.toml" in p and problem in p for p in refused.value.problems), (
+        refused.value.problems
+    )
+
+
+def test_a_media_file_swapped_for_a_link_outside_the_project_is_refused(
+    demo_project: Path, tmp_path: Path
+) -> None:
+    project = load_project(demo_project)
+    load_catalog(project)
+    media = demo_project / "media" / "l-emission" / "replay-2023-0a14d8cb2eae.mp4"
+    outside = tmp_path / "elsewhere.mp4"
+    outside.write_bytes(media.read_bytes())  # the same size: only the link gives it away
+    media.unlink()
+    media.symlink_to(outside)
+    with pytest.raises(ValidationError) as refused:
+        load_catalog(project)
+    assert any("symbolic link to a file outside the project" in p for p in refused.value.problems)
+
+
+def test_a_damaged_or_tampered_cache_is_ignored(demo_project: Path) -> None:
+    project = load_project(demo_project)
+    expected = load_catalog(project)
+    cache_file = demo_project / ".grandirenhlm" / "episodes.json"
+    data = json.loads(cache_file.read_text(encoding="utf-8"))
+    key = str(demo_project / REPLAY)
+    for junk in (
+        "{not json",
+        json.dumps({**data, "version": 99}),
+        json.dumps({**data, "entries": {key: [*data["entries"][key][:4], '{"title": 1, "bogus": 2}']}}),
+        json.dumps({**data, "entries": {key: [*data["entries"][key][:4], "[1, 2]"]}}),
+        # a pickle-like payload is only text here: nothing to run
+        json.dumps({**data, "entries": {key: [*data["entries"][key][:4], '{"\\u0000": "os.system"}']}}),
+    ):
+        cache_file.write_text(junk, encoding="utf-8")
+        assert load_catalog(project) == expected
+
+
+def test_the_path_of_a_cached_media_file_is_checked_not_trusted(demo_project: Path) -> None:
+    """An entry whose media path was rewritten to a file elsewhere (a cache committed by someone)
+    is refused by the containment check, as a record naming that file would be."""
+    project = load_project(demo_project)
+    load_catalog(project)
+    cache_file = demo_project / ".grandirenhlm" / "episodes.json"
+    secret = demo_project.parent / "secret.mp4"
+    media = demo_project / "media" / "l-emission" / "replay-2023-0a14d8cb2eae.mp4"
+    secret.write_bytes(media.read_bytes())
+    text = cache_file.read_text(encoding="utf-8").replace(
+        json.dumps(str(media))[1:-1], json.dumps(str(secret))[1:-1]
+    )
+    assert str(secret) in text
+    cache_file.write_text(text, encoding="utf-8")
+    catalog = load_catalog(project)  # read again from the record, which names the project's file
+    (replay,) = catalog.episodes["l-emission"]
+    assert replay.media is not None and replay.media.path == media
+    assert os.path.samefile(replay.media.path, media)
