@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import functools
 import hashlib
 import itertools
 import os
@@ -26,22 +25,25 @@ def display_path(path: Path) -> str:
     if absolute.startswith(cwd + os.sep):  # the common case, without a system call per part of the path
         return absolute[len(cwd) + 1 :]
     try:
-        return str(path.resolve().relative_to(_real(cwd)))
+        return str(path.resolve().relative_to(os.path.realpath(cwd)))
     except ValueError:
         return str(path)
 
 
-@functools.lru_cache(maxsize=64)
-def _real(folder: str) -> Path:
-    return Path(folder).resolve()
-
-
-def real_path(path: Path) -> str:
-    """`str(path.resolve())` for an existing file, resolving its folder once per folder (a batch
-    of 10,000 files in one folder resolves it once, not 10,000 times)."""
+def real_path(path: Path, folders: dict[str, str] | None = None) -> str:
+    """`str(path.resolve())` for an existing file. With `folders` (a memo the caller keeps for one
+    pass, as the ingest cache does), each folder is resolved once: a batch of 10,000 files in one
+    folder resolves it once, not 10,000 times. No memo outlives its pass, so that a long-lived
+    process sees a folder link changed since."""
     if os.path.islink(path):
         return str(path.resolve())
-    return os.path.join(_real(os.path.abspath(path.parent)), path.name)
+    folder = os.path.abspath(path.parent)
+    if folders is None:
+        return os.path.join(os.path.realpath(folder), path.name)
+    real = folders.get(folder)
+    if real is None:
+        real = folders[folder] = os.path.realpath(folder)
+    return os.path.join(real, path.name)
 
 
 class DisplayPath:

@@ -129,6 +129,7 @@ class IngestCache:
     def __init__(self, path: Path):
         self.path = path
         self.changed = False
+        self._folders: dict[str, str] = {}  # resolved once per folder during this run (real_path)
         try:
             self.entries: dict[str, list] = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(self.entries, dict):
@@ -136,13 +137,12 @@ class IngestCache:
         except (OSError, ValueError):
             self.entries = {}  # a missing or damaged cache only costs a full read
 
-    @staticmethod
-    def _key(path: Path) -> tuple[str, list] | None:
+    def _key(self, path: Path) -> tuple[str, list] | None:
         try:
             stat = path.stat()
         except OSError:
             return None
-        return real_path(path), [stat.st_size, stat.st_mtime_ns]
+        return real_path(path, self._folders), [stat.st_size, stat.st_mtime_ns]
 
     def lookup(self, path: Path) -> str | None:
         key = self._key(path)

@@ -70,7 +70,9 @@ class PageStore:
 
     def get(self, digest: str) -> bytes | None:
         with self._mutex:
-            data = self._pending.get(digest) or self._spilled.get(digest)
+            data = self._pending.get(digest)
+            if data is None:
+                data = self._spilled.get(digest)
             if data is not None or self._db is None:
                 return data
             try:
