@@ -132,8 +132,8 @@ def build_site(
             )
             oembed = render_oembed(project, base_url, show, cover, episode, cache, folders=folders)
             artifacts.append(Artifact.from_bytes(layout.oembed(episode), Stage.PAGE, OEMBED_TYPE, oembed))
-        page = render_show(env, project, base_url, show, cover, episodes, cache=cache, **look)
-        artifacts.append(Artifact.from_bytes(layout.show_page(show), Stage.PAGE, HTML, page))
+        for key, page in render_show(env, project, base_url, show, cover, episodes, cache=cache, **look):
+            artifacts.append(Artifact.from_bytes(key, Stage.PAGE, HTML, page))
         page = render_subscribe(env, project, base_url, show, cover, cache, **look)
         artifacts.append(Artifact.from_bytes(layout.subscribe_page(show), Stage.PAGE, HTML, page))
         live = catalog.live_items(slug, at)

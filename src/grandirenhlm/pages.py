@@ -501,6 +501,21 @@ def ordered_episodes(show: Show, episodes: Sequence[Episode]) -> list[Episode]:
     return sorted(episodes, key=episode_order, reverse=True)
 
 
+# Episodes listed on one page of a show: an archive of 10,000 episodes is 100 pages of a few hundred
+# KiB each, not one page of 12 MiB that a phone must load whole (and that any edit makes again).
+SHOW_PAGE_EPISODES = 100
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Where a page of a show's episodes stands among them (`show.html` links the neighbours)."""
+
+    number: int
+    count: int
+    previous: str | None  # the key of the page before, None on the first
+    next: str | None
+
+
 def render_show(
     env,
     project: Project,
@@ -512,20 +527,39 @@ def render_show(
     *,
     folders: bool = True,
     theme: Theme | None = None,
-) -> bytes:
-    ctx = PageContext(project, layout.show_page(show), base_url, folders=folders, theme=theme, icon=cover)
-    inputs = (project, base_url, ctx.fingerprint(), show, _cover_id(cover), tuple(episodes))
-    return _cached(cache, ctx.key, inputs, lambda: _render_show(env, ctx, show, cover, episodes))
-
-
-def _render_show(env, ctx: PageContext, show: Show, cover: CoverSet, episodes) -> bytes:
+) -> list[tuple[str, bytes]]:
+    """The show's pages: its episodes in the show's order, `SHOW_PAGE_EPISODES` a page; (key, page)
+    pairs, page 1 first (the show's own page, also when it has no episode yet)."""
     ordered = ordered_episodes(show, episodes)
+    chunks = [ordered[i : i + SHOW_PAGE_EPISODES] for i in range(0, len(ordered), SHOW_PAGE_EPISODES)] or [[]]
+    out = []
+    for n, chunk in enumerate(chunks, start=1):
+        key = layout.show_page(show, n)
+        paging = Paging(
+            n,
+            len(chunks),
+            layout.show_page(show, n - 1) if n > 1 else None,
+            layout.show_page(show, n + 1) if n < len(chunks) else None,
+        )
+        ctx = PageContext(project, key, base_url, folders=folders, theme=theme, icon=cover)
+        inputs = (project, base_url, ctx.fingerprint(), show, _cover_id(cover), tuple(chunk), paging)
+        page = _cached(
+            cache,
+            key,
+            inputs,
+            lambda ctx=ctx, chunk=chunk, paging=paging: _render_show(env, ctx, show, cover, chunk, paging),
+        )
+        out.append((key, page))
+    return out
+
+
+def _render_show(env, ctx: PageContext, show: Show, cover: CoverSet, ordered, paging: Paging) -> bytes:
     data = {
         "@context": "https://schema.org",
         "@type": "PodcastSeries",
         "name": show.title,
         "description": show.description,
-        "url": ctx.canonical,
+        "url": ctx.url(layout.show_page(show)),
         "webFeed": ctx.url(layout.feed(show)),
         "inLanguage": show.language,
         "author": {"@type": "Organization", "name": show.author},
@@ -542,6 +576,7 @@ def _render_show(env, ctx: PageContext, show: Show, cover: CoverSet, episodes) -
         platforms=subscribe_links(show),
         structured=data,
         og_image=_og_image(cover),
+        paging=paging,
     )
 
 
