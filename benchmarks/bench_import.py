@@ -2,6 +2,7 @@
 serves, against a plain urllib loop fetching the same files at the same concurrency.
 
     python benchmarks/bench_import.py [--items 300] [--seconds 20] [--jobs 4] [--rounds 3] [--json FILE]
+                                      [--also NAME=SRC ...]
 
 1. One real MP3 is encoded with lameenc (`--seconds` long, mono 64 kbit/s), then N copies are made,
    each with its own ID3 title (mutagen), so every file has its own sha256; a 1400 px JPEG cover;
@@ -15,7 +16,11 @@ serves, against a plain urllib loop fetching the same files at the same concurre
      every page read and parsed, the cover fetched and checked, every enclosure downloaded
      (resumable, bounded), probed (mutagen, sha256), moved into the media store, one record written.
    - `CLI start-up`: `grandirenhlm --version` in a fresh process, the fixed cost inside the import row.
+   - with `--also NAME=SRC` (repeatable), the same import with SRC first on PYTHONPATH (another
+     checkout's `src`, e.g. main's), in the same rounds: a change and its base measured together.
    The medians are compared. Target (issue 16): import <= 1.5x the urllib loop.
+Every child runs `sys.executable -m grandirenhlm` with this environment (PYTHONPATH included), so
+the code measured is the one this interpreter imports.
 The load average before and after is printed with the table; the exit status is 1 if an import did
 not import N items or the target is missed.
 """
@@ -117,10 +122,15 @@ def make_corpus(folder: Path, items: int, seconds: float, base: str) -> list[str
     return urls
 
 
-def timed(args: list[str]) -> float:
+def timed(args: list[str], env: dict[str, str] | None = None) -> float:
     started = time.perf_counter()
-    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, env=env)
     return time.perf_counter() - started
+
+
+def _count_records(project: Path, expected: int, label: str) -> list[str]:
+    records = len(list((project / "episodes" / "bench").glob("*.toml")))
+    return [] if records == expected else [f"{label}: import wrote {records} records, expected {expected}"]
 
 
 def main() -> int:
@@ -130,6 +140,9 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=4, help="downloads at once, for both rows")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--also", action="append", default=[], metavar="NAME=SRC", help="another tree's src to import with"
+    )
     options = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-import-"))
@@ -142,7 +155,9 @@ def main() -> int:
         urls = make_corpus(corpus, options.items, options.seconds, base)
         total = sum(p.stat().st_size for p in (corpus / "media").iterdir())
         load_before = os.getloadavg()
+        others = dict(item.split("=", 1) for item in options.also)
         times: dict[str, list[float]] = {"ref": [], "import": [], "startup": []}
+        times.update({name: [] for name in others})
         problems = []
         for r in range(1, options.rounds + 1):
             out = work / f"ref-{r}"
@@ -152,29 +167,20 @@ def main() -> int:
             log(f"round {r}: urllib loop {times['ref'][-1]:.2f} s")
             project = work / f"project-{r}"
             (project / "feeds").mkdir(parents=True)
-            times["import"].append(
-                timed(
-                    [
-                        sys.executable,
-                        "-m",
-                        "grandirenhlm",
-                        "--project",
-                        str(project),
-                        "import",
-                        f"{base}/feed.xml",
-                        "--show",
-                        "bench",
-                        "--jobs",
-                        str(options.jobs),
-                        "-q",
-                    ]
-                )
-            )
+            command = [sys.executable, "-m", "grandirenhlm", "--project", str(project), "import",
+                       f"{base}/feed.xml", "--show", "bench", "--jobs", str(options.jobs), "-q"]  # fmt: skip
+            times["import"].append(timed(command))
             log(f"round {r}: import {times['import'][-1]:.2f} s")
             times["startup"].append(timed([sys.executable, "-m", "grandirenhlm", "--version"]))
-            records = len(list((project / "episodes" / "bench").glob("*.toml")))
-            if records != options.items:
-                problems.append(f"round {r}: import wrote {records} records, expected {options.items}")
+            problems.extend(_count_records(project, options.items, f"round {r}"))
+            for name, src in others.items():
+                other = work / f"project-{name}-{r}"
+                (other / "feeds").mkdir(parents=True)
+                command[command.index(str(project))] = str(other)
+                path = os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+                times[name].append(timed(command, {**os.environ, "PYTHONPATH": path}))
+                log(f"round {r}: import ({name}) {times[name][-1]:.2f} s")
+                problems.extend(_count_records(other, options.items, f"round {r}, {name}"))
         load_after = os.getloadavg()
     finally:
         server.terminate()
@@ -188,6 +194,9 @@ def main() -> int:
     print(f"| import | {imp:.2f} | {ratio:.2f} (target <= 1.5) |")
     print(f"| of which: CLI start-up (grandirenhlm --version) | {startup:.2f} | |")
     print(f"| import without start-up | {imp - startup:.2f} | {(imp - startup) / ref:.2f} |")
+    for name in others:
+        other = statistics.median(times[name])
+        print(f"| import ({name}) | {other:.2f} | {other / ref:.2f} |")
     print(f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after; {os.cpu_count()} CPUs; "
           f"Python {platform.python_version()}")  # fmt: skip
     if options.json:
