@@ -5,7 +5,10 @@ that lists the episode again."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import posixpath
+import shutil
+import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +21,8 @@ from grandirenhlm.build import build_site
 from grandirenhlm.catalog import Catalog, load_catalog
 from grandirenhlm.config import load_project
 from grandirenhlm.pages import SHOW_PAGE_EPISODES, PageCache
+from tests.browser_support import unavailable
+from tests.test_a11y import _vnu_jar
 
 BASE = "https://podcasts.example.org/"
 AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -111,3 +116,24 @@ def test_a_show_without_episodes_has_its_page(demo_project: Path) -> None:
     site = {a.key: a.data for a in build_site(project, catalog, BASE, AT) if a.data is not None}
     assert "Aucun épisode n’est encore publié".encode() in site[f"{SHOW}/index.html"]
     assert not any(k.startswith(f"{SHOW}/page/") for k in site)
+
+
+def test_paged_show_pages_are_valid_html(site: dict[str, bytes], tmp_path: Path) -> None:
+    """The W3C Nu HTML checker (as in test_a11y, which sees only the demo's unpaged shows) on the
+    first, a middle and the last page of the list."""
+    java = shutil.which("java")
+    if java is None:
+        unavailable("java is missing; run scripts/ensure-test-java (as root) to install it", module=False)
+    files = []
+    for n, key in enumerate((f"{SHOW}/index.html", f"{SHOW}/page/2/index.html", f"{SHOW}/page/3/index.html")):
+        path = tmp_path / f"page-{n + 1}.html"
+        path.write_bytes(site[key])
+        files.append(str(path))
+    proc = subprocess.run(
+        [java, "-Xss4m", "-jar", str(_vnu_jar()), "--format", "json", "--stdout", *files],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    errors = [m["message"] for m in json.loads(proc.stdout)["messages"] if m["type"] == "error"]
+    assert errors == [] and proc.returncode == 0, errors
