@@ -122,29 +122,33 @@ def _zone_key(zone: tzinfo) -> str:
 _FROM_PATH = ("show", "slug", "source")
 
 
+_PLAIN = (type(None), bool, int, float, str)
+
+
 def _encode(value: Any, top: bool = False) -> Any:
     """A model value as JSON: dataclasses as tables tagged with their name (fields left at their
     default omitted), paths as text, dates as [local time, zone], tuples as arrays; the field's
     annotation says how to read each back (`_decoders`)."""
-    if value is None or isinstance(value, bool | int | float | str):
+    kind = type(value)
+    if kind in _PLAIN:
         return value
     if isinstance(value, Path):
         return str(value)
-    if isinstance(value, datetime):
+    if kind is datetime:
         return [value.replace(tzinfo=None).isoformat(), _tz_code(value.tzinfo)]
-    if isinstance(value, tuple):
+    if kind is tuple:
         return [_encode(v) for v in value]
-    name = type(value).__name__
-    if _CLASSES.get(name) is type(value) and name in _DECODERS:
-        out: dict[str, Any] = {_TAG: name}
-        for f in dataclasses.fields(value):
-            v = getattr(value, f.name)
-            if top and f.name in _FROM_PATH:
-                continue
-            if f.default is dataclasses.MISSING or v != f.default or type(v) is not type(f.default):
-                out[f.name] = _encode(v)
-        return out
-    raise TypeError(f"{name} is not cached")
+    fields = _FIELDS.get(kind)
+    if fields is None:
+        raise TypeError(f"{kind.__name__} is not cached")
+    out: dict[str, Any] = {_TAG: kind.__name__}
+    for name, default in fields:
+        v = getattr(value, name)
+        if top and name in _FROM_PATH:
+            continue
+        if default is dataclasses.MISSING or type(v) is not type(default) or v != default:
+            out[name] = v if type(v) in _PLAIN else _encode(v)
+    return out
 
 
 def _tz_code(tz: tzinfo | None) -> Any:
@@ -194,6 +198,12 @@ def _decoders() -> dict[str, dict[str, Any]]:
 
 
 _DECODERS = _decoders()
+# Per cacheable class, its fields and their defaults (MISSING: always written), looked up once.
+_FIELDS = {
+    cls: tuple((f.name, f.default) for f in dataclasses.fields(cls))
+    for name, cls in _CLASSES.items()
+    if name in _DECODERS
+}
 
 
 def _decode(obj: dict) -> Any:

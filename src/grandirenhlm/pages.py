@@ -35,7 +35,7 @@ from grandirenhlm.config import Project
 from grandirenhlm.errors import ConfigError
 from grandirenhlm.feed import _URL as WEB_ADDRESS  # the feed's pattern: the same addresses become links
 from grandirenhlm.feed import APPLE_TAGS
-from grandirenhlm.images import CoverSet
+from grandirenhlm.images import CoverSet, Rendition
 from grandirenhlm.media.types import CONTENT_TYPES, HTML, XML
 from grandirenhlm.model import Episode, Show
 from grandirenhlm.pagestore import PageStore
@@ -232,6 +232,10 @@ class PageContext:
         if self.rooted:
             return (urlsplit(self.base_url).path or "/") + layout.relative("", target)
         return layout.relative(self.key, target) or "./"
+
+    def srcset(self, renditions: Sequence[Rendition]) -> str:
+        """`srcset` of image renditions, linked from this page (`href 300w, href 600w`)."""
+        return ", ".join(f"{self.href(r.key)} {r.width}w" for r in renditions)
 
     def url(self, key: str) -> str:
         """A public URL: pages by their folder where the server answers for one."""
