@@ -94,8 +94,15 @@ def s3_bucket(private_bucket: tuple[str, str]) -> tuple[str, str]:
     return private_bucket
 
 
+@pytest.fixture(scope="session")
+def _user_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The user's cache folder (where `cachekey` keeps its key) for the tests: never the real one."""
+    return tmp_path_factory.mktemp("user-cache")
+
+
 @pytest.fixture(autouse=True)
-def _no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_color(monkeypatch: pytest.MonkeyPatch, _user_cache: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_user_cache))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from grandirenhlm import cachekey
 from grandirenhlm.catalog import load_catalog
 from grandirenhlm.config import load_project
 from grandirenhlm.episodecache import _CLASSES, _DECODERS, EpisodeCache
@@ -133,6 +134,7 @@ MEDIA = Path("media") / "l-emission"
 def test_files_changed_since_are_refused_as_on_a_first_read(demo_project: Path, change, problem: str) -> None:
     project = load_project(demo_project)
     load_catalog(project)  # cached
+    assert str(demo_project / REPLAY) in _cache_table(demo_project)["entries"]
     change(demo_project)
     with pytest.raises(ValidationError) as refused:
         load_catalog(project)
@@ -146,6 +148,7 @@ def test_a_media_file_swapped_for_a_link_outside_the_project_is_refused(
 ) -> None:
     project = load_project(demo_project)
     load_catalog(project)
+    assert str(demo_project / REPLAY) in _cache_table(demo_project)["entries"]
     media = demo_project / "media" / "l-emission" / "replay-2023-0a14d8cb2eae.mp4"
     outside = tmp_path / "elsewhere.mp4"
     outside.write_bytes(media.read_bytes())  # the same size: only the link gives it away
@@ -156,21 +159,58 @@ def test_a_media_file_swapped_for_a_link_outside_the_project_is_refused(
     assert any("symbolic link to a file outside the project" in p for p in refused.value.problems)
 
 
-def test_a_damaged_or_tampered_cache_is_ignored(demo_project: Path) -> None:
+def _cache_table(root: Path) -> dict:
+    blob = (root / ".grandirenhlm" / "episodes.json").read_bytes()
+    data = cachekey.verified(blob)
+    assert data is not None  # written by this user's runs
+    return json.loads(data)
+
+
+def test_a_cache_not_signed_by_this_user_is_ignored(demo_project: Path) -> None:
+    """A cache committed with the project (a pull request: `git add -f`) is not this user's: its
+    values, never validated (an HTML type served from the site's address), are not used."""
     project = load_project(demo_project)
     expected = load_catalog(project)
-    cache_file = demo_project / ".grandirenhlm" / "episodes.json"
-    data = json.loads(cache_file.read_text(encoding="utf-8"))
+    table = _cache_table(demo_project)
     key = str(demo_project / REPLAY)
+    entry = table["entries"][key]
+    entry[4] = entry[4].replace('"mime_type":"video/mp4"', '"mime_type":"text/html"')
+    assert "text/html" in entry[4]
+    forged = json.dumps(table).encode()
+    cache_file = demo_project / ".grandirenhlm" / "episodes.json"
+    for blob in (forged, b"0" * 64 + b"\n" + forged, cachekey.sign(forged)[:-1] + b" "):
+        cache_file.write_bytes(blob)
+        assert load_catalog(project) == expected
+    cache_file.write_bytes(cachekey.sign(forged))  # the same bytes signed with the user's key: used
+    (replay,) = load_catalog(project).episodes["l-emission"]
+    assert replay.media is not None and replay.media.mime_type == "text/html"
+
+
+def test_a_damaged_cache_is_ignored_without_a_traceback(demo_project: Path) -> None:
+    """Signed, so trusted, yet of the wrong shape (a bug, a disk error): every record is read."""
+    project = load_project(demo_project)
+    expected = load_catalog(project)
+    table = _cache_table(demo_project)
+    key = str(demo_project / REPLAY)
+    entry = table["entries"][key]
+    cache_file = demo_project / ".grandirenhlm" / "episodes.json"
+    deep = '{"\\u0000": "Episode", "title": ' + "[" * 100_000 + "]" * 100_000 + "}"
     for junk in (
         "{not json",
-        json.dumps({**data, "version": 99}),
-        json.dumps({**data, "entries": {key: [*data["entries"][key][:4], '{"title": 1, "bogus": 2}']}}),
-        json.dumps({**data, "entries": {key: [*data["entries"][key][:4], "[1, 2]"]}}),
-        # a pickle-like payload is only text here: nothing to run
-        json.dumps({**data, "entries": {key: [*data["entries"][key][:4], '{"\\u0000": "os.system"}']}}),
+        "[" * 100_000 + "]" * 100_000,
+        json.dumps({**table, "version": 99}),
+        json.dumps({**table, "entries": [1, 2]}),
+        json.dumps({**table, "entries": {key: {"a": 1}}}),
+        json.dumps({**table, "entries": {key: 7}}),
+        json.dumps({**table, "entries": {key: entry[:4]}}),
+        json.dumps({**table, "entries": {key: [*entry[:4], '{"title": 1, "bogus": 2}']}}),
+        json.dumps({**table, "entries": {key: [*entry[:4], "[1, 2]"]}}),
+        json.dumps({**table, "entries": {key: [*entry[:4], deep]}}),
+        json.dumps({**table, "entries": {key: [*entry[:4], entry[4].replace("0.0]", "1e20]")]}}),
+        # a tag naming something else is only text: nothing is looked up, nothing runs
+        json.dumps({**table, "entries": {key: [*entry[:4], '{"\\u0000": "os.system"}']}}),
     ):
-        cache_file.write_text(junk, encoding="utf-8")
+        cache_file.write_bytes(cachekey.sign(junk.encode()))
         assert load_catalog(project) == expected
 
 
@@ -183,11 +223,11 @@ def test_the_path_of_a_cached_media_file_is_checked_not_trusted(demo_project: Pa
     secret = demo_project.parent / "secret.mp4"
     media = demo_project / "media" / "l-emission" / "replay-2023-0a14d8cb2eae.mp4"
     secret.write_bytes(media.read_bytes())
-    text = cache_file.read_text(encoding="utf-8").replace(
+    text = json.dumps(_cache_table(demo_project)).replace(
         json.dumps(str(media))[1:-1], json.dumps(str(secret))[1:-1]
     )
     assert str(secret) in text
-    cache_file.write_text(text, encoding="utf-8")
+    cache_file.write_bytes(cachekey.sign(text.encode()))  # even signed: files are always checked
     catalog = load_catalog(project)  # read again from the record, which names the project's file
     (replay,) = catalog.episodes["l-emission"]
     assert replay.media is not None and replay.media.path == media

@@ -9,10 +9,12 @@ outside the record is not trusted to the cache: `records.load_episode` checks th
 episode names again (inside the project, there, the same size, a poster's first bytes) and reads
 the record anew when one of them changed, so that the problem is named as on a first read.
 
-JSON, not pickle: the project folder may come from a pull request, and loading it must never run
-code. Values are stored tagged (paths, dates with their time zone, tuples, the model's dataclasses
-by name, fields left at their default omitted) and come back as equal objects with the same `repr`
-(the page cache is keyed by it). A value of another kind is not cached; a damaged file is ignored.
+JSON, not pickle, and signed with this user's key (`cachekey`): the project folder may come from
+a pull request, and a cache committed there must neither run code nor hand back values that were
+never validated; a file without this user's MAC is ignored. Values are stored tagged (paths, dates
+with their time zone, tuples, the model's dataclasses by name, fields left at their default
+omitted) and come back as equal objects with the same `repr` (the page cache is keyed by it). A
+value of another kind is not cached; a damaged file or entry is ignored.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from grandirenhlm import cachekey
 from grandirenhlm.files import write_atomic
 from grandirenhlm.model import Chapter, Episode, EpisodeMedia, Live, Location, Person
 
@@ -47,16 +50,7 @@ class EpisodeCache:
         self.used: dict[str, list] = {}
         self.changed = False
         if path is not None:
-            try:
-                data = json.loads(path.read_bytes())
-                if (
-                    isinstance(data, dict)
-                    and data.get("version") == self.VERSION
-                    and data.get("salt") == salt
-                ):
-                    self.entries = data["entries"]
-            except (OSError, ValueError, KeyError, TypeError):
-                self.entries = {}
+            self.entries = _read_entries(path, self.VERSION, salt)
 
     @classmethod
     def for_project(cls, root: Path) -> EpisodeCache:
@@ -68,7 +62,7 @@ class EpisodeCache:
         hit = self.entries.get(key)
         if hit is None or hit[:4] != [stamp, show, str(root), _zone_key(zone)]:
             return None
-        try:
+        try:  # signed by this user's runs (`_read_entries`), yet a bug must not stop a build
             fields = _DECODER.decode(hit[4])
             for name, convert in _DECODERS["Episode"].items():
                 value = fields.get(name)
@@ -76,8 +70,8 @@ class EpisodeCache:
                     fields[name] = convert(value)
             source = Path(os.path.abspath(path))
             episode = Episode(show=show, slug=source.stem, source=source, **fields)
-        except (ValueError, TypeError, KeyError, AttributeError):  # damaged or foreign: read the record
-            return None
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError):
+            return None  # damaged or foreign: the record is read
         self.used[key] = hit
         return episode
 
@@ -101,8 +95,33 @@ class EpisodeCache:
         if self.path is None or (not self.changed and self.used.keys() == self.entries.keys()):
             return
         data = {"version": self.VERSION, "salt": self.salt, "entries": self.used}
-        with contextlib.suppress(OSError, UnicodeEncodeError):  # a cache: the next run reads the records
-            write_atomic(self.path, json.dumps(data, ensure_ascii=False).encode("utf-8"), durable=False)
+        # surrogateescape: a path that is not UTF-8 comes back as the same str
+        text = json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogateescape")
+        with contextlib.suppress(OSError):  # a cache: the next run reads the records
+            write_atomic(self.path, cachekey.sign(text), durable=False)
+
+
+def _read_entries(path: Path, version: int, salt: str) -> dict[str, list]:
+    """The entries of a cache file this user's runs wrote (`cachekey`) with this code; every entry
+    of the expected shape, the others dropped. Anything else (no file, damaged, foreign, another
+    version) is an empty cache."""
+    try:
+        data = cachekey.verified(path.read_bytes())
+        if data is None:
+            return {}
+        table = json.loads(data.decode("utf-8", "surrogateescape"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(table, dict) or table.get("version") != version or table.get("salt") != salt:
+        return {}
+    entries = table.get("entries")
+    if not isinstance(entries, dict):
+        return {}
+    return {
+        key: entry
+        for key, entry in entries.items()
+        if isinstance(entry, list) and len(entry) == 5 and all(isinstance(v, str) for v in entry)
+    }
 
 
 @cache

@@ -84,7 +84,7 @@ class TomlCache:
                     data = json.loads(self.path.read_bytes(), object_hook=self._decode)
                     if isinstance(data, dict) and data.get("version") == self.VERSION:
                         self._entries = data["entries"]
-                except (OSError, ValueError, KeyError, TypeError):
+                except (OSError, ValueError, KeyError, TypeError, RecursionError):
                     self._entries = {}
         return self._entries
 
@@ -123,8 +123,8 @@ class TomlCache:
         self.kept.add(str(path))
 
     def save(self) -> None:
-        """Keep the records read or kept in this run (a deleted record drops out); skipped if nothing
-        was read (the file is then not even loaded) or nothing changed."""
+        """Keep the records read or kept in this run; skipped if nothing was read (the file is then
+        not even loaded: a deleted record's entry stays until a run reads one) or nothing changed."""
         if self.path is None or self._entries is None:
             return
         used = self.used | {k: self._entries[k] for k in self.kept - self.used.keys() if k in self._entries}
