@@ -32,10 +32,10 @@ INDEX = "index.html"
 _SAFE_KEY = re.compile(r"[A-Za-z0-9/._~-]*")  # what quote(key, safe="/-._~") leaves unchanged
 
 
-def show_page(show: Show, page: int = 1) -> str:
-    """Page `page` of a show's list of episodes: page 1 is the show's own page, later ones
-    `show/page/2/`, ... (see `pages.SHOW_PAGE_EPISODES`)."""
-    return f"{show.slug}/index.html" if page == 1 else f"{show.slug}/page/{page}/index.html"
+def show_page(show: Show, page: int | None = None) -> str:
+    """The show's page, or page `page` of its list of episodes, `show/page/N/` (see
+    `pages.show_blocks`)."""
+    return f"{show.slug}/index.html" if page is None else f"{show.slug}/page/{page}/index.html"
 
 
 def show_dir(show: Show) -> str:

@@ -512,12 +512,35 @@ SHOW_PAGE_EPISODES = 100
 
 @dataclass(frozen=True)
 class Paging:
-    """Where a page of a show's episodes stands among them (`show.html` links the neighbours)."""
+    """Where a page of a show's list stands (`show.html` links its neighbours). Pages hold fixed
+    blocks of `SHOW_PAGE_EPISODES`, counted from the show's first episode, so that a new episode
+    changes one page (and, when it opens a new block, its neighbour's link), not every page."""
 
-    number: int
-    count: int
-    previous: str | None  # the key of the page before, None on the first
+    number: int | None  # None: the show's own page
+    previous: str | None  # the page before in reading order: newer episodes, or earlier in a serial
     next: str | None
+    start: int  # the position, from the show's first episode, of the first one listed
+
+
+def show_blocks(show: Show, episodes: Sequence[Episode]) -> list[tuple[int | None, list[Episode], int]]:
+    """The show's list pages in reading order: (page number or None for the show's page, its
+    episodes as listed, position of the first one listed counted from the show's first episode).
+
+    A serial reads from its first episode: the show's page holds the first block, page 2 the next...
+    and only the last page grows. Otherwise newest first: page 1 holds the oldest block, page 2 the
+    next..., and the show's page the newest 100 to 199 (a block is archived once 100 newer episodes
+    follow it), so that new episodes change only the show's page."""
+    n, size = len(episodes), SHOW_PAGE_EPISODES
+    if show.show_type == "serial":
+        ordered = ordered_episodes(show, episodes)
+        blocks = [ordered[i : i + size] for i in range(0, n, size)] or [[]]
+        return [(None if k == 0 else k + 1, block, k * size + 1) for k, block in enumerate(blocks)]
+    oldest_first = ordered_episodes(show, episodes)[::-1]
+    archived = max(0, (n - size) // size)  # full blocks before the show page's 100 to 199
+    pages = [(None, oldest_first[archived * size :][::-1], n)]
+    for k in range(archived, 0, -1):
+        pages.append((k, oldest_first[(k - 1) * size : k * size][::-1], k * size))
+    return pages
 
 
 def render_show(
@@ -532,28 +555,27 @@ def render_show(
     folders: bool = True,
     theme: Theme | None = None,
 ) -> list[tuple[str, bytes]]:
-    """The show's pages: its episodes in the show's order, `SHOW_PAGE_EPISODES` a page; (key, page)
-    pairs, page 1 first (the show's own page, also when it has no episode yet)."""
-    ordered = ordered_episodes(show, episodes)
-    chunks = [ordered[i : i + SHOW_PAGE_EPISODES] for i in range(0, len(ordered), SHOW_PAGE_EPISODES)] or [[]]
+    """The show's list pages (`show_blocks`) as (key, page) pairs, the show's own page first (also
+    when it has no episode yet)."""
+    blocks = show_blocks(show, episodes)
+    keys = [layout.show_page(show, number) for number, _, _ in blocks]
     out = []
-    for n, chunk in enumerate(chunks, start=1):
-        key = layout.show_page(show, n)
+    for i, (number, listed, start) in enumerate(blocks):
         paging = Paging(
-            n,
-            len(chunks),
-            layout.show_page(show, n - 1) if n > 1 else None,
-            layout.show_page(show, n + 1) if n < len(chunks) else None,
+            number,
+            keys[i - 1] if i > 0 else None,
+            keys[i + 1] if i + 1 < len(keys) else None,
+            start,
         )
-        ctx = PageContext(project, key, base_url, folders=folders, theme=theme, icon=cover)
-        inputs = (project, base_url, ctx.fingerprint(), show, _cover_id(cover), tuple(chunk), paging)
+        ctx = PageContext(project, keys[i], base_url, folders=folders, theme=theme, icon=cover)
+        inputs = (project, base_url, ctx.fingerprint(), show, _cover_id(cover), tuple(listed), paging)
         page = _cached(
             cache,
-            key,
+            keys[i],
             inputs,
-            lambda ctx=ctx, chunk=chunk, paging=paging: _render_show(env, ctx, show, cover, chunk, paging),
+            lambda ctx=ctx, listed=listed, paging=paging: _render_show(env, ctx, show, cover, listed, paging),
         )
-        out.append((key, page))
+        out.append((keys[i], page))
     return out
 
 
