@@ -158,3 +158,24 @@ def test_paged_show_pages_are_valid_html(demo_project: Path, tmp_path: Path) -> 
     )
     errors = [m["message"] for m in json.loads(proc.stdout)["messages"] if m["type"] == "error"]
     assert errors == [] and proc.returncode == 0, errors
+
+
+def test_check_warns_when_a_project_show_template_does_not_link_the_pages(demo_project: Path) -> None:
+    """A project's own show.html made before lists were paged would hide all but one block."""
+    from grandirenhlm.check import template_findings
+
+    _, catalog = archive(demo_project, "episodic")
+    own = demo_project / "templates" / "show.html"
+    own.parent.mkdir(exist_ok=True)
+    packaged = (Path(__file__).resolve().parents[1] / "templates" / "show.html").read_text(encoding="utf-8")
+    own.write_text(packaged, encoding="utf-8")
+    assert template_findings(demo_project / "templates", catalog) == []  # the packaged one links them
+    # a project's template from before: every episode it is given, no link to other pages
+    own.write_text(
+        '{% extends "base.html" %}{% block main %}{% for e in episodes %}{{ e.title }}{% endfor %}{% endblock %}',
+        encoding="utf-8",
+    )
+    (finding,) = template_findings(demo_project / "templates", catalog)
+    assert finding.level == "warning" and "show.html" in finding.where and SHOW in finding.message
+    short = Catalog(shows=catalog.shows, episodes={SHOW: catalog.episodes[SHOW][:SHOW_PAGE_EPISODES]})
+    assert template_findings(demo_project / "templates", short) == []  # one page: nothing hidden

@@ -192,6 +192,32 @@ def check_catalog(
     return list(findings)
 
 
+def template_findings(templates_dir: Path, catalog: Catalog) -> list[Finding]:
+    """A project's own `show.html` that does not link the pages of a long list (made before the
+    lists were paged): the shows with more episodes than a page holds would list only one block."""
+    from grandirenhlm.pages import SHOW_PAGE_EPISODES
+
+    own = templates_dir / "show.html"
+    long = sorted(slug for slug, eps in catalog.episodes.items() if len(eps) > SHOW_PAGE_EPISODES)
+    if not long or not own.is_file():
+        return []
+    try:
+        text = own.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    if "paging" in text:
+        return []
+    return [
+        Finding(
+            "warning",
+            display_path(own),
+            f"does not link the other pages of episodes (`paging`): {', '.join(long)} "
+            f"list{'s' if len(long) == 1 else ''} only {SHOW_PAGE_EPISODES} episodes on each page "
+            "and nothing leads to the rest; copy the pager of the packaged show.html",
+        )
+    ]
+
+
 # Addresses that cannot be anyone's: RFC 2606 / RFC 6761 reserved names.
 _RESERVED_DOMAINS = ("example.com", "example.org", "example.net")
 _RESERVED_SUFFIXES = (".test", ".invalid", ".example", ".localhost", ".local")

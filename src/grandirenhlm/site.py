@@ -314,9 +314,10 @@ def gc(project: Project, dry_run: bool = False) -> list[Path]:
 def _findings(
     project: Project, catalog: Catalog, target: Target | None, deep: bool = False, loudness: bool = False
 ) -> tuple[list[Finding], list[Finding]]:
-    from grandirenhlm.check import check_catalog, placeholder_findings
+    from grandirenhlm.check import check_catalog, placeholder_findings, template_findings
 
     findings = check_catalog(catalog, deep=deep, loudness=loudness, published=project.output_dir)
+    findings += template_findings(project.templates_dir, catalog)
     remote = target is not None and backend(target.url).is_remote(target)
     if target is not None and not remote:
         return findings, []
