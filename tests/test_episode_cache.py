@@ -232,3 +232,25 @@ def test_the_path_of_a_cached_media_file_is_checked_not_trusted(demo_project: Pa
     (replay,) = catalog.episodes["l-emission"]
     assert replay.media is not None and replay.media.path == media
     assert os.path.samefile(replay.media.path, media)
+
+
+def test_compiled_templates_are_loaded_only_from_this_user_s_files(demo_project: Path) -> None:
+    """Jinja2 runs the compiled code it loads: a bytecode cache committed with the project (the
+    code of another template, under the real one's name and checksum) is never loaded."""
+    from grandirenhlm.pages import template_environment
+
+    env = template_environment(load_project(demo_project), cache=True)
+    cache = env.bytecode_cache
+    assert cache is not None
+    name = "404.html"
+    source, filename, _ = env.loader.get_source(env, name)
+    forged = cache.get_bucket(env, name, filename, source)
+    forged.code = env.compile("PWNED", name, filename)  # what a forged file would run
+    payload = forged.bytecode_to_string()
+    path = Path(cache.directory) / (cache.pattern % (forged.key,))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for blob in (payload, b"0" * 64 + b"\n" + payload):
+        path.write_bytes(blob)
+        assert cache.get_bucket(env, name, filename, source).code is None  # compiled from source
+    path.write_bytes(cachekey.sign(payload))  # the same bytes from this user's run: loaded
+    assert cache.get_bucket(env, name, filename, source).code is not None

@@ -28,13 +28,14 @@ import jinja2
 import nh3
 from markupsafe import Markup
 
-from grandirenhlm import layout
+from grandirenhlm import cachekey, layout
 from grandirenhlm.artifact import Stored
 from grandirenhlm.catalog import episode_order
 from grandirenhlm.config import Project
 from grandirenhlm.errors import ConfigError
 from grandirenhlm.feed import _URL as WEB_ADDRESS  # the feed's pattern: the same addresses become links
 from grandirenhlm.feed import APPLE_TAGS
+from grandirenhlm.files import write_atomic
 from grandirenhlm.images import CoverSet, Rendition
 from grandirenhlm.media.types import CONTENT_TYPES, HTML, XML
 from grandirenhlm.model import Episode, Show
@@ -88,11 +89,26 @@ def default_templates_dir() -> Path:
 
 
 class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
-    """Jinja2's cache, whose write failures (a full disk) cost the next run a compile, not this one."""
+    """Jinja2's cache, whose files carry this user's MAC (`cachekey`): compiled code is loaded only
+    from files this user's runs wrote, never from a cache committed with the project (loading it
+    runs it). Write failures (a full disk) cost the next run a compile, not this one."""
+
+    def _file(self, bucket: jinja2.bccache.Bucket) -> str:
+        return os.path.join(self.directory, self.pattern % (bucket.key,))
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            with open(self._file(bucket), "rb") as fh:
+                blob = fh.read()
+        except OSError:
+            return
+        data = cachekey.verified(blob)
+        if data is not None:
+            bucket.bytecode_from_string(data)  # Jinja2 checks its own header and the source checksum
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         with contextlib.suppress(OSError):
-            super().dump_bytecode(bucket)
+            write_atomic(Path(self._file(bucket)), cachekey.sign(bucket.bytecode_to_string()), durable=False)
 
 
 def _bytecode_cache(project: Project) -> jinja2.BytecodeCache | None:
