@@ -143,20 +143,49 @@ def test_files_changed_since_are_refused_as_on_a_first_read(demo_project: Path, 
     )
 
 
-def test_a_media_file_swapped_for_a_link_outside_the_project_is_refused(
-    demo_project: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("media/l-emission/replay-2023-0a14d8cb2eae.mp4", "media.file"),
+        ("media/l-emission/replay-2023-audio-f2d0ea7c1997.m4a", "alternate[0].file"),
+        ("media/l-emission/replay-2023-poster-fb7892dd18cb.jpg", "poster"),
+        ("episodes/l-emission/replay-2023.vtt", "transcript"),
+    ],
+)
+def test_a_file_swapped_for_a_link_outside_the_project_is_refused(
+    demo_project: Path, tmp_path: Path, name: str, key: str
 ) -> None:
     project = load_project(demo_project)
     load_catalog(project)
     assert str(demo_project / REPLAY) in _cache_table(demo_project)["entries"]
-    media = demo_project / "media" / "l-emission" / "replay-2023-0a14d8cb2eae.mp4"
-    outside = tmp_path / "elsewhere.mp4"
-    outside.write_bytes(media.read_bytes())  # the same size: only the link gives it away
-    media.unlink()
-    media.symlink_to(outside)
+    file = demo_project / name
+    outside = tmp_path / file.name
+    outside.write_bytes(file.read_bytes())  # the same bytes: only the link gives it away
+    file.unlink()
+    file.symlink_to(outside)
     with pytest.raises(ValidationError) as refused:
         load_catalog(project)
-    assert any("symbolic link to a file outside the project" in p for p in refused.value.problems)
+    assert any(
+        f"replay-2023.toml: {key}:" in p and "symbolic link to a file outside the project" in p
+        for p in refused.value.problems
+    ), refused.value.problems
+
+
+def test_the_records_cache_keeps_every_record_when_one_is_read_again(demo_project: Path) -> None:
+    """After an edit, only that record is parsed; the others, answered by the episode cache, keep
+    their parsed entries in records.json (a later code change reads them from it, not from TOML)."""
+    project = load_project(demo_project)
+    load_catalog(project)
+    records = demo_project / ".grandirenhlm" / "records.json"
+    before = set(json.loads(records.read_text(encoding="utf-8"))["entries"])
+    assert len(before) == 7
+    record = demo_project / "episodes" / "grandir-en-hlm" / "temoignage-3.toml"
+    text = record.read_text(encoding="utf-8")
+    assert "Témoignage n° 3" in text
+    record.write_text(text.replace("Témoignage n° 3", "Témoignage 3"), "utf-8")
+    load_catalog(project)
+    assert records.stat().st_mtime_ns > 0 and "Témoignage 3" in records.read_text(encoding="utf-8")
+    assert set(json.loads(records.read_text(encoding="utf-8"))["entries"]) == before
 
 
 def _cache_table(root: Path) -> dict:
