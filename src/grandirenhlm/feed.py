@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import html
 import re
 import struct
@@ -30,8 +31,8 @@ import nh3
 from feedgen.feed import FeedGenerator
 from feedgen.version import version_str as feedgen_version
 
+from grandirenhlm import cachekey, layout
 from grandirenhlm import chapters as chaps
-from grandirenhlm import layout
 from grandirenhlm.errors import ConfigError
 from grandirenhlm.files import display_path, write_atomic
 from grandirenhlm.model import Episode, Show
@@ -213,11 +214,18 @@ def _store_file(store: Path, page_url: str, context: tuple) -> Path:
 
 
 # The store is read and rewritten by every build that renders anything, so its format is the
-# cheapest to load: length-prefixed byte strings (stamp, item, stamp, item...) after a header. JSON
-# cost more than the rendering it saved (escaping 5 MB of XML both ways for 10,000 items), and
-# pickle would run code from a file that anyone could drop into the project folder.
-_STORE_MAGIC = b"grandirenhlm feed items 1\n"
+# cheapest to load: length-prefixed byte strings (stamp, item, MAC, stamp, item, MAC...) after a
+# header. JSON cost more than the rendering it saved (escaping 5 MB of XML both ways for 10,000
+# items), and pickle would run code from a file that anyone could drop into the project folder.
+# Each entry carries this user's MAC (`cachekey`): a store committed with the project (a pull
+# request) cannot put its own items in the feed.
+_STORE_MAGIC = b"grandirenhlm feed items 2\n"
 _LENGTH = struct.Struct("<I")
+_MAC_BYTES = 32
+
+
+def _item_mac(stamp: bytes, item: bytes) -> bytes:
+    return hmac.new(cachekey.key(), _LENGTH.pack(len(stamp)) + stamp + item, hashlib.sha256).digest()
 
 
 def _read_store(path: Path) -> tuple[dict[str, bytes], int]:
@@ -235,11 +243,16 @@ def _read_store(path: Path) -> tuple[dict[str, bytes], int]:
     try:
         while pos < end:
             (n,) = _LENGTH.unpack_from(data, pos)
-            stamp = data[pos + 4 : pos + 4 + n].decode("utf-8")
+            raw_stamp = data[pos + 4 : pos + 4 + n]
             pos += 4 + n
             (n,) = _LENGTH.unpack_from(data, pos)
-            items[stamp] = data[pos + 4 : pos + 4 + n]
+            item = data[pos + 4 : pos + 4 + n]
             pos += 4 + n
+            mac = data[pos : pos + _MAC_BYTES]
+            pos += _MAC_BYTES
+            if not hmac.compare_digest(mac, _item_mac(raw_stamp, item)):
+                return {}, 0  # not this user's (or cut short): render everything
+            items[raw_stamp.decode("utf-8")] = item
             entries += 1
     except (struct.error, UnicodeDecodeError):
         return {}, 0  # damaged (an append cut short): render everything, the store is rewritten
@@ -250,7 +263,7 @@ def _entries(items: dict[str, bytes]) -> bytes:
     parts = []
     for stamp, item in items.items():
         key = stamp.encode("utf-8")
-        parts += (_LENGTH.pack(len(key)), key, _LENGTH.pack(len(item)), item)
+        parts += (_LENGTH.pack(len(key)), key, _LENGTH.pack(len(item)), item, _item_mac(key, item))
     return b"".join(parts)
 
 

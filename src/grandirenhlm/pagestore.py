@@ -11,20 +11,43 @@ readers never wait, a writer waits for the other's short transaction).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from grandirenhlm import cachekey
+
 FILE = "pages.sqlite"
 _BATCH = 500  # pages per transaction: another build writing the same cache waits at most this long
 
-_SCHEMA = """CREATE TABLE IF NOT EXISTS page (
+# Each row carries this user's MAC of (digest, sha256, size) (`cachekey`), and a page read back must
+# hash to its sha256: a store committed with the project cannot put its own pages on the site.
+_SCHEMA = """CREATE TABLE IF NOT EXISTS signed_page (
     digest TEXT PRIMARY KEY,  -- the page's inputs (pages.PageCache)
     sha256 TEXT NOT NULL,
     size INTEGER NOT NULL,
+    mac TEXT NOT NULL,
     data BLOB NOT NULL
 )"""
+
+
+def _mac(digest: str, sha256: str, size: int) -> str:
+    return hmac.new(cachekey.key(), f"{digest}\0{sha256}\0{size}".encode(), hashlib.sha256).hexdigest()
+
+
+def _signed(digest: object, sha256: object, size: object, mac: object) -> bool:
+    """Whether a row is this user's (SQLite columns take any type: each is checked)."""
+    return (
+        isinstance(digest, str)
+        and isinstance(sha256, str)
+        and type(size) is int
+        and isinstance(mac, str)
+        and mac.isascii()
+        and hmac.compare_digest(mac, _mac(digest, sha256, size))
+    )
 
 
 class PageStore:
@@ -54,6 +77,7 @@ class PageStore:
         db = sqlite3.connect(self.path, timeout=120, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=OFF")  # a cache: a page lost in a crash is rendered again
+        db.execute("DROP TABLE IF EXISTS page")  # unsigned pages of earlier versions
         db.execute(_SCHEMA)
         return db
 
@@ -63,10 +87,10 @@ class PageStore:
             if self._db is None:
                 return {}
             try:
-                rows = self._db.execute("SELECT digest, sha256, size FROM page").fetchall()
+                rows = self._db.execute("SELECT digest, sha256, size, mac FROM signed_page").fetchall()
             except sqlite3.Error:
                 return {}
-        return {d: (s, n) for d, s, n in rows}
+        return {d: (s, n) for d, s, n, mac in rows if _signed(d, s, n, mac)}
 
     def get(self, digest: str) -> bytes | None:
         with self._mutex:
@@ -76,10 +100,17 @@ class PageStore:
             if data is not None or self._db is None:
                 return data
             try:
-                row = self._db.execute("SELECT data FROM page WHERE digest = ?", (digest,)).fetchone()
+                row = self._db.execute(
+                    "SELECT data, sha256, size, mac FROM signed_page WHERE digest = ?", (digest,)
+                ).fetchone()
             except sqlite3.Error:
                 return None
-        return None if row is None else bytes(row[0])
+        if row is None:
+            return None
+        data, sha256, size, mac = row
+        if not isinstance(data, bytes) or not _signed(digest, sha256, size, mac) or len(data) != size:
+            return None  # not this user's
+        return data if hashlib.sha256(data).hexdigest() == sha256 else None
 
     def put(self, digest: str, sha256: str, data: bytes) -> None:
         with self._mutex:
@@ -91,7 +122,8 @@ class PageStore:
                 if not self._db.in_transaction:
                     self._db.execute("BEGIN IMMEDIATE")
                 self._db.execute(
-                    "INSERT OR REPLACE INTO page VALUES (?, ?, ?, ?)", (digest, sha256, len(data), data)
+                    "INSERT OR REPLACE INTO signed_page VALUES (?, ?, ?, ?, ?)",
+                    (digest, sha256, len(data), _mac(digest, sha256, len(data)), data),
                 )
             except sqlite3.Error:
                 self._give_up()
@@ -132,10 +164,10 @@ class PageStore:
             if self._db is None:
                 return
             try:
-                gone = [(d,) for (d,) in self._db.execute("SELECT digest FROM page") if d not in keep]
+                gone = [(d,) for (d,) in self._db.execute("SELECT digest FROM signed_page") if d not in keep]
                 if gone:
                     self._db.execute("BEGIN IMMEDIATE")
-                    self._db.executemany("DELETE FROM page WHERE digest = ?", gone)
+                    self._db.executemany("DELETE FROM signed_page WHERE digest = ?", gone)
             except sqlite3.Error:
                 self._give_up()
                 return
