@@ -141,3 +141,26 @@ def test_an_edit_keeping_size_and_time_is_seen_and_unchanged_bytes_are_not_parse
     edited.save()
     again = TomlCache(cache_file)
     assert again.read(record) == {"title": "BBBB"} and not again.changed  # a hit: nothing parsed again
+
+
+def test_a_records_cache_not_written_by_this_user_is_ignored(demo_project: Path) -> None:
+    """records.json marks records read free of control characters (the scan is then skipped): one
+    committed with the project, with a marked value holding one, is not believed."""
+    import json
+
+    from grandirenhlm import cachekey
+
+    project = load_project(demo_project)
+    load_catalog(project)
+    cache_file = demo_project / ".grandirenhlm" / "records.json"
+    table = json.loads(cachekey.verified(cache_file.read_bytes()))
+    record = demo_project / "episodes" / "grandir-en-hlm" / "temoignage-3.toml"
+    entry = table["entries"][str(record)]
+    assert entry[2] is True  # marked clean
+    entry[1]["title"] = "Témoignage\u0007 n° 3"
+    (demo_project / ".grandirenhlm" / "episodes.json").unlink()  # so that the record is read
+    cache_file.write_text(json.dumps(table), encoding="utf-8")  # unsigned: not this user's
+    catalog = load_catalog(project)  # parsed from the file itself
+    assert "\u0007" not in next(
+        e.title for e in catalog.episodes["grandir-en-hlm"] if e.slug == "temoignage-3"
+    )

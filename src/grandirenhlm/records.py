@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import tomli_w
 
+from grandirenhlm import cachekey
 from grandirenhlm import namespace as ns
 from grandirenhlm.characters import control_character
 from grandirenhlm.errors import ConfigError, ValidationError
@@ -81,7 +82,9 @@ class TomlCache:
             self._entries = {}
             if self.path is not None:
                 try:
-                    data = json.loads(self.path.read_bytes(), object_hook=self._decode)
+                    # this user's runs wrote it (`cachekey`): its "clean" marks skip a check
+                    raw = cachekey.verified(self.path.read_bytes())
+                    data = json.loads(raw, object_hook=self._decode) if raw is not None else None
                     if isinstance(data, dict) and data.get("version") == self.VERSION:
                         self._entries = data["entries"]
                 except (OSError, ValueError, KeyError, TypeError, RecursionError):
@@ -134,7 +137,7 @@ class TomlCache:
             {"version": self.VERSION, "entries": used}, default=self._encode, ensure_ascii=False
         )
         with contextlib.suppress(OSError):  # a read-only project still builds, only slower
-            write_atomic(self.path, data.encode("utf-8"), durable=False)  # a cache
+            write_atomic(self.path, cachekey.sign(data.encode("utf-8", "surrogateescape")), durable=False)
 
     @classmethod
     def _encode(cls, value: Any) -> dict[str, str]:
