@@ -198,6 +198,14 @@ def test_the_environment_and_the_code_are_part_of_the_fingerprint(demo_project: 
         assert fingerprint.Saved(project, asked).inputs != base
     finally:
         os.utime(code, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    libraries = demo_project.parent / "site-packages"  # where pip installs: an upgrade adds a folder
+    libraries.mkdir()
+    os.utime(libraries, (1e9, 1e9))  # long ago: the upgrade below cannot fall in the same clock tick
+    monkeypatch.setattr(sys, "path", [*sys.path, str(libraries)])
+    before = fingerprint.Saved(project, asked).inputs
+    assert before != base
+    (libraries / "feedgen-9.9.dist-info").mkdir()
+    assert fingerprint.Saved(project, asked).inputs != before
 
 
 # ---------------------------------------------------------------- what a review found (issue 19)
@@ -282,3 +290,71 @@ def _kept(page) -> bool:
         return store.get(page.digest) is not None
     finally:
         store.close()
+
+
+# ---------------------------------------------------------------- the output's stamp (fingerprint.tree_stamp)
+
+
+def _site(folder: Path) -> None:
+    for rel in ("index.html", "show/index.html", "show/ep-1/index.html", "show/ep-1/lecteur/index.html"):
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(rel, "utf-8")
+
+
+def _listing(cache: Path) -> dict:
+    (file,) = (cache / "trees").glob("*.json")
+    return json.loads(file.read_bytes())
+
+
+def test_the_output_stamp_answers_from_its_listing_and_sees_what_was_removed_or_added(tmp_path: Path) -> None:
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    _site(out)
+    hour_ago = datetime.now(UTC).timestamp() - 3600
+    for folder in [out, *(p for p in out.rglob("*") if p.is_dir())]:
+        os.utime(folder, (hour_ago, hour_ago))  # written long ago: their times can be trusted
+    first = fingerprint.tree_stamp(out, cache)
+    assert first == fingerprint.tree_stamp(out)  # the same stamp as a walk without a listing
+    listing = _listing(cache)
+    assert set(listing["folders"]) == {"", "show/", "show/ep-1/", "show/ep-1/lecteur/"}
+    assert listing["racy"] == {}
+    assert fingerprint.tree_stamp(out, cache) == first
+
+    (out / "show" / "ep-1" / "lecteur" / "index.html").unlink()  # deep in the tree
+    removed = fingerprint.tree_stamp(out, cache)
+    assert removed != first and removed == fingerprint.tree_stamp(out)
+    (out / "show" / "ep-1" / "lecteur" / "index.html").write_text("again", "utf-8")
+    (out / "show" / "ep-2").mkdir()
+    added = fingerprint.tree_stamp(out, cache)
+    assert added not in (first, removed) and added == fingerprint.tree_stamp(out)
+    os.rename(out / "show" / "ep-2", out / "show" / "ep-3")
+    assert fingerprint.tree_stamp(out, cache) not in (first, removed, added)
+
+
+def test_a_folder_changed_within_its_clock_tick_is_read_again(tmp_path: Path) -> None:
+    """A folder written just before the stamp may change again and keep its time (the clock of the
+    file system moves in ticks): its entries are compared, not only its time."""
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    _site(out)
+    first = fingerprint.tree_stamp(out, cache)
+    assert "show/ep-1/" in _listing(cache)["racy"]
+    folder = out / "show" / "ep-1"
+    before = folder.stat()
+    (folder / "index.html").unlink()
+    os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))  # the same tick: the same time
+    assert fingerprint.tree_stamp(out, cache) != first
+
+
+def test_a_damaged_or_foreign_listing_costs_a_walk(tmp_path: Path) -> None:
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    _site(out)
+    first = fingerprint.tree_stamp(out, cache)
+    (file,) = (cache / "trees").glob("*.json")
+    for damage in (b"{not json", b'{"version": 1, "root": "/elsewhere"}', b"[]"):
+        file.write_bytes(damage)
+        assert fingerprint.tree_stamp(out, cache) == first
+    data = _listing(cache)
+    data["digest"] = "forged"  # the listing's answer is taken when every folder matches it...
+    file.write_text(json.dumps(data), "utf-8")
+    assert fingerprint.tree_stamp(out, cache) == "forged"
+    (out / "show" / "nouveau.html").write_text("x", "utf-8")  # ...and only then
+    assert fingerprint.tree_stamp(out, cache) == fingerprint.tree_stamp(out) != first

@@ -7,10 +7,13 @@ templates, configuration), of the files outside them that the run read, of the c
 templates, the package version, and the `GRANDIRENHLM_*` and `AWS_*` environment (hashed, never
 stored). The next run computes the same fingerprint before it imports the pipeline or loads the
 catalog; when it matches and the saved result is still valid (no scheduled episode came due since,
-no pruning deadline passed, the target's manifest is the one the run left), the saved result is the
-answer. The fingerprint is a stat walk: a few milliseconds per thousand files.
+no pruning deadline passed, the output folder or the target is as the run left it), the saved
+result is the answer. The fingerprint is a stat walk: a few milliseconds per thousand files. An
+output folder is stamped by its folders' times (`tree_stamp`), from a listing kept beside the
+fingerprints (`trees/`): a file removed, added or replaced there is seen, one rewritten in place
+is not.
 
-It is the `fingerprints` part of the project cache (`.grandirenhlm/fingerprints.json`; see
+It is the `fingerprints` part of the project cache (`.grandirenhlm/fingerprints.json`, `trees/`; see
 `cache.py`). Losing it costs one full run. Edits that keep a file's size and modification time to
 the nanosecond are not seen here; the record and page caches below it compare contents.
 
@@ -24,6 +27,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,24 +38,16 @@ CACHE_DIR = ".grandirenhlm"
 FILE = "fingerprints.json"
 _PACKAGE = Path(__file__).resolve().parent
 _ENV_PREFIXES = ("GRANDIRENHLM_", "AWS_")
-_LIBRARIES = (
-    "feedgen",
-    "jinja2",
-    "lxml",
-    "mutagen",
-    "pillow",
-    "nh3",
-    "babel",
-    "markupsafe",
-    "tomlkit",
-    "boto3",
-)
 
 
-def _walk(folder: str, out: list[str], hidden: bool = False, seen: set | None = None) -> None:
+def _walk(
+    folder: str, out: list[str], hidden: bool = False, seen: set | None = None, dir_times: bool = False
+) -> None:
     """`out` gets one line per file under `folder` (callers sort the lines once): what the loaders
     read, so hidden entries are skipped (unless `hidden`: a target's manifest is one) and symbolic
-    links to folders are followed (each such folder once: a link loop ends)."""
+    links to folders are followed (each such folder once: a link loop ends). With `dir_times`, a
+    folder's line has its modification time (it moves when an entry is added, removed or renamed
+    in it) and a file's line only its name."""
     seen = set() if seen is None else seen
     try:
         entries = os.scandir(folder)
@@ -69,8 +65,13 @@ def _walk(folder: str, out: list[str], hidden: bool = False, seen: set | None = 
                         if (st.st_dev, st.st_ino) in seen:
                             continue
                         seen.add((st.st_dev, st.st_ino))
-                    out.append(f"{entry.path}/")
-                    _walk(entry.path, out, hidden, seen)
+                    out.append(
+                        f"{entry.path}/\0{entry.stat().st_mtime_ns}" if dir_times else f"{entry.path}/"
+                    )
+                    _walk(entry.path, out, hidden, seen, dir_times)
+                    continue
+                if dir_times:
+                    out.append(entry.path)
                     continue
                 st = entry.stat()  # follows a symlink: what the run reads is the target
             except OSError:
@@ -95,18 +96,18 @@ def _files(paths: Iterable[str], out: list[str]) -> None:
 
 
 def code_lines() -> list[str]:
-    """The code and packaged templates this process runs, and the version: an upgrade or an edit
-    of either redoes everything."""
-    from importlib.metadata import PackageNotFoundError, version
-
+    """The code and packaged templates this process runs, the libraries it imports, and the
+    version: an upgrade or an edit of any of them redoes everything."""
     from grandirenhlm import __version__
 
     out = [f"version\0{__version__}\0{sys.version}"]
-    for name in _LIBRARIES:  # an upgrade of what renders the site changes its bytes
-        try:
-            out.append(f"{name}\0{version(name)}")
-        except PackageNotFoundError:
-            out.append(f"{name}\0-")
+    # Installing, upgrading or removing a library adds or removes folders (`*.dist-info`) in the
+    # folder it lives in, which moves that folder's time: one stat per import path stands for the
+    # versions of everything importable (`importlib.metadata` costs 60 ms per run). The first
+    # entry is the script's folder or the working one, not a library's.
+    for entry in sys.path[1:]:
+        with contextlib.suppress(OSError):
+            out.append(f"{entry}\0{os.stat(entry).st_mtime_ns}")
     _walk(str(_PACKAGE), out)
     checkout = (
         _PACKAGE.parents[1] / "templates"
@@ -133,11 +134,91 @@ def inputs(walked: Sequence[str], files: Iterable[str] = (), extra: Mapping[str,
     return _digest(lines)
 
 
-def tree_stamp(folder: Path) -> str:
-    """A stamp of every file under `folder`, hidden ones included (a publish target's state)."""
+def tree_stamp(folder: Path, cache_dir: Path | None = None) -> str:
+    """A stamp of what is under `folder`, hidden entries included (a publish target's state, a
+    build's output): the name of every file and folder and each folder's modification time, which
+    moves when an entry is added, deleted or renamed in it. A file rewritten in place, keeping its
+    name, is not seen: the folder's files are the tool's own output, and this stamp only has to
+    see what a person or another tool removed or replaced there.
+
+    With `cache_dir`, the list of folders is kept there (`trees/`): the next stamp stats them,
+    without reading one (a walk reads 20,000 of them at 10,000 episodes), and walks again only
+    when one of them changed."""
+    root = os.path.abspath(folder)
+    listing = _listing_file(cache_dir, root) if cache_dir is not None else None
+    if listing is not None and (digest := _listed_digest(listing, root)) is not None:
+        return digest
+    started = time.time_ns()
     lines: list[str] = []
-    _walk(str(folder), lines, hidden=True)
-    return _digest(lines)
+    with contextlib.suppress(OSError):  # a missing folder: `_walk` says so
+        lines.append(f"{root}/\0{os.stat(root).st_mtime_ns}")
+    _walk(root, lines, hidden=True, dir_times=True)
+    digest = _digest(lines)
+    if listing is not None:
+        _save_listing(listing, root, lines, digest, started)
+    return digest
+
+
+# A folder whose time is this close to the walk's start may change again within the same tick of
+# the file system's clock (coarse on Linux, two seconds on FAT) and keep its time: such a folder's
+# entries are read again by every later stamp, as Git does for its "racily clean" index entries.
+_RACY_NS = 3_000_000_000
+_TREES_VERSION = 1
+
+
+def _listing_file(cache_dir: Path, root: str) -> Path:
+    name = hashlib.sha256(root.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return cache_dir / "trees" / f"{name}.json"
+
+
+def _save_listing(file: Path, root: str, lines: list[str], digest: str, started: int) -> None:
+    """Keep the folders a full walk of `root` saw, with their times (relative to `root`), and the
+    entries of those too recent to trust their time; nothing when something could not be read
+    (such a stamp is never answered from a listing)."""
+    from grandirenhlm.files import write_atomic
+
+    if any(line[0] in "?-" for line in lines):
+        file.unlink(missing_ok=True)
+        return
+    cut = len(root) + 1
+    folders: dict[str, int] = {}
+    racy: dict[str, list[str]] = {}
+    for line in lines:
+        path, _, mtime = line.partition("\0")
+        if mtime:
+            folders[path[cut:]] = int(mtime)
+            if int(mtime) >= started - _RACY_NS:
+                racy[path[cut:]] = _names(path)
+    data = {"version": _TREES_VERSION, "root": root, "digest": digest, "folders": folders, "racy": racy}
+    with contextlib.suppress(OSError):
+        file.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(file, json.dumps(data).encode(), durable=False)  # a cache
+
+
+def _names(folder: str) -> list[str]:
+    return sorted(e.name for e in os.scandir(folder) if e.name != "__pycache__")
+
+
+def _listed_digest(file: Path, root: str) -> str | None:
+    """The digest the saved listing of `root` stands for, if each folder in it still has its time
+    (and each one too recent to trust its time the same entries); None when one differs, or the
+    listing is missing or damaged."""
+    try:
+        data = json.loads(file.read_bytes())
+        if data["version"] != _TREES_VERSION or data["root"] != root:
+            return None
+        folders, racy, digest = data["folders"], data["racy"], data["digest"]
+        prefix = root + "/"
+        stat = os.stat
+        for folder, mtime in folders.items():
+            if stat(prefix + folder).st_mtime_ns != mtime:  # the trailing "/": a file there fails
+                return None
+        for folder, names in racy.items():
+            if _names(prefix + folder) != names:
+                return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return digest if isinstance(digest, str) else None
 
 
 def command_key(*parts: Any) -> str:
@@ -233,9 +314,9 @@ class Saved:
             self.files = files
             self.inputs = self._inputs(files)
 
-    @staticmethod
-    def _outputs(outputs: Sequence[Path], output_stamp: str) -> str:
-        return " ".join([output_stamp, *(tree_stamp(folder) for folder in outputs)])
+    def _outputs(self, outputs: Sequence[Path], output_stamp: str) -> str:
+        cache_dir = self.store.path.parent
+        return " ".join([output_stamp, *(tree_stamp(folder, cache_dir) for folder in outputs)])
 
     def unchanged(
         self, outputs: Sequence[Path] = (), output_stamp: Callable[[], str] | None = None

@@ -31,9 +31,12 @@ _FATAL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EAC
 
 
 class LocalStorage:
-    def __init__(self, root: Path, name: str | None = None, *, staged: bool = False):
+    def __init__(
+        self, root: Path, name: str | None = None, *, staged: bool = False, cache_dir: Path | None = None
+    ):
         self.root = root
         self.name = name or str(root)
+        self.cache_dir = cache_dir  # the project's cache: where `state()` keeps its listing
         # `staged`: `root` is a new folder no one reads until it is complete and renamed into place
         # (`write_folder`): files are written straight to their names, with no temporary file each.
         self.staged = staged
@@ -48,7 +51,7 @@ class LocalStorage:
     def state(self) -> str:
         from grandirenhlm import fingerprint
 
-        return fingerprint.tree_stamp(self.root)
+        return fingerprint.tree_stamp(self.root, self.cache_dir)
 
     def read_manifest(self) -> Manifest:
         path = self.root / MANIFEST_KEY
@@ -247,7 +250,9 @@ class LocalBackend:
     options = ()
 
     def open(self, project, target) -> LocalStorage:
-        return LocalStorage(project.root / target.url, name=target.url)
+        from grandirenhlm.fingerprint import CACHE_DIR
+
+        return LocalStorage(project.root / target.url, name=target.url, cache_dir=project.root / CACHE_DIR)
 
     def default_base_url(self, target) -> str:
         from grandirenhlm.config import DEFAULT_LOCAL_BASE_URL
