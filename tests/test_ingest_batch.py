@@ -5,10 +5,13 @@ media store, a FIFO is named as such, and two different files with the same titl
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
+from grandirenhlm import ingest
 from tests.support import FFMPEG, make_mp3, make_wav, run_command
 
 SHOW = "grandir-en-hlm"
@@ -87,3 +90,113 @@ def test_two_files_with_the_same_title_in_one_batch_are_two_episodes(project: Pa
     assert again.returncode == 0, again.stderr
     assert record_names(project) == ["prise-2.toml", "prise.toml", "temoignage-2.toml", "temoignage.toml"]
     assert len(media_store(project)) == 4
+
+
+# ---------------------------------------------------------------- a big batch, read by worker processes
+
+
+def _drop_of_mp3s(tmp_path: Path, count: int, folder: str = "drop") -> Path:
+    """`count` small real MP3 files, each its own title (and so its own bytes)."""
+    from mutagen.id3 import ID3, TIT2
+
+    drop = tmp_path / folder
+    drop.mkdir()
+    one = make_mp3(tmp_path / "one.mp3", seconds=0.3)
+    for i in range(count):
+        path = drop / f"{i:03d}.mp3"
+        shutil.copyfile(one, path)
+        tags = ID3()
+        tags.add(TIT2(encoding=3, text=f"Épisode {i:03d}"))
+        tags.save(path, v2_version=4)
+    return drop
+
+
+def test_a_batch_read_by_worker_processes_keeps_its_order_errors_and_slugs(
+    project: Path, tmp_path: Path
+) -> None:
+    from mutagen.id3 import ID3, TIT2, TRCK
+
+    count = ingest._POOL_FROM + 40  # big enough to be read by worker processes
+    drop = _drop_of_mp3s(tmp_path, count)
+    for i in (7, count - 3):  # two different files, one title: two episodes, in the order given
+        tags = ID3(drop / f"{i:03d}.mp3")
+        tags.add(TIT2(encoding=3, text="Même titre"))
+        tags.add(TRCK(encoding=3, text=str(i)))  # and other bytes
+        tags.save()
+    (drop / "100.mp3").write_bytes(b"ID3 not audio at all")
+    (drop / "120.mp3").unlink()
+    os.mkfifo(drop / "120.mp3")
+
+    done = cli(project, "ingest", "--show", SHOW, "--jobs", "2", str(drop))
+
+    assert_one_line_errors(done)
+    errors = done.stderr.splitlines()
+    assert (
+        len(errors) == 3 and "drop/100.mp3" in errors[0] and "drop/120.mp3: not a regular file" in errors[1]
+    )
+    assert errors[2] == f"error: 2 of {count} file(s) not ingested"
+    lines = done.stdout.splitlines()
+    sources = [line.split(" <- ")[1].rsplit("/", 1)[1] for line in lines]
+    assert sources == [f"{i:03d}.mp3" for i in range(count) if i not in (100, 120)]
+    assert all(line.startswith("created: ") for line in lines)
+    records = {
+        line.split(" <- ")[1].rsplit("/", 1)[1]: line.split(" <- ")[0].rsplit("/", 1)[1] for line in lines
+    }
+    assert records["007.mp3"] == "meme-titre.toml" and records[f"{count - 3:03d}.mp3"] == "meme-titre-2.toml"
+    assert len(record_names(project)) == len(media_store(project)) == count - 2
+
+    again = cli(project, "ingest", "--show", SHOW, "--jobs", "2", str(drop))
+    assert again.stderr.splitlines() == errors
+    assert [line.split(":")[0] for line in again.stdout.splitlines()] == ["unchanged"] * (count - 2)
+
+
+def test_ctrl_c_in_a_big_batch_stops_its_workers_and_leaves_nothing_partial(
+    project: Path, tmp_path: Path
+) -> None:
+    """Ctrl-C on a terminal reaches the command and its worker processes: one line, status 130,
+    no traceback from any of them, no worker left, every record whole and every stored file used."""
+    import signal
+
+    count = ingest._POOL_FROM + 200
+    # Long lines fill the pipe (64 KiB) before the batch ends: the command waits on the test to
+    # read, so it is still running when Ctrl-C comes, however fast the machine.
+    drop = _drop_of_mp3s(tmp_path, count, folder="d" * 200)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grandirenhlm", "--project", str(project), "ingest", "--show", SHOW,
+         "--jobs", "2", str(drop)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("created: "), first
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
+        rest, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert "Traceback" not in err and err.splitlines()[-1].startswith("error: interrupted"), err
+    assert _workers_in_group(proc.pid) == []  # no worker outlived the command
+    written = 1 + len(rest.splitlines())
+    assert len(record_names(project)) > 0 and written <= len(record_names(project)) < count
+    used = set()
+    for name in record_names(project):
+        record = tomllib.loads((project / "episodes" / SHOW / name).read_text(encoding="utf-8"))
+        used.add(Path(record["media"]["file"]).name)
+    assert set(media_store(project)) == used  # no file without its record, no temporary file
+
+
+def _workers_in_group(pgid: int) -> list[str]:
+    """The command lines of worker processes (multiprocessing's `spawn_main`) in process group
+    `pgid`. Multiprocessing's resource tracker is left out: it ends by itself once its parent has."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+        if int(fields[2]) == pgid and fields[0] != "Z" and "spawn_main" in cmdline:
+            found.append(cmdline)
+    return found

@@ -2,4 +2,5 @@
 
 from grandirenhlm.cli import main
 
-main()
+if __name__ == "__main__":  # a worker process (`ingest`) imports this module without running it
+    main()

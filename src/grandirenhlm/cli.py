@@ -168,7 +168,12 @@ def _print_info(data: dict) -> None:
 @click.option("--encode", is_flag=True, help="Re-encode publishable MP3/M4A too (default: kept as they are).")
 @click.option("--normalize", is_flag=True, default=None, help="Normalise loudness while encoding (two-pass).")
 @click.option("--format", "fmt", type=click.Choice(["mp3", "m4a"]), help="Encode to this format.")
-@click.option("--jobs", "-j", type=click.IntRange(1), help="Encodes run in parallel (default: cores).")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1),
+    help="Encodes at once; a big batch is also read by N - 1 worker processes (default: cores).",
+)
 @click.option(
     "--quiet",
     "-q",

@@ -64,13 +64,15 @@ _names = itertools.count()
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
-def _create_beside(target: Path, suffix: str) -> tuple[int, Path]:
-    """A new file in `target`'s folder (made if missing), open for writing: (fd, its path). The
+def _create_beside(target: Path, suffix: str, made: list[Path]) -> int:
+    """A new file in `target`'s folder (made if missing), open for writing; `made` holds its path
+    from before it is created, so that the caller's clean-up knows it even when Ctrl-C lands
+    right after the creation (Python runs signal handlers as a slow system call returns). The
     name is unique to this process and call; O_EXCL never reuses a file a killed run left."""
     while True:
-        tmp = target.parent / f".{target.name}.{os.getpid()}-{next(_names)}{suffix}"
+        made[:] = [target.parent / f".{target.name}.{os.getpid()}-{next(_names)}{suffix}"]
         try:
-            return _open_new(tmp), tmp
+            return _open_new(made[0])
         except FileExistsError:
             continue
 
@@ -80,12 +82,13 @@ def temporary_beside(target: Path, suffix: str = ".tmp") -> Iterator[Path]:
     """A new empty temporary file in `target`'s folder, removed when the block ends unless it was
     moved into place (`move_into_place`) meanwhile. `suffix` keeps an extension tools need (ffmpeg
     picks its muxer from it)."""
-    fd, tmp = _create_beside(target, suffix)
-    os.close(fd)
+    made: list[Path] = []
     try:
-        yield tmp
+        os.close(_create_beside(target, suffix, made))
+        yield made[0]
     finally:
-        tmp.unlink(missing_ok=True)
+        for tmp in made:
+            tmp.unlink(missing_ok=True)
 
 
 def move_into_place(tmp: Path, target: Path, *, durable: bool = True) -> None:
@@ -101,30 +104,33 @@ def move_into_place(tmp: Path, target: Path, *, durable: bool = True) -> None:
 def atomic_path(target: Path, *, durable: bool = True, suffix: str = ".tmp") -> Iterator[Path]:
     """A temporary path beside `target` for the block to write (by any means: ffmpeg, a copy);
     renamed onto `target` when the block ends normally, removed when it raises."""
-    fd, tmp = _create_beside(target, suffix)
-    os.close(fd)
+    made: list[Path] = []
     try:
-        yield tmp
-        move_into_place(tmp, target, durable=durable)
+        os.close(_create_beside(target, suffix, made))
+        yield made[0]
+        move_into_place(made[0], target, durable=durable)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        for tmp in made:
+            tmp.unlink(missing_ok=True)
         raise
 
 
 def write_atomic(target: Path, data: bytes, *, durable: bool = True) -> None:
     """Write `data` to `target` atomically (see the module docstring), in as few system calls as
     it takes: a build writes one file per page."""
-    fd, tmp = _create_beside(target, ".tmp")
+    made: list[Path] = []
     try:
+        fd = _create_beside(target, ".tmp", made)
         try:
             _write_all(fd, data)
             if durable:
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, target)
+        os.replace(made[0], target)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        for tmp in made:
+            tmp.unlink(missing_ok=True)
         raise
 
 

@@ -11,10 +11,13 @@ writes their TOML.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
+import signal
 import uuid
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -70,53 +73,128 @@ def ingest_files(
     jobs: int = 1,
     reporter: EncodeReporter | None = None,
 ) -> Iterator[tuple[Path, IngestResult | GrandirError]]:
-    """Ingest many files: each gives its result or its error, and a bad file never stops the rest.
+    """Ingest many files: each gives its result or its error, in the order given, and a bad file
+    never stops the rest.
 
     The show's records are read once for the batch, and the batch shares one date, so that
-    episodes ingested together keep the order of their episode numbers. Masters are encoded
-    first, `jobs` at a time; records are then written one by one, in the order given.
+    episodes ingested together keep the order of their episode numbers. Files are read (probed,
+    hashed) by `jobs - 1` worker processes ahead of this one, which stores each file and writes
+    its record as its turn comes (see `_read_masters`). From the first file that needs an encode
+    on, the rest are read first, their encodes run `jobs` at a time, then their records are
+    written in order.
     """
     require_show(project, show)  # wrong for every file: raise now
     index = MediaIndex(project.episodes_dir / show)
     cache = IngestCache(project.root / CACHE_PATH)
     now = now or datetime.now(UTC)
     settings = settings or load_settings(project.root, show)
+    paths = list(paths)
+    known = [None if (force or encode) else cache.lookup(path) for path in paths]
+    unread = [k is None or index.get(k) is None for k in known]
+    masters = _read_masters([p for p, u in zip(paths, unread, strict=True) if u], jobs - 1)
+    encodes: list[tuple[Path, Prepared | IngestResult | GrandirError]] = []
     try:
-        plans: list[tuple[Path, Prepared | IngestResult | GrandirError]] = []
-        for path in paths:
-            known = None if (force or encode) else cache.lookup(path)
-            if known is not None and (record := index.get(known)) is not None:
+        for path, sha256, read in zip(paths, known, unread, strict=True):
+            master = next(masters) if read else None
+            plan: Prepared | IngestResult | GrandirError
+            if sha256 is not None and (record := index.get(sha256)) is not None:
                 index.claim(record.stem)
-                plans.append((path, IngestResult(path, record, "unchanged", known)))  # not even read again
-                continue
-            try:
-                plans.append(
-                    (
-                        path,
-                        prepare_ingest(
-                            project, show, path, force=force, encode=encode, settings=settings, index=index
-                        ),
-                    )
-                )
-            except GrandirError as exc:
-                plans.append((path, exc))
-        _run_prepared(
-            [p for _, p in plans if isinstance(p, Prepared)], jobs, reporter, project.media_dir / show
-        )
-        for path, plan in plans:
-            if isinstance(plan, Prepared):
+                plan = IngestResult(path, record, "unchanged", sha256)  # not even read again
+            elif isinstance(master, GrandirError):
+                plan = master
+            else:
                 try:
-                    plan = finish_ingest(project, show, plan, force=force, now=now, index=index)
+                    plan = prepare_ingest(
+                        project, show, path, force=force, encode=encode, settings=settings, index=index,
+                        master=master,
+                    )  # fmt: skip
                 except GrandirError as exc:
                     plan = exc
-                if isinstance(plan, IngestResult):
-                    cache.remember(path, plan.sha256)
-            yield path, plan
+            if encodes or (isinstance(plan, Prepared) and plan.has_jobs()):
+                encodes.append((path, plan))  # from here on: read all, encode, then write in order
+                continue
+            yield path, _finished(project, show, plan, force, now, index, cache)
+        _run_prepared(
+            [p for _, p in encodes if isinstance(p, Prepared)], jobs, reporter, project.media_dir / show
+        )
+        for path, plan in encodes:
+            yield path, _finished(project, show, plan, force, now, index, cache)
     finally:
+        masters.close()  # stops the worker processes
         # Records and media are written without a flush each: the batch reaches the disk with one
         # sync (a flush per record cost more than reading, hashing and copying the file).
         os.sync()
         cache.save()
+
+
+def _finished(
+    project: Project,
+    show: str,
+    plan: Prepared | IngestResult | GrandirError,
+    force: bool,
+    now: datetime,
+    index: MediaIndex,
+    cache: IngestCache,
+) -> IngestResult | GrandirError:
+    """`plan`'s outcome: a prepared file is stored and its record written (and the ingest cache
+    told what it holds)."""
+    if not isinstance(plan, Prepared):
+        return plan
+    try:
+        result = finish_ingest(project, show, plan, force=force, now=now, index=index)
+    except GrandirError as exc:
+        return exc
+    cache.remember(plan.source, result.sha256)
+    return result
+
+
+# Reading a file (mutagen, our own checks, SHA-256) is pure Python: the batch's reading runs in
+# worker processes while this one stores files and writes records. A worker starts a new Python
+# (spawn: forking a process that may run threads can deadlock), which costs about what reading
+# 100 files does: small batches are read here.
+_POOL_FROM = 200
+_CHUNK = 16  # files per task: one round trip to a worker per chunk
+
+
+def _read_masters(paths: list[Path], workers: int) -> Generator[Master | GrandirError, None, None]:
+    """`read_master` of each of `paths`, in order (a file's error in its place), by up to
+    `workers` worker processes a few chunks ahead of the caller; closing it stops them."""
+    if workers < 1 or len(paths) < _POOL_FROM:
+        for path in paths:
+            yield _read_one(path)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunks = [paths[i : i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
+    workers = min(workers, len(chunks))
+    pool = ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"), initializer=_quiet_worker)
+    try:
+        ahead = iter(chunks)
+        pending = deque(pool.submit(_read_chunk, chunk) for chunk in itertools.islice(ahead, 2 * workers + 1))
+        while pending:
+            done = pending.popleft().result()
+            for chunk in itertools.islice(ahead, 1):
+                pending.append(pool.submit(_read_chunk, chunk))
+            yield from done
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _quiet_worker() -> None:
+    """Ctrl-C reaches the whole process group: the parent answers it, its workers stay quiet."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _read_chunk(paths: list[Path]) -> list[Master | GrandirError]:
+    return [_read_one(path) for path in paths]
+
+
+def _read_one(path: Path) -> Master | GrandirError:
+    try:
+        return read_master(path)
+    except GrandirError as exc:
+        return exc if type(exc) in (GrandirError, MediaError, ConfigError) else GrandirError(str(exc))
 
 
 CACHE_PATH = Path(".grandirenhlm") / "ingest-cache.json"
@@ -218,6 +296,11 @@ class Prepared:
     poster_job: EncodeJob | None = None
     outputs: dict[str, Path | GrandirError] = field(default_factory=dict)
     fresh: list[Path] = field(default_factory=list)  # files this ingest added to the media store
+    record: Path | None = None  # the record it writes, once decided, with its media's sha256
+    sha256: str | None = None
+
+    def has_jobs(self) -> bool:
+        return any(job is not None for job in (self.job, self.audio_job, self.poster_job))
 
 
 def prepare_ingest(
@@ -231,13 +314,15 @@ def prepare_ingest(
     encode: bool = False,
     settings: EncodeSettings | None = None,
     index: MediaIndex | None = None,
+    master: Master | None = None,
 ) -> Prepared | IngestResult:
-    """Read `path` and decide what to make: nothing (a publishable file, kept bit-for-bit), an
-    encode (a master, or any file with `encode`), or the audio-only version and poster of a video."""
+    """Read `path` (unless its `master` was read already) and decide what to make: nothing (a
+    publishable file, kept bit-for-bit), an encode (a master, or any file with `encode`), or the
+    audio-only version and poster of a video."""
     require_show(project, show)
     if slug is not None:
         require_slug(slug, "--slug")
-    master = read_master(path)
+    master = master or read_master(path)
     info = master.info
     records = project.episodes_dir / show
     if index is None or index.folder != records:
@@ -360,14 +445,26 @@ def finish_ingest(
         index = MediaIndex(records)
     try:
         result = _finish(project, show, plan, force, now, index)
-    except GrandirError:
-        _discard(plan, index)
+    except BaseException:  # Ctrl-C and SIGTERM too: whatever moment they come
+        if not _written(plan):
+            _discard(plan, index)
         raise
     if result.action == "unchanged":
         _discard(plan, index)  # its media was already there under another record
     else:
         index.kept.update(plan.fresh)
     return result
+
+
+def _written(plan: Prepared) -> bool:
+    """Whether `plan`'s record is on disk with its new media (the record's rename is what commits
+    an ingest: once it happened, its media stays)."""
+    if plan.record is None:
+        return False
+    try:
+        return recorded_media_sha256(plan.record) == plan.sha256
+    except ConfigError:
+        return False
 
 
 def _discard(plan: Prepared, index: MediaIndex) -> None:
@@ -398,6 +495,7 @@ def _finish(
     if record is not None and not force:
         raise _exists(record_path, record)
     stored = project.media_dir / show / f"{slug}-{info.sha256[:12]}{info.extension}"
+    plan.record, plan.sha256 = record_path, info.sha256
     if not stored.exists():
         plan.fresh.append(stored)
     media = EpisodeMedia.of(info, store_media(project, show, slug, info))
