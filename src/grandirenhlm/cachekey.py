@@ -53,16 +53,19 @@ def key() -> bytes:
     return new
 
 
+def mac(data: bytes) -> bytes:
+    """The HMAC-SHA256 of `data` with the user's key (32 bytes): what every signed cache keeps."""
+    return hmac.new(key(), data, hashlib.sha256).digest()
+
+
 def sign(data: bytes) -> bytes:
     """`data` preceded by its MAC (64 hexadecimal digits and a newline)."""
-    mac = hmac.new(key(), data, hashlib.sha256).hexdigest().encode("ascii")
-    return mac + b"\n" + data
+    return mac(data).hex().encode("ascii") + b"\n" + data
 
 
 def verified(blob: bytes) -> bytes | None:
     """The data of a `sign`ed blob, or None when its MAC is not this user's."""
-    mac, newline, data = blob[:64], blob[64:65], blob[65:]
+    tag, newline, data = blob[:64], blob[64:65], blob[65:]
     if newline != b"\n":
         return None
-    expected = hmac.new(key(), data, hashlib.sha256).hexdigest().encode("ascii")
-    return data if hmac.compare_digest(mac, expected) else None
+    return data if hmac.compare_digest(tag, mac(data).hex().encode("ascii")) else None

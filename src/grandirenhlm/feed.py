@@ -225,7 +225,7 @@ _MAC_BYTES = 32
 
 
 def _item_mac(stamp: bytes, item: bytes) -> bytes:
-    return hmac.new(cachekey.key(), _LENGTH.pack(len(stamp)) + stamp + item, hashlib.sha256).digest()
+    return cachekey.mac(_LENGTH.pack(len(stamp)) + stamp + item)
 
 
 def _read_store(path: Path) -> tuple[dict[str, bytes], int]:

@@ -35,7 +35,7 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS signed_page (
 
 
 def _mac(digest: str, sha256: str, size: int) -> str:
-    return hmac.new(cachekey.key(), f"{digest}\0{sha256}\0{size}".encode(), hashlib.sha256).hexdigest()
+    return cachekey.mac(f"{digest}\0{sha256}\0{size}".encode()).hex()
 
 
 def _signed(digest: object, sha256: object, size: object, mac: object) -> bool:

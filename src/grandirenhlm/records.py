@@ -95,11 +95,12 @@ class TomlCache:
     def for_project(cls, root: Path) -> TomlCache:
         return cls(root / ".grandirenhlm" / "records.json")
 
-    def read(self, path: Path, raw: bytes | None = None) -> dict[str, Any]:
-        """The parsed record at `path` (whose bytes the caller may have read already: `raw`)."""
+    def read(self, path: Path, raw: bytes | None = None, stamp: str | None = None) -> dict[str, Any]:
+        """The parsed record at `path` (whose bytes the caller may have read already: `raw`, and
+        hashed: `stamp`, their SHA-256)."""
         raw = read_toml_bytes(path) if raw is None else raw  # it names the problem
         # keyed by content: an edit that keeps the size and the modification time is still seen
-        stamp = hashlib.sha256(raw).hexdigest()
+        stamp = hashlib.sha256(raw).hexdigest() if stamp is None else stamp
         key = str(path)
         hit = self.entries.get(key)
         if hit is None or hit[0] != stamp:
@@ -842,7 +843,7 @@ def load_episode(
         if hit is not None and _files_unchanged(hit, known):
             cache.keep(path)
             return hit
-    data = cache.read(path, raw)
+    data = cache.read(path, raw, stamp)
     episode, _ = _read_episode(
         data, path, show_slug, replacing_media=False, root=root, zone=zone, clean=cache.clean(path)
     )
