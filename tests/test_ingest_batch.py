@@ -170,6 +170,7 @@ def test_ctrl_c_in_a_big_batch_stops_its_workers_and_leaves_nothing_partial(
         assert proc.stdout is not None
         first = proc.stdout.readline()
         assert first.startswith("created: "), first
+        assert _workers_in_group(proc.pid) != []  # the batch is read by a worker process
         os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
         rest, err = proc.communicate(timeout=120)
     finally:
@@ -190,6 +191,14 @@ def test_ctrl_c_in_a_big_batch_stops_its_workers_and_leaves_nothing_partial(
 def _workers_in_group(pgid: int) -> list[str]:
     """The command lines of worker processes (multiprocessing's `spawn_main`) in process group
     `pgid`. Multiprocessing's resource tracker is left out: it ends by itself once its parent has."""
+    return [cmdline for _, cmdline in _workers(pgid)]
+
+
+def _worker_pids(pgid: int) -> list[int]:
+    return [pid for pid, _ in _workers(pgid)]
+
+
+def _workers(pgid: int) -> list[tuple[int, str]]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -198,5 +207,33 @@ def _workers_in_group(pgid: int) -> list[str]:
         except (OSError, IndexError):
             continue  # ended meanwhile
         if int(fields[2]) == pgid and fields[0] != "Z" and "spawn_main" in cmdline:
-            found.append(cmdline)
+            found.append((int(stat.parent.name), cmdline))
     return found
+
+
+def test_a_worker_killed_mid_batch_costs_nothing_but_time(project: Path, tmp_path: Path) -> None:
+    """The out-of-memory killer (or anyone) ends the worker reading the batch: the files it had
+    not answered are read by the command itself, and every file goes in."""
+    import signal
+
+    count = ingest._POOL_FROM + 200
+    drop = _drop_of_mp3s(tmp_path, count, folder="d" * 200)  # long lines: the command waits on us
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grandirenhlm", "--project", str(project), "ingest", "--show", SHOW,
+         "--jobs", "2", str(drop)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("created: ")
+        workers = _worker_pids(proc.pid)
+        assert workers, "the batch is read by a worker process"
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        rest, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert len(rest.splitlines()) == count - 1
+    assert len(record_names(project)) == len(media_store(project)) == count

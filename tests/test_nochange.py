@@ -358,3 +358,35 @@ def test_a_damaged_or_foreign_listing_costs_a_walk(tmp_path: Path) -> None:
     assert fingerprint.tree_stamp(out, cache) == "forged"
     (out / "show" / "nouveau.html").write_text("x", "utf-8")  # ...and only then
     assert fingerprint.tree_stamp(out, cache) == fingerprint.tree_stamp(out) != first
+
+
+def test_a_change_between_the_walk_and_the_saved_listing_is_seen(tmp_path: Path, monkeypatch) -> None:
+    """Another program adds a page to a folder the walk has read, in the same clock tick: the
+    listing keeps what the walk saw, so the next stamp reads that folder and sees the page."""
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    _site(out)
+    digest = fingerprint._digest
+
+    def then_another_writer(lines: list[str]) -> str:
+        folder = out / "show"
+        before = folder.stat()
+        (folder / "ajout.html").write_text("x", "utf-8")
+        os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))  # the same tick: the same time
+        return digest(lines)
+
+    monkeypatch.setattr(fingerprint, "_digest", then_another_writer)
+    first = fingerprint.tree_stamp(out, cache)
+    monkeypatch.setattr(fingerprint, "_digest", digest)
+    assert fingerprint.tree_stamp(out, cache) != first
+
+
+def test_folders_old_enough_are_trusted_by_their_time_from_then_on(tmp_path: Path, monkeypatch) -> None:
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    _site(out)
+    first = fingerprint.tree_stamp(out, cache)
+    assert _listing(cache)["racy"]  # just written: every folder is read again on the next stamp
+    monkeypatch.setattr(fingerprint, "_RACY_NS", 0)  # as if three seconds had passed
+    assert fingerprint.tree_stamp(out, cache) == first
+    assert _listing(cache)["racy"] == {}
+    (out / "show" / "ep-1" / "index.html").unlink()
+    assert fingerprint.tree_stamp(out, cache) == fingerprint.tree_stamp(out) != first

@@ -104,8 +104,8 @@ def code_lines() -> list[str]:
     # Installing, upgrading or removing a library adds or removes folders (`*.dist-info`) in the
     # folder it lives in, which moves that folder's time: one stat per import path stands for the
     # versions of everything importable (`importlib.metadata` costs 60 ms per run). The first
-    # entry is the script's folder or the working one, not a library's.
-    for entry in sys.path[1:]:
+    # entry is the script's folder or the working one, not a library's (unless -P).
+    for entry in sys.path if sys.flags.safe_path else sys.path[1:]:
         with contextlib.suppress(OSError):
             out.append(f"{entry}\0{os.stat(entry).st_mtime_ns}")
     _walk(str(_PACKAGE), out)
@@ -151,7 +151,7 @@ def tree_stamp(folder: Path, cache_dir: Path | None = None) -> str:
     started = time.time_ns()
     lines: list[str] = []
     with contextlib.suppress(OSError):  # a missing folder: `_walk` says so
-        lines.append(f"{root}/\0{os.stat(root).st_mtime_ns}")
+        lines.append(f"{os.path.join(root, '')}\0{os.stat(root).st_mtime_ns}")
     _walk(root, lines, hidden=True, dir_times=True)
     digest = _digest(lines)
     if listing is not None:
@@ -161,9 +161,10 @@ def tree_stamp(folder: Path, cache_dir: Path | None = None) -> str:
 
 # A folder whose time is this close to the walk's start may change again within the same tick of
 # the file system's clock (coarse on Linux, two seconds on FAT) and keep its time: such a folder's
-# entries are read again by every later stamp, as Git does for its "racily clean" index entries.
+# entries, as the walk saw them, are compared on every later stamp until its time is old enough,
+# as Git does for its "racily clean" index entries.
 _RACY_NS = 3_000_000_000
-_TREES_VERSION = 1
+_TREES_VERSION = 2
 
 
 def _listing_file(cache_dir: Path, root: str) -> Path:
@@ -173,23 +174,36 @@ def _listing_file(cache_dir: Path, root: str) -> Path:
 
 def _save_listing(file: Path, root: str, lines: list[str], digest: str, started: int) -> None:
     """Keep the folders a full walk of `root` saw, with their times (relative to `root`), and the
-    entries of those too recent to trust their time; nothing when something could not be read
-    (such a stamp is never answered from a listing)."""
-    from grandirenhlm.files import write_atomic
-
+    entries the walk saw in those too recent to trust their time; nothing when something could
+    not be read (such a stamp is never answered from a listing)."""
     if any(line[0] in "?-" for line in lines):
         file.unlink(missing_ok=True)
         return
-    cut = len(root) + 1
+    cut = len(os.path.join(root, ""))
     folders: dict[str, int] = {}
-    racy: dict[str, list[str]] = {}
     for line in lines:
         path, _, mtime = line.partition("\0")
         if mtime:
             folders[path[cut:]] = int(mtime)
-            if int(mtime) >= started - _RACY_NS:
-                racy[path[cut:]] = _names(path)
-    data = {"version": _TREES_VERSION, "root": root, "digest": digest, "folders": folders, "racy": racy}
+    racy: dict[str, list[str]] = {
+        folder: [] for folder, mtime in folders.items() if mtime >= started - _RACY_NS
+    }
+    if racy:
+        for line in lines:
+            parent, _, name = line.partition("\0")[0][cut:].rstrip("/").rpartition("/")
+            names = racy.get(f"{parent}/" if parent else "")
+            if names is not None and name:
+                names.append(name)
+        for names in racy.values():
+            names.sort()
+    _write_listing(
+        file, {"version": _TREES_VERSION, "root": root, "digest": digest, "folders": folders, "racy": racy}
+    )
+
+
+def _write_listing(file: Path, data: dict) -> None:
+    from grandirenhlm.files import write_atomic
+
     with contextlib.suppress(OSError):
         file.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(file, json.dumps(data).encode(), durable=False)  # a cache
@@ -202,13 +216,15 @@ def _names(folder: str) -> list[str]:
 def _listed_digest(file: Path, root: str) -> str | None:
     """The digest the saved listing of `root` stands for, if each folder in it still has its time
     (and each one too recent to trust its time the same entries); None when one differs, or the
-    listing is missing or damaged."""
+    listing is missing or damaged. Folders whose time has become old enough since are trusted by
+    their time from now on (the listing is saved again without their entries)."""
+    checked = time.time_ns()
     try:
         data = json.loads(file.read_bytes())
         if data["version"] != _TREES_VERSION or data["root"] != root:
             return None
         folders, racy, digest = data["folders"], data["racy"], data["digest"]
-        prefix = root + "/"
+        prefix = os.path.join(root, "")
         stat = os.stat
         for folder, mtime in folders.items():
             if stat(prefix + folder).st_mtime_ns != mtime:  # the trailing "/": a file there fails
@@ -216,9 +232,17 @@ def _listed_digest(file: Path, root: str) -> str | None:
         for folder, names in racy.items():
             if _names(prefix + folder) != names:
                 return None
+        if not isinstance(digest, str):
+            return None
+        aged = [folder for folder in racy if folders[folder] < checked - _RACY_NS]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    return digest if isinstance(digest, str) else None
+    if aged:
+        # Seen as listed now, and any later change gets a later time: their time is enough.
+        for folder in aged:
+            del racy[folder]
+        _write_listing(file, data)
+    return digest
 
 
 def command_key(*parts: Any) -> str:

@@ -11,7 +11,6 @@ writes their TOML.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import os
 import signal
@@ -158,25 +157,41 @@ _CHUNK = 16  # files per task: one round trip to a worker per chunk
 
 def _read_masters(paths: list[Path], workers: int) -> Generator[Master | GrandirError, None, None]:
     """`read_master` of each of `paths`, in order (a file's error in its place), by up to
-    `workers` worker processes a few chunks ahead of the caller; closing it stops them."""
+    `workers` worker processes a few chunks ahead of the caller; closing it stops them. Should a
+    worker die (killed, out of memory), the files it had not answered are read here.
+
+    A library caller passing `jobs` > 1 from a script must guard its entry point
+    (`if __name__ == "__main__":`): a spawned worker imports the main module."""
     if workers < 1 or len(paths) < _POOL_FROM:
         for path in paths:
             yield _read_one(path)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     chunks = [paths[i : i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
     workers = min(workers, len(chunks))
     pool = ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"), initializer=_quiet_worker)
     try:
-        ahead = iter(chunks)
-        pending = deque(pool.submit(_read_chunk, chunk) for chunk in itertools.islice(ahead, 2 * workers + 1))
-        while pending:
-            done = pending.popleft().result()
-            for chunk in itertools.islice(ahead, 1):
-                pending.append(pool.submit(_read_chunk, chunk))
-            yield from done
+        # Workers start with Ctrl-C blocked (a signal mask survives exec): one pressed while they
+        # import prints no traceback from them; this process answers it once the mask is lifted.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            pending = deque(pool.submit(_read_chunk, chunk) for chunk in chunks[: 2 * workers + 1])
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        broken = False
+        for n, chunk in enumerate(chunks):
+            done = None
+            if not broken:
+                try:
+                    done = pending.popleft().result()
+                    if n + len(pending) + 1 < len(chunks):
+                        pending.append(pool.submit(_read_chunk, chunks[n + len(pending) + 1]))
+                except BrokenProcessPool:
+                    broken = True  # from here on, what the pool did not answer is read here
+            yield from done if done is not None else (_read_one(path) for path in chunk)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -187,14 +202,22 @@ def _quiet_worker() -> None:
 
 
 def _read_chunk(paths: list[Path]) -> list[Master | GrandirError]:
-    return [_read_one(path) for path in paths]
+    """In a worker: the errors go back to the parent pickled, so each is sent as a plain
+    `MediaError`/`ConfigError`/`GrandirError` with its one-line message."""
+    out: list[Master | GrandirError] = []
+    for path in paths:
+        read = _read_one(path)
+        if isinstance(read, GrandirError) and type(read) not in (GrandirError, MediaError, ConfigError):
+            read = (ConfigError if isinstance(read, ConfigError) else GrandirError)(str(read))
+        out.append(read)
+    return out
 
 
 def _read_one(path: Path) -> Master | GrandirError:
     try:
         return read_master(path)
-    except GrandirError as exc:
-        return exc if type(exc) in (GrandirError, MediaError, ConfigError) else GrandirError(str(exc))
+    except GrandirError as exc:  # kept as it is: an `EncodeInterrupted` stops the batch
+        return exc
 
 
 CACHE_PATH = Path(".grandirenhlm") / "ingest-cache.json"
@@ -298,6 +321,7 @@ class Prepared:
     fresh: list[Path] = field(default_factory=list)  # files this ingest added to the media store
     record: Path | None = None  # the record it writes, once decided, with its media's sha256
     sha256: str | None = None
+    record_before: tuple[int, int] | None = None  # that record's (inode, mtime) before, if any
 
     def has_jobs(self) -> bool:
         return any(job is not None for job in (self.job, self.audio_job, self.poster_job))
@@ -457,13 +481,16 @@ def finish_ingest(
 
 
 def _written(plan: Prepared) -> bool:
-    """Whether `plan`'s record is on disk with its new media (the record's rename is what commits
-    an ingest: once it happened, its media stays)."""
+    """Whether `plan`'s record was renamed into place (what commits an ingest: from then on its
+    media stays), told by a file there other than the one before and naming the new media."""
     if plan.record is None:
         return False
     try:
+        st = plan.record.stat()
+        if (st.st_ino, st.st_mtime_ns) == plan.record_before:
+            return False  # the record as it was: not written yet (a `--force` may keep the media)
         return recorded_media_sha256(plan.record) == plan.sha256
-    except ConfigError:
+    except (OSError, ConfigError):
         return False
 
 
@@ -496,6 +523,9 @@ def _finish(
         raise _exists(record_path, record)
     stored = project.media_dir / show / f"{slug}-{info.sha256[:12]}{info.extension}"
     plan.record, plan.sha256 = record_path, info.sha256
+    with contextlib.suppress(OSError):
+        st = record_path.stat()
+        plan.record_before = (st.st_ino, st.st_mtime_ns)
     if not stored.exists():
         plan.fresh.append(stored)
     media = EpisodeMedia.of(info, store_media(project, show, slug, info))

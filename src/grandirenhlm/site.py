@@ -224,7 +224,15 @@ def _ingest(project: Project, show: str, paths: Sequence[Path], options: IngestO
     if options.slug or options.title:
         result = ingest_file(project, show, files[0], slug=options.slug, title=options.title, **common)
         return [(files[0], result)]
-    return ingest_files(project, show, files, jobs=options.jobs or os.cpu_count() or 1, **common)
+    return ingest_files(project, show, files, jobs=options.jobs or _cores(), **common)
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # no sched_getaffinity on this system
+        return os.cpu_count() or 1
 
 
 # ---------------------------------------------------------------- import
