@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tomllib
@@ -155,11 +156,31 @@ def test_ctrl_c_in_a_big_batch_stops_its_workers_and_leaves_nothing_partial(
 ) -> None:
     """Ctrl-C on a terminal reaches the command and its worker processes: one line, status 130,
     no traceback from any of them, no worker left, every record whole and every stored file used."""
-    import signal
-
     count = ingest._POOL_FROM + 200
-    # Long lines fill the pipe (64 KiB) before the batch ends: the command waits on the test to
-    # read, so it is still running when Ctrl-C comes, however fast the machine.
+    proc = _big_batch_started(project, tmp_path, count)
+    try:
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
+        rest, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert "Traceback" not in err and err.splitlines()[-1].startswith("error: interrupted"), err
+    assert _workers_in_group(proc.pid) == []  # no worker outlived the command
+    written = 1 + len(rest.splitlines())  # the first line was read by _big_batch_started
+    assert len(record_names(project)) > 0 and written <= len(record_names(project)) < count
+    used = set()
+    for name in record_names(project):
+        record = tomllib.loads((project / "episodes" / SHOW / name).read_text(encoding="utf-8"))
+        used.add(Path(record["media"]["file"]).name)
+    assert set(media_store(project)) == used  # no file without its record, no temporary file
+
+
+def _big_batch_started(project: Path, tmp_path: Path, count: int) -> subprocess.Popen[str]:
+    """`ingest` of `count` files in a process group of its own (as a terminal runs it), once its
+    first record is written and its worker is reading. Long lines fill the pipe (64 KiB) before
+    the batch ends: the command waits on the test to read, so it is still running when the test
+    acts, however fast the machine."""
     drop = _drop_of_mp3s(tmp_path, count, folder="d" * 200)
     proc = subprocess.Popen(
         [sys.executable, "-m", "grandirenhlm", "--project", str(project), "ingest", "--show", SHOW,
@@ -170,22 +191,12 @@ def test_ctrl_c_in_a_big_batch_stops_its_workers_and_leaves_nothing_partial(
         assert proc.stdout is not None
         first = proc.stdout.readline()
         assert first.startswith("created: "), first
-        assert _workers_in_group(proc.pid) != []  # the batch is read by a worker process
-        os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
-        rest, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130, (proc.returncode, err)
-    assert "Traceback" not in err and err.splitlines()[-1].startswith("error: interrupted"), err
-    assert _workers_in_group(proc.pid) == []  # no worker outlived the command
-    written = 1 + len(rest.splitlines())
-    assert len(record_names(project)) > 0 and written <= len(record_names(project)) < count
-    used = set()
-    for name in record_names(project):
-        record = tomllib.loads((project / "episodes" / SHOW / name).read_text(encoding="utf-8"))
-        used.add(Path(record["media"]["file"]).name)
-    assert set(media_store(project)) == used  # no file without its record, no temporary file
+        assert _worker_pids(proc.pid), "the batch is read by a worker process"
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return proc
 
 
 def _workers_in_group(pgid: int) -> list[str]:
@@ -214,21 +225,10 @@ def _workers(pgid: int) -> list[tuple[int, str]]:
 def test_a_worker_killed_mid_batch_costs_nothing_but_time(project: Path, tmp_path: Path) -> None:
     """The out-of-memory killer (or anyone) ends the worker reading the batch: the files it had
     not answered are read by the command itself, and every file goes in."""
-    import signal
-
     count = ingest._POOL_FROM + 200
-    drop = _drop_of_mp3s(tmp_path, count, folder="d" * 200)  # long lines: the command waits on us
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "grandirenhlm", "--project", str(project), "ingest", "--show", SHOW,
-         "--jobs", "2", str(drop)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
+    proc = _big_batch_started(project, tmp_path, count)
     try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().startswith("created: ")
-        workers = _worker_pids(proc.pid)
-        assert workers, "the batch is read by a worker process"
-        for pid in workers:
+        for pid in _worker_pids(proc.pid):
             os.kill(pid, signal.SIGKILL)
         rest, err = proc.communicate(timeout=300)
     finally:
