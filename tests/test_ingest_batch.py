@@ -8,12 +8,11 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 from grandirenhlm import ingest
-from tests.support import FFMPEG, make_mp3, make_wav, run_command
+from tests.support import FFMPEG, GRANDIRENHLM_INTERRUPTIBLE, make_mp3, make_wav, run_command
 
 SHOW = "grandir-en-hlm"
 
@@ -177,13 +176,13 @@ def test_ctrl_c_in_a_big_batch_stops_its_workers_and_leaves_nothing_partial(
 
 
 def _big_batch_started(project: Path, tmp_path: Path, count: int) -> subprocess.Popen[str]:
-    """`ingest` of `count` files in a process group of its own (as a terminal runs it), once its
-    first record is written and its worker is reading. Long lines fill the pipe (64 KiB) before
-    the batch ends: the command waits on the test to read, so it is still running when the test
-    acts, however fast the machine."""
+    """`ingest` of `count` files in a process group of its own, with SIGINT as a terminal leaves
+    it (whatever the suite's own shell did), once its first record is written and its worker is
+    reading. Long lines fill the pipe (64 KiB) before the batch ends: the command waits on the
+    test to read, so it is still running when the test acts, however fast the machine."""
     drop = _drop_of_mp3s(tmp_path, count, folder="d" * 200)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "grandirenhlm", "--project", str(project), "ingest", "--show", SHOW,
+        [*GRANDIRENHLM_INTERRUPTIBLE, "--project", str(project), "ingest", "--show", SHOW,
          "--jobs", "2", str(drop)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip

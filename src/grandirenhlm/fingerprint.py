@@ -9,9 +9,9 @@ stored). The next run computes the same fingerprint before it imports the pipeli
 catalog; when it matches and the saved result is still valid (no scheduled episode came due since,
 no pruning deadline passed, the output folder or the target is as the run left it), the saved
 result is the answer. The fingerprint is a stat walk: a few milliseconds per thousand files. An
-output folder is stamped by its folders' times (`tree_stamp`), from a listing kept beside the
-fingerprints (`trees/`): a file removed, added or replaced there is seen, one rewritten in place
-is not.
+output folder is stamped by its manifest file and its folders' times (`tree_stamp`), from a
+listing kept beside the fingerprints (`trees/`): a file removed, added or replaced there is seen,
+and the manifest however it is rewritten; another file rewritten in place is not.
 
 It is the `fingerprints` part of the project cache (`.grandirenhlm/fingerprints.json`, `trees/`; see
 `cache.py`). Losing it costs one full run. Edits that keep a file's size and modification time to
@@ -292,10 +292,10 @@ class Saved:
     """One command's saved run in a project: `unchanged()` before the run answers with the saved
     result when nothing the command reads changed; `remember()` after a successful run saves it.
 
-    `asked` is what the command was asked (its key); `outputs` are the folders the run writes (a
-    folder target: a file deleted there by hand is put back by the next run, as the manifest check
-    did before), `output_stamp` what stands for them elsewhere (a bucket manifest's ETag): the
-    saved result holds only while they are as the run left them."""
+    `asked` is what the command was asked (its key); `output_stamp` stands for what the run wrote
+    (a folder: its manifest file and `tree_stamp`, so that a file deleted there by hand is put back
+    by the next run; a bucket: its manifest's ETag): the saved result holds only while that is as
+    the run left it."""
 
     def __init__(self, project: Any, asked: tuple, now: datetime | None = None, reads: Sequence[Path] = ()):
         self.project = project
@@ -338,23 +338,17 @@ class Saved:
             self.files = files
             self.inputs = self._inputs(files)
 
-    def _outputs(self, outputs: Sequence[Path], output_stamp: str) -> str:
-        cache_dir = self.store.path.parent
-        return " ".join([output_stamp, *(tree_stamp(folder, cache_dir) for folder in outputs)])
-
-    def unchanged(
-        self, outputs: Sequence[Path] = (), output_stamp: Callable[[], str] | None = None
-    ) -> dict | None:
+    def unchanged(self, output_stamp: Callable[[], str] | None = None) -> dict | None:
         """The saved result, or None when the command has to run. `output_stamp` is asked only
         when the inputs match (a bucket is not contacted before the run's own checks)."""
         entry = self.store.match(self.key, self.inputs, self.now)
         if entry is None:
             return None
-        stamp = self._outputs(outputs, output_stamp() if output_stamp else "")
+        stamp = output_stamp() if output_stamp else ""
         return entry["result"] if entry.get("outputs") == stamp else None
 
     def remember(
-        self, result: dict, outputs: Sequence[Path] = (), output_stamp: str = "",
+        self, result: dict, output_stamp: str = "",
         until: datetime | None = None, wrote_inputs: bool = False, wrote_reads: bool = False,
     ) -> None:  # fmt: skip
         """Save a successful run: its result, what it left, until when the result holds by itself
@@ -373,7 +367,7 @@ class Saved:
             self.inputs = self._inputs(self.files)
         entry = {
             "inputs": self.inputs,
-            "outputs": self._outputs(outputs, output_stamp),
+            "outputs": output_stamp,
             "files": self.files,
             "valid_until": until.isoformat() if until else None,
             "result": result,

@@ -390,7 +390,10 @@ def build(
     base = base if base.endswith("/") else base + "/"
     where = Path(os.path.abspath(project.root / folder))
     saved = fingerprint.Saved(project, ("build", str(where), base, at), now())
-    hit = saved.unchanged(outputs=(where,))
+    from grandirenhlm.storage.local import folder_state
+
+    cache_dir = project.root / fingerprint.CACHE_DIR
+    hit = saved.unchanged(output_stamp=lambda: folder_state(where, cache_dir))
     if hit is not None:
         return BuildResult(folder, 0, hit["objects"])
     from grandirenhlm.storage.local import write_folder
@@ -404,7 +407,7 @@ def build(
         finally:
             pages.close()
     until = None if at else fingerprint.next_change(catalog, saved.now)
-    saved.remember({"objects": len(artifacts)}, outputs=(where,), until=until)
+    saved.remember({"objects": len(artifacts)}, output_stamp=folder_state(where, cache_dir), until=until)
     return BuildResult(folder, written, unchanged)
 
 

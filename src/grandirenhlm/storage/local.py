@@ -49,9 +49,7 @@ class LocalStorage:
         return self.root.joinpath(*parts)
 
     def state(self) -> str:
-        from grandirenhlm import fingerprint
-
-        return fingerprint.tree_stamp(self.root, self.cache_dir)
+        return folder_state(self.root, self.cache_dir)
 
     def read_manifest(self) -> Manifest:
         path = self.root / MANIFEST_KEY
@@ -241,6 +239,20 @@ def _another_project(name: str, manifest: Manifest) -> str:
     from grandirenhlm.storage import another_project
 
     return another_project(name, manifest)
+
+
+def folder_state(root: Path, cache_dir: Path | None) -> str:
+    """What stands for a folder target or a build's output in a saved run: its manifest as a file
+    (size, time, inode: the target's own state, whatever rewrote it, as a bucket's manifest ETag
+    stands for a bucket) and the stamp of its names and folders (`fingerprint.tree_stamp`)."""
+    from grandirenhlm import fingerprint
+
+    try:
+        st = (root / MANIFEST_KEY).stat()
+        manifest = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+    except OSError:
+        manifest = "no manifest"
+    return f"{manifest} {fingerprint.tree_stamp(root, cache_dir)}"
 
 
 class LocalBackend:
