@@ -390,13 +390,12 @@ def build(
     base = base if base.endswith("/") else base + "/"
     where = Path(os.path.abspath(project.root / folder))
     saved = fingerprint.Saved(project, ("build", str(where), base, at), now())
-    from grandirenhlm.storage.local import folder_state
+    from grandirenhlm.storage.local import folder_state, write_folder
 
     cache_dir = project.root / fingerprint.CACHE_DIR
     hit = saved.unchanged(output_stamp=lambda: folder_state(where, cache_dir))
     if hit is not None:
         return BuildResult(folder, 0, hit["objects"])
-    from grandirenhlm.storage.local import write_folder
 
     with saved.forgotten_on_failure():
         catalog = load_catalog(project)

@@ -130,9 +130,9 @@ class Storage(Protocol):
 
     def state(self) -> str:
         """A stamp of what the target holds, cheap to take, that changes when anything else
-        changes it (a folder: its entries' names and its folders' times, see `fingerprint.tree_stamp`;
-        a bucket: its manifest's ETag): a publish
-        whose inputs did not change skips the target only while this is as it left it."""
+        changes it (a folder: its manifest file and its entries' names and folders' times, see
+        `storage.local.folder_state`; a bucket: its manifest's ETag): a publish whose inputs did
+        not change skips the target only while this is as it left it."""
         ...
 
     def abort_incomplete_uploads(self) -> int:
