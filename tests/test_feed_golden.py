@@ -48,6 +48,19 @@ def test_building_twice_gives_the_same_bytes(outputs: dict[str, bytes]):
         assert again[key] == outputs[key], key
 
 
+@pytest.mark.parametrize("batch", [1, 2, 5])
+def test_items_rendered_in_batches_give_the_same_feed(outputs: dict[str, bytes], monkeypatch, batch: int):
+    """A big archive's items are rendered a batch at a time (memory): the feed is byte for byte the
+    one rendered with every item in one feedgen tree, whether the batches divide the items or not."""
+    monkeypatch.setattr(feed, "_BATCH", batch)
+    project = load_project(Path(__file__).resolve().parents[1])
+    feed.clear_cache()
+    again = {a.key: a.data for a in site.render(project, BASE, AT, cache=False) if a.data is not None}
+    assert len(again["grandir-en-hlm/feed.xml"].split(b"<item>")) - 1 > batch  # several batches
+    for key in ("grandir-en-hlm/feed.xml", "l-emission/feed.xml"):
+        assert again[key] == outputs[key], key
+
+
 def test_last_build_date_moves_only_with_content(outputs: dict[str, bytes]):
     project = load_project(Path(__file__).resolve().parents[1])
     later = {a.key: a.data for a in site.render(project, BASE, datetime(2030, 1, 1, tzinfo=UTC), cache=False)}

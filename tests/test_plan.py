@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from grandirenhlm.artifact import Artifact, Stage
 from grandirenhlm.plan import plan_publish, stage_of
+from grandirenhlm.storage import Manifest
 
 keys = st.text(alphabet="abcdef/", min_size=1, max_size=8)
 
@@ -56,3 +59,32 @@ def test_stage_of_old_manifest_entries_is_guessed_from_the_key():
     assert stage_of("show/ep/index.html", {}) == Stage.PAGE
     assert stage_of("media/show/ep.mp3", {}) == Stage.MEDIA
     assert stage_of("media/show/ep.mp3", {"stage": int(Stage.ASSET)}) == Stage.ASSET
+
+
+@given(
+    st.dictionaries(
+        st.text(max_size=12),
+        st.fixed_dictionaries(
+            {"sha256": st.text(max_size=64), "size": st.integers(0, 2**40), "stage": st.integers(0, 3)},
+            optional={"redirect": st.text(max_size=20), "verified": st.text(max_size=20)},
+        ),
+        max_size=12,
+    ),
+    st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3),
+    st.integers(0, 3000),
+)
+def test_a_manifest_is_written_as_an_indented_json_dump_and_read_back(objects, shows, copies):
+    """`Manifest.dump` joins the encoder's pieces a few thousand at a time (memory): the bytes are
+    json.dumps(…, indent=1)'s, for any keys and any size (`copies` makes manifests of thousands)."""
+    objects = {**objects, **{f"page-{i}/index.html": {"sha256": "a" * 64, "size": i} for i in range(copies)}}
+    manifest = Manifest(objects, shows, "https://exemple.fr/")
+    data = {
+        "version": 2,
+        "base_url": "https://exemple.fr/",
+        "shows": dict(sorted(shows.items())),
+        "objects": dict(sorted(objects.items())),
+    }
+    dumped = manifest.dump()
+    assert dumped == json.dumps(data, indent=1).encode()
+    back = Manifest.parse(dumped, "test")
+    assert back.objects == objects and back.shows == shows
