@@ -188,7 +188,7 @@ def _big_batch_started(project: Path, tmp_path: Path, count: int) -> subprocess.
     )  # fmt: skip
     try:
         assert proc.stdout is not None
-        first = proc.stdout.readline()
+        first = _first_line(proc.stdout.fileno())
         assert first.startswith("created: "), first
         assert _worker_pids(proc.pid), "the batch is read by a worker process"
     except BaseException:
@@ -196,6 +196,15 @@ def _big_batch_started(project: Path, tmp_path: Path, count: int) -> subprocess.
         proc.communicate()
         raise
     return proc
+
+
+def _first_line(fd: int) -> str:
+    """The first line, read from the pipe a byte at a time. A buffered `readline` may take the next
+    lines too, and `communicate()` (which reads the pipe, not that buffer) would never see them."""
+    line = b""
+    while not line.endswith(b"\n") and (byte := os.read(fd, 1)):
+        line += byte
+    return line.decode()
 
 
 def _workers_in_group(pgid: int) -> list[str]:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from grandirenhlm.errors import ConfigError, ValidationError
-from grandirenhlm.files import display_path, record_files
+from grandirenhlm.files import cache_folder, display_path, record_files
 from grandirenhlm.notify import PODCASTINDEX_URL, NotifySettings
 from grandirenhlm.records import FieldReader, read_toml
 
@@ -114,6 +114,11 @@ class Project:
     @property
     def templates_dir(self) -> Path:
         return self.root / "templates"
+
+    @property
+    def cache_dir(self) -> Path:
+        """`.grandirenhlm/`: the caches, the fingerprints of the last runs, encodes kept for reuse."""
+        return cache_folder(self.root)
 
     @property
     def output_dir(self) -> Path:

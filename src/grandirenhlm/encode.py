@@ -31,7 +31,7 @@ from typing import TextIO
 
 from grandirenhlm.errors import GrandirError, MediaError
 from grandirenhlm.ffmpeg import CANCEL, EncodeInterrupted, run_ffmpeg
-from grandirenhlm.files import display_path, move_into_place, sha256_file, temporary_beside
+from grandirenhlm.files import cache_folder, display_path, move_into_place, sha256_file, temporary_beside
 from grandirenhlm.loudness import default_target, loudnorm_filter, measure_loudness
 from grandirenhlm.media import probe
 from grandirenhlm.media.types import AUDIO_M4A, AUDIO_MPEG
@@ -41,7 +41,6 @@ from grandirenhlm.tagging import TagData, ended_chapters, write_tags
 from grandirenhlm.text import clock
 
 FORMATS = {"mp3": AUDIO_MPEG.suffix, "m4a": AUDIO_M4A.suffix}  # `format` setting -> suffix
-CACHE_DIR = Path(".grandirenhlm") / "encoded"
 Progress = Callable[[float], None]
 
 
@@ -164,7 +163,7 @@ def ffmpeg_encode_args(source: Path, target: Path, r: Resolved, audio_filter: st
 
 def encode_cached(master: Master, r: Resolved, cache_root: Path, on_progress: Progress | None = None) -> Path:
     """The untagged encode of `master` with settings `r`, from the cache or made now."""
-    cached = cache_root / CACHE_DIR / f"{master.sha256[:32]}-{r.key()}{r.extension}"
+    cached = cache_folder(cache_root) / "encoded" / f"{master.sha256[:32]}-{r.key()}{r.extension}"
     if cached.is_file() and cached.stat().st_size > 0:
         return cached
     name = display_path(master.path)
@@ -193,7 +192,7 @@ def encode_cached(master: Master, r: Resolved, cache_root: Path, on_progress: Pr
 
 def extract_audio_cached(video: Master, cache_root: Path, on_progress: Progress | None = None) -> Path:
     """The audio track of an MP4 with AAC audio, copied bit-exact (no re-encoding) into an M4A."""
-    cached = cache_root / CACHE_DIR / f"{video.sha256[:32]}-aac-copy{AUDIO_M4A.suffix}"
+    cached = cache_folder(cache_root) / "encoded" / f"{video.sha256[:32]}-aac-copy{AUDIO_M4A.suffix}"
     if cached.is_file() and cached.stat().st_size > 0:
         return cached
     name = display_path(video.path)

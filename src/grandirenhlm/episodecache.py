@@ -31,7 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from grandirenhlm import cachekey
-from grandirenhlm.files import write_atomic
+from grandirenhlm.files import cache_folder, write_atomic
 from grandirenhlm.model import Chapter, Episode, EpisodeMedia, Live, Location, Person
 
 _CLASSES: dict[str, type] = {c.__name__: c for c in (Episode, EpisodeMedia, Chapter, Person, Location, Live)}
@@ -54,7 +54,7 @@ class EpisodeCache:
 
     @classmethod
     def for_project(cls, root: Path) -> EpisodeCache:
-        return cls(root / ".grandirenhlm" / "episodes.json", _code_salt())
+        return cls(cache_folder(root) / "episodes.json", _code_salt())
 
     def get(self, path: Path, stamp: str, show: str, root: Path, zone: tzinfo) -> Episode | None:
         """The episode read from these very bytes in the same setting, or None."""

@@ -115,6 +115,14 @@ def atomic_path(target: Path, *, durable: bool = True, suffix: str = ".tmp") -> 
         raise
 
 
+CACHE_FOLDER = ".grandirenhlm"  # a project's caches: anything in it is made again when it is deleted
+
+
+def cache_folder(root: Path) -> Path:
+    """The cache folder of the project in `root` (`Project.cache_dir`, for code given only a root)."""
+    return root / CACHE_FOLDER
+
+
 def write_atomic(target: Path, data: bytes, *, durable: bool = True) -> None:
     """Write `data` to `target` atomically (see the module docstring), in as few system calls as
     it takes: a build writes one file per page."""

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 VERSION = 1
-CACHE_DIR = ".grandirenhlm"
 FILE = "fingerprints.json"
 _PACKAGE = Path(__file__).resolve().parent
 _ENV_PREFIXES = ("GRANDIRENHLM_", "AWS_")
@@ -302,7 +301,7 @@ class Saved:
         self.now = now or datetime.now(UTC)
         self.key = command_key(*asked)
         self.reads = [str(path) for path in reads]  # files or folders read besides the project's
-        self.store = Fingerprints(project.root / CACHE_DIR)
+        self.store = Fingerprints(project.cache_dir)
         entry = self.store.entries.get(self.key)
         files = entry.get("files", []) if isinstance(entry, dict) else []
         self.files = [f for f in files if isinstance(f, str)]

@@ -84,7 +84,7 @@ def ingest_files(
     """
     require_show(project, show)  # wrong for every file: raise now
     index = MediaIndex(project.episodes_dir / show)
-    cache = IngestCache(project.root / CACHE_PATH)
+    cache = IngestCache(project.cache_dir / "ingest-cache.json")
     now = now or datetime.now(UTC)
     settings = settings or load_settings(project.root, show)
     paths = list(paths)
@@ -218,9 +218,6 @@ def _read_one(path: Path) -> Master | GrandirError:
         return read_master(path)
     except GrandirError as exc:  # kept as it is: an `EncodeInterrupted` stops the batch
         return exc
-
-
-CACHE_PATH = Path(".grandirenhlm") / "ingest-cache.json"
 
 
 class IngestCache:

@@ -114,7 +114,7 @@ class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
 def _bytecode_cache(project: Project) -> jinja2.BytecodeCache | None:
     """Compiled templates kept between processes (`.grandirenhlm/templates/`), keyed by Jinja2 by
     each template's name and a checksum of its source: a build saves compiling them again."""
-    folder = project.root / ".grandirenhlm" / "templates"
+    folder = project.cache_dir / "templates"
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
@@ -317,8 +317,8 @@ class PageCache:
         """The project's cache on disk (`.grandirenhlm/pages/`), one folder per base URL so that
         building for two targets in turn does not evict the other's pages."""
         scope = hashlib.sha256(base_url.encode("utf-8")).hexdigest()[:12]
-        cache = cls(project, project.root / ".grandirenhlm" / "pages" / scope, stored)
-        cache.images = project.root / ".grandirenhlm" / "covers"
+        cache = cls(project, project.cache_dir / "pages" / scope, stored)
+        cache.images = project.cache_dir / "covers"
         return cache
 
     def _repr(self, value: object) -> str:

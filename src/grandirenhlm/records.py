@@ -32,7 +32,14 @@ from grandirenhlm import cachekey
 from grandirenhlm import namespace as ns
 from grandirenhlm.characters import control_character
 from grandirenhlm.errors import ConfigError, ValidationError
-from grandirenhlm.files import DisplayPath, display_path, escapes_project, outside_project, write_atomic
+from grandirenhlm.files import (
+    DisplayPath,
+    cache_folder,
+    display_path,
+    escapes_project,
+    outside_project,
+    write_atomic,
+)
 from grandirenhlm.model import (
     PUBLISHABLE_MIME_TYPES,
     Chapter,
@@ -93,7 +100,7 @@ class TomlCache:
 
     @classmethod
     def for_project(cls, root: Path) -> TomlCache:
-        return cls(root / ".grandirenhlm" / "records.json")
+        return cls(cache_folder(root) / "records.json")
 
     def read(self, path: Path, raw: bytes | None = None, stamp: str | None = None) -> dict[str, Any]:
         """The parsed record at `path` (whose bytes the caller may have read already: `raw`, and

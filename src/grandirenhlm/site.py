@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 from grandirenhlm import fingerprint
 from grandirenhlm.config import Project, Target, find_project, load_project, with_overrides
 from grandirenhlm.errors import GrandirError
-from grandirenhlm.files import display_path
+from grandirenhlm.files import CACHE_FOLDER, display_path
 from grandirenhlm.progress import Reporter, make_reporter
 from grandirenhlm.storage import all_options, another_project, backend, open_storage
 
@@ -392,7 +392,7 @@ def build(
     saved = fingerprint.Saved(project, ("build", str(where), base, at), now())
     from grandirenhlm.storage.local import folder_state, write_folder
 
-    cache_dir = project.root / fingerprint.CACHE_DIR
+    cache_dir = project.cache_dir
     hit = saved.unchanged(output_stamp=lambda: folder_state(where, cache_dir))
     if hit is not None:
         return BuildResult(folder, 0, hit["objects"])
@@ -424,7 +424,7 @@ def refuse_project_folder(project: Project, folder: Path, where: str) -> None:
     out = Path(os.path.abspath(project.root / folder))
     root = Path(os.path.abspath(project.root))
     read = {
-        name: root / name for name in ("episodes", "feeds", "media", "masters", "templates", ".grandirenhlm")
+        name: root / name for name in ("episodes", "feeds", "media", "masters", "templates", CACHE_FOLDER)
     }
     shown = display_path(out) if out != Path.cwd() else "."
     if out == root or root.is_relative_to(out):

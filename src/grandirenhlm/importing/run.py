@@ -420,7 +420,7 @@ def _with_image(show: Show, image: Path) -> Show:
 def _import_items(project, fetcher, show, planned, report: ImportReport, options: ImportOptions, log) -> None:
     if not planned:
         return
-    parts = project.root / ".grandirenhlm" / "import" / show
+    parts = project.cache_dir / "import" / show
     # Every record is in one folder: resolved once, not once per record (two realpaths each).
     shown = Path(display_path(project.episodes_dir / show))
     done: dict[int, _Ready | GrandirError] = {}

@@ -262,9 +262,8 @@ class LocalBackend:
     options = ()
 
     def open(self, project, target) -> LocalStorage:
-        from grandirenhlm.fingerprint import CACHE_DIR
 
-        return LocalStorage(project.root / target.url, name=target.url, cache_dir=project.root / CACHE_DIR)
+        return LocalStorage(project.root / target.url, name=target.url, cache_dir=project.cache_dir)
 
     def default_base_url(self, target) -> str:
         from grandirenhlm.config import DEFAULT_LOCAL_BASE_URL
