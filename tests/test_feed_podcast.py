@@ -377,7 +377,9 @@ def test_items_with_the_same_date_are_ordered_by_number_then_guid(project: Path,
 # ---------------------------------------------------------------- RFC 5005 pages, OPML, the item cache
 
 
-def test_paged_feeds_over_the_limit(project: Path, tmp_path: Path):
+@pytest.mark.parametrize("batch", [200, 1])  # items rendered per feedgen tree (feed._BATCH)
+def test_paged_feeds_over_the_limit(project: Path, tmp_path: Path, monkeypatch, batch: int):
+    monkeypatch.setattr(feed_module, "_BATCH", batch)
     show = project / "feeds" / "grandir-en-hlm.toml"
     show.write_text("page_size = 2\n" + show.read_text(encoding="utf-8"), encoding="utf-8")
     for n in range(1, 6):
@@ -415,7 +417,8 @@ def test_opml_lists_every_show(demo_project: Path):
         assert o.get("xmlUrl").removeprefix(BASE) in artifacts
 
 
-def test_item_cache_gives_the_bytes_of_a_fresh_render(demo_project: Path):
+@pytest.mark.parametrize("batch", [200, 1])  # the items to render again in one batch, or one each
+def test_item_cache_gives_the_bytes_of_a_fresh_render(demo_project: Path, monkeypatch, batch: int):
     project = load_project(demo_project)
     catalog = load_catalog(project)
     show = catalog.shows["grandir-en-hlm"]
@@ -425,10 +428,13 @@ def test_item_cache_gives_the_bytes_of_a_fresh_render(demo_project: Path):
     from dataclasses import replace
 
     episodes[2] = replace(episodes[2], title="Titre changé & corrigé")
+    episodes[4] = replace(episodes[4], title="Autre titre")  # two items apart: not a run of the list
+    monkeypatch.setattr(feed_module, "_BATCH", batch)
     cached = feed_module.render_feed(show, episodes, BASE, "c.jpg")
+    monkeypatch.undo()
     feed_module.clear_cache()
     assert cached == feed_module.render_feed(show, episodes, BASE, "c.jpg")
-    assert b"Titre chang\xc3\xa9 &amp; corrig\xc3\xa9" in cached
+    assert b"Titre chang\xc3\xa9 &amp; corrig\xc3\xa9" in cached and b"Autre titre" in cached
 
 
 @pytest.mark.parametrize(

@@ -138,9 +138,7 @@ def build_site(
         artifacts.append(Artifact.from_bytes(layout.subscribe_page(show), Stage.PAGE, HTML, page))
         live = catalog.live_items(slug, at)
         # RFC 5005 pages; with a page cache on disk, rendered items are kept beside it for the next build
-        store = (
-            cache.folder.parent.parent / "feeds" if cache is not None and cache.folder is not None else None
-        )
+        store = project.cache_dir / "feeds" if cache is not None and cache.folder is not None else None
         announce = (project.notify.websub_hubs, bool(project.notify.podping_url))
         for feed in render_feed_pages(
             show, episodes, base_url, cover_key, live, store=store, announce=announce

@@ -341,13 +341,13 @@ def _render(
         xml = _with_stylesheet(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True), page_key)
         end = xml.rindex(_CHANNEL_END)
         first = xml.find(_ITEM_START, 0, end)
-        if not start:
+        if start == 0:
             head, tail = (xml[:end] if first < 0 else xml[:first]), xml[end:]
         if batch:
             rendered = xml[first + len(_ITEM_START) : end].split(_ITEM_START)
             for key, item in zip(reversed(batch), rendered, strict=True):
                 items[key] = _ITEM_START + item
-    fg.entry([], replace=True)
+    del fg, xml  # the last batch's objects and text, before the store is written
     _ITEM_CACHE[page_url] = (context, items)
     if store is not None and disk_changed:
         kept, new = {}, {}
@@ -361,7 +361,7 @@ def _render(
             if stamps.get(k):
                 new[stamps[k]] = items[k]
         _save_store(_store_file(store, page_url, context), kept, new, entries)
-    return head + b"".join(items[k] for k in reversed(keys)) + tail
+    return b"".join([head, *(items[k] for k in reversed(keys)), tail])  # one copy of the feed, not two
 
 
 def _with_stylesheet(xml: bytes, page_key: str) -> bytes:

@@ -4,6 +4,7 @@ Every file this program writes is written beside its target under a temporary na
 into place (`os.replace`), so a reader sees the old file or the new one, never half of one; a
 failure removes the temporary file. Records, manifests and the media store are `durable` (fsync
 before the rename: they survive a power cut); caches are not (losing one costs a recomputation).
+The caches live in the project's `CACHE_FOLDER` (`Project.cache_dir`).
 """
 
 from __future__ import annotations

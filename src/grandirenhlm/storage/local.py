@@ -262,7 +262,6 @@ class LocalBackend:
     options = ()
 
     def open(self, project, target) -> LocalStorage:
-
         return LocalStorage(project.root / target.url, name=target.url, cache_dir=project.cache_dir)
 
     def default_base_url(self, target) -> str:
