@@ -4,13 +4,16 @@ edit that keeps size and time; `ingest --force` keeps the comments people wrote 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from grandirenhlm.records import MAX_TOML_BYTES
+from grandirenhlm.errors import ConfigError
+from grandirenhlm.records import MAX_TOML_BYTES, read_toml_bytes
 from tests.support import make_mp3
 from tests.test_records_containment import cli, edit, error_lines
 
@@ -41,6 +44,33 @@ def test_toml_nested_too_deep_is_one_line(demo_project: Path, name: str, value: 
     expected = [DEEP.format(name=name)]
     assert error_lines(cli(demo_project, "check")) == expected
     assert error_lines(cli(demo_project, "build", "--output", str(demo_project.parent / "site"))) == expected
+
+
+@pytest.mark.parametrize("size", [0, 100, MAX_TOML_BYTES, MAX_TOML_BYTES + 1, 3 * MAX_TOML_BYTES])
+def test_a_file_whose_size_was_not_known_is_read_up_to_the_limit(tmp_path: Path, size: int):
+    """A file is read by the size fstat gave; one that says 0 and holds more (a pipe here; a file
+    that grew meanwhile) is read on, and still refused past 1 MiB rather than read whole."""
+    pipe = tmp_path / "tube.toml"
+    os.mkfifo(pipe)
+    data = (b"# " + b"x" * size)[:size]
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError), open(pipe, "wb") as out:  # blocks until read
+            out.write(data)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        if size <= MAX_TOML_BYTES:
+            assert read_toml_bytes(pipe) == data
+        else:
+            with pytest.raises(ConfigError, match=r"tube\.toml: more than 1048576 bytes \(1 MiB\)"):
+                read_toml_bytes(pipe)
+    finally:
+        # A reader that stopped at the bound closed the pipe: the writer's write ends in EPIPE. Should
+        # the pipe never have been opened, this open (which does not block) lets the writer's through.
+        os.close(os.open(pipe, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join()
 
 
 @pytest.mark.parametrize("name", [EPISODE, SHOW])
