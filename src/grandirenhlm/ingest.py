@@ -520,9 +520,10 @@ def _finish(
         raise _exists(record_path, record)
     stored = project.media_dir / show / f"{slug}-{info.sha256[:12]}{info.extension}"
     plan.record, plan.sha256 = record_path, info.sha256
-    with contextlib.suppress(OSError):
-        st = record_path.stat()
-        plan.record_before = (st.st_ino, st.st_mtime_ns)
+    if record is not None:  # a record to replace (`--force`): how to tell the new one from it
+        with contextlib.suppress(OSError):
+            st = record_path.stat()
+            plan.record_before = (st.st_ino, st.st_mtime_ns)
     if not stored.exists():
         plan.fresh.append(stored)
     media = EpisodeMedia.of(info, store_media(project, show, slug, info))
