@@ -233,3 +233,22 @@ def allow_anonymous_reads(client, bucket: str, moto: bool = False) -> None:
 def s3_client(endpoint: str):
     """A client from a new session: boto3's default session caches credentials across tests."""
     return boto3.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1")
+
+
+def read_table(path: Path) -> dict:
+    """A signed cache table (`cachekey.save_table`) as one dict: its header's keys and `entries`;
+    the file must carry this user's MAC."""
+    from grandirenhlm import cachekey
+
+    data = cachekey.verified(path.read_bytes())
+    assert data is not None  # written by this user's runs
+    header, *lines = data.decode("utf-8").splitlines()
+    return {**json.loads(header), "entries": dict(json.loads(line) for line in lines)}
+
+
+def table_bytes(table: dict) -> bytes:
+    """The lines of a cache table (unsigned) holding `table`, as `read_table` gives it: what a test
+    signs, or not, to forge one."""
+    header = {k: v for k, v in table.items() if k != "entries"}
+    lines = [json.dumps(header), *(json.dumps([k, v]) for k, v in table["entries"].items())]
+    return "".join(line + "\n" for line in lines).encode("utf-8")

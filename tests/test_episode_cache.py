@@ -19,6 +19,7 @@ from grandirenhlm.episodecache import _CLASSES, _DECODERS, EpisodeCache
 from grandirenhlm.errors import ValidationError
 from grandirenhlm.model import Chapter, EpisodeMedia, Live, Location, Person
 from grandirenhlm.records import TomlCache, load_episode
+from tests.support import read_table, table_bytes
 
 REPLAY = Path("episodes") / "l-emission" / "replay-2023.toml"
 PARIS = ZoneInfo("Europe/Paris")
@@ -177,7 +178,7 @@ def test_the_records_cache_keeps_every_record_when_one_is_read_again(demo_projec
     project = load_project(demo_project)
     load_catalog(project)
     records = demo_project / ".grandirenhlm" / "records.json"
-    before = set(json.loads(cachekey.verified(records.read_bytes()))["entries"])
+    before = set(read_table(records)["entries"])
     assert len(before) == 7
     record = demo_project / "episodes" / "grandir-en-hlm" / "temoignage-3.toml"
     text = record.read_text(encoding="utf-8")
@@ -185,14 +186,11 @@ def test_the_records_cache_keeps_every_record_when_one_is_read_again(demo_projec
     record.write_text(text.replace("Témoignage n° 3", "Témoignage 3"), "utf-8")
     load_catalog(project)
     assert "Témoignage 3" in records.read_text(encoding="utf-8")
-    assert set(json.loads(cachekey.verified(records.read_bytes()))["entries"]) == before
+    assert set(read_table(records)["entries"]) == before
 
 
 def _cache_table(root: Path) -> dict:
-    blob = (root / ".grandirenhlm" / "episodes.json").read_bytes()
-    data = cachekey.verified(blob)
-    assert data is not None  # written by this user's runs
-    return json.loads(data)
+    return read_table(root / ".grandirenhlm" / "episodes.json")
 
 
 def test_a_cache_not_signed_by_this_user_is_ignored(demo_project: Path) -> None:
@@ -205,7 +203,7 @@ def test_a_cache_not_signed_by_this_user_is_ignored(demo_project: Path) -> None:
     entry = table["entries"][key]
     entry[4] = entry[4].replace('"mime_type":"video/mp4"', '"mime_type":"text/html"')
     assert "text/html" in entry[4]
-    forged = json.dumps(table).encode()
+    forged = table_bytes(table)
     cache_file = demo_project / ".grandirenhlm" / "episodes.json"
     for blob in (forged, b"0" * 64 + b"\n" + forged, cachekey.sign(forged)[:-1] + b" "):
         cache_file.write_bytes(blob)
@@ -224,20 +222,23 @@ def test_a_damaged_cache_is_ignored_without_a_traceback(demo_project: Path) -> N
     entry = table["entries"][key]
     cache_file = demo_project / ".grandirenhlm" / "episodes.json"
     deep = '{"\\u0000": "Episode", "title": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    header = json.dumps({k: v for k, v in table.items() if k != "entries"}) + "\n"
     for junk in (
         "{not json",
         "[" * 100_000 + "]" * 100_000,
-        json.dumps({**table, "version": 99}),
-        json.dumps({**table, "entries": [1, 2]}),
-        json.dumps({**table, "entries": {key: {"a": 1}}}),
-        json.dumps({**table, "entries": {key: 7}}),
-        json.dumps({**table, "entries": {key: entry[:4]}}),
-        json.dumps({**table, "entries": {key: [*entry[:4], '{"title": 1, "bogus": 2}']}}),
-        json.dumps({**table, "entries": {key: [*entry[:4], "[1, 2]"]}}),
-        json.dumps({**table, "entries": {key: [*entry[:4], deep]}}),
-        json.dumps({**table, "entries": {key: [*entry[:4], entry[4].replace("0.0]", "1e20]")]}}),
+        header + "[" * 100_000 + "]" * 100_000,
+        table_bytes({**table, "version": 99}).decode(),
+        header + "1\n2\n",  # lines that are not [key, entry] pairs
+        header + json.dumps([key, entry, "third"]) + "\n",
+        table_bytes({**table, "entries": {key: {"a": 1}}}).decode(),
+        table_bytes({**table, "entries": {key: 7}}).decode(),
+        table_bytes({**table, "entries": {key: entry[:4]}}).decode(),
+        table_bytes({**table, "entries": {key: [*entry[:4], '{"title": 1, "bogus": 2}']}}).decode(),
+        table_bytes({**table, "entries": {key: [*entry[:4], "[1, 2]"]}}).decode(),
+        table_bytes({**table, "entries": {key: [*entry[:4], deep]}}).decode(),
+        table_bytes({**table, "entries": {key: [*entry[:4], entry[4].replace("0.0]", "1e20]")]}}).decode(),
         # a tag naming something else is only text: nothing is looked up, nothing runs
-        json.dumps({**table, "entries": {key: [*entry[:4], '{"\\u0000": "os.system"}']}}),
+        table_bytes({**table, "entries": {key: [*entry[:4], '{"\\u0000": "os.system"}']}}).decode(),
     ):
         cache_file.write_bytes(cachekey.sign(junk.encode()))
         assert load_catalog(project) == expected
@@ -252,8 +253,10 @@ def test_the_path_of_a_cached_media_file_is_checked_not_trusted(demo_project: Pa
     secret = demo_project.parent / "secret.mp4"
     media = demo_project / "media" / "l-emission" / "replay-2023-0a14d8cb2eae.mp4"
     secret.write_bytes(media.read_bytes())
-    text = json.dumps(_cache_table(demo_project)).replace(
-        json.dumps(str(media))[1:-1], json.dumps(str(secret))[1:-1]
+    text = (
+        table_bytes(_cache_table(demo_project))
+        .decode()
+        .replace(json.dumps(str(media))[1:-1], json.dumps(str(secret))[1:-1])
     )
     assert str(secret) in text
     cache_file.write_bytes(cachekey.sign(text.encode()))  # even signed: files are always checked

@@ -14,6 +14,7 @@ from grandirenhlm.catalog import load_catalog
 from grandirenhlm.config import load_project
 from grandirenhlm.errors import ValidationError
 from grandirenhlm.records import TomlCache, read_toml
+from tests.support import read_table, table_bytes
 
 RECORD = """\
 title = "Témoignage « n° 1 »"
@@ -146,21 +147,25 @@ def test_an_edit_keeping_size_and_time_is_seen_and_unchanged_bytes_are_not_parse
 def test_a_records_cache_not_written_by_this_user_is_ignored(demo_project: Path) -> None:
     """records.json marks records read free of control characters (the scan is then skipped): one
     committed with the project, with a marked value holding one, is not believed."""
-    import json
-
     from grandirenhlm import cachekey
 
     project = load_project(demo_project)
     load_catalog(project)
     cache_file = demo_project / ".grandirenhlm" / "records.json"
-    table = json.loads(cachekey.verified(cache_file.read_bytes()))
+    table = read_table(cache_file)
     record = demo_project / "episodes" / "grandir-en-hlm" / "temoignage-3.toml"
     entry = table["entries"][str(record)]
     assert entry[2] is True  # marked clean
     entry[1]["title"] = "Témoignage\u0007 n° 3"
-    (demo_project / ".grandirenhlm" / "episodes.json").unlink()  # so that the record is read
-    cache_file.write_text(json.dumps(table), encoding="utf-8")  # unsigned: not this user's
+    episodes_cache = demo_project / ".grandirenhlm" / "episodes.json"
+    episodes_cache.unlink()  # so that the record is read
+    cache_file.write_bytes(table_bytes(table))  # unsigned: not this user's
     catalog = load_catalog(project)  # parsed from the file itself
     assert "\u0007" not in next(
         e.title for e in catalog.episodes["grandir-en-hlm"] if e.slug == "temoignage-3"
     )
+    # the same table signed with this user's key is believed (the check above can fail)
+    episodes_cache.unlink()
+    cache_file.write_bytes(cachekey.sign(table_bytes(table)))
+    catalog = load_catalog(project)
+    assert "\u0007" in next(e.title for e in catalog.episodes["grandir-en-hlm"] if e.slug == "temoignage-3")

@@ -31,7 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from grandirenhlm import cachekey
-from grandirenhlm.files import cache_folder, write_atomic
+from grandirenhlm.files import cache_folder
 from grandirenhlm.model import Chapter, Episode, EpisodeMedia, Live, Location, Person
 
 _CLASSES: dict[str, type] = {c.__name__: c for c in (Episode, EpisodeMedia, Chapter, Person, Location, Live)}
@@ -41,7 +41,7 @@ _TAG = "\x00"  # the key of a tagged value (a key no TOML record can produce her
 class EpisodeCache:
     """`get` an episode read before from the same bytes, `put` one just read, `save` at the end."""
 
-    VERSION = 1
+    VERSION = 2  # 1 was one JSON document; 2 is a table of one line per entry (`cachekey`)
 
     def __init__(self, path: Path | None, salt: str = "") -> None:
         self.path = path
@@ -94,28 +94,19 @@ class EpisodeCache:
         """Keep the episodes of this run (a deleted record drops out); skipped if nothing changed."""
         if self.path is None or (not self.changed and self.used.keys() == self.entries.keys()):
             return
-        data = {"version": self.VERSION, "salt": self.salt, "entries": self.used}
-        # surrogateescape: a path that is not UTF-8 comes back as the same str
-        text = json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogateescape")
         with contextlib.suppress(OSError):  # a cache: the next run reads the records
-            write_atomic(self.path, cachekey.sign(text), durable=False)
+            cachekey.save_table(self.path, {"version": self.VERSION, "salt": self.salt}, self.used.items())
 
 
 def _read_entries(path: Path, version: int, salt: str) -> dict[str, list]:
     """The entries of a cache file this user's runs wrote (`cachekey`) with this code; every entry
     of the expected shape, the others dropped. Anything else (no file, damaged, foreign, another
     version) is an empty cache."""
-    try:
-        data = cachekey.verified(path.read_bytes())
-        if data is None:
-            return {}
-        table = json.loads(data.decode("utf-8", "surrogateescape"))
-    except (OSError, ValueError, RecursionError):
+    table = cachekey.load_table(path)
+    if table is None:
         return {}
-    if not isinstance(table, dict) or table.get("version") != version or table.get("salt") != salt:
-        return {}
-    entries = table.get("entries")
-    if not isinstance(entries, dict):
+    header, entries = table
+    if not isinstance(header, dict) or header.get("version") != version or header.get("salt") != salt:
         return {}
     return {
         key: entry

@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import hmac
 import html
+import io
 import re
 import struct
 from collections.abc import Sequence
@@ -34,7 +35,7 @@ from feedgen.version import version_str as feedgen_version
 from grandirenhlm import cachekey, layout
 from grandirenhlm import chapters as chaps
 from grandirenhlm.errors import ConfigError
-from grandirenhlm.files import display_path, write_atomic
+from grandirenhlm.files import atomic_path, display_path
 from grandirenhlm.model import Episode, Show
 from grandirenhlm.podcast_namespace import (
     AtomLinksExtension,
@@ -260,24 +261,26 @@ def _read_store(path: Path) -> tuple[dict[str, bytes], int]:
     return (items, entries) if pos == end else ({}, 0)
 
 
-def _entries(items: dict[str, bytes]) -> bytes:
-    parts = []
+def _write_entries(fh, items: dict[str, bytes]) -> None:
     for stamp, item in items.items():
         key = stamp.encode("utf-8")
-        parts += (_LENGTH.pack(len(key)), key, _LENGTH.pack(len(item)), item, _item_mac(key, item))
-    return b"".join(parts)
+        fh.write(_LENGTH.pack(len(key)) + key + _LENGTH.pack(len(item)) + item + _item_mac(key, item))
 
 
 def _save_store(path: Path, kept: dict[str, bytes], new: dict[str, bytes], entries: int) -> None:
     """Append the new items while the file holds few stale entries (a one-episode edit writes one
-    item, not 10,000); otherwise rewrite it with only the kept ones, atomically."""
+    item, not 10,000); otherwise rewrite it with only the kept ones, atomically, an entry at a time
+    (the whole store as one string was, with its copies, a cold build's peak)."""
     with contextlib.suppress(OSError):  # a cache: a full disk costs the next build a render
         if entries and entries + len(new) <= 2 * len(kept):
+            buffer = io.BytesIO()
+            _write_entries(buffer, new)
             with path.open("ab") as fh:
-                fh.write(_entries(new))  # one write: a reader sees all of it, or a short file it ignores
+                fh.write(buffer.getvalue())  # one write: a reader sees all of it, or a short file it ignores
             return
-        data = _STORE_MAGIC + _code_fingerprint().encode("ascii") + b"\n" + _entries(kept)
-        write_atomic(path, data, durable=False)  # never half a cache read back
+        with atomic_path(path, durable=False) as tmp, tmp.open("wb") as fh:  # never half a cache read back
+            fh.write(_STORE_MAGIC + _code_fingerprint().encode("ascii") + b"\n")
+            _write_entries(fh, kept)
 
 
 def _render(

@@ -14,7 +14,6 @@ import ast
 import contextlib
 import difflib
 import hashlib
-import json
 import os
 import re
 import stat
@@ -73,7 +72,8 @@ class TomlCache:
     and time, which an edit can keep), and a damaged cache is ignored.
     """
 
-    VERSION = 3  # 1 keyed entries by size and modification time; 2 had no "clean" mark
+    # 1 keyed entries by size and modification time; 2 had no "clean" mark; 3 was one JSON document
+    VERSION = 4
     _TAG = "\x00toml"
 
     def __init__(self, path: Path | None) -> None:
@@ -88,14 +88,24 @@ class TomlCache:
         if self._entries is None:
             self._entries = {}
             if self.path is not None:
+                # this user's runs wrote it (`cachekey`): its "clean" marks skip a check
                 try:
-                    # this user's runs wrote it (`cachekey`): its "clean" marks skip a check
-                    raw = cachekey.verified(self.path.read_bytes())
-                    data = json.loads(raw, object_hook=self._decode) if raw is not None else None
-                    if isinstance(data, dict) and data.get("version") == self.VERSION:
-                        self._entries = data["entries"]
-                except (OSError, ValueError, KeyError, TypeError, RecursionError):
-                    self._entries = {}
+                    table = cachekey.load_table(self.path, object_hook=self._decode)
+                except (ValueError, KeyError, TypeError):  # a damaged date tag
+                    table = None
+                if (
+                    table is not None
+                    and isinstance(table[0], dict)
+                    and table[0].get("version") == self.VERSION
+                ):
+                    self._entries = {  # [sha256, parsed, clean]; a damaged entry is read again
+                        key: hit
+                        for key, hit in table[1].items()
+                        if isinstance(hit, list)
+                        and len(hit) == 3
+                        and isinstance(hit[0], str)
+                        and isinstance(hit[1], dict)
+                    }
         return self._entries
 
     @classmethod
@@ -141,11 +151,8 @@ class TomlCache:
         used = self.used | {k: self._entries[k] for k in self.kept - self.used.keys() if k in self._entries}
         if not self.changed and used.keys() == self._entries.keys():
             return
-        data = json.dumps(
-            {"version": self.VERSION, "entries": used}, default=self._encode, ensure_ascii=False
-        )
         with contextlib.suppress(OSError):  # a read-only project still builds, only slower
-            write_atomic(self.path, cachekey.sign(data.encode("utf-8", "surrogateescape")), durable=False)
+            cachekey.save_table(self.path, {"version": self.VERSION}, used.items(), default=self._encode)
 
     @classmethod
     def _encode(cls, value: Any) -> dict[str, str]:
