@@ -15,6 +15,11 @@ serves, against a plain urllib loop fetching the same files at the same concurre
    - `import`: `grandirenhlm --project P import FEED --show bench --jobs J -q` into a new project:
      every page read and parsed, the cover fetched and checked, every enclosure downloaded
      (resumable, bounded), probed (mutagen, sha256), moved into the media store, one record written.
+   - `floor: bare libraries`: the least an import must do, with the same libraries and no checks, in
+     the same thread pool: urllib fetching the feed and every enclosure (hashed with sha256 as it
+     arrives), lxml parsing the feed, mutagen reading each file, the file renamed into a media
+     folder, one record per item written with tomli-w. Not a target: it shows how much of the gap
+     to the urllib loop is the required work itself, and how much is the tool.
    - `CLI start-up`: `grandirenhlm --version` in a fresh process, the fixed cost inside the import row.
    - with `--also NAME=SRC` (repeatable), the same import with SRC first on PYTHONPATH (another
      checkout's `src`, e.g. main's), in the same rounds: a change and its base measured together.
@@ -64,6 +69,37 @@ def get(pair):
             fh.write(chunk)
 with ThreadPoolExecutor(jobs) as pool:
     list(pool.map(get, enumerate(urls)))
+"""
+
+FLOOR = """
+import hashlib, os, sys, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+import mutagen, tomli_w
+from lxml import etree
+urls, out, jobs = sys.argv[1].split(), Path(sys.argv[2]), int(sys.argv[3])
+(out / "media").mkdir(parents=True)
+(out / "records").mkdir()
+with urllib.request.urlopen(urls[0], timeout=30) as response:
+    items = etree.fromstring(response.read()).findall("channel/item")
+by_url = {item.find("enclosure").get("url"): item for item in items}
+def get(url):
+    item, part = by_url[url], out / (url.rsplit("/", 1)[-1] + ".part")
+    digest = hashlib.sha256()
+    with urllib.request.urlopen(url, timeout=30) as response, open(part, "wb") as fh:
+        while chunk := response.read(256 * 1024):
+            fh.write(chunk)
+            digest.update(chunk)
+    info = mutagen.File(part).info
+    target = out / "media" / f"{part.stem}-{digest.hexdigest()[:12]}.mp3"
+    os.replace(part, target)
+    record = {"guid": item.findtext("guid"), "title": item.findtext("title"),
+              "date": item.findtext("pubDate"), "description": item.findtext("description"),
+              "media": {"file": target.name, "sha256": digest.hexdigest(), "size": target.stat().st_size,
+                        "duration": info.length, "bitrate": info.bitrate}}
+    (out / "records" / f"{part.stem}.toml").write_text(tomli_w.dumps(record), encoding="utf-8")
+with ThreadPoolExecutor(jobs) as pool:
+    list(pool.map(get, urls[1:]))
 """
 
 
@@ -156,7 +192,7 @@ def main() -> int:
         total = sum(p.stat().st_size for p in (corpus / "media").iterdir())
         load_before = os.getloadavg()
         others = dict(item.split("=", 1) for item in options.also)
-        times: dict[str, list[float]] = {"ref": [], "import": [], "startup": []}
+        times: dict[str, list[float]] = {"ref": [], "import": [], "startup": [], "floor": []}
         times.update({name: [] for name in others})
         problems = []
         for r in range(1, options.rounds + 1):
@@ -172,6 +208,13 @@ def main() -> int:
             times["import"].append(timed(command))
             log(f"round {r}: import {times['import'][-1]:.2f} s")
             times["startup"].append(timed([sys.executable, "-m", "grandirenhlm", "--version"]))
+            floor = work / f"floor-{r}"
+            times["floor"].append(
+                timed([sys.executable, "-c", FLOOR, " ".join(urls), str(floor), str(options.jobs)])
+            )
+            log(f"round {r}: floor {times['floor'][-1]:.2f} s")
+            if len(list((floor / "records").iterdir())) != options.items:
+                problems.append(f"round {r}: the floor loop wrote the wrong number of records")
             problems.extend(_count_records(project, options.items, f"round {r}"))
             for name, src in others.items():
                 other = work / f"project-{name}-{r}"
@@ -187,12 +230,17 @@ def main() -> int:
         server.wait()
     ref, imp = statistics.median(times["ref"]), statistics.median(times["import"])
     startup = statistics.median(times["startup"])
+    floor = statistics.median(times["floor"])
     ratio = imp / ref
     print(f"{options.items} items, {total / 2**20:.1f} MiB of media, {options.jobs} at once, "
           f"{options.rounds} interleaved rounds, medians")  # fmt: skip
     print(f"| row | seconds | ratio |\n|---|---|---|\n| ref: urllib loop | {ref:.2f} | 1.00 |")
     print(f"| import | {imp:.2f} | {ratio:.2f} (target <= 1.5) |")
     print(f"| of which: CLI start-up (grandirenhlm --version) | {startup:.2f} | |")
+    print(
+        f"| floor: bare libraries (urllib, lxml, mutagen, sha256, tomli-w) | {floor:.2f} | {floor / ref:.2f} |"
+    )
+    print(f"| import against the floor | | {imp / floor:.2f} |")
     print(f"| import without start-up | {imp - startup:.2f} | {(imp - startup) / ref:.2f} |")
     for name in others:
         other = statistics.median(times[name])
