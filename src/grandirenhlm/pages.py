@@ -923,8 +923,17 @@ def render_oembed(
 
 def _without_notes(episode: Episode) -> Episode:
     """The episode as its player page and oEmbed JSON see it: they do not show its notes, so a
-    corrected description re-renders neither."""
-    return replace(episode, description="")
+    corrected description re-renders neither. The same object for both (made one after the other),
+    so that the page cache spells it once (`PageCache._repr`)."""
+    global _WITHOUT_NOTES
+    original, copy = _WITHOUT_NOTES  # one read of the pair: safe from any thread
+    if original is not episode:
+        copy = replace(episode, description="")
+        _WITHOUT_NOTES = (episode, copy)
+    return copy
+
+
+_WITHOUT_NOTES: tuple = (None, None)  # the last episode asked for, and its copy without notes
 
 
 OEMBED_TYPE = CONTENT_TYPES[".json"]  # oEmbed answers are application/json
