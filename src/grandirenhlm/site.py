@@ -368,7 +368,12 @@ def _render(project, base_url, at, catalog, cache, folders=True, stored=False):
 
     catalog = catalog or load_catalog(project)
     pages = PageCache.for_project(project, base_url, stored=stored) if cache else None
-    return build_site(project, catalog, base_url, at or now(), cache=pages, folders=folders), pages
+    artifacts = build_site(project, catalog, base_url, at or now(), cache=pages, folders=folders)
+    if stored:  # nor the feed's items, kept in the item store on disk (a whole feed's size besides)
+        from grandirenhlm import feed
+
+        feed.clear_cache()
+    return artifacts, pages
 
 
 @dataclass(frozen=True)
