@@ -39,6 +39,7 @@ import bench_feed  # noqa: E402  # a sibling script, not a package
 
 from grandirenhlm import layout  # noqa: E402
 from grandirenhlm.config import Project  # noqa: E402
+from grandirenhlm.files import cache_folder  # noqa: E402
 from grandirenhlm.images import CoverSet, Rendition  # noqa: E402
 from grandirenhlm.model import Chapter, Episode, Owner, Show  # noqa: E402
 from grandirenhlm.pages import (  # noqa: E402
@@ -155,7 +156,7 @@ def run(n: int, repeat: int, workdir: Path) -> dict:
     mem_s, mem_pages = best_of(repeat, warm_memory, lambda: ours(changed, state["cache"]))
     mem_rendered = sorted(state["cache"].rendered_keys)
 
-    folder = workdir / ".grandirenhlm" / "pages"
+    folder = cache_folder(workdir) / "pages"
 
     def warm_disk() -> None:  # the previous build wrote the cache; this is a new process's cache
         shutil.rmtree(folder, ignore_errors=True)

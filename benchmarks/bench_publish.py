@@ -38,6 +38,8 @@ from bench_pipeline import (  # a sibling script, not a package
     make_project,
 )
 
+from grandirenhlm.files import CACHE_FOLDER, cache_folder
+
 MIB = 1024 * 1024
 GOALS = {"first": 1.2, "noop": 0.05}  # issue 6: within 1.2x of the loop; a no-op under 5 %
 
@@ -130,7 +132,7 @@ def child_boto3(ctx: dict, prefix: str) -> dict:
     """The reference: a boto3 client and a pool of the same concurrency calling `upload_file` for
     every file of the same site (written to a folder beforehand), with a Content-Type each."""
     root = Path(ctx["site"])
-    files = sorted(p for p in root.rglob("*") if p.is_file() and ".grandirenhlm" not in p.parts)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and CACHE_FOLDER not in p.parts)
     concurrency = _target(ctx, prefix).option("max_concurrency", 8)  # the S3 backend's default
     started = time.perf_counter()
     sizes = boto3_upload_loop(ctx["endpoint"], ctx["bucket"], root, files, prefix, concurrency)
@@ -148,7 +150,7 @@ def in_child(function, *args) -> dict:
 def forget_build_caches(project: Path) -> None:
     """Everything a build keeps for the next one (pages, feed items, cover renditions, parsed
     records); only the ingest cache stays, since ingest is not part of the publish."""
-    state = project / ".grandirenhlm"
+    state = cache_folder(project)
     for name in ("pages", "feeds", "covers"):
         shutil.rmtree(state / name, ignore_errors=True)
     (state / "records.json").unlink(missing_ok=True)

@@ -34,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from grandirenhlm.files import cache_folder
+
 HERE = Path(__file__).resolve().parent
 SHOW = "bench"
 
@@ -175,7 +177,7 @@ def bench(project: Path, rounds: int) -> dict[str, list[tuple[float, float]]]:
         rows.setdefault(name, []).append(timed(args, project))
 
     def cold() -> None:
-        shutil.rmtree(project / ".grandirenhlm", ignore_errors=True)
+        shutil.rmtree(cache_folder(project), ignore_errors=True)
         shutil.rmtree(project / "out", ignore_errors=True)
 
     def edit() -> None:
