@@ -106,3 +106,49 @@ def test_a_signed_table_comes_back_whole_or_not_at_all(tmp_path: Path) -> None:
         assert cachekey.load_table(path) is None, lines
     path.write_bytes(cachekey.sign(b'{"version": 1}\n["k", 1]\n["k", 2]\n'))
     assert cachekey.load_table(path) == ({"version": 1}, {"k": 2})  # a later line replaces
+
+
+def test_forged_cover_renditions_are_not_published(demo_project: Path, tmp_path: Path) -> None:
+    """Cover renditions are published as the cache holds them: one committed with the project
+    (an image under a real rendition's name) is made again from the cover instead."""
+    first = build(demo_project)
+    covers = sorted((demo_project / ".grandirenhlm" / "covers").iterdir())
+    assert covers
+    for cached in covers:
+        cached.write_bytes(FORGED)
+    (demo_project / "out").rename(tmp_path / "first-out")
+    assert build(demo_project) == first
+    # this user's own renditions are used (the check above can fail): one signed forged file is published
+    from grandirenhlm import cachekey
+
+    covers[0].write_bytes(cachekey.sign(FORGED))
+    (demo_project / "out").rename(tmp_path / "second-out")
+    assert FORGED in build(demo_project).values()
+
+
+def test_a_forged_encode_is_not_published(project: Path, tmp_path: Path) -> None:
+    """An encode is tagged and published as the cache holds it: an audio file committed under
+    the name of a master's encode is not used; the master is encoded again."""
+    from grandirenhlm import cachekey
+    from tests.support import make_wav
+
+    def ingest(master: Path, title: str) -> set[Path]:
+        before = set((project / ".grandirenhlm" / "encoded").glob("*.mp3"))
+        result = run_cli(project, "ingest", "--show", "grandir-en-hlm", "-q", "--title", title, str(master))
+        assert result.exit_code == 0, result.output
+        return set((project / ".grandirenhlm" / "encoded").glob("*.mp3")) - before
+
+    (other,) = ingest(make_wav(tmp_path / "autre.wav", 2.0), "Autre")
+    forged = other.read_bytes()  # real MP3 audio, of another master
+    master = make_wav(tmp_path / "m.wav", 1.0)
+    (encoded,) = ingest(master, "Un")
+    genuine = encoded.read_bytes()
+    assert forged != genuine
+    encoded.write_bytes(forged)
+    ingest(master, "Deux")
+    assert encoded.read_bytes() == genuine  # made again from the master
+    # a signed one is used (so the refusal above can fail)
+    encoded.write_bytes(forged)
+    cachekey.sign_file(encoded)
+    ingest(master, "Trois")
+    assert encoded.read_bytes() == forged

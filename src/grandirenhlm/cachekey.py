@@ -26,7 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from grandirenhlm.files import atomic_path
+from grandirenhlm.files import atomic_path, sha256_file, write_atomic
 
 _KEY_BYTES = 32
 
@@ -140,3 +140,26 @@ def load_table(
     except (OSError, ValueError, RecursionError):
         return None
     return header, entries
+
+
+def _file_message(path: Path) -> bytes:
+    return b"file\0" + os.fsencode(path.name) + b"\0" + sha256_file(path).encode("ascii")
+
+
+def sign_file(path: Path) -> None:
+    """Keep beside a cached file too large to hold in memory (an encode) this user's MAC of its
+    name and content, in `<name>.mac`: `file_is_signed` then tells it from a file dropped there."""
+    write_atomic(
+        path.with_name(path.name + ".mac"), mac(_file_message(path)).hex().encode("ascii"), durable=False
+    )
+
+
+def file_is_signed(path: Path) -> bool:
+    """Whether `path` is the very file `sign_file` signed with this user's key (its content hashed
+    again: a file replaced since, or one committed with the project, is not)."""
+    try:
+        tag = path.with_name(path.name + ".mac").read_bytes()
+        expected = mac(_file_message(path)).hex().encode("ascii")
+    except OSError:
+        return False
+    return hmac.compare_digest(tag, expected)

@@ -5,7 +5,9 @@ The steps, in this order so that the stored name is the hash of what is publishe
 encode (cached: same master + same settings = no re-encode) -> copy -> tag -> hash -> rename.
 
 - The encode cache is `.grandirenhlm/encoded/<master sha256>-<settings>.<ext>` (untagged audio):
-  editing a title re-tags a copy in a moment instead of re-encoding the master.
+  editing a title re-tags a copy in a moment instead of re-encoding the master. Each encode has
+  this user's MAC of its content beside it (`<name>.mac`, `cachekey.sign_file`): an encode
+  committed with the project is not published in place of the master's.
 - Every file is written to a temporary name beside its target and renamed when complete; any
   failure, Ctrl-C included, removes the temporary file: nothing partial reaches the media store.
 - MP3 is CBR with a Xing/Info header (exact durations in every app); ffmpeg's bitexact flags make
@@ -14,6 +16,7 @@ encode (cached: same master + same settings = no re-encode) -> copy -> tag -> ha
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -29,6 +32,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
+from grandirenhlm import cachekey
 from grandirenhlm.errors import GrandirError, MediaError
 from grandirenhlm.ffmpeg import CANCEL, EncodeInterrupted, run_ffmpeg
 from grandirenhlm.files import cache_folder, display_path, move_into_place, sha256_file, temporary_beside
@@ -164,7 +168,7 @@ def ffmpeg_encode_args(source: Path, target: Path, r: Resolved, audio_filter: st
 def encode_cached(master: Master, r: Resolved, cache_root: Path, on_progress: Progress | None = None) -> Path:
     """The untagged encode of `master` with settings `r`, from the cache or made now."""
     cached = cache_folder(cache_root) / "encoded" / f"{master.sha256[:32]}-{r.key()}{r.extension}"
-    if cached.is_file() and cached.stat().st_size > 0:
+    if _kept(cached):
         return cached
     name = display_path(master.path)
     audio_filter = None
@@ -186,14 +190,14 @@ def encode_cached(master: Master, r: Resolved, cache_root: Path, on_progress: Pr
             output=display_path(cached.parent),
             on_progress=on_progress,
         )
-        move_into_place(tmp, cached, durable=False)  # a cache
+        _keep(tmp, cached)
     return cached
 
 
 def extract_audio_cached(video: Master, cache_root: Path, on_progress: Progress | None = None) -> Path:
     """The audio track of an MP4 with AAC audio, copied bit-exact (no re-encoding) into an M4A."""
     cached = cache_folder(cache_root) / "encoded" / f"{video.sha256[:32]}-aac-copy{AUDIO_M4A.suffix}"
-    if cached.is_file() and cached.stat().st_size > 0:
+    if _kept(cached):
         return cached
     name = display_path(video.path)
     with temporary_beside(cached, suffix=f".tmp{cached.suffix}") as tmp:
@@ -201,8 +205,20 @@ def extract_audio_cached(video: Master, cache_root: Path, on_progress: Progress 
         args += ["-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact", "-flags", "+bitexact"]
         args += ["-movflags", "+faststart", "-f", "ipod", str(tmp)]
         run_ffmpeg(args, name=name, output=display_path(cached.parent), on_progress=on_progress)
-        move_into_place(tmp, cached, durable=False)  # a cache
+        _keep(tmp, cached)
     return cached
+
+
+def _kept(cached: Path) -> bool:
+    """Whether the encode cache holds `cached`, made by this user's runs: an encode is published
+    as it is (tagged), so one committed with the project (`git add -f`) must not stand for it."""
+    return cached.is_file() and cached.stat().st_size > 0 and cachekey.file_is_signed(cached)
+
+
+def _keep(tmp: Path, cached: Path) -> None:
+    move_into_place(tmp, cached, durable=False)  # a cache
+    with contextlib.suppress(OSError):  # unsigned, it is only made again next time
+        cachekey.sign_file(cached)
 
 
 def store_derived(encoded: Path, folder: Path, stem: str, tags: TagData | None) -> Path:

@@ -20,6 +20,7 @@ from typing import IO
 import PIL
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from grandirenhlm import cachekey
 from grandirenhlm.errors import ConfigError, GrandirError
 from grandirenhlm.files import display_path, write_atomic
 
@@ -153,7 +154,8 @@ def resize_cover(path: Path, original_key: str, cache: Path | None = None) -> Co
     if cache is not None:
         with contextlib.suppress(OSError):  # a cache: a full disk costs the next build a resize
             for r in cover.renditions:
-                write_atomic(cache / _cache_name(r.key), r.data, durable=False)  # never half an image
+                # signed (`cachekey`): a rendition committed with the project is not published
+                write_atomic(cache / _cache_name(r.key), cachekey.sign(r.data), durable=False)
     return cover
 
 
@@ -178,21 +180,27 @@ def _cached_renditions(path: Path, original_key: str, cache: Path) -> CoverSet |
         h = round(height * w / width)
         for content_type, extension, _ in FORMATS:
             key = f"{stem}-{w}.{extension}"
-            try:
-                data = (cache / _cache_name(key)).read_bytes()
-            except OSError:
+            data = _cached(cache / _cache_name(key))
+            if data is None:
                 return None
             renditions.append(Rendition(key, w, h, content_type, data))
     for size in ICONS:
         if size > min(width, height):
             break
         key = _icon_key(stem, size)
-        try:
-            data = (cache / _cache_name(key)).read_bytes()
-        except OSError:
+        data = _cached(cache / _cache_name(key))
+        if data is None:
             return None
         renditions.append(Rendition(key, size, size, ICON_TYPE, data))
     return CoverSet(original_key, width, height, tuple(renditions))
+
+
+def _cached(file: Path) -> bytes | None:
+    """A rendition the cache holds, if this user's runs wrote it."""
+    try:
+        return cachekey.verified(file.read_bytes())
+    except OSError:
+        return None
 
 
 def _icon_key(stem: str, size: int) -> str:
