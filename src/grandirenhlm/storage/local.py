@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,12 +58,19 @@ class LocalStorage:
             return Manifest()
         manifest = Manifest.parse(path.read_bytes(), self.name)
         # Trust the manifest only for files still there with their size: someone may have
-        # deleted part of the folder by hand.
-        manifest.objects = {
-            key: entry
-            for key, entry in manifest.objects.items()
-            if (p := self.root / key).is_file() and p.stat().st_size == entry.get("size")
-        }
+        # deleted part of the folder by hand. One stat per file, of a joined string (40,000 of
+        # them after a one-record edit at 10,000 episodes: two stats and a Path each were a tenth
+        # of that build).
+        root = os.path.join(self.root, "")
+        kept = {}
+        for key, entry in manifest.objects.items():
+            try:
+                info = os.stat(root + key)
+            except (OSError, ValueError):  # ValueError: a NUL in a key of a damaged manifest
+                continue
+            if stat.S_ISREG(info.st_mode) and info.st_size == entry.get("size"):
+                kept[key] = entry
+        manifest.objects = kept
         return manifest
 
     def existing(self, artifacts: Sequence[Artifact]) -> dict[str, dict]:
