@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import quote, urlsplit
 
 import jinja2
@@ -329,7 +330,7 @@ class PageCache:
             if self._last_episode is None or self._last_episode[0] is not value:
                 self._last_episode = (value, repr(value))
             return self._last_episode[1]
-        if not isinstance(value, Project | Show):
+        if not isinstance(value, Project | Show | _CoverId):
             return repr(value)
         hit = self._reprs.get(id(value))
         if hit is None or hit[0] is not value:
@@ -454,8 +455,36 @@ def _file_stamp(path: Path | None) -> tuple | None:
     return (str(path), st.st_size, st.st_mtime_ns)
 
 
-def _cover_id(cover: CoverSet) -> tuple:
-    return (cover.original, cover.width, cover.height, tuple(r.key for r in cover.renditions))
+class _CoverId(tuple):
+    """What a page's cache key holds of its cover; spelled like a tuple, made once per cover, so
+    that `PageCache._repr` spells it once per build, as the show's."""
+
+    __slots__ = ()
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _last_one(make: Callable[[T], R]) -> Callable[[T], R]:
+    """`make`, remembering its answer for the last argument (by identity): the pages of a build ask
+    about the same cover, and the same episode two or three times in a row. Safe from any thread
+    (the pair is read and replaced whole)."""
+    last: list[tuple] = [(None, None)]
+
+    def remembered(value: T) -> R:
+        known, made = last[0]
+        if known is not value:
+            made = make(value)
+            last[0] = (value, made)
+        return made
+
+    return remembered
+
+
+@_last_one
+def _cover_id(cover: CoverSet) -> _CoverId:
+    return _CoverId((cover.original, cover.width, cover.height, tuple(r.key for r in cover.renditions)))
 
 
 def _neighbour_id(episode: Episode | None) -> tuple | None:
@@ -921,19 +950,12 @@ def render_oembed(
     return _cached(cache, key, inputs, make)
 
 
+@_last_one
 def _without_notes(episode: Episode) -> Episode:
     """The episode as its player page and oEmbed JSON see it: they do not show its notes, so a
     corrected description re-renders neither. The same object for both (made one after the other),
     so that the page cache spells it once (`PageCache._repr`)."""
-    global _WITHOUT_NOTES
-    original, copy = _WITHOUT_NOTES  # one read of the pair: safe from any thread
-    if original is not episode:
-        copy = replace(episode, description="")
-        _WITHOUT_NOTES = (episode, copy)
-    return copy
-
-
-_WITHOUT_NOTES: tuple = (None, None)  # the last episode asked for, and its copy without notes
+    return replace(episode, description="")
 
 
 OEMBED_TYPE = CONTENT_TYPES[".json"]  # oEmbed answers are application/json
