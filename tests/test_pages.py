@@ -465,9 +465,12 @@ def test_resized_covers_are_kept_and_reused(tmp_path: Path):
     kept = sorted(p.name for p in tmp_path.iterdir())
     assert len(kept) == 8 and all("cover-0123456789ab-" in name for name in kept), kept
     assert resize_cover(cover, "show/cover-0123456789ab.jpg", tmp_path) == first
-    # The second call read the kept files (a marked one comes back as it is), not the cover.
+    # The second call read the kept files (a marked one, signed as this user's runs sign them,
+    # comes back as it is), not the cover. (An unsigned one is not used: test_cache_trust.py.)
+    from grandirenhlm import cachekey
+
     marked = next(p for p in tmp_path.iterdir() if p.name.endswith("-300.jpg"))
-    marked.write_bytes(b"kept")
+    marked.write_bytes(cachekey.sign(b"kept"))
     again = resize_cover(cover, "show/cover-0123456789ab.jpg", tmp_path)
     assert again.nearest(300).data == b"kept"
     assert resize_cover(cover, "show/cover-0123456789ab.jpg") == first  # no cache: resized afresh
