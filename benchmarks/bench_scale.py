@@ -34,8 +34,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from grandirenhlm.files import cache_folder
-
 HERE = Path(__file__).resolve().parent
 SHOW = "bench"
 
@@ -177,6 +175,8 @@ def bench(project: Path, rounds: int) -> dict[str, list[tuple[float, float]]]:
         rows.setdefault(name, []).append(timed(args, project))
 
     def cold() -> None:
+        from grandirenhlm.files import cache_folder  # here: the reference children import no grandirenhlm
+
         shutil.rmtree(cache_folder(project), ignore_errors=True)
         shutil.rmtree(project / "out", ignore_errors=True)
 

@@ -121,9 +121,50 @@ def test_forged_cover_renditions_are_not_published(demo_project: Path, tmp_path:
     # this user's own renditions are used (the check above can fail): one signed forged file is published
     from grandirenhlm import cachekey
 
-    covers[0].write_bytes(cachekey.sign(FORGED))
+    # a rendition signed for another name (the same image under a larger size's name) is not used
+    genuine = [cachekey.read_named(p, 2**26) for p in covers]
+    assert all(genuine)
+    covers[0].write_bytes(cachekey.sign_named(covers[1].name, FORGED))
     (demo_project / "out").rename(tmp_path / "second-out")
+    assert build(demo_project) == first
+    # nor a link, even to a signed file (a link committed with the project may point anywhere)
+    outside = tmp_path / "outside"
+    outside.write_bytes(cachekey.sign_named(covers[0].name, FORGED))
+    covers[0].unlink()
+    covers[0].symlink_to(outside)
+    (demo_project / "out").rename(tmp_path / "third-out")
+    assert build(demo_project) == first
+    # this user's own renditions are used (so the refusals above can fail)
+    covers[0].unlink()
+    covers[0].write_bytes(cachekey.sign_named(covers[0].name, FORGED))
+    (demo_project / "out").rename(tmp_path / "fourth-out")
     assert FORGED in build(demo_project).values()
+
+
+def test_a_mac_that_is_a_link_or_endless_costs_nothing(tmp_path: Path) -> None:
+    """A `.mac` beside an encode committed as a link to /dev/zero (or to anything) is not read."""
+    from grandirenhlm import cachekey
+
+    encode = tmp_path / "e.mp3"
+    encode.write_bytes(b"audio")
+    cachekey.sign_file(encode)
+    assert cachekey.file_is_signed(encode)
+    tag = tmp_path / "e.mp3.mac"
+    good = tag.read_bytes()
+    for target in (Path("/dev/zero"), tmp_path / "copy.mac"):
+        (tmp_path / "copy.mac").write_bytes(good)
+        tag.unlink()
+        tag.symlink_to(target)
+        assert not cachekey.file_is_signed(encode)  # returns at once: a link is not followed
+    tag.unlink()
+    tag.write_bytes(good + b"0" * 10_000_000)
+    assert not cachekey.file_is_signed(encode)
+    # signed under another name: refused
+    other = tmp_path / "other.mp3"
+    other.write_bytes(b"audio")
+    tag.write_bytes(good)
+    (tmp_path / "other.mp3.mac").write_bytes(good)
+    assert cachekey.file_is_signed(encode) and not cachekey.file_is_signed(other)
 
 
 def test_a_forged_encode_is_not_published(project: Path, tmp_path: Path) -> None:
@@ -152,3 +193,12 @@ def test_a_forged_encode_is_not_published(project: Path, tmp_path: Path) -> None
     cachekey.sign_file(encoded)
     ingest(master, "Trois")
     assert encoded.read_bytes() == forged
+
+    # what was published: the master's audio (1 s) for "Un" and "Deux", the signed stand-in (2 s)
+    from mutagen.mp3 import MP3
+
+    def seconds(slug: str) -> float:
+        (stored,) = (project / "media" / "grandir-en-hlm").glob(f"{slug}-*.mp3")
+        return MP3(stored).info.length
+
+    assert round(seconds("un")) == round(seconds("deux")) == 1 and round(seconds("trois")) == 2

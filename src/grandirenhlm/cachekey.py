@@ -21,6 +21,7 @@ import hmac
 import json
 import os
 import secrets
+import stat
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
@@ -142,24 +143,71 @@ def load_table(
     return header, entries
 
 
-def _file_message(path: Path) -> bytes:
-    return b"file\0" + os.fsencode(path.name) + b"\0" + sha256_file(path).encode("ascii")
-
-
-def sign_file(path: Path) -> None:
-    """Keep beside a cached file too large to hold in memory (an encode) this user's MAC of its
-    name and content, in `<name>.mac`: `file_is_signed` then tells it from a file dropped there."""
-    write_atomic(
-        path.with_name(path.name + ".mac"), mac(_file_message(path)).hex().encode("ascii"), durable=False
+def read_regular(path: Path, limit: int) -> bytes | None:
+    """The bytes of `path` if it is a regular file, not a link, of at most `limit` bytes; else
+    None. A cache folder may come from someone else: a link there to /dev/zero or to a huge file
+    must cost nothing."""
+    flags = (
+        os.O_RDONLY
+        | getattr(os, "O_NOFOLLOW", 0)
+        | getattr(os, "O_NONBLOCK", 0)
+        | getattr(os, "O_CLOEXEC", 0)
     )
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        data = fh.read(limit + 1)
+    return data if len(data) <= limit else None
+
+
+def _named(name: str, data: bytes) -> bytes:
+    return b"named\0" + os.fsencode(name) + b"\0" + data
+
+
+def sign_named(name: str, data: bytes) -> bytes:
+    """`data` signed for the file `name` it is kept in (`sign`, the name under the MAC too): the
+    same bytes moved under another name are not believed."""
+    return mac(_named(name, data)).hex().encode("ascii") + b"\n" + data
+
+
+def read_named(path: Path, limit: int) -> bytes | None:
+    """The data of a file written with `sign_named` under its name by this user's runs, or None
+    (no file, a link, larger than `limit`, another MAC or another name)."""
+    blob = read_regular(path, limit + len(_BLANK_TAG))
+    if blob is None or blob[64:65] != b"\n":
+        return None
+    data = blob[65:]
+    expected = mac(_named(path.name, data)).hex().encode("ascii")
+    return data if hmac.compare_digest(blob[:64], expected) else None
+
+
+def _file_message(name: str, content: Path) -> bytes:
+    return b"file\0" + os.fsencode(name) + b"\0" + sha256_file(content).encode("ascii")
+
+
+def sign_file(path: Path, name: str | None = None) -> None:
+    """Keep beside a cached file too large to hold in memory (an encode) this user's MAC of its
+    name and content, in `<name>.mac`: `file_is_signed` then tells it from a file dropped there.
+    `name`: the name `path` (a temporary file) is about to be renamed to, so that the MAC is
+    there before the file is."""
+    name = name or path.name
+    tag = mac(_file_message(name, path)).hex().encode("ascii")
+    write_atomic(path.with_name(name + ".mac"), tag, durable=False)
 
 
 def file_is_signed(path: Path) -> bool:
-    """Whether `path` is the very file `sign_file` signed with this user's key (its content hashed
-    again: a file replaced since, or one committed with the project, is not)."""
+    """Whether `path` is the very file `sign_file` signed with this user's key under this name (its
+    content hashed again: a file replaced since, or one committed with the project, is not)."""
+    tag = read_regular(path.with_name(path.name + ".mac"), 64)
+    if tag is None or len(tag) != 64:
+        return False
     try:
-        tag = path.with_name(path.name + ".mac").read_bytes()
-        expected = mac(_file_message(path)).hex().encode("ascii")
+        expected = mac(_file_message(path.name, path)).hex().encode("ascii")
     except OSError:
         return False
     return hmac.compare_digest(tag, expected)

@@ -216,9 +216,11 @@ def _kept(cached: Path) -> bool:
 
 
 def _keep(tmp: Path, cached: Path) -> None:
-    move_into_place(tmp, cached, durable=False)  # a cache
+    # the MAC first: an encode is never in place unsigned (a crash between the two would cost a
+    # new encode); a MAC left for other bytes fails the check
     with contextlib.suppress(OSError):  # unsigned, it is only made again next time
-        cachekey.sign_file(cached)
+        cachekey.sign_file(tmp, cached.name)
+    move_into_place(tmp, cached, durable=False)  # a cache
 
 
 def store_derived(encoded: Path, folder: Path, stem: str, tags: TagData | None) -> Path:

@@ -155,7 +155,8 @@ def resize_cover(path: Path, original_key: str, cache: Path | None = None) -> Co
         with contextlib.suppress(OSError):  # a cache: a full disk costs the next build a resize
             for r in cover.renditions:
                 # signed (`cachekey`): a rendition committed with the project is not published
-                write_atomic(cache / _cache_name(r.key), cachekey.sign(r.data), durable=False)
+                name = _cache_name(r.key)
+                write_atomic(cache / name, cachekey.sign_named(name, r.data), durable=False)
     return cover
 
 
@@ -196,11 +197,11 @@ def _cached_renditions(path: Path, original_key: str, cache: Path) -> CoverSet |
 
 
 def _cached(file: Path) -> bytes | None:
-    """A rendition the cache holds, if this user's runs wrote it."""
-    try:
-        return cachekey.verified(file.read_bytes())
-    except OSError:
-        return None
+    """A rendition the cache holds, if this user's runs wrote it under this name."""
+    return cachekey.read_named(file, MAX_RENDITION_BYTES)
+
+
+MAX_RENDITION_BYTES = 64 * 1024 * 1024  # far above a 1200 px JPEG; a file above it is made again
 
 
 def _icon_key(stem: str, size: int) -> str:
