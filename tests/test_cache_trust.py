@@ -124,19 +124,19 @@ def test_forged_cover_renditions_are_not_published(demo_project: Path, tmp_path:
     # a rendition signed for another name (the same image under a larger size's name) is not used
     genuine = [cachekey.read_named(p, 2**26) for p in covers]
     assert all(genuine)
-    covers[0].write_bytes(cachekey.sign_named(covers[1].name, FORGED))
+    covers[0].write_bytes(cachekey.sign(FORGED, name=covers[1].name))
     (demo_project / "out").rename(tmp_path / "second-out")
     assert build(demo_project) == first
     # nor a link, even to a signed file (a link committed with the project may point anywhere)
     outside = tmp_path / "outside"
-    outside.write_bytes(cachekey.sign_named(covers[0].name, FORGED))
+    outside.write_bytes(cachekey.sign(FORGED, name=covers[0].name))
     covers[0].unlink()
     covers[0].symlink_to(outside)
     (demo_project / "out").rename(tmp_path / "third-out")
     assert build(demo_project) == first
     # this user's own renditions are used (so the refusals above can fail)
     covers[0].unlink()
-    covers[0].write_bytes(cachekey.sign_named(covers[0].name, FORGED))
+    covers[0].write_bytes(cachekey.sign(FORGED, name=covers[0].name))
     (demo_project / "out").rename(tmp_path / "fourth-out")
     assert FORGED in build(demo_project).values()
 

@@ -470,7 +470,7 @@ def test_resized_covers_are_kept_and_reused(tmp_path: Path):
     from grandirenhlm import cachekey
 
     marked = next(p for p in tmp_path.iterdir() if p.name.endswith("-300.jpg"))
-    marked.write_bytes(cachekey.sign_named(marked.name, b"kept"))
+    marked.write_bytes(cachekey.sign(b"kept", name=marked.name))
     again = resize_cover(cover, "show/cover-0123456789ab.jpg", tmp_path)
     assert again.nearest(300).data == b"kept"
     assert resize_cover(cover, "show/cover-0123456789ab.jpg") == first  # no cache: resized afresh

@@ -69,17 +69,24 @@ def mac(data: bytes) -> bytes:
     return hmac.new(key(), data, hashlib.sha256).digest()
 
 
-def sign(data: bytes) -> bytes:
-    """`data` preceded by its MAC (64 hexadecimal digits and a newline)."""
-    return mac(data).hex().encode("ascii") + b"\n" + data
+def _message(data: bytes, name: str | None) -> bytes:
+    return data if name is None else b"named\0" + os.fsencode(name) + b"\0" + data
 
 
-def verified(blob: bytes) -> bytes | None:
-    """The data of a `sign`ed blob, or None when its MAC is not this user's."""
+def sign(data: bytes, name: str | None = None) -> bytes:
+    """`data` preceded by its MAC (64 hexadecimal digits and a newline). With `name`, the name of
+    the file it is kept in is under the MAC too: the same bytes moved under another name are not
+    believed (`verified` with that name)."""
+    return mac(_message(data, name)).hex().encode("ascii") + b"\n" + data
+
+
+def verified(blob: bytes, name: str | None = None) -> bytes | None:
+    """The data of a `sign`ed blob (signed with the same `name`), or None when its MAC is not this
+    user's."""
     tag, newline, data = blob[:64], blob[64:65], blob[65:]
     if newline != b"\n":
         return None
-    return data if hmac.compare_digest(tag, mac(data).hex().encode("ascii")) else None
+    return data if hmac.compare_digest(tag, mac(_message(data, name)).hex().encode("ascii")) else None
 
 
 _BLANK_TAG = b"0" * 64 + b"\n"  # where a signed table's MAC goes, written once the lines are
@@ -165,25 +172,11 @@ def read_regular(path: Path, limit: int) -> bytes | None:
     return data if len(data) <= limit else None
 
 
-def _named(name: str, data: bytes) -> bytes:
-    return b"named\0" + os.fsencode(name) + b"\0" + data
-
-
-def sign_named(name: str, data: bytes) -> bytes:
-    """`data` signed for the file `name` it is kept in (`sign`, the name under the MAC too): the
-    same bytes moved under another name are not believed."""
-    return mac(_named(name, data)).hex().encode("ascii") + b"\n" + data
-
-
 def read_named(path: Path, limit: int) -> bytes | None:
-    """The data of a file written with `sign_named` under its name by this user's runs, or None
-    (no file, a link, larger than `limit`, another MAC or another name)."""
+    """The data of a file written as `sign(data, name=path.name)` by this user's runs, or None (no
+    file, a link, larger than `limit`, another MAC or another name)."""
     blob = read_regular(path, limit + len(_BLANK_TAG))
-    if blob is None or blob[64:65] != b"\n":
-        return None
-    data = blob[65:]
-    expected = mac(_named(path.name, data)).hex().encode("ascii")
-    return data if hmac.compare_digest(blob[:64], expected) else None
+    return None if blob is None else verified(blob, path.name)
 
 
 def _file_message(name: str, content: Path) -> bytes:

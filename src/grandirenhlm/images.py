@@ -156,7 +156,7 @@ def resize_cover(path: Path, original_key: str, cache: Path | None = None) -> Co
             for r in cover.renditions:
                 # signed (`cachekey`): a rendition committed with the project is not published
                 name = _cache_name(r.key)
-                write_atomic(cache / name, cachekey.sign_named(name, r.data), durable=False)
+                write_atomic(cache / name, cachekey.sign(r.data, name=name), durable=False)
     return cover
 
 

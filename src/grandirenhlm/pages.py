@@ -309,7 +309,7 @@ class PageCache:
         self.rendered_keys: list[str] = []
         self._memory: dict[str, bytes] = {}
         self._reprs: dict[int, tuple[object, str]] = {}
-        self._last_episode: tuple[Episode, str] | None = None
+        self._episode_repr = _last_one(repr)  # an episode's pages are made one after the other
         self._used: set[str] = set()
         self._salt = _code_and_templates_fingerprint(project)
 
@@ -326,10 +326,8 @@ class PageCache:
         """repr of one input; the project and the show, the same objects for every page of a
         build, are spelled once per build instead of once per page (a third of a rebuild's time),
         and an episode once for its three pages (page, player, oEmbed)."""
-        if isinstance(value, Episode):  # its pages are made one after the other: the last one kept
-            if self._last_episode is None or self._last_episode[0] is not value:
-                self._last_episode = (value, repr(value))
-            return self._last_episode[1]
+        if isinstance(value, Episode):
+            return self._episode_repr(value)
         if not isinstance(value, Project | Show | _CoverId):
             return repr(value)
         hit = self._reprs.get(id(value))
