@@ -114,6 +114,7 @@ def ref_ingest(project: Path, out: Path) -> None:
 
 
 REFS = {"scan": ref_scan, "feed": ref_feed, "pages": ref_pages, "ingest": ref_ingest}
+REF_ROWS = {"feed": "feedgen+mutagen", "pages": "jinja2 pages", "ingest": "mutagen+sha256+copy"}
 
 
 # ---------------------------------------------------------------- running rows
@@ -168,6 +169,19 @@ def bench(project: Path, rounds: int) -> dict[str, list[tuple[float, float]]]:
     records = sorted((project / "episodes" / SHOW).glob("*.toml"))
     record = records[len(records) // 2]  # an episode in the middle: its page, its neighbours' and the feed
     scratch = project.parent / f"{project.name}-scratch"
+    refs = project.parent / f"{project.name}-refs"
+    trash = project.parent / f"{project.name}-trash"
+
+    def discard(path: Path) -> None:
+        """Out of the way, deleted after the last round. On ext4 without a journal (this machine's
+        disk), a file created within a minute or more of many being deleted is slow to make: the
+        inode allocator skips every inode freed in that time (`recently_deleted`), so a row that
+        ran after a deletion paid for it (10 to 40 s of kernel time at 10,000 episodes). Nothing is
+        deleted while rows run (`main` deletes the working folder after the last size), and every
+        row that writes a site or a store writes it into a new folder."""
+        if path.exists() or path.is_symlink():
+            trash.mkdir(exist_ok=True)
+            path.rename(trash / f"{len(list(trash.iterdir()))}-{path.name}")
 
     def add(name: str, args: list[str], before=None) -> None:
         if before:
@@ -177,8 +191,8 @@ def bench(project: Path, rounds: int) -> dict[str, list[tuple[float, float]]]:
     def cold() -> None:
         from grandirenhlm.files import cache_folder  # here: the reference children import no grandirenhlm
 
-        shutil.rmtree(cache_folder(project), ignore_errors=True)
-        shutil.rmtree(project / "out", ignore_errors=True)
+        discard(cache_folder(project))
+        discard(project / "out")
 
     def edit() -> None:
         """A real edit: the title changes (and changes back in the next round), so its page, its
@@ -193,22 +207,26 @@ def bench(project: Path, rounds: int) -> dict[str, list[tuple[float, float]]]:
         record.write_text(text.replace(title, edited, 1), encoding="utf-8")
 
     def fresh_ingest() -> None:
-        shutil.rmtree(scratch, ignore_errors=True)
+        discard(scratch)
+        scratch.mkdir()
         shutil.copytree(project / "feeds", scratch / "feeds")
         os.symlink(project / "corpus", scratch / "corpus")
+
+    def reference(name: str) -> None:
+        """A reference row writes into a new folder, as the cold build and the first ingest do."""
+        discard(refs / name)
+        add(f"ref: {REF_ROWS[name]}", ref(name, project, refs / name))
 
     for i in range(rounds):
         print(f"  round {i + 1}/{rounds}", file=sys.stderr)
         add("ref: scan+stat", ref("scan", project))
         add("build, cold", cli("build", "--output", "out"), cold)
-        add("ref: feedgen+mutagen", ref("feed", project, scratch / "ref-feed"))
-        add("ref: jinja2 pages", ref("pages", project, scratch / "ref-pages"))
+        reference("feed")
+        reference("pages")
         add("build, nothing changed", cli("build", "--output", "out"))
         add("ref: scan+stat ", ref("scan", project))
         add("build, one record edited", cli("build", "--output", "out"), edit)
-        add(
-            "publish local, first", cli("publish", "--quiet"), lambda: shutil.rmtree(project / "public", True)
-        )
+        add("publish local, first", cli("publish", "--quiet"), lambda: discard(project / "public"))
         add("publish local, nothing changed", cli("publish", "--quiet"))
         ingest = cli("ingest", "--quiet", "--show", SHOW, "corpus")
         timed(ingest, project)  # after the edit above, a first rerun takes in the changed records
@@ -217,13 +235,12 @@ def bench(project: Path, rounds: int) -> dict[str, list[tuple[float, float]]]:
         rows.setdefault("ingest, first", []).append(
             timed(cli("ingest", "--quiet", "--show", SHOW, "corpus"), scratch)
         )
-        add("ref: mutagen+sha256+copy", ref("ingest", project, scratch / "ref-ingest"))
+        reference("ingest")
     built = len(list((project / "out" / SHOW).glob("*/index.html")))
     print(f"  the site has {built} episode pages for {len(records)} records", file=sys.stderr)
     # the two scan rows are one reference measured twice per round (before and after the builds)
     rows["ref: scan+stat"] += rows.pop("ref: scan+stat ")
-    shutil.rmtree(scratch, ignore_errors=True)
-    return rows
+    return rows  # what was discarded goes with the working folder, after the last size
 
 
 def report(n: int, rows: dict[str, list[tuple[float, float]]], load: tuple[float, float]) -> dict:
