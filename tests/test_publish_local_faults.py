@@ -337,19 +337,31 @@ def test_a_site_folder_may_not_be_the_project_or_what_it_reads(demo_project: Pat
     assert sorted(p.relative_to(demo_project) for p in demo_project.rglob("*")) == before
 
 
-def test_a_build_into_a_new_folder_that_fails_leaves_nothing_and_a_rerun_is_whole(demo_project: Path):
-    """A new folder is built beside under another name and renamed into place when complete."""
+@pytest.mark.parametrize(
+    "limit, failing",
+    [
+        (40_000, "/cover-"),  # smaller than the largest cover rendition, written after the pages
+        (6_000, "/index.html"),  # smaller than an episode page, written as it is rendered
+    ],
+)
+def test_a_build_into_a_new_folder_that_fails_leaves_nothing_and_a_rerun_is_whole(
+    demo_project: Path, limit: int, failing: str
+):
+    """A new folder is built beside under another name and renamed into place when complete; its
+    pages are written there while the others render (`EarlyWriter`), by another thread, whose
+    failure stops the build the same way."""
     out = demo_project.parent / "site-neuf"
     done = subprocess.run(
         [sys.executable, "-m", "grandirenhlm", "--project", str(demo_project), "build", "--output", str(out)],
         capture_output=True,
         text=True,
-        preexec_fn=_file_size_limit(40_000),  # smaller than the largest cover rendition
+        preexec_fn=_file_size_limit(limit),
         timeout=120,
     )
     assert done.returncode == 1, done.stderr
     (line,) = done.stderr.splitlines()
-    assert line.startswith("error: ") and ": cannot write " in line and line.endswith(": File too large")
+    assert line.startswith(f"error: {out}: cannot write ") and line.endswith(": File too large"), line
+    assert failing in line
     assert not out.exists()
     assert not [p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]  # nor its stage
 
@@ -363,3 +375,14 @@ def test_a_build_into_a_new_folder_that_fails_leaves_nothing_and_a_rerun_is_whol
     assert media and all((demo_project / key).is_file() for key in media)
     # The media store's own files, linked: a new site's media cost no bytes on the disk.
     assert not [key for key in media if not os.path.samefile(out / key, demo_project / key)]
+
+
+def test_a_build_into_a_new_folder_stopped_by_a_template_error_leaves_nothing(demo_project: Path):
+    """The episode pages already handed to the writer process when a later page fails: the build
+    stops with the template's error, the writer is stopped and the staging folder removed."""
+    out = demo_project.parent / "site-neuf"
+    (demo_project / "templates" / "embed.html").write_text("{{ missing_helper() }}\n", encoding="utf-8")
+    result = run_cli(demo_project, "build", "--output", str(out))
+    assert_clean_error(result, "error: templates/embed.html: ", "'missing_helper' is undefined")
+    assert not out.exists()
+    assert not [p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]

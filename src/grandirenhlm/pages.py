@@ -304,6 +304,9 @@ class PageCache:
             if self.stored:
                 self._index = self._store.index()
         self.images: Path | None = None  # where resized covers are kept (images.resize_cover)
+        # `stored`: told (key, sha256, bytes) of each page rendered, e.g. to write it at once
+        # (`storage.local.EarlyWriter`); a page reused from the store is not
+        self.sink: Callable[[str, str, bytes], None] | None = None
         self.rendered = 0  # pages rendered by templates during this build
         self.reused = 0  # pages taken from the cache
         self.rendered_keys: list[str] = []
@@ -368,6 +371,8 @@ class PageCache:
         sha256 = hashlib.sha256(data).hexdigest()
         self._store.put(digest, sha256, data)
         self._index[digest] = (sha256, len(data))
+        if self.sink is not None:
+            self.sink(key, sha256, data)
         return Stored(self._store, digest, sha256, len(data))
 
     def _hold(self) -> None:

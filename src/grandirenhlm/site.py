@@ -360,14 +360,17 @@ def render(
     return _render(project, base_url, at, catalog, cache, folders)[0]
 
 
-def _render(project, base_url, at, catalog, cache, folders=True, stored=False):
+def _render(project, base_url, at, catalog, cache, folders=True, stored=False, sink=None):
     """`stored`: pages stay in the page cache's files (`artifact.Stored`) until they are written
-    or sent, so that memory does not grow with the site (build, publish)."""
+    or sent, so that memory does not grow with the site (build, publish); `sink` is told each page
+    rendered (`PageCache.sink`)."""
     from grandirenhlm.build import build_site
     from grandirenhlm.pages import PageCache
 
     catalog = catalog or load_catalog(project)
     pages = PageCache.for_project(project, base_url, stored=stored) if cache else None
+    if pages is not None:
+        pages.sink = sink
     artifacts = build_site(project, catalog, base_url, at or now(), cache=pages, folders=folders)
     if stored:  # nor the feed's items, kept in the item store on disk (a whole feed's size besides)
         from grandirenhlm import feed
@@ -395,7 +398,7 @@ def build(
     base = base if base.endswith("/") else base + "/"
     where = Path(os.path.abspath(project.root / folder))
     saved = fingerprint.Saved(project, ("build", str(where), base, at), now())
-    from grandirenhlm.storage.local import folder_state, write_folder
+    from grandirenhlm.storage.local import EarlyWriter, folder_state, write_folder
 
     cache_dir = project.cache_dir
     hit = saved.unchanged(output_stamp=lambda: folder_state(where, cache_dir))
@@ -405,11 +408,19 @@ def build(
     with saved.forgotten_on_failure():
         catalog = load_catalog(project)
         saved.loaded(catalog)
-        artifacts, pages = _render(project, base, at or saved.now, catalog, True, stored=True)
+        early = EarlyWriter.for_build(folder)  # a new folder: pages written as they are rendered
         try:
-            written, unchanged = write_folder(artifacts, folder, base, _shows(catalog))
-        finally:
-            pages.close()
+            artifacts, pages = _render(
+                project, base, at or saved.now, catalog, True, stored=True, sink=early and early.write
+            )
+            try:
+                written, unchanged = write_folder(artifacts, folder, base, _shows(catalog), early)
+            finally:
+                pages.close()
+        except BaseException:
+            if early is not None:
+                early.abort()
+            raise
     until = None if at else fingerprint.next_change(catalog, saved.now)
     saved.remember({"objects": len(artifacts)}, output_stamp=folder_state(where, cache_dir), until=until)
     return BuildResult(folder, written, unchanged)

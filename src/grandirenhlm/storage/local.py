@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
 import stat
+import struct
+import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -182,36 +186,166 @@ class LocalStorage:
             raise StorageError(f"{self.name}: cannot write {MANIFEST_KEY}: {exc.strerror}") from exc
 
 
+# The writer process of `EarlyWriter`: frames of (key length, data length, key, data) on stdin, each
+# written as a new file under argv[1] (folders made as needed, readable by all whatever the umask,
+# as `files.write_new`); the first failure is answered on stdout as "key NUL reason" and ends it,
+# as does the end of its input (the build is done, or was stopped and killed it).
+_WRITER = r"""
+import os, signal, struct, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the build, which then stops this
+root, inp = sys.argv[1], sys.stdin.buffer
+flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+while len(head := inp.read(8)) == 8:
+    klen, dlen = struct.unpack("!II", head)
+    key = inp.read(klen).decode("utf-8", "surrogateescape")
+    data = inp.read(dlen)
+    path = os.path.join(root, key)
+    try:
+        try:
+            fd = os.open(path, flags, 0o644)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd = os.open(path, flags, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, 0o644)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        sys.stdout.write(key + "\0" + (exc.strerror or str(exc)) + "\n")
+        sys.stdout.flush()
+        os._exit(1)
+"""
+
+
+class EarlyWriter:
+    """`build` into a folder that does not exist yet: the pages are written into its staging folder
+    as the build renders them, by a small process of its own, so that the kernel's work of making
+    tens of thousands of files and folders runs on another core beside the rendering (a thread
+    would wait for the interpreter's lock after each system call), and no page is read back from
+    the page cache to be written. `write_folder` then writes the rest (media, assets, feeds, pages
+    the cache had) and moves the whole into place; nothing is seen at the folder's name before."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        staging = folder.parent / f".{folder.name}.{os.getpid()}.partial"
+        self.storage = LocalStorage(staging, display_path(folder), staged=True)
+        self.sent: dict[str, str] = {}  # key -> sha256 of each page handed to the writer
+        self._broken = False
+        self._failure: str | None = None
+        staging.mkdir(parents=True, exist_ok=True)
+        self._process: subprocess.Popen | None = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _WRITER, str(staging)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+
+    @classmethod
+    def for_build(cls, folder: Path) -> EarlyWriter | None:
+        """A writer for a new folder; None when it exists (its files are compared, not all written)
+        or when none can be started (`write_folder` then writes every file, and names a problem)."""
+        if folder.exists():
+            return None
+        try:
+            return cls(folder)
+        except OSError:
+            return None
+
+    def write(self, key: str, sha256: str, data: bytes) -> None:
+        """Called by the build for each page it renders: handed to the writer process."""
+        self.storage._path(key)  # a key that would leave the folder is refused here
+        if self._broken or self._process is None or self._process.stdin is None:
+            return
+        name = key.encode("utf-8", "surrogateescape")
+        try:
+            self._process.stdin.write(struct.pack("!II", len(name), len(data)) + name)
+            self._process.stdin.write(data)
+        except BrokenPipeError:  # the writer stopped at a failure: `finish` says which
+            self._broken = True
+            return
+        self.sent[key] = sha256
+
+    def finish(self) -> dict[str, str]:
+        """Wait for the pages handed over; {key: sha256} of those written. A write that failed is
+        raised here, as `write_folder` would have (`StorageError` naming the file)."""
+        process, self._process = self._process, None
+        if process is not None:
+            assert process.stdin is not None and process.stdout is not None
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.close()
+            answer = process.stdout.read().decode("utf-8", "replace")
+            process.stdout.close()
+            if process.wait() != 0:
+                key, _, reason = answer.rstrip("\n").partition("\0")
+                why = reason or f"the writer process ended with status {process.returncode}"
+                self._failure = f"{self.storage.name}: cannot write {key or 'a page'}: {why}"
+        if self._failure is not None:
+            raise StorageError(self._failure)
+        return self.sent
+
+    def abort(self) -> None:
+        """After a failure: the writer stopped, the staging folder removed (a no-op once moved)."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            for stream in (process.stdin, process.stdout):
+                with contextlib.suppress(OSError):
+                    stream.close()  # type: ignore[union-attr]
+            process.wait()
+        shutil.rmtree(self.storage.root, ignore_errors=True)
+
+
 def write_folder(
-    artifacts: Sequence[Artifact], folder: Path, base_url: str, shows: dict[str, str]
+    artifacts: Sequence[Artifact],
+    folder: Path,
+    base_url: str,
+    shows: dict[str, str],
+    early: EarlyWriter | None = None,
 ) -> tuple[int, int]:
     """`build`: write the site into `folder`, only the files whose bytes changed since the last
     build or publish there (its manifest says), media first and feeds last; (written, unchanged).
-    No lock and nothing deleted: that is what `publish` adds."""
+    No lock and nothing deleted: that is what `publish` adds. `early`: a new folder whose pages
+    the build already wrote into its staging folder (`EarlyWriter`)."""
     # A folder that does not exist yet is made beside under another name and renamed into place
     # once complete: nothing half-built is ever seen there, and no file needs a temporary name.
-    staging = None if folder.exists() else folder.parent / f".{folder.name}.{os.getpid()}.partial"
-    storage = LocalStorage(staging or folder, display_path(folder), staged=staging is not None)
-    manifest = storage.read_manifest()
-    if manifest.belongs_to_another(shows):
-        raise StorageError(_another_project(display_path(folder), manifest))
-    known = manifest.objects
-    objects = dict(known)
-    todo = [
-        a
-        for a in sorted(artifacts, key=lambda a: (a.stage, a.key))
-        if known.get(a.key, {}).get("sha256") != a.sha256 or known[a.key].get("size") != a.size
-    ]
-    written: list[str] = []
-
-    def done(key: str, size: int) -> None:
-        written.append(key)
-
+    if early is not None:
+        storage, staging = early.storage, early.storage.root
+    else:
+        staging = None if folder.exists() else folder.parent / f".{folder.name}.{os.getpid()}.partial"
+        storage = LocalStorage(staging or folder, display_path(folder), staged=staging is not None)
     try:
+        ahead = early.finish() if early is not None else {}
+        manifest = storage.read_manifest() if early is None else Manifest()
+        if manifest.belongs_to_another(shows):
+            raise StorageError(_another_project(display_path(folder), manifest))
+        known = manifest.objects
+        objects = dict(known)
+        ordered = sorted(artifacts, key=lambda a: (a.stage, a.key))
+        by_key = {a.key: a for a in ordered}
+        for key, sha256 in ahead.items():
+            a = by_key.get(key)
+            if a is not None and a.sha256 == sha256:
+                objects[key] = {"sha256": a.sha256, "size": a.size, "stage": int(a.stage)}
+            else:  # not the site's object after all (pages are keyed by their artifact's key)
+                storage._path(key).unlink(missing_ok=True)
+        ahead_kept = [key for key in ahead if key in objects]
+        todo = [
+            a
+            for a in ordered
+            if a.key not in objects
+            or objects[a.key].get("sha256") != a.sha256
+            or objects[a.key].get("size") != a.size
+        ]
+        written: list[str] = list(ahead_kept)
+
+        def done(key: str, size: int) -> None:
+            written.append(key)
+
         try:
             failed = storage.put_many(todo, done)
         finally:
-            by_key = {a.key: a for a in todo}
             for key in written:
                 a = by_key[key]
                 objects[key] = {"sha256": a.sha256, "size": a.size, "stage": int(a.stage)}
@@ -231,7 +365,7 @@ def write_folder(
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         raise
-    return len(written), len(artifacts) - len(todo)
+    return len(written), len(artifacts) - len(todo) - len(ahead_kept)
 
 
 def _move_into_place(staging: Path, folder: Path) -> None:
