@@ -33,6 +33,7 @@ def test_a_cut_download_resumes_with_a_range_request(tmp_path: Path, mp3: bytes)
         ranges = [r[2] for r in host.requested("/a.mp3")]
     assert got.resumed and got.size == len(mp3)
     assert hashlib.sha256(got.path.read_bytes()).digest() == hashlib.sha256(mp3).digest()
+    assert got.sha256 == hashlib.sha256(mp3).hexdigest()  # hashed as written: the first part, then the rest
     assert ranges == [None, f"bytes={len(mp3) // 3}-"]  # the second request asked for the rest only
 
 
@@ -43,6 +44,7 @@ def test_a_small_file_cut_short_is_fetched_again_whole(tmp_path: Path, mp3: byte
         got = Fetcher(limits).download(host.url("/a.mp3"), tmp_path / "a.part", limits.media_bytes)
         ranges = [r[2] for r in host.requested("/a.mp3")]
     assert not got.resumed and got.path.read_bytes() == mp3
+    assert got.sha256 == hashlib.sha256(mp3).hexdigest()  # not the cut first attempt's bytes too
     assert ranges == [None, None]
     assert not (tmp_path / "a.part.json").exists()
 
@@ -56,6 +58,7 @@ def test_a_part_left_by_an_earlier_run_is_completed(tmp_path: Path, mp3: bytes):
         assert (tmp_path / "a.part").stat().st_size == 1000  # kept for the next run
         got = Fetcher(one_try).download(host.url("/a.mp3"), tmp_path / "a.part", one_try.media_bytes)
         assert got.resumed and got.path.read_bytes() == mp3
+        assert got.sha256 == hashlib.sha256(mp3).hexdigest()  # the earlier run's part hashed first
         assert host.requested("/a.mp3")[-1][2] == "bytes=1000-"
 
 
@@ -68,6 +71,7 @@ def test_a_changed_file_is_downloaded_whole_again(tmp_path: Path, mp3: bytes):
         host.add("/a.mp3", mp3[::-1])  # the host replaced the file: its ETag changed, If-Range fails
         got = Fetcher(one_try).download(host.url("/a.mp3"), tmp_path / "a.part", one_try.media_bytes)
     assert not got.resumed and got.path.read_bytes() == mp3[::-1]
+    assert got.sha256 == hashlib.sha256(mp3[::-1]).hexdigest()
 
 
 def test_503_is_retried_and_404_is_not(tmp_path: Path):
@@ -192,3 +196,17 @@ def test_ctrl_c_stops_the_downloads_and_keeps_what_was_done(tmp_path: Path, mp3:
     assert stderr.splitlines()[-1].startswith("error: interrupted; what was done is kept")
     assert "bad-1" not in records(root, "p")
     assert not list((root / "media").rglob("*.tmp"))
+
+
+def test_probe_takes_the_downloads_hash_only_for_a_file_of_its_size(tmp_path: Path, mp3: bytes):
+    """An import hashes media as it downloads them: `probe` takes that hash for the same number of
+    bytes, and hashes the file itself when its size differs (changed since it was written)."""
+    from grandirenhlm.media import probe
+
+    path = tmp_path / "a.mp3"
+    path.write_bytes(mp3)
+    real = hashlib.sha256(mp3).hexdigest()
+    told = "ab" * 32  # not the file's: shows that it is taken as told, the file not hashed again
+    assert probe(path, (len(mp3), told)).sha256 == told
+    assert probe(path, (len(mp3) + 1, told)).sha256 == real
+    assert probe(path).sha256 == real

@@ -348,7 +348,7 @@ def test_a_build_into_a_new_folder_that_fails_leaves_nothing_and_a_rerun_is_whol
     demo_project: Path, limit: int, failing: str
 ):
     """A new folder is built beside under another name and renamed into place when complete; its
-    pages are written there while the others render (`EarlyWriter`), by another thread, whose
+    pages are written there while the others render (`EarlyWriter`), by another process, whose
     failure stops the build the same way."""
     out = demo_project.parent / "site-neuf"
     done = subprocess.run(

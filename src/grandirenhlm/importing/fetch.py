@@ -21,6 +21,7 @@ Every failure is a `FetchError`: one line naming the URL and what went wrong.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import json
 import os
@@ -89,6 +90,7 @@ class Downloaded:
     url: str
     content_type: str | None
     resumed: bool  # part of it came from an earlier, interrupted transfer
+    sha256: str | None = None  # of the `size` bytes written, hashed as they were (None: not known)
 
 
 class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
@@ -277,8 +279,16 @@ class Fetcher:
                 content_type = response.headers.get("Content-Type")
                 if not resumed and (declared is None or declared >= self.limits.resume_from):
                     _write_meta(meta_path, {"url": url, "validator": validator, "content_type": content_type})
+                # hashed as it is written (the part already there first), so that the file is not
+                # read again for its SHA-256
+                digest = _hash_of(part) if resumed else hashlib.sha256()
                 with _open_part(part, "ab" if resumed else "wb") as fh:
-                    got = self._copy(response, url, fh.write, limit, "media", already=have)
+
+                    def write(chunk: bytes) -> None:
+                        fh.write(chunk)
+                        digest.update(chunk)
+
+                    got = self._copy(response, url, write, limit, "media", already=have)
                 if declared is not None and got < declared:
                     raise FetchError(
                         f"{url}: the connection ended after {have + got} of {have + declared} bytes"
@@ -287,12 +297,23 @@ class Fetcher:
                 if size == 0:
                     raise FetchError(f"{url}: empty answer (0 bytes)", True)
                 return Downloaded(
-                    part, size, response.geturl(), content_type or meta.get("content_type"), resumed
+                    part,
+                    size,
+                    response.geturl(),
+                    content_type or meta.get("content_type"),
+                    resumed,
+                    digest.hexdigest(),
                 )
 
         result = self._retrying(url, attempt)
         meta_path.unlink(missing_ok=True)
         return result
+
+
+def _hash_of(part: Path):
+    """A SHA-256 of what an earlier attempt left in `part`, to go on with the rest."""
+    with part.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256")
 
 
 def _size_of(part: Path) -> int:

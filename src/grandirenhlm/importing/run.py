@@ -508,7 +508,7 @@ def _download_media(project: Project, fetcher: Fetcher, show: str, url: str, par
 
     got = fetcher.download(url, parts / f"{slug}.part", fetcher.limits.media_bytes)
     try:
-        info = probe(got.path)
+        info = probe(got.path, (got.size, got.sha256) if got.sha256 else None)
     except GrandirError as exc:
         raise GrandirError(f"{url}: {str(exc).split(': ', 1)[-1]}") from exc
     if not info.publishable:

@@ -34,8 +34,11 @@ TAG_KEYS = (
 MAX_DURATION_SECONDS = 24 * 3600
 
 
-def probe(path: Path) -> MediaInfo:
-    """Read one media file; raise `MediaError` naming the file if it is not one we understand."""
+def probe(path: Path, sha256: tuple[int, str] | None = None) -> MediaInfo:
+    """Read one media file; raise `MediaError` naming the file if it is not one we understand.
+
+    `sha256`: (size, SHA-256) of the file's bytes as its writer hashed them (an import's download),
+    used when the file still has that size instead of reading the file again to hash it."""
     name = DisplayPath(path)
     src = Source.load(path, name)
     size = src.size
@@ -92,7 +95,7 @@ def probe(path: Path) -> MediaInfo:
     return MediaInfo(
         path=path,
         size=size,
-        sha256=src.sha256(),
+        sha256=sha256[1] if sha256 is not None and sha256[0] == size else src.sha256(),
         mime_type=mime_type,
         container=fmt.container,
         codec=r.codec,

@@ -226,26 +226,26 @@ class EarlyWriter:
     tens of thousands of files and folders runs on another core beside the rendering (a thread
     would wait for the interpreter's lock after each system call), and no page is read back from
     the page cache to be written. `write_folder` then writes the rest (media, assets, feeds, pages
-    the cache had) and moves the whole into place; nothing is seen at the folder's name before."""
+    the cache had) and moves the whole into place; nothing is seen at the folder's name before.
+
+    The process starts with the first page (a build whose pages all come from the cache starts
+    none), in a session of its own (Ctrl-C reaches the build, which stops it). A page it was not
+    handed (it could not start, or it stopped at a failure) is written by `write_folder`."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         staging = folder.parent / f".{folder.name}.{os.getpid()}.partial"
         self.storage = LocalStorage(staging, display_path(folder), staged=True)
         self.sent: dict[str, str] = {}  # key -> sha256 of each page handed to the writer
-        self._broken = False
+        self._process: subprocess.Popen | None = None
+        self._state = "new"  # new, running, stopped (a failure or `finish`), unavailable
         self._failure: str | None = None
         staging.mkdir(parents=True, exist_ok=True)
-        self._process: subprocess.Popen | None = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _WRITER, str(staging)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
 
     @classmethod
     def for_build(cls, folder: Path) -> EarlyWriter | None:
         """A writer for a new folder; None when it exists (its files are compared, not all written)
-        or when none can be started (`write_folder` then writes every file, and names a problem)."""
+        or its staging folder cannot be made (`write_folder` then names the problem)."""
         if folder.exists():
             return None
         try:
@@ -256,44 +256,70 @@ class EarlyWriter:
     def write(self, key: str, sha256: str, data: bytes) -> None:
         """Called by the build for each page it renders: handed to the writer process."""
         self.storage._path(key)  # a key that would leave the folder is refused here
-        if self._broken or self._process is None or self._process.stdin is None:
+        if self._state == "new":
+            try:
+                self._process = subprocess.Popen(
+                    [sys.executable, "-I", "-S", "-c", _WRITER, str(self.storage.root)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    start_new_session=True,
+                )
+            except OSError:  # no process to be had: `write_folder` writes every page
+                self._state = "unavailable"
+                return
+            self._state = "running"
+        if self._state != "running":
             return
+        assert self._process is not None and self._process.stdin is not None
         name = key.encode("utf-8", "surrogateescape")
         try:
             self._process.stdin.write(struct.pack("!II", len(name), len(data)) + name)
             self._process.stdin.write(data)
         except BrokenPipeError:  # the writer stopped at a failure: `finish` says which
-            self._broken = True
+            self._state = "stopped"
             return
         self.sent[key] = sha256
 
     def finish(self) -> dict[str, str]:
         """Wait for the pages handed over; {key: sha256} of those written. A write that failed is
-        raised here, as `write_folder` would have (`StorageError` naming the file)."""
-        process, self._process = self._process, None
+        raised here, as `write_folder` would have (`StorageError` naming the file). Interrupted
+        while waiting, the writer is stopped before the interruption goes on."""
+        process = self._process
         if process is not None:
             assert process.stdin is not None and process.stdout is not None
-            with contextlib.suppress(BrokenPipeError):
-                process.stdin.close()
-            answer = process.stdout.read().decode("utf-8", "replace")
+            try:
+                with contextlib.suppress(BrokenPipeError):
+                    process.stdin.close()
+                answer = process.stdout.read().decode("utf-8", "replace")
+                status = process.wait()
+            except BaseException:
+                self._stop()
+                raise
             process.stdout.close()
-            if process.wait() != 0:
+            self._process = None
+            self._state = "stopped"
+            if status != 0:
                 key, _, reason = answer.rstrip("\n").partition("\0")
-                why = reason or f"the writer process ended with status {process.returncode}"
+                why = reason or f"the writer process ended with status {status}"
                 self._failure = f"{self.storage.name}: cannot write {key or 'a page'}: {why}"
         if self._failure is not None:
             raise StorageError(self._failure)
         return self.sent
 
-    def abort(self) -> None:
-        """After a failure: the writer stopped, the staging folder removed (a no-op once moved)."""
+    def _stop(self) -> None:
+        """The writer killed and waited for, its pipes closed: nothing writes into the folder after."""
         process, self._process = self._process, None
+        self._state = "stopped"
         if process is not None:
             process.kill()
             for stream in (process.stdin, process.stdout):
                 with contextlib.suppress(OSError):
                     stream.close()  # type: ignore[union-attr]
             process.wait()
+
+    def abort(self) -> None:
+        """After a failure: the writer stopped, then the staging folder removed (a no-op once moved)."""
+        self._stop()
         shutil.rmtree(self.storage.root, ignore_errors=True)
 
 
