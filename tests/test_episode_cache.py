@@ -172,21 +172,27 @@ def test_a_file_swapped_for_a_link_outside_the_project_is_refused(
     ), refused.value.problems
 
 
-def test_the_records_cache_keeps_every_record_when_one_is_read_again(demo_project: Path) -> None:
-    """After an edit, only that record is parsed; the others, answered by the episode cache, keep
-    their parsed entries in records.json (a later code change reads them from it, not from TOML)."""
+def test_an_edit_is_read_without_loading_or_rewriting_the_records_cache(demo_project: Path) -> None:
+    """After an edit, only that record is parsed, and records.json (parsed records, for when the
+    episode cache cannot answer: a code change) is neither loaded nor written: it holds no entry
+    for the new bytes anyway. The episode cache keeps the edited episode; every other record keeps
+    its entry in both."""
     project = load_project(demo_project)
     load_catalog(project)
     records = demo_project / ".grandirenhlm" / "records.json"
-    before = set(read_table(records)["entries"])
-    assert len(before) == 7
+    before = records.read_bytes()
+    assert len(read_table(records)["entries"]) == 7
     record = demo_project / "episodes" / "grandir-en-hlm" / "temoignage-3.toml"
     text = record.read_text(encoding="utf-8")
     assert "Témoignage n° 3" in text
     record.write_text(text.replace("Témoignage n° 3", "Témoignage 3"), "utf-8")
-    load_catalog(project)
-    assert "Témoignage 3" in records.read_text(encoding="utf-8")
-    assert set(read_table(records)["entries"]) == before
+    catalog = load_catalog(project)
+    assert [e.title for e in catalog.episodes["grandir-en-hlm"] if e.slug == "temoignage-3"] == [
+        "Témoignage 3"
+    ]
+    assert records.read_bytes() == before
+    cached = _cache_table(demo_project)["entries"]
+    assert len(cached) == 7 and "Témoignage 3" in cached[str(record)][4]
 
 
 def _cache_table(root: Path) -> dict:

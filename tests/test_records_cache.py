@@ -169,3 +169,33 @@ def test_a_records_cache_not_written_by_this_user_is_ignored(demo_project: Path)
     cache_file.write_bytes(cachekey.sign(table_bytes(table)))
     catalog = load_catalog(project)
     assert "\u0007" in next(e.title for e in catalog.episodes["grandir-en-hlm"] if e.slug == "temoignage-3")
+
+
+def test_a_few_reads_are_parsed_without_loading_the_table_then_it_is_loaded(tmp_path: Path) -> None:
+    """`parse_before_loading` (set by the catalog when the episode cache answers for most records):
+    that many reads parse the record without loading the table, and a run with no other read
+    leaves the file as it was; the next read loads it, and it is saved as usual."""
+    first, second = tmp_path / "a.toml", tmp_path / "b.toml"
+    first.write_text('title = "un"\n', encoding="utf-8")
+    second.write_text('title = "deux"\n', encoding="utf-8")
+    cache_file = tmp_path / "cache.json"
+    cache = TomlCache(cache_file)
+    cache.read(first), cache.read(second)
+    cache.save()
+    saved = cache_file.read_bytes()
+
+    first.write_text('title = "un, corrigé"\n', encoding="utf-8")
+    cache = TomlCache(cache_file)
+    cache.parse_before_loading = 1
+    cache.keep(second)
+    assert cache.read(first) == {"title": "un, corrigé"}
+    cache.save()
+    assert cache_file.read_bytes() == saved  # not loaded, not written
+
+    cache = TomlCache(cache_file)
+    cache.parse_before_loading = 1
+    assert cache.read(first) == {"title": "un, corrigé"}  # parsed, table still not loaded
+    assert cache.read(second) == {"title": "deux"} and not cache.changed  # loaded: a hit
+    cache.save()
+    assert "un, corrigé" not in cache_file.read_text(encoding="utf-8")  # the first read is not kept
+    assert TomlCache(cache_file).entries.keys() == {str(second)}

@@ -67,6 +67,8 @@ def _load_catalog(project: Project) -> Catalog:
     episodes: dict[str, list[Episode]] = {slug: [] for slug in shows}
     cache = TomlCache.for_project(project.root)
     validated = EpisodeCache.for_project(project.root)
+    if validated.entries:  # a few records edited since: parsed without loading the records cache
+        cache.parse_before_loading = 32
     if project.episodes_dir.is_dir():
         # hidden names are not records (an editor's or macOS's `._x.toml`), as for the fingerprint
         for folder in sorted(p for p in project.episodes_dir.iterdir() if p.is_dir() and p.name[0] != "."):

@@ -82,6 +82,11 @@ class TomlCache:
         self.used: dict[str, list] = {}
         self.kept: set[str] = set()
         self.changed = False
+        # Reads parsed without loading the table: while the episode cache answers for nearly every
+        # record (`catalog` sets this when it has entries), the few it misses are records just
+        # edited, which no entry here holds either; loading 10,000 entries and writing them back
+        # for them was a tenth of a build after one edit. Past this many, the table is loaded.
+        self.parse_before_loading = 0
 
     @property
     def entries(self) -> dict[str, list]:
@@ -119,6 +124,9 @@ class TomlCache:
         # keyed by content: an edit that keeps the size and the modification time is still seen
         stamp = hashlib.sha256(raw).hexdigest() if stamp is None else stamp
         key = str(path)
+        if self._entries is None and self.parse_before_loading > 0:
+            self.parse_before_loading -= 1
+            return parse_toml(path, raw)  # not kept: the episode cache keeps what it gives
         hit = self.entries.get(key)
         if hit is None or hit[0] != stamp:
             hit = [stamp, parse_toml(path, raw), False]
