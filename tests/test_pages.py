@@ -910,3 +910,19 @@ def test_first_sentence():
     long = "mot " * 80
     cut = first_sentence(long, limit=50)
     assert len(cut) <= 50 and cut.endswith("mot…")
+
+
+def test_the_player_pages_key_spells_the_episode_without_its_notes(demo_project: Path):
+    """The player page's and oEmbed file's cache key spells the episode as if its description were
+    empty, cut out of the episode's own spelling: the same text as spelling that copy, also when
+    the notes' text appears in another field too (then the copy is spelled)."""
+    from dataclasses import replace
+
+    from grandirenhlm.pages import _spell_without_notes
+
+    catalog = load_catalog(load_project(demo_project))
+    episodes = [e for eps in catalog.episodes.values() for e in eps]
+    tricky = replace(episodes[0], title=f"x', description={episodes[0].description!r}, y")
+    for episode in [*episodes, tricky, replace(episodes[0], description="")]:
+        expected = repr(replace(episode, description=""))
+        assert _spell_without_notes(repr(episode), episode) == expected

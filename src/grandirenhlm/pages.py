@@ -313,6 +313,9 @@ class PageCache:
         self._memory: dict[str, bytes] = {}
         self._reprs: dict[int, tuple[object, str]] = {}
         self._episode_repr = _last_one(repr)  # an episode's pages are made one after the other
+        self._without_notes_repr = _last_one(
+            lambda value: _spell_without_notes(self._episode_repr(value.episode), value.episode)
+        )
         self._used: set[str] = set()
         self._salt = _code_and_templates_fingerprint(project)
 
@@ -331,6 +334,8 @@ class PageCache:
         and an episode once for its three pages (page, player, oEmbed)."""
         if isinstance(value, Episode):
             return self._episode_repr(value)
+        if isinstance(value, _WithoutNotes):
+            return self._without_notes_repr(value)
         if not isinstance(value, Project | Show | _CoverId):
             return repr(value)
         hit = self._reprs.get(id(value))
@@ -953,12 +958,33 @@ def render_oembed(
     return _cached(cache, key, inputs, make)
 
 
-@_last_one
-def _without_notes(episode: Episode) -> Episode:
-    """The episode as its player page and oEmbed JSON see it: they do not show its notes, so a
-    corrected description re-renders neither. The same object for both (made one after the other),
-    so that the page cache spells it once (`PageCache._repr`)."""
-    return replace(episode, description="")
+class _WithoutNotes:
+    """The episode as its player page and oEmbed JSON see it, in their cache keys: they do not show
+    its notes, so a corrected description re-renders neither. Spelled as the episode with an empty
+    description (`PageCache._repr`: cut out of the episode's own spelling, made for its page)."""
+
+    __slots__ = ("episode",)
+
+    def __init__(self, episode: Episode) -> None:
+        self.episode = episode
+
+    def __repr__(self) -> str:
+        return _spell_without_notes(repr(self.episode), self.episode)
+
+
+# The same object for both pages (made one after the other), spelled once (`PageCache._repr`).
+_without_notes = _last_one(_WithoutNotes)
+
+
+def _spell_without_notes(spelled: str, episode: Episode) -> str:
+    """`repr(replace(episode, description=""))`, from `spelled`, the episode's repr: its notes cut
+    out where they appear once (they always appear where the field is, so once means there),
+    else the copy made and spelled (notes also found in another field's text)."""
+    notes = f", description={episode.description!r}, "
+    at = spelled.find(notes)
+    if at < 0 or spelled.find(notes, at + 1) >= 0:
+        return repr(replace(episode, description=""))
+    return f"{spelled[:at]}, description='', {spelled[at + len(notes) :]}"
 
 
 OEMBED_TYPE = CONTENT_TYPES[".json"]  # oEmbed answers are application/json
