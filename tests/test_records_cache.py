@@ -174,28 +174,36 @@ def test_a_records_cache_not_written_by_this_user_is_ignored(demo_project: Path)
 def test_a_few_reads_are_parsed_without_loading_the_table_then_it_is_loaded(tmp_path: Path) -> None:
     """`parse_before_loading` (set by the catalog when the episode cache answers for most records):
     that many reads parse the record without loading the table, and a run with no other read
-    leaves the file as it was; the next read loads it, and it is saved as usual."""
-    first, second = tmp_path / "a.toml", tmp_path / "b.toml"
+    leaves the file as it was; when a later read loads it, the records read before are kept too,
+    whether they changed or not."""
+    first, second, third = tmp_path / "a.toml", tmp_path / "b.toml", tmp_path / "c.toml"
     first.write_text('title = "un"\n', encoding="utf-8")
     second.write_text('title = "deux"\n', encoding="utf-8")
+    third.write_text('title = "trois"\n', encoding="utf-8")
     cache_file = tmp_path / "cache.json"
     cache = TomlCache(cache_file)
-    cache.read(first), cache.read(second)
+    cache.read(first), cache.read(second), cache.read(third)
+    cache.mark_clean(second)
     cache.save()
     saved = cache_file.read_bytes()
 
     first.write_text('title = "un, corrigé"\n', encoding="utf-8")
     cache = TomlCache(cache_file)
     cache.parse_before_loading = 1
-    cache.keep(second)
+    cache.keep(second), cache.keep(third)
     assert cache.read(first) == {"title": "un, corrigé"}
     cache.save()
     assert cache_file.read_bytes() == saved  # not loaded, not written
 
     cache = TomlCache(cache_file)
-    cache.parse_before_loading = 1
-    assert cache.read(first) == {"title": "un, corrigé"}  # parsed, table still not loaded
-    assert cache.read(second) == {"title": "deux"} and not cache.changed  # loaded: a hit
+    cache.parse_before_loading = 2
+    cache.keep(third)
+    assert cache.read(first) == {"title": "un, corrigé"}  # parsed, the table still not loaded
+    assert cache.read(second) == {"title": "deux"} and not cache.clean(second)  # parsed too
+    cache.mark_clean(second)  # as `load_episode` does after the scan
+    assert cache.read(third) == {"title": "trois"}  # the table loaded: a hit
     cache.save()
-    assert "un, corrigé" not in cache_file.read_text(encoding="utf-8")  # the first read is not kept
-    assert TomlCache(cache_file).entries.keys() == {str(second)}
+    kept = TomlCache(cache_file)
+    assert kept.entries.keys() == {str(first), str(second), str(third)}
+    assert kept.read(first) == {"title": "un, corrigé"} and kept.read(second) == {"title": "deux"}
+    assert kept.clean(second) and not kept.changed  # hits, the clean mark kept

@@ -125,8 +125,11 @@ class TomlCache:
         stamp = hashlib.sha256(raw).hexdigest() if stamp is None else stamp
         key = str(path)
         if self._entries is None and self.parse_before_loading > 0:
+            # kept as read (saved if a later read loads the table), without loading it now
             self.parse_before_loading -= 1
-            return parse_toml(path, raw)  # not kept: the episode cache keeps what it gives
+            hit = self.used[key] = [stamp, parse_toml(path, raw), False]
+            self.changed = True
+            return hit[1]
         hit = self.entries.get(key)
         if hit is None or hit[0] != stamp:
             hit = [stamp, parse_toml(path, raw), False]

@@ -281,7 +281,12 @@ class Fetcher:
                     _write_meta(meta_path, {"url": url, "validator": validator, "content_type": content_type})
                 # hashed as it is written (the part already there first), so that the file is not
                 # read again for its SHA-256
-                digest = _hash_of(part) if resumed else hashlib.sha256()
+                try:
+                    digest = _hash_of(part) if resumed else hashlib.sha256()
+                except OSError as exc:  # the part went away meanwhile: the next attempt starts over
+                    raise FetchError(
+                        f"{url}: the partial download went away ({exc.strerror or exc})"
+                    ) from exc
                 with _open_part(part, "ab" if resumed else "wb") as fh:
 
                     def write(chunk: bytes) -> None:
