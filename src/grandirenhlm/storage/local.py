@@ -7,9 +7,7 @@ import errno
 import os
 import shutil
 import stat
-import struct
 import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +27,7 @@ from grandirenhlm.lock import LOCK_KEY
 if TYPE_CHECKING:
     from grandirenhlm.artifact import Artifact
 
-from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Manifest, Progress
+from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Manifest, Progress, writer
 
 # Errors after which the next object would fail the same way: the run stops at once.
 _FATAL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM)
@@ -186,43 +184,10 @@ class LocalStorage:
             raise StorageError(f"{self.name}: cannot write {MANIFEST_KEY}: {exc.strerror}") from exc
 
 
-# The writer process of `EarlyWriter`: frames of (key length, data length, key, data) on stdin, each
-# written as a new file under argv[1] (folders made as needed, readable by all whatever the umask,
-# as `files.write_new`); the first failure is answered on stdout as "key NUL reason" and ends it,
-# as does the end of its input (the build is done, or was stopped and killed it).
-_WRITER = r"""
-import os, signal, struct, sys
-signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the build, which then stops this
-root, inp = sys.argv[1], sys.stdin.buffer
-flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-while len(head := inp.read(8)) == 8:
-    klen, dlen = struct.unpack("!II", head)
-    key = inp.read(klen).decode("utf-8", "surrogateescape")
-    data = inp.read(dlen)
-    path = os.path.join(root, key)
-    try:
-        try:
-            fd = os.open(path, flags, 0o644)
-        except FileNotFoundError:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd = os.open(path, flags, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fchmod(fd, 0o644)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        sys.stdout.write(key + "\0" + (exc.strerror or str(exc)) + "\n")
-        sys.stdout.flush()
-        os._exit(1)
-"""
-
-
 class EarlyWriter:
     """`build` into a folder that does not exist yet: the pages are written into its staging folder
-    as the build renders them, by a small process of its own, so that the kernel's work of making
+    as the build renders them, by a small process of its own (`storage/writer.py`, which writes
+    them with `files.write_new`), so that the kernel's work of making
     tens of thousands of files and folders runs on another core beside the rendering (a thread
     would wait for the interpreter's lock after each system call), and no page is read back from
     the page cache to be written. `write_folder` then writes the rest (media, assets, feeds, pages
@@ -233,8 +198,7 @@ class EarlyWriter:
     handed (it could not start, or it stopped at a failure) is written by `write_folder`."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        staging = folder.parent / f".{folder.name}.{os.getpid()}.partial"
+        staging = _staging(folder)
         self.storage = LocalStorage(staging, display_path(folder), staged=True)
         self.sent: dict[str, str] = {}  # key -> sha256 of each page handed to the writer
         self._process: subprocess.Popen | None = None
@@ -259,7 +223,7 @@ class EarlyWriter:
         if self._state == "new":
             try:
                 self._process = subprocess.Popen(
-                    [sys.executable, "-I", "-S", "-c", _WRITER, str(self.storage.root)],
+                    writer.command(self.storage.root),
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     start_new_session=True,
@@ -271,9 +235,8 @@ class EarlyWriter:
         if self._state != "running":
             return
         assert self._process is not None and self._process.stdin is not None
-        name = key.encode("utf-8", "surrogateescape")
         try:
-            self._process.stdin.write(struct.pack("!II", len(name), len(data)) + name)
+            self._process.stdin.write(writer.frame(key, data))
             self._process.stdin.write(data)
         except BrokenPipeError:  # the writer stopped at a failure: `finish` says which
             self._state = "stopped"
@@ -339,7 +302,7 @@ def write_folder(
     if early is not None:
         storage, staging = early.storage, early.storage.root
     else:
-        staging = None if folder.exists() else folder.parent / f".{folder.name}.{os.getpid()}.partial"
+        staging = None if folder.exists() else _staging(folder)
         storage = LocalStorage(staging or folder, display_path(folder), staged=staging is not None)
     try:
         ahead = early.finish() if early is not None else {}
@@ -392,6 +355,11 @@ def write_folder(
             shutil.rmtree(staging, ignore_errors=True)
         raise
     return len(written), len(artifacts) - len(todo) - len(ahead_kept)
+
+
+def _staging(folder: Path) -> Path:
+    """Where a folder that does not exist yet is built, beside it under a hidden name."""
+    return folder.parent / f".{folder.name}.{os.getpid()}.partial"
 
 
 def _move_into_place(staging: Path, folder: Path) -> None:
