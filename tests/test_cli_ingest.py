@@ -349,17 +349,32 @@ def test_ingest_encodes_a_wav_master_instead_of_publishing_it(project: Path, src
     # and the WAV itself never reaches the media store.
     make_wav(src / "master.wav", 0.5)
 
-    result = ingest(project, "--quiet", "src/master.wav")
+    result = ingest(project, "src/master.wav")
 
     assert result.exit_code == 0, result.stderr
-    assert result.stderr == ""
-    assert result.stdout == f"created: project/episodes/{SHOW}/master.toml <- src/master.wav\n"
+    assert f"created: project/episodes/{SHOW}/master.toml <- src/master.wav\n" == result.stdout
     (stored,) = media_files(project)
     assert stored.suffix == ".mp3" and stored.name == f"master-{sha256(stored)[:12]}.mp3"
     record = read_record(records(project)[0])
     assert record["media"]["mime_type"] == "audio/mpeg"
     assert record["master"] == {"file": "../src/master.wav", "sha256": sha256(src / "master.wav")}
     assert_no_temp_files(project)
+
+
+def test_quiet_ingest_prints_nothing_but_errors(project: Path, src: Path) -> None:
+    """Issue 19: `--quiet` (a timer, a CI job) prints no line per file, created or not."""
+    make_wav(src / "master.wav", 0.5)
+    make_mp3(src / "b.mp3", 1.0, title="B")
+
+    result = ingest(project, "--quiet", "src/master.wav", "src/b.mp3", "src/absent.mp3")
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: src/absent.mp3: no such file",
+        "error: 1 of 3 file(s) not ingested",
+    ]
+    assert [p.name for p in records(project)] == ["b.toml", "master.toml"]
 
 
 def test_ingest_missing_file(project: Path, src: Path) -> None:
