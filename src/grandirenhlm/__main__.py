@@ -1,6 +1,6 @@
 """`python -m grandirenhlm` runs the CLI."""
 
-from grandirenhlm.cli import main
+from grandirenhlm.cli import run
 
 if __name__ == "__main__":  # a worker process (`ingest`) imports this module without running it
-    main()
+    run()

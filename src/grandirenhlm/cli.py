@@ -7,6 +7,7 @@ exit status 1, without a traceback. Anything else is a bug and keeps its traceba
 
 from __future__ import annotations
 
+import gc as collector  # `gc` is also a command here
 import json
 import signal
 import sys
@@ -93,6 +94,23 @@ def _parse_moment(value: str | None, zone: tzinfo = UTC) -> datetime | None:
 def main(ctx: click.Context, project_dir: str | None) -> None:
     """Ingest podcast media, build RSS feeds and pages, publish them to a folder or S3."""
     ctx.ensure_object(dict)["project_dir"] = project_dir
+
+
+_DEFAULT_GC = collector.get_threshold()
+
+
+def run() -> None:
+    """The console script and `python -m grandirenhlm`: `main` in a process of its own.
+
+    A command is a short-lived process that builds a large graph of long-lived objects (at 10,000
+    episodes, millions: the catalog, the pages' bookkeeping) and lets it go at exit. Each full
+    collection of the cyclic garbage collector walks all of it again and finds nothing: eight of
+    them were 1.3 s of a cold build at 10,000 episodes, 0.4 to 0.6 s of a build after one edit.
+    Young garbage (a page's rendering) is still collected; only full collections are put off,
+    in this process alone (not in a program or a test that calls `main` itself). `serve`, which
+    does not end, restores the default."""
+    collector.set_threshold(_DEFAULT_GC[0], _DEFAULT_GC[1], 1_000_000)
+    main()
 
 
 @main.command()
@@ -486,6 +504,7 @@ def stats_command(ctx, logs: tuple[Path, ...], as_json: bool, since, until, outp
 @click.pass_context
 def serve(ctx, port: int, directory: Path | None) -> None:
     """Serve the output folder on 127.0.0.1 with HTTP Range support (for players and apps)."""
+    collector.set_threshold(*_DEFAULT_GC)  # a server does not end: full collections as usual (see `run`)
     root = directory or _project(ctx).output_dir
     server = site.serve(root, port)
     host, real_port = server.server_address[:2]
