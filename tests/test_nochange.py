@@ -306,6 +306,11 @@ def _listing(cache: Path) -> dict:
     return json.loads(file.read_bytes())
 
 
+def _racy(cache: Path) -> set[str]:
+    """The listed folders too recent to trust their time: read again by the next stamp."""
+    return {folder for folder, (_, racy, _) in _listing(cache)["folders"].items() if racy}
+
+
 def test_the_output_stamp_answers_from_its_listing_and_sees_what_was_removed_or_added(tmp_path: Path) -> None:
     out, cache = tmp_path / "out", tmp_path / "cache"
     _site(out)
@@ -316,7 +321,7 @@ def test_the_output_stamp_answers_from_its_listing_and_sees_what_was_removed_or_
     assert first == fingerprint.tree_stamp(out)  # the same stamp as a walk without a listing
     listing = _listing(cache)
     assert set(listing["folders"]) == {"", "show/", "show/ep-1/", "show/ep-1/lecteur/"}
-    assert listing["racy"] == {}
+    assert _racy(cache) == set()
     assert fingerprint.tree_stamp(out, cache) == first
 
     (out / "show" / "ep-1" / "lecteur" / "index.html").unlink()  # deep in the tree
@@ -336,7 +341,7 @@ def test_a_folder_changed_within_its_clock_tick_is_read_again(tmp_path: Path) ->
     out, cache = tmp_path / "out", tmp_path / "cache"
     _site(out)
     first = fingerprint.tree_stamp(out, cache)
-    assert "show/ep-1/" in _listing(cache)["racy"]
+    assert "show/ep-1/" in _racy(cache)
     folder = out / "show" / "ep-1"
     before = folder.stat()
     (folder / "index.html").unlink()
@@ -384,9 +389,66 @@ def test_folders_old_enough_are_trusted_by_their_time_from_then_on(tmp_path: Pat
     out, cache = tmp_path / "out", tmp_path / "cache"
     _site(out)
     first = fingerprint.tree_stamp(out, cache)
-    assert _listing(cache)["racy"]  # just written: every folder is read again on the next stamp
+    assert _racy(cache)  # just written: every folder is read again on the next stamp
     monkeypatch.setattr(fingerprint, "_RACY_NS", 0)  # as if three seconds had passed
     assert fingerprint.tree_stamp(out, cache) == first
-    assert _listing(cache)["racy"] == {}
+    assert _racy(cache) == set()
     (out / "show" / "ep-1" / "index.html").unlink()
     assert fingerprint.tree_stamp(out, cache) == fingerprint.tree_stamp(out) != first
+
+
+def test_a_stamp_from_its_listing_equals_a_walk_after_any_changes(tmp_path: Path, monkeypatch) -> None:
+    """Random additions, removals, renames and replacements, in folders whose time is old (trusted)
+    or recent (read again): after each one, the stamp taken from the listing, which reads only the
+    folders whose time moved, is the stamp of a walk without one."""
+    import random
+
+    rng = random.Random(20261201)
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    _site(out)
+    stamps = {fingerprint.tree_stamp(out, cache)}
+    long_ago = datetime.now(UTC).timestamp() - 3600
+    trusted_reads: list[tuple[int, int]] = []  # (folders read, folders there) per stamp
+    read: list[str] = []
+    scan = fingerprint._scan
+
+    def counting(root, rel, tree, now, seen):
+        read.append(rel)
+        return scan(root, rel, tree, now, seen)
+
+    monkeypatch.setattr(fingerprint, "_scan", counting)
+    for step in range(300):
+        folders = [out, *sorted(p for p in out.rglob("*") if p.is_dir())]
+        files = sorted(p for p in out.rglob("*") if p.is_file())
+        where = rng.choice(folders)
+        op = rng.choices(["file", "folder", "remove", "rename", "replace", "tree"], [4, 4, 2, 1, 1, 1])[0]
+        if op == "file":
+            (where / f"f{step}.html").write_text("x", "utf-8")
+        elif op == "folder":
+            (where / f"d{step}").mkdir()
+            (where / f"d{step}" / "index.html").write_text("x", "utf-8")
+        elif op == "remove" and files:
+            rng.choice(files).unlink()
+        elif op == "rename" and len(folders) > 1:
+            moved = rng.choice(folders[1:])
+            if not where.is_relative_to(moved):
+                moved.rename(where / f"r{step}")
+        elif op == "replace" and len(folders) > 1:  # a folder removed, another of the same name made
+            gone = rng.choice(folders[1:])
+            shutil.rmtree(gone)
+            gone.mkdir()
+        elif op == "tree" and len(folders) > 1:
+            shutil.rmtree(rng.choice(folders[1:]))
+        if rng.random() < 0.7:  # the folders just changed get a time old enough to be trusted
+            for i, folder in enumerate(p for p in [out, *out.rglob("*")] if p.is_dir()):
+                if folder.stat().st_mtime > long_ago + 1800:
+                    os.utime(folder, (long_ago, long_ago + step + i / 1000))
+        read.clear()
+        stamp = fingerprint.tree_stamp(out, cache)
+        total = sum(1 for p in [out, *out.rglob("*")] if p.is_dir())
+        trusted_reads.append((len(set(read)), total))
+        assert stamp == fingerprint.tree_stamp(out), (step, op)
+        stamps.add(stamp)
+    assert len(stamps) > 250  # the changes were seen
+    # and the stamps read a few folders each, not all of them
+    assert sum(n for n, _ in trusted_reads) * 3 < sum(total for _, total in trusted_reads)

@@ -39,14 +39,10 @@ _PACKAGE = Path(__file__).resolve().parent
 _ENV_PREFIXES = ("GRANDIRENHLM_", "AWS_")
 
 
-def _walk(
-    folder: str, out: list[str], hidden: bool = False, seen: set | None = None, dir_times: bool = False
-) -> None:
+def _walk(folder: str, out: list[str], seen: set | None = None) -> None:
     """`out` gets one line per file under `folder` (callers sort the lines once): what the loaders
-    read, so hidden entries are skipped (unless `hidden`: a target's manifest is one) and symbolic
-    links to folders are followed (each such folder once: a link loop ends). With `dir_times`, a
-    folder's line has its modification time (it moves when an entry is added, removed or renamed
-    in it) and a file's line only its name."""
+    read, so hidden entries are skipped, and symbolic links to folders are followed (each such
+    folder once: a link loop ends)."""
     seen = set() if seen is None else seen
     try:
         entries = os.scandir(folder)
@@ -55,7 +51,7 @@ def _walk(
         return
     with entries:
         for entry in entries:
-            if (entry.name[0] == "." and not hidden) or entry.name == "__pycache__":
+            if entry.name[0] == "." or entry.name == "__pycache__":
                 continue
             try:
                 if entry.is_dir():
@@ -64,13 +60,8 @@ def _walk(
                         if (st.st_dev, st.st_ino) in seen:
                             continue
                         seen.add((st.st_dev, st.st_ino))
-                    out.append(
-                        f"{entry.path}/\0{entry.stat().st_mtime_ns}" if dir_times else f"{entry.path}/"
-                    )
-                    _walk(entry.path, out, hidden, seen, dir_times)
-                    continue
-                if dir_times:
-                    out.append(entry.path)
+                    out.append(f"{entry.path}/")
+                    _walk(entry.path, out, seen)
                     continue
                 st = entry.stat()  # follows a symlink: what the run reads is the target
             except OSError:
@@ -140,64 +131,132 @@ def tree_stamp(folder: Path, cache_dir: Path | None = None) -> str:
     name, is not seen: the folder's files are the tool's own output, and this stamp only has to
     see what a person or another tool removed or replaced there.
 
-    With `cache_dir`, the list of folders is kept there (`trees/`): the next stamp stats them,
-    without reading one (a walk reads 20,000 of them at 10,000 episodes), and walks again only
-    when one of them changed."""
-    root = os.path.abspath(folder)
+    With `cache_dir`, what the stamp saw is kept there (`trees/`: each folder's time and names):
+    the next stamp stats the folders and reads again only those whose time moved (and those too
+    recent to trust their time), instead of reading all of them (20,000 at 10,000 episodes; after
+    a build that rewrote one episode's pages, a handful)."""
+    root = os.path.join(os.path.abspath(folder), "")
     listing = _listing_file(cache_dir, root) if cache_dir is not None else None
-    if listing is not None and (digest := _listed_digest(listing, root)) is not None:
-        return digest
-    started = time.time_ns()
-    lines: list[str] = []
-    with contextlib.suppress(OSError):  # a missing folder: `_walk` says so
-        lines.append(f"{os.path.join(root, '')}\0{os.stat(root).st_mtime_ns}")
-    _walk(root, lines, hidden=True, dir_times=True)
-    digest = _digest(lines)
+    now = time.time_ns()
+    saved = _read_listing(listing, root) if listing is not None else None
+    tree: dict[str, list] = {}
+    if saved is not None:
+        digest, tree = saved
+        stale = _stale(root, tree)
+        if stale is not None and not stale:
+            return digest
+        before = {rel: tree[rel][::2] for rel in stale or ()}
+        if stale is not None and _rescan(root, tree, stale, now):
+            if any(tree.get(rel, [None])[::2] != seen for rel, seen in before.items()):
+                digest = _tree_digest(tree)  # else each folder read again is as listed
+            assert listing is not None
+            _write_listing(
+                listing, {"version": _TREES_VERSION, "root": root, "digest": digest, "folders": tree}
+            )
+            return digest
+        tree = {}
+    trackable = _scan(root, "", tree, now, set())
+    digest = _tree_digest(tree)
     if listing is not None:
-        _save_listing(listing, root, lines, digest, started)
+        if trackable:
+            _write_listing(
+                listing, {"version": _TREES_VERSION, "root": root, "digest": digest, "folders": tree}
+            )
+        else:  # something unreadable, or a link to a folder: walked again each time
+            listing.unlink(missing_ok=True)
     return digest
 
 
-# A folder whose time is this close to the walk's start may change again within the same tick of
-# the file system's clock (coarse on Linux, two seconds on FAT) and keep its time: such a folder's
-# entries, as the walk saw them, are compared on every later stamp until its time is old enough,
-# as Git does for its "racily clean" index entries.
+# A folder whose time is this close to when it was read may change again within the same tick of
+# the file system's clock (coarse on Linux, two seconds on FAT) and keep its time: such a folder
+# is read again by every later stamp until its time is old enough, as Git does for its "racily
+# clean" index entries.
 _RACY_NS = 3_000_000_000
-_TREES_VERSION = 2
+_TREES_VERSION = 3
 
 
 def _listing_file(cache_dir: Path, root: str) -> Path:
-    name = hashlib.sha256(root.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    name = hashlib.sha256(root.rstrip("/").encode("utf-8", "surrogateescape")).hexdigest()[:32]
     return cache_dir / "trees" / f"{name}.json"
 
 
-def _save_listing(file: Path, root: str, lines: list[str], digest: str, started: int) -> None:
-    """Keep the folders a full walk of `root` saw, with their times (relative to `root`), and the
-    entries the walk saw in those too recent to trust their time; nothing when something could
-    not be read (such a stamp is never answered from a listing)."""
-    if any(line[0] in "?-" for line in lines):
-        file.unlink(missing_ok=True)
-        return
-    cut = len(os.path.join(root, ""))
-    folders: dict[str, int] = {}
-    for line in lines:
-        path, _, mtime = line.partition("\0")
-        if mtime:
-            folders[path[cut:]] = int(mtime)
-    racy: dict[str, list[str]] = {
-        folder: [] for folder, mtime in folders.items() if mtime >= started - _RACY_NS
-    }
-    if racy:
-        for line in lines:
-            parent, _, name = line.partition("\0")[0][cut:].rstrip("/").rpartition("/")
-            names = racy.get(f"{parent}/" if parent else "")
-            if names is not None and name:
-                names.append(name)
-        for names in racy.values():
-            names.sort()
-    _write_listing(
-        file, {"version": _TREES_VERSION, "root": root, "digest": digest, "folders": folders, "racy": racy}
-    )
+def _scan(root: str, rel: str, tree: dict[str, list], now: int, seen: set | None) -> bool:
+    """Read folder `rel` (relative to `root`, "" or ending with "/") into `tree` as [time, racy,
+    its sorted names joined by NUL, folders with a trailing "/"], and the folders in it that
+    `tree` does not have yet (all of them with `seen`, a first walk); forget the folders it no
+    longer has. False when something could not be read, or (for a listing) a link to a folder was
+    met: such a tree is walked again each time (with `seen`, links are followed, each folder once)."""
+    path = root + rel
+    try:
+        mtime = os.stat(path).st_mtime_ns  # before reading it: a change while it is read moves it
+        entries = os.scandir(path)
+    except OSError:
+        tree[rel] = [-1, False, "-"]
+        return False
+    ok = True
+    names: list[str] = []
+    folders: list[str] = []
+    with entries:
+        for entry in entries:
+            if entry.name == "__pycache__":
+                continue
+            try:
+                if entry.is_dir():
+                    if entry.is_symlink():
+                        if seen is None:
+                            return False
+                        st = entry.stat()
+                        if (st.st_dev, st.st_ino) in seen:
+                            continue
+                        seen.add((st.st_dev, st.st_ino))
+                        ok = False
+                    names.append(entry.name + "/")
+                    folders.append(f"{rel}{entry.name}/")
+                else:
+                    names.append(entry.name)
+            except OSError:
+                names.append("?" + entry.name)
+                ok = False
+    names.sort()
+    old = tree.get(rel)
+    tree[rel] = [mtime, mtime >= now - _RACY_NS, "\0".join(names)]
+    if old is not None and old[2] != tree[rel][2]:
+        kept = set(folders)
+        for name in old[2].split("\0"):
+            if name.endswith("/") and f"{rel}{name}" not in kept:
+                gone = f"{rel}{name}"
+                for key in [k for k in tree if k.startswith(gone)]:
+                    del tree[key]
+    for sub in folders:
+        if seen is not None or sub not in tree:
+            ok = _scan(root, sub, tree, now, seen) and ok
+    return ok
+
+
+def _stale(root: str, tree: dict[str, list]) -> list[str] | None:
+    """The listed folders to read again: their time moved, or was too recent to trust, or they
+    are gone (their parent, read again first, forgets them); None when one cannot be stat-ed."""
+    stat = os.stat
+    stale = []
+    for rel, (mtime, racy, _) in tree.items():
+        try:
+            if racy or stat(root + rel).st_mtime_ns != mtime:  # the trailing "/": a file there fails
+                stale.append(rel)
+        except (FileNotFoundError, NotADirectoryError):
+            stale.append(rel)
+        except OSError:
+            return None
+    return stale
+
+
+def _rescan(root: str, tree: dict[str, list], stale: list[str], now: int) -> bool:
+    """Read the `stale` folders again, parents first (a folder gone with its parent is skipped);
+    False when something could not be read (a walk then)."""
+    return all(_scan(root, rel, tree, now, None) for rel in sorted(stale) if rel in tree)
+
+
+def _tree_digest(tree: dict[str, list]) -> str:
+    return _digest([f"{rel}\0{mtime}\0{names}" for rel, (mtime, _, names) in tree.items()])
 
 
 def _write_listing(file: Path, data: dict) -> None:
@@ -208,40 +267,23 @@ def _write_listing(file: Path, data: dict) -> None:
         write_atomic(file, json.dumps(data).encode(), durable=False)  # a cache
 
 
-def _names(folder: str) -> list[str]:
-    return sorted(e.name for e in os.scandir(folder) if e.name != "__pycache__")
-
-
-def _listed_digest(file: Path, root: str) -> str | None:
-    """The digest the saved listing of `root` stands for, if each folder in it still has its time
-    (and each one too recent to trust its time the same entries); None when one differs, or the
-    listing is missing or damaged. Folders whose time has become old enough since are trusted by
-    their time from now on (the listing is saved again without their entries)."""
-    checked = time.time_ns()
+def _read_listing(file: Path, root: str) -> tuple[str, dict[str, list]] | None:
+    """The digest and the tree a listing of `root` saved; None when it is missing, damaged or
+    another folder's."""
     try:
         data = json.loads(file.read_bytes())
         if data["version"] != _TREES_VERSION or data["root"] != root:
             return None
-        folders, racy, digest = data["folders"], data["racy"], data["digest"]
-        prefix = os.path.join(root, "")
-        stat = os.stat
-        for folder, mtime in folders.items():
-            if stat(prefix + folder).st_mtime_ns != mtime:  # the trailing "/": a file there fails
-                return None
-        for folder, names in racy.items():
-            if _names(prefix + folder) != names:
-                return None
-        if not isinstance(digest, str):
+        digest, tree = data["digest"], data["folders"]
+        if not isinstance(digest, str) or not isinstance(tree, dict) or "" not in tree:
             return None
-        aged = [folder for folder in racy if folders[folder] < checked - _RACY_NS]
+        for entry in tree.values():
+            mtime, racy, names = entry
+            if not (isinstance(mtime, int) and isinstance(racy, bool) and isinstance(names, str)):
+                return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    if aged:
-        # Seen as listed now, and any later change gets a later time: their time is enough.
-        for folder in aged:
-            del racy[folder]
-        _write_listing(file, data)
-    return digest
+    return digest, tree
 
 
 def command_key(*parts: Any) -> str:
