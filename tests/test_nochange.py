@@ -308,7 +308,7 @@ def _listing(cache: Path) -> dict:
 
 def _racy(cache: Path) -> set[str]:
     """The listed folders too recent to trust their time: read again by the next stamp."""
-    return {folder for folder, (_, racy, _) in _listing(cache)["folders"].items() if racy}
+    return {folder for folder, entry in _listing(cache)["folders"].items() if entry[1]}
 
 
 def test_the_output_stamp_answers_from_its_listing_and_sees_what_was_removed_or_added(tmp_path: Path) -> None:
@@ -452,3 +452,40 @@ def test_a_stamp_from_its_listing_equals_a_walk_after_any_changes(tmp_path: Path
     assert len(stamps) > 250  # the changes were seen
     # and the stamps read a few folders each, not all of them
     assert sum(n for n, _ in trusted_reads) * 3 < sum(total for _, total in trusted_reads)
+
+
+def test_a_folder_put_in_the_place_of_another_with_the_same_time_is_read(tmp_path: Path) -> None:
+    """Two folders written in the same clock tick (or restored by `cp -a`) have the same time: one
+    moved in place of the other is still read, and so is what is in it (found by a review: the
+    listing used to keep the first folder's names and never see the second one's `lecteur/`)."""
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    show = out / "show"
+    (show / "ep-1").mkdir(parents=True)
+    (show / "ep-1" / "index.html").write_text("x", "utf-8")
+    (show / "ep-2" / "lecteur").mkdir(parents=True)
+    (show / "ep-2" / "index.html").write_text("x", "utf-8")
+    (show / "ep-2" / "lecteur" / "index.html").write_text("x", "utf-8")
+    tick = 1_700_000_000_000_000_000
+    for folder in (show / "ep-1", show / "ep-2", show / "ep-2" / "lecteur", show, out):
+        os.utime(folder, ns=(tick, tick))
+    fingerprint.tree_stamp(out, cache)
+    shutil.rmtree(show / "ep-1")
+    (show / "ep-2").rename(show / "ep-1")
+    saved = fingerprint.tree_stamp(out, cache)
+    assert saved == fingerprint.tree_stamp(out)
+    assert "show/ep-1/lecteur/" in _listing(cache)["folders"]
+    (show / "ep-1" / "lecteur" / "index.html").unlink()
+    assert fingerprint.tree_stamp(out, cache) == fingerprint.tree_stamp(out) != saved
+
+
+def test_a_listing_with_damaged_names_costs_a_walk_not_a_crash(tmp_path: Path) -> None:
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    _site(out)
+    first = fingerprint.tree_stamp(out, cache)
+    (file,) = (cache / "trees").glob("*.json")
+    good = _listing(cache)
+    for name in ("a\u0000/", "\ud800/", "../", "show/../", "/etc/", "show//", "show"):
+        damaged = json.loads(json.dumps(good))
+        damaged["folders"][name] = list(good["folders"]["show/"])
+        file.write_text(json.dumps(damaged), "utf-8")
+        assert fingerprint.tree_stamp(out, cache) == first, name

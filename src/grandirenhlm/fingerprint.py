@@ -131,9 +131,9 @@ def tree_stamp(folder: Path, cache_dir: Path | None = None) -> str:
     name, is not seen: the folder's files are the tool's own output, and this stamp only has to
     see what a person or another tool removed or replaced there.
 
-    With `cache_dir`, what the stamp saw is kept there (`trees/`: each folder's time and names):
-    the next stamp stats the folders and reads again only those whose time moved (and those too
-    recent to trust their time), instead of reading all of them (20,000 at 10,000 episodes; after
+    With `cache_dir`, what the stamp saw is kept there (`trees/`: each folder's time, names, inode
+    and ctime): the next stamp stats the folders and reads again only those whose time moved, or
+    where another folder now stands, or too recent to trust their time, instead of reading all of them (20,000 at 10,000 episodes; after
     a build that rewrote one episode's pages, a handful)."""
     root = os.path.join(os.path.abspath(folder), "")
     listing = _listing_file(cache_dir, root) if cache_dir is not None else None
@@ -172,7 +172,7 @@ def tree_stamp(folder: Path, cache_dir: Path | None = None) -> str:
 # is read again by every later stamp until its time is old enough, as Git does for its "racily
 # clean" index entries.
 _RACY_NS = 3_000_000_000
-_TREES_VERSION = 3
+_TREES_VERSION = 4
 
 
 def _listing_file(cache_dir: Path, root: str) -> Path:
@@ -182,16 +182,16 @@ def _listing_file(cache_dir: Path, root: str) -> Path:
 
 def _scan(root: str, rel: str, tree: dict[str, list], now: int, seen: set | None) -> bool:
     """Read folder `rel` (relative to `root`, "" or ending with "/") into `tree` as [time, racy,
-    its sorted names joined by NUL, folders with a trailing "/"], and the folders in it that
+    its sorted names joined by NUL (folders with a trailing "/"), inode, ctime], and the folders in it that
     `tree` does not have yet (all of them with `seen`, a first walk); forget the folders it no
     longer has. False when something could not be read, or (for a listing) a link to a folder was
     met: such a tree is walked again each time (with `seen`, links are followed, each folder once)."""
     path = root + rel
     try:
-        mtime = os.stat(path).st_mtime_ns  # before reading it: a change while it is read moves it
+        st = os.stat(path)  # before reading it: a change while it is read moves its time
         entries = os.scandir(path)
-    except OSError:
-        tree[rel] = [-1, False, "-"]
+    except (OSError, ValueError):  # ValueError: a damaged listing's name
+        tree[rel] = [-1, False, "-", 0, 0]
         return False
     ok = True
     names: list[str] = []
@@ -219,7 +219,15 @@ def _scan(root: str, rel: str, tree: dict[str, list], now: int, seen: set | None
                 ok = False
     names.sort()
     old = tree.get(rel)
-    tree[rel] = [mtime, mtime >= now - _RACY_NS, "\0".join(names)]
+    # racy by its modification time alone: a later change in it moves both times to that moment,
+    # which differs from a listed time older than a tick
+    tree[rel] = [
+        st.st_mtime_ns,
+        st.st_mtime_ns >= now - _RACY_NS,
+        "\0".join(names),
+        st.st_ino,
+        st.st_ctime_ns,
+    ]
     if old is not None and old[2] != tree[rel][2]:
         kept = set(folders)
         for name in old[2].split("\0"):
@@ -235,17 +243,21 @@ def _scan(root: str, rel: str, tree: dict[str, list], now: int, seen: set | None
 
 def _stale(root: str, tree: dict[str, list]) -> list[str] | None:
     """The listed folders to read again: their time moved, or was too recent to trust, or they
-    are gone (their parent, read again first, forgets them); None when one cannot be stat-ed."""
+    are gone (their parent, read again first, forgets them), or another folder stands at their
+    path (its inode or its ctime differs: one moved there, or one whose time was set back, as
+    `cp -a` does, even with the same modification time); None when one cannot be stat-ed."""
     stat = os.stat
     stale = []
-    for rel, (mtime, racy, _) in tree.items():
+    for rel, (mtime, racy, _, ino, ctime) in tree.items():
         try:
-            if racy or stat(root + rel).st_mtime_ns != mtime:  # the trailing "/": a file there fails
-                stale.append(rel)
+            st = stat(root + rel)  # the trailing "/": a file there fails
         except (FileNotFoundError, NotADirectoryError):
             stale.append(rel)
-        except OSError:
+            continue
+        except (OSError, ValueError):  # ValueError: a damaged listing's name
             return None
+        if racy or st.st_mtime_ns != mtime or st.st_ino != ino or st.st_ctime_ns != ctime:
+            stale.append(rel)
     return stale
 
 
@@ -255,8 +267,18 @@ def _rescan(root: str, tree: dict[str, list], stale: list[str], now: int) -> boo
     return all(_scan(root, rel, tree, now, None) for rel in sorted(stale) if rel in tree)
 
 
+def _damaged(rel: str) -> bool:
+    """Whether a listed folder's path cannot be one `_scan` wrote: "" or "a/b/", no empty, "." or
+    ".." part (such a path would read another folder than the one listed)."""
+    if not rel:
+        return False
+    if rel[-1] != "/" or rel[0] == "/" or "//" in rel:
+        return True
+    return "." in rel and any(part in (".", "..") for part in rel.split("/"))
+
+
 def _tree_digest(tree: dict[str, list]) -> str:
-    return _digest([f"{rel}\0{mtime}\0{names}" for rel, (mtime, _, names) in tree.items()])
+    return _digest([f"{rel}\0{entry[0]}\0{entry[2]}" for rel, entry in tree.items()])
 
 
 def _write_listing(file: Path, data: dict) -> None:
@@ -277,9 +299,15 @@ def _read_listing(file: Path, root: str) -> tuple[str, dict[str, list]] | None:
         digest, tree = data["digest"], data["folders"]
         if not isinstance(digest, str) or not isinstance(tree, dict) or "" not in tree:
             return None
-        for entry in tree.values():
-            mtime, racy, names = entry
-            if not (isinstance(mtime, int) and isinstance(racy, bool) and isinstance(names, str)):
+        for rel, entry in tree.items():
+            mtime, racy, names, ino, ctime = entry
+            if not (
+                isinstance(mtime, int)
+                and isinstance(racy, bool)
+                and isinstance(names, str)
+                and isinstance(ino, int)
+                and isinstance(ctime, int)
+            ) or _damaged(rel):
                 return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
