@@ -489,3 +489,21 @@ def test_a_listing_with_damaged_names_costs_a_walk_not_a_crash(tmp_path: Path) -
         damaged["folders"][name] = list(good["folders"]["show/"])
         file.write_text(json.dumps(damaged), "utf-8")
         assert fingerprint.tree_stamp(out, cache) == first, name
+
+
+def test_a_folder_holding_a_link_to_a_folder_is_stamped_with_its_own_time(tmp_path: Path) -> None:
+    """Such a tree is walked each time (no listing); the walk keeps each folder's own time, not the
+    time of the folder a link in it points at, so a page replaced under the same name is seen."""
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    _site(out)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / "show" / "alias").symlink_to(elsewhere, target_is_directory=True)
+    long_ago = datetime.now(UTC).timestamp() - 3600
+    for folder in (out / "show", elsewhere):
+        os.utime(folder, (long_ago, long_ago))
+    first = fingerprint.tree_stamp(out, cache)
+    assert not list((cache / "trees").glob("*.json"))  # a link to a folder: no listing
+    (out / "show" / "nouvelle.html").write_text("x", "utf-8")
+    os.replace(out / "show" / "nouvelle.html", out / "show" / "index.html")  # same names, new time
+    assert fingerprint.tree_stamp(out, cache) == fingerprint.tree_stamp(out) != first

@@ -133,8 +133,8 @@ def tree_stamp(folder: Path, cache_dir: Path | None = None) -> str:
 
     With `cache_dir`, what the stamp saw is kept there (`trees/`: each folder's time, names, inode
     and ctime): the next stamp stats the folders and reads again only those whose time moved, or
-    where another folder now stands, or too recent to trust their time, instead of reading all of them (20,000 at 10,000 episodes; after
-    a build that rewrote one episode's pages, a handful)."""
+    where another folder now stands, or too recent to trust their time, instead of reading all of
+    them (20,000 at 10,000 episodes; after a build that rewrote one episode's pages, a handful)."""
     root = os.path.join(os.path.abspath(folder), "")
     listing = _listing_file(cache_dir, root) if cache_dir is not None else None
     now = time.time_ns()
@@ -150,18 +150,14 @@ def tree_stamp(folder: Path, cache_dir: Path | None = None) -> str:
             if any(tree.get(rel, [None])[::2] != seen for rel, seen in before.items()):
                 digest = _tree_digest(tree)  # else each folder read again is as listed
             assert listing is not None
-            _write_listing(
-                listing, {"version": _TREES_VERSION, "root": root, "digest": digest, "folders": tree}
-            )
+            _save_tree(listing, root, digest, tree)
             return digest
         tree = {}
     trackable = _scan(root, "", tree, now, set())
     digest = _tree_digest(tree)
     if listing is not None:
         if trackable:
-            _write_listing(
-                listing, {"version": _TREES_VERSION, "root": root, "digest": digest, "folders": tree}
-            )
+            _save_tree(listing, root, digest, tree)
         else:  # something unreadable, or a link to a folder: walked again each time
             listing.unlink(missing_ok=True)
     return digest
@@ -182,8 +178,8 @@ def _listing_file(cache_dir: Path, root: str) -> Path:
 
 def _scan(root: str, rel: str, tree: dict[str, list], now: int, seen: set | None) -> bool:
     """Read folder `rel` (relative to `root`, "" or ending with "/") into `tree` as [time, racy,
-    its sorted names joined by NUL (folders with a trailing "/"), inode, ctime], and the folders in it that
-    `tree` does not have yet (all of them with `seen`, a first walk); forget the folders it no
+    its sorted names joined by NUL (folders with a trailing "/"), inode, ctime], and the folders
+    in it that `tree` does not have yet (all of them with `seen`, a first walk); forget the folders it no
     longer has. False when something could not be read, or (for a listing) a link to a folder was
     met: such a tree is walked again each time (with `seen`, links are followed, each folder once)."""
     path = root + rel
@@ -205,10 +201,10 @@ def _scan(root: str, rel: str, tree: dict[str, list], now: int, seen: set | None
                     if entry.is_symlink():
                         if seen is None:
                             return False
-                        st = entry.stat()
-                        if (st.st_dev, st.st_ino) in seen:
+                        target = entry.stat()  # not `st`: that is this folder's own
+                        if (target.st_dev, target.st_ino) in seen:
                             continue
-                        seen.add((st.st_dev, st.st_ino))
+                        seen.add((target.st_dev, target.st_ino))
                         ok = False
                     names.append(entry.name + "/")
                     folders.append(f"{rel}{entry.name}/")
@@ -281,9 +277,11 @@ def _tree_digest(tree: dict[str, list]) -> str:
     return _digest([f"{rel}\0{entry[0]}\0{entry[2]}" for rel, entry in tree.items()])
 
 
-def _write_listing(file: Path, data: dict) -> None:
+def _save_tree(file: Path, root: str, digest: str, tree: dict[str, list]) -> None:
+    """Keep what a stamp of `root` saw (read back by `_read_listing`)."""
     from grandirenhlm.files import write_atomic
 
+    data = {"version": _TREES_VERSION, "root": root, "digest": digest, "folders": tree}
     with contextlib.suppress(OSError):
         file.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(file, json.dumps(data).encode(), durable=False)  # a cache
