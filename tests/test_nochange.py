@@ -507,3 +507,31 @@ def test_a_folder_holding_a_link_to_a_folder_is_stamped_with_its_own_time(tmp_pa
     (out / "show" / "nouvelle.html").write_text("x", "utf-8")
     os.replace(out / "show" / "nouvelle.html", out / "show" / "index.html")  # same names, new time
     assert fingerprint.tree_stamp(out, cache) == fingerprint.tree_stamp(out) != first
+
+
+def test_a_tree_deeper_than_the_recursion_limit_is_stamped_and_walked(tmp_path: Path) -> None:
+    """The walks use a stack, not one call per level: with Python's recursion limit set 100 frames
+    above this test's depth, a tree 300 folders deep is stamped, a change at its bottom is seen,
+    and the inputs' walk lists it (a recursive walk fails here, as it failed past 1,000 levels
+    with the default limit; the tree stays shallow enough for pytest to delete)."""
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    bottom = out.joinpath(*["d"] * 300)
+    bottom.mkdir(parents=True)
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + 100)
+    try:
+        first = fingerprint.tree_stamp(out, cache)
+        assert first == fingerprint.tree_stamp(out)
+        assert len(_listing(cache)["folders"]) == 301
+        assert fingerprint.tree_stamp(out, cache) == first
+        (bottom / "page.html").write_text("x", "utf-8")
+        changed = fingerprint.tree_stamp(out, cache)
+        assert changed != first and changed == fingerprint.tree_stamp(out)
+        lines = fingerprint.folder_lines([out])
+    finally:
+        sys.setrecursionlimit(limit)
+    assert sum(line.endswith("/") for line in lines) == 300
+    assert [line.split("\0")[0] for line in lines if "\0" in line] == [str(bottom / "page.html")]

@@ -42,32 +42,37 @@ _ENV_PREFIXES = ("GRANDIRENHLM_", "AWS_")
 def _walk(folder: str, out: list[str], seen: set | None = None) -> None:
     """`out` gets one line per file under `folder` (callers sort the lines once): what the loaders
     read, so hidden entries are skipped, and symbolic links to folders are followed (each such
-    folder once: a link loop ends)."""
+    folder once: a link loop ends). Depth-first with a stack, not recursion: no depth limit."""
     seen = set() if seen is None else seen
-    try:
-        entries = os.scandir(folder)
-    except (FileNotFoundError, NotADirectoryError):
-        out.append(f"-{folder}")
-        return
-    with entries:
-        for entry in entries:
-            if entry.name[0] == "." or entry.name == "__pycache__":
-                continue
-            try:
-                if entry.is_dir():
-                    if entry.is_symlink():
-                        st = entry.stat()
-                        if (st.st_dev, st.st_ino) in seen:
-                            continue
-                        seen.add((st.st_dev, st.st_ino))
-                    out.append(f"{entry.path}/")
-                    _walk(entry.path, out, seen)
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = os.scandir(current)
+        except (FileNotFoundError, NotADirectoryError):
+            out.append(f"-{current}")
+            continue
+        folders = []
+        with entries:
+            for entry in entries:
+                if entry.name[0] == "." or entry.name == "__pycache__":
                     continue
-                st = entry.stat()  # follows a symlink: what the run reads is the target
-            except OSError:
-                out.append(f"?{entry.path}")
-                continue
-            out.append(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}")
+                try:
+                    if entry.is_dir():
+                        if entry.is_symlink():
+                            st = entry.stat()
+                            if (st.st_dev, st.st_ino) in seen:
+                                continue
+                            seen.add((st.st_dev, st.st_ino))
+                        out.append(f"{entry.path}/")
+                        folders.append(entry.path)
+                        continue
+                    st = entry.stat()  # follows a symlink: what the run reads is the target
+                except OSError:
+                    out.append(f"?{entry.path}")
+                    continue
+                out.append(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}")
+        stack.extend(reversed(folders))  # the first one next, as a recursive walk would
 
 
 def _digest(lines: list[str]) -> str:
@@ -181,14 +186,35 @@ def _scan(root: str, rel: str, tree: dict[str, list], now: int, seen: set | None
     its sorted names joined by NUL (folders with a trailing "/"), inode, ctime], and the folders
     in it that `tree` does not have yet (all of them with `seen`, a first walk); forget the folders it no
     longer has. False when something could not be read, or (for a listing) a link to a folder was
-    met: such a tree is walked again each time (with `seen`, links are followed, each folder once)."""
+    met: such a tree is walked again each time (with `seen`, links are followed, each folder once).
+    Depth-first with a stack, not recursion: no depth limit."""
+    ok = True
+    stack = [rel]
+    while stack:
+        current = stack.pop()
+        folders = _scan_one(root, current, tree, now, seen)
+        if folders is None:
+            ok = False
+            continue
+        if not folders[0]:
+            ok = False
+        subs = [sub for sub in folders[1] if seen is not None or sub not in tree]
+        stack.extend(reversed(subs))  # the first one next, as a recursive walk would
+    return ok
+
+
+def _scan_one(
+    root: str, rel: str, tree: dict[str, list], now: int, seen: set | None
+) -> tuple[bool, list[str]] | None:
+    """`_scan` of one folder: (whether all of it was read, its folders), or None when it could
+    not be read or (for a listing) holds a link to a folder."""
     path = root + rel
     try:
         st = os.stat(path)  # before reading it: a change while it is read moves its time
         entries = os.scandir(path)
     except (OSError, ValueError):  # ValueError: a damaged listing's name
         tree[rel] = [-1, False, "-", 0, 0]
-        return False
+        return None
     ok = True
     names: list[str] = []
     folders: list[str] = []
@@ -200,7 +226,7 @@ def _scan(root: str, rel: str, tree: dict[str, list], now: int, seen: set | None
                 if entry.is_dir():
                     if entry.is_symlink():
                         if seen is None:
-                            return False
+                            return None
                         target = entry.stat()  # not `st`: that is this folder's own
                         if (target.st_dev, target.st_ino) in seen:
                             continue
@@ -231,10 +257,7 @@ def _scan(root: str, rel: str, tree: dict[str, list], now: int, seen: set | None
                 gone = f"{rel}{name}"
                 for key in [k for k in tree if k.startswith(gone)]:
                     del tree[key]
-    for sub in folders:
-        if seen is not None or sub not in tree:
-            ok = _scan(root, sub, tree, now, seen) and ok
-    return ok
+    return ok, folders
 
 
 def _stale(root: str, tree: dict[str, list]) -> list[str] | None:
