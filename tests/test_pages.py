@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import jinja2
 import lxml.etree
 import lxml.html
 import pytest
 from PIL import Image
 
 from grandirenhlm import layout, site
+from grandirenhlm import pages as page_module
 from grandirenhlm.build import build_site
 from grandirenhlm.catalog import load_catalog
 from grandirenhlm.config import load_project
@@ -387,6 +389,58 @@ def test_a_bad_statement_setting_is_one_clean_error(project: Path):
         "grandirenhlm.toml: site.legal.owner: unknown key",
     )
     assert not (project / "out").exists()
+
+
+def test_fragments_made_once_per_place_are_the_bytes_every_page_would_render(project: Path, monkeypatch):
+    """The templates' `memo` (pages.fragment_memo) renders the cover's picture, the subscribe block,
+    the header, the footer and the head's links once per show and place instead of once per page:
+    the site is the same, byte for byte, as with every fragment rendered on every page, linked as
+    folders or not (a bare S3 endpoint), and each fragment was made once per place it stands."""
+    for slug in ("grandir-en-hlm", "l-emission"):  # the same platforms: their blocks differ by the show
+        show = project / "feeds" / f"{slug}.toml"
+        show.write_text(
+            show.read_text(encoding="utf-8") + '\n[links]\napple_podcasts = "1234567890"\ndeezer = "555"\n',
+            encoding="utf-8",
+        )
+    real = page_module.fragment_memo
+    made: list[str] = []
+    used: list[str] = []
+
+    def counted() -> object:
+        memo = real()
+
+        @jinja2.pass_context
+        def counting(context, *key, caller):
+            used.append(key[0])
+            return memo(context, *key, caller=lambda: made.append(key[0]) or caller())
+
+        return counting
+
+    def every_time() -> object:
+        @jinja2.pass_context
+        def memo(context, *key, caller):
+            return caller()
+
+        return memo
+
+    def site_bytes(folders: bool) -> dict[str, bytes]:
+        loaded = load_project(project)
+        built = build_site(loaded, load_catalog(loaded), BASE, AT, folders=folders)
+        return {a.key: a.data for a in built if a.data is not None}
+
+    for folders in (True, False):
+        made.clear(), used.clear()
+        monkeypatch.setattr(page_module, "fragment_memo", counted)
+        memoized = site_bytes(folders)
+        monkeypatch.setattr(page_module, "fragment_memo", every_time)
+        assert site_bytes(folders) == memoized
+        footers = [
+            k for k, d in memoized.items() if k.endswith(".html") and b'<footer class="site-footer">' in d
+        ]
+        places = {(k == page_module.NOT_FOUND_PAGE, k.count("/")) for k in footers}  # rooted, depth
+        assert used.count("footer") == len(footers) > made.count("footer") == len(places)
+        assert used.count("subscribe") > made.count("subscribe") >= 2  # two shows
+        assert set(made) == {"head", "header", "footer", "picture", "subscribe"}
 
 
 # ---------------------------------------------------------------- incremental builds
