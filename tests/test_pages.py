@@ -508,6 +508,27 @@ def test_an_incremental_build_renders_only_the_pages_whose_inputs_changed(projec
     assert len(PageStore(project / ".grandirenhlm" / "pages").index()) == 32
 
 
+def test_the_page_store_commits_before_its_pending_pages_grow_large(tmp_path: Path):
+    """Pages put are held in memory until their transaction commits (to keep them if the file
+    refuses it): a store commits after 500 pages or 2 MiB of them, whichever comes first, so a
+    build does not hold a show's large list pages until its end. Seen from another connection."""
+    store = PageStore(tmp_path)
+    page = b"x" * (600 * 1024)
+    for n in range(3):
+        store.put(f"digest-{n}", f"sha-{n}", page)
+    assert PageStore(tmp_path).index() == {}  # 1.8 MiB: not committed yet
+    store.put("digest-3", "sha-3", page)  # 2.4 MiB: committed
+    assert sorted(PageStore(tmp_path).index()) == [f"digest-{n}" for n in range(4)]
+    small = [(f"small-{n}", b"<p>%d</p>" % n) for n in range(500)]
+    for digest, data in small[:499]:
+        store.put(digest, "sha", data)
+    assert len(PageStore(tmp_path).index()) == 4
+    digest, data = small[499]
+    store.put(digest, "sha", data)
+    assert len(PageStore(tmp_path).index()) == 504
+    store.close()
+
+
 def test_resized_covers_are_kept_and_reused(tmp_path: Path):
     from grandirenhlm.images import resize_cover
 
