@@ -529,6 +529,16 @@ def test_the_page_store_commits_before_its_pending_pages_grow_large(tmp_path: Pa
     store.close()
 
 
+@pytest.mark.parametrize(
+    "data",
+    [{}, {"version": "1.0", "width": 640}, {"title": 'a,\n "b"\n c', "html": "<iframe>’ é\u2028", "n": 0.5}],
+)
+def test_oembed_json_is_written_as_json_dumps_with_an_indent_writes_it(data: dict):
+    """The oEmbed documents are made by the C encoder (`_flat_json`), byte for byte what
+    `json.dumps(indent=1)` (the pure-Python encoder) wrote before, separators in strings included."""
+    assert page_module._flat_json(data) == json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+
+
 def test_resized_covers_are_kept_and_reused(tmp_path: Path):
     from grandirenhlm.images import resize_cover
 
