@@ -160,7 +160,9 @@ def run(n: int, repeat: int, workdir: Path) -> dict:
 
     def warm_disk() -> None:  # the previous build wrote the cache; this is a new process's cache
         shutil.rmtree(folder, ignore_errors=True)
-        ours(episodes, PageCache(project, folder))
+        previous = PageCache(project, folder)
+        ours(episodes, previous)
+        previous.close()  # as `build` does: its last pages committed, the store's file let go
         state["cache"] = PageCache(project, folder)
 
     disk_s, disk_pages = best_of(repeat, warm_disk, lambda: ours(changed, state["cache"]))

@@ -357,7 +357,10 @@ def render(
     `folders`: whoever serves `base_url` answers a folder's address with its index.html (`serve`,
     a website endpoint, a CDN), so links and canonical URLs end at the folder; False for a bare S3
     endpoint (see `serves_folder_indexes`)."""
-    return _render(project, base_url, at, catalog, cache, folders)[0]
+    artifacts, pages = _render(project, base_url, at, catalog, cache, folders)
+    if pages is not None:  # the artifacts hold their bytes: the store's file is let go now, not at
+        pages.close()  # the next garbage collection (a cycle keeps the cache alive until then)
+    return artifacts
 
 
 def _render(project, base_url, at, catalog, cache, folders=True, stored=False, sink=None):
