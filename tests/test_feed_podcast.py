@@ -627,6 +627,29 @@ def test_items_kept_on_disk_serve_the_next_process(demo_project: Path):
     assert store.is_file()
 
 
+def test_an_item_is_filed_under_the_record_it_was_made_from(demo_project: Path):
+    """The item store files each item under the SHA-256 of its record. A record saved while a build
+    runs (after the records were loaded, before the feed is made) must not get the item made from
+    its old text filed under its new text: the next build would serve the old title for good."""
+    project = load_project(demo_project)
+    record = demo_project / "episodes" / "grandir-en-hlm" / "temoignage-2.toml"
+    catalog = load_catalog(project)  # the build has loaded the records...
+    text = record.read_text(encoding="utf-8")
+    record.write_text(
+        text.replace("Témoignage n° 2", "Témoignage n° 2 (corrigé)"), "utf-8"
+    )  # ...one is saved
+    feed_module.clear_cache()
+    site.render(project, BASE, NOW, catalog=catalog)  # the feed made, its items stored
+    assert list((demo_project / ".grandirenhlm" / "feeds").glob("*.items"))
+
+    feed_module.clear_cache()  # the next build, a new process
+    served = next(a.data for a in site.render(project, BASE, NOW) if a.key == "grandir-en-hlm/feed.xml")
+    assert "Témoignage n° 2 (corrigé)".encode() in served
+    feed_module.clear_cache()
+    uncached = site.render(project, BASE, NOW, cache=False)
+    assert served == next(a.data for a in uncached if a.key == "grandir-en-hlm/feed.xml")
+
+
 def test_item_store_appends_edits_and_ignores_a_damaged_file(demo_project: Path):
     """An edit appends one item to the store instead of rewriting it; a store cut short (a build
     killed while appending) is ignored and rewritten; the feed is always the uncached one."""

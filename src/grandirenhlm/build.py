@@ -141,7 +141,14 @@ def build_site(
         store = project.cache_dir / "feeds" if cache is not None and cache.folder is not None else None
         announce = (project.notify.websub_hubs, bool(project.notify.podping_url))
         for feed in render_feed_pages(
-            show, episodes, base_url, cover_key, live, store=store, announce=announce
+            show,
+            episodes,
+            base_url,
+            cover_key,
+            live,
+            store=store,
+            announce=announce,
+            digests=catalog.record_digests,
         ):
             # everything the feed points at, which must answer before the feed goes out
             references = (cover_key, *(key for e in feed.episodes for key in refs[e.guid]))

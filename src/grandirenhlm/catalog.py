@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +19,9 @@ from grandirenhlm.records import TomlCache, load_episode, load_show
 class Catalog:
     shows: dict[str, Show]
     episodes: dict[str, tuple[Episode, ...]]  # show slug -> episodes in feed order
+    # record path -> SHA-256 of the bytes its episode was read from (the feed's item store is keyed
+    # by it: by what was loaded, not by the file as it is later, which an edit may have changed)
+    record_digests: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def published(self, show: str, at: datetime) -> tuple[Episode, ...]:
         """Episodes of `show` visible at `at`: not drafts, not scheduled later, media published."""
@@ -65,6 +68,7 @@ def _load_catalog(project: Project) -> Catalog:
         problems.append(f"{display_path(project.feeds_dir)}: no show definitions (*.toml)")
 
     episodes: dict[str, list[Episode]] = {slug: [] for slug in shows}
+    digests: dict[str, str] = {}
     cache = TomlCache.for_project(project.root)
     validated = EpisodeCache.for_project(project.root)
     if validated.entries:  # a few records edited since: parsed without loading the records cache
@@ -80,7 +84,9 @@ def _load_catalog(project: Project) -> Catalog:
             for path in record_files(folder):
                 try:
                     episodes[folder.name].append(
-                        load_episode(path, folder.name, cache, project.root, project.timezone, validated)
+                        load_episode(
+                            path, folder.name, cache, project.root, project.timezone, validated, digests
+                        )
                     )
                 except ValidationError as exc:
                     problems.extend(exc.problems)
@@ -95,6 +101,7 @@ def _load_catalog(project: Project) -> Catalog:
     return Catalog(
         shows=shows,
         episodes={slug: tuple(sorted(eps, key=episode_order)) for slug, eps in episodes.items()},
+        record_digests=digests,
     )
 
 

@@ -23,7 +23,7 @@ import html
 import io
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -122,15 +122,28 @@ def render_feed_pages(
     live_items: Sequence[Episode] = (),
     store: Path | None = None,
     announce: Announce = NO_ANNOUNCE,
+    digests: Mapping[str, str] | None = None,
 ) -> list[FeedPage]:
     """`feed.xml`, plus RFC 5005 pages when the show has more episodes than its `page_size`.
 
     `store`: a folder where rendered items are kept for the next build (see the module docstring);
-    `announce`: the WebSub hubs and podping the feed says it is announced through (`[notify]`)."""
+    `announce`: the WebSub hubs and podping the feed says it is announced through (`[notify]`);
+    `digests`: the SHA-256 of each record's bytes as the episodes were loaded from them
+    (`Catalog.record_digests`), which the store keys items by; a record missing there is read."""
     episodes = tuple(episodes)
     size = show.page_size
     if not size or len(episodes) <= size:
-        data = _render(show, episodes, base_url, cover_key, live_items, None, store=store, announce=announce)
+        data = _render(
+            show,
+            episodes,
+            base_url,
+            cover_key,
+            live_items,
+            None,
+            store=store,
+            announce=announce,
+            digests=digests,
+        )
         return [FeedPage(layout.feed(show), data, episodes)]
     newest_first = episodes[::-1]
     chunks = [newest_first[i : i + size][::-1] for i in range(0, len(newest_first), size)]
@@ -139,7 +152,16 @@ def render_feed_pages(
         paging = (n, len(chunks))
         live = live_items if n == 1 else ()
         data = _render(
-            show, chunk, base_url, cover_key, live, paging, episodes, store=store, announce=announce
+            show,
+            chunk,
+            base_url,
+            cover_key,
+            live,
+            paging,
+            episodes,
+            store=store,
+            announce=announce,
+            digests=digests,
         )
         pages.append(FeedPage(layout.feed_page(show, n), data, chunk))
     return pages
@@ -197,15 +219,19 @@ _FINGERPRINT: str | None = None
 _UNKNOWN = object()
 
 
-def _record_stamp(episode: Episode) -> str | None:
+def _record_stamp(episode: Episode, digests: Mapping[str, str] | None = None) -> str | None:
     """An episode record's identity on disk: its path and the SHA-256 of its bytes (None if
-    unreadable). Content, not size and time, which an edit can keep (a checkout, an editor)."""
+    unreadable). Content, not size and time, which an edit can keep (a checkout, an editor). The
+    bytes the episode was loaded from when `digests` has them: a record edited since (during the
+    build) must not have this item, made from its old text, filed under its new one."""
     source = str(episode.source)
-    try:
-        with open(source, "rb") as fh:
-            digest = hashlib.file_digest(fh, "sha256").hexdigest()
-    except OSError:
-        return None
+    digest = digests.get(source) if digests is not None else None
+    if digest is None:
+        try:
+            with open(source, "rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        except OSError:
+            return None
     # the dates too: a record without offsets reads differently under another project time zone
     return f"{source}|{digest}|{episode.pub_date.isoformat()}"
 
@@ -293,6 +319,7 @@ def _render(
     all_episodes: tuple[Episode, ...] | None = None,
     store: Path | None = None,
     announce: Announce = NO_ANNOUNCE,
+    digests: Mapping[str, str] | None = None,
 ) -> bytes:
     page_key = layout.feed_page(show, paging[0]) if paging else layout.feed(show)
     page_url = layout.absolute(base_url, page_key)
@@ -310,7 +337,7 @@ def _render(
         found = stored.get
         still_missing = []
         for key in missing:
-            stamp = stamps[key] = _record_stamp(key.episode)
+            stamp = stamps[key] = _record_stamp(key.episode, digests)
             item = found(stamp) if stamp else None
             if item is None:
                 still_missing.append(key)
@@ -357,7 +384,7 @@ def _render(
         for k, item in items.items():
             stamp = stamps.get(k, _UNKNOWN)
             if stamp is _UNKNOWN:
-                stamp = _record_stamp(k.episode)
+                stamp = _record_stamp(k.episode, digests)
             if stamp:
                 kept[stamp] = item
         for k in missing:

@@ -853,13 +853,15 @@ def load_episode(
     root: Path | None = None,
     zone: tzinfo = UTC,
     episodes: EpisodeCache | None = None,
+    digests: dict[str, str] | None = None,
 ) -> Episode:
     """Read `episodes/<show>/<slug>.toml` into an `Episode`, raising every problem at once; the files
     it names must lie inside the project `root` (default: the folder holding `episodes/`), dates
     without an offset are in `zone` (the project's time zone).
 
     With a `cache` (parsed records) and `episodes` (validated episodes), a record whose bytes were
-    read before is not parsed again, and not checked again either when its files did not change."""
+    read before is not parsed again, and not checked again either when its files did not change;
+    `digests` (with a `cache`) gets the SHA-256 of the bytes read, by the record's absolute path."""
     if cache is None:
         episode, _ = _read_episode(
             read_toml(path), path, show_slug, replacing_media=False, root=root, zone=zone
@@ -867,6 +869,8 @@ def load_episode(
         return episode
     raw = read_toml_bytes(path)  # it names the problem
     stamp = hashlib.sha256(raw).hexdigest()
+    if digests is not None:
+        digests[os.path.abspath(path)] = stamp
     known = root if root is not None else _project_of(path)
     if episodes is not None:
         hit = episodes.get(path, stamp, show_slug, known, zone)
