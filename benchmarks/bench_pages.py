@@ -159,6 +159,8 @@ def run(n: int, repeat: int, workdir: Path) -> dict:
     folder = cache_folder(workdir) / "pages"
 
     def warm_disk() -> None:  # the previous build wrote the cache; this is a new process's cache
+        if "cache" in state:
+            state["cache"].close()  # the last repeat's, before its folder goes
         shutil.rmtree(folder, ignore_errors=True)
         previous = PageCache(project, folder)
         ours(episodes, previous)
@@ -167,6 +169,7 @@ def run(n: int, repeat: int, workdir: Path) -> dict:
 
     disk_s, disk_pages = best_of(repeat, warm_disk, lambda: ours(changed, state["cache"]))
     disk_rendered = sorted(state["cache"].rendered_keys)
+    state["cache"].close()
 
     expected = sorted(layout.episode_page(changed[i]) for i in (middle - 1, middle, middle + 1))
     problems = []

@@ -535,3 +535,26 @@ def test_a_tree_deeper_than_the_recursion_limit_is_stamped_and_walked(tmp_path: 
         sys.setrecursionlimit(limit)
     assert sum(line.endswith("/") for line in lines) == 300
     assert [line.split("\0")[0] for line in lines if "\0" in line] == [str(bottom / "page.html")]
+
+
+def test_a_folder_that_cannot_be_listed_is_named_and_the_walk_goes_on(tmp_path: Path) -> None:
+    """A folder whose listing fails (here its path is longer than the system takes, ENAMETOOLONG;
+    a folder without read permission fails the same way) is one `?` line of the inputs' walk, as
+    in the recursive walk, never an error that stops `build`, `ingest` or `publish`."""
+    root = tmp_path / "episodes"
+    (root / "show").mkdir(parents=True)
+    (root / "show" / "a.toml").write_text("x", "utf-8")
+    name = "n" * 200
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        for _ in range(22):  # 22 x 201 bytes: past PATH_MAX (4,096), made through descriptors
+            os.mkdir(name, dir_fd=fd)
+            below = os.open(name, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = below
+    finally:
+        os.close(fd)
+    lines = fingerprint.folder_lines([root])
+    unreadable = [line for line in lines if line.startswith("?")]
+    assert len(unreadable) == 1 and len(unreadable[0]) > 4096
+    assert any(line.startswith(str(root / "show" / "a.toml") + "\0") for line in lines)

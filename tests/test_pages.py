@@ -443,6 +443,15 @@ def test_fragments_made_once_per_place_are_the_bytes_every_page_would_render(pro
         assert set(made) == {"head", "header", "footer", "picture", "subscribe"}
 
 
+def test_a_fragment_keyed_by_something_unhashable_is_rendered_every_time(project: Path):
+    """A project's template may key `memo` by a list or a dict: the fragment is then rendered on
+    each page instead of failing the build."""
+    env = page_module.template_environment(load_project(project))
+    template = env.from_string('{% call memo("k", [n]) %}<p>{{ n }}</p>{% endcall %}')
+    ctx = page_module.PageContext(load_project(project), "show/index.html", BASE)
+    assert [template.render(page=ctx, n=n) for n in (1, 2)] == ["<p>1</p>", "<p>2</p>"]
+
+
 # ---------------------------------------------------------------- incremental builds
 
 

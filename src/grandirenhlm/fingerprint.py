@@ -42,37 +42,49 @@ _ENV_PREFIXES = ("GRANDIRENHLM_", "AWS_")
 def _walk(folder: str, out: list[str], seen: set | None = None) -> None:
     """`out` gets one line per file under `folder` (callers sort the lines once): what the loaders
     read, so hidden entries are skipped, and symbolic links to folders are followed (each such
-    folder once: a link loop ends). Depth-first with a stack, not recursion: no depth limit."""
+    folder once: a link loop ends). A folder that cannot be read is a `?` line; `folder` itself
+    missing, a `-` line.
+
+    Depth-first in the order of a recursive walk (a folder is walked when it is met, before its
+    later siblings: which of two links to one folder is followed depends on it), with a stack of
+    folder listings instead of one Python call per level, so no depth is too deep; each listing is
+    read whole, so no descriptor stays open per level either."""
     seen = set() if seen is None else seen
-    stack = [folder]
+    try:
+        stack = [iter(_listing(folder))]
+    except (FileNotFoundError, NotADirectoryError):
+        out.append(f"-{folder}")
+        return
     while stack:
-        current = stack.pop()
-        try:
-            entries = os.scandir(current)
-        except (FileNotFoundError, NotADirectoryError):
-            out.append(f"-{current}")
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
             continue
-        folders = []
-        with entries:
-            for entry in entries:
-                if entry.name[0] == "." or entry.name == "__pycache__":
-                    continue
-                try:
-                    if entry.is_dir():
-                        if entry.is_symlink():
-                            st = entry.stat()
-                            if (st.st_dev, st.st_ino) in seen:
-                                continue
-                            seen.add((st.st_dev, st.st_ino))
-                        out.append(f"{entry.path}/")
-                        folders.append(entry.path)
+        if entry.name[0] == "." or entry.name == "__pycache__":
+            continue
+        try:
+            if entry.is_dir():
+                if entry.is_symlink():
+                    st = entry.stat()
+                    if (st.st_dev, st.st_ino) in seen:
                         continue
-                    st = entry.stat()  # follows a symlink: what the run reads is the target
-                except OSError:
-                    out.append(f"?{entry.path}")
-                    continue
-                out.append(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}")
-        stack.extend(reversed(folders))  # the first one next, as a recursive walk would
+                    seen.add((st.st_dev, st.st_ino))
+                out.append(f"{entry.path}/")
+                try:
+                    stack.append(iter(_listing(entry.path)))
+                except (FileNotFoundError, NotADirectoryError):
+                    out.append(f"-{entry.path}")
+                continue
+            st = entry.stat()  # follows a symlink: what the run reads is the target
+        except OSError:  # unreadable (a folder's listing included): named, and the walk goes on
+            out.append(f"?{entry.path}")
+            continue
+        out.append(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}")
+
+
+def _listing(folder: str) -> list[os.DirEntry]:
+    with os.scandir(folder) as entries:
+        return list(entries)
 
 
 def _digest(lines: list[str]) -> str:

@@ -176,7 +176,10 @@ def fragment_memo() -> Callable[..., Markup]:
     def memo(context: jinja2.runtime.Context, *key: object, caller: jinja2.runtime.Macro) -> Markup:
         page = context["page"]
         full = (key, page.rooted, page.folders, page.base_url, page.key.count("/"))
-        made = kept.get(full)
+        try:
+            made = kept.get(full)
+        except TypeError:  # a project's template keyed it by a list or a dict: made every time
+            return caller()
         if made is None:
             made = kept[full] = caller()
         return made
