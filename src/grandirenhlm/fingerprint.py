@@ -51,7 +51,7 @@ def _walk(folder: str, out: list[str], seen: set | None = None) -> None:
     read whole, so no descriptor stays open per level either."""
     seen = set() if seen is None else seen
     try:
-        stack = [iter(_listing(folder))]
+        stack = [iter(_entries(folder))]
     except (FileNotFoundError, NotADirectoryError):
         out.append(f"-{folder}")
         return
@@ -71,7 +71,7 @@ def _walk(folder: str, out: list[str], seen: set | None = None) -> None:
                     seen.add((st.st_dev, st.st_ino))
                 out.append(f"{entry.path}/")
                 try:
-                    stack.append(iter(_listing(entry.path)))
+                    stack.append(iter(_entries(entry.path)))
                 except (FileNotFoundError, NotADirectoryError):
                     out.append(f"-{entry.path}")
                 continue
@@ -82,7 +82,8 @@ def _walk(folder: str, out: list[str], seen: set | None = None) -> None:
         out.append(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}")
 
 
-def _listing(folder: str) -> list[os.DirEntry]:
+def _entries(folder: str) -> list[os.DirEntry]:
+    """A folder's entries, read whole (its descriptor closed at once); not the saved `listing`."""
     with os.scandir(folder) as entries:
         return list(entries)
 
