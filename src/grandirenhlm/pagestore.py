@@ -126,8 +126,8 @@ class PageStore:
             if self._db is None:
                 self._spilled[digest] = data
                 return
+            self._pending_bytes += len(data) - len(self._pending.get(digest, b""))  # a page put again
             self._pending[digest] = data
-            self._pending_bytes += len(data)
             try:
                 if not self._db.in_transaction:
                     self._db.execute("BEGIN IMMEDIATE")
