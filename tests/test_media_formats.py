@@ -8,6 +8,7 @@ samples are counted, so the reference does not come from the code under test.
 from __future__ import annotations
 
 import base64
+import io
 import struct
 import subprocess
 from pathlib import Path
@@ -20,7 +21,7 @@ from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
-from grandirenhlm.media import probe, to_json
+from grandirenhlm.media import mpeg, probe, to_json
 from tests.support import FFMPEG, make_cover, make_mp3, make_mp4
 
 TEXT = "L’enfance « en Hlm », été 2023 🏠"  # typographic apostrophe, guillemets, accent, emoji
@@ -146,6 +147,47 @@ def test_mp3_with_junk_between_frames_and_an_id3v1_tag(vbr_files: dict[str, Path
     v1 = b"TAG" + b"Titre".ljust(30, b"\0") + bytes(30 + 30 + 4 + 30) + b"\xff"
     path.write_bytes(data[:middle] + b"\0garbage\0" * 50 + data[middle:] + v1)
     assert_exact_duration(probe(path).duration_seconds, vbr_files["bare"])
+
+
+def _frame(bitrate_index: int, padding: int = 0) -> bytes:
+    """One MPEG-1 layer I frame at 48 kHz, mono, zero payload: 12 * bitrate / 48000 slots of 4 bytes."""
+    header = (0x7FF << 21) | (3 << 19) | (3 << 17) | (1 << 16) | (bitrate_index << 12) | (1 << 10)
+    header |= (padding << 9) | (3 << 6)
+    return struct.pack(">I", header) + bytes(mpeg.parse_header(header)[0] - 4)
+
+
+def test_a_frame_walk_whose_read_ends_on_a_frame_boundary_goes_on() -> None:
+    # 256 kbit/s layer I frames are 256 bytes: a 256 KiB read ends exactly between two frames, where
+    # a run of same-header frames matched to the end of the data read must not end the walk
+    frame = _frame(8)
+    assert len(frame) == 256 and mpeg.BLOCK % 256 == 0
+    n = 3 * mpeg.BLOCK // 256 + 7  # three reads end on a frame boundary
+    stats = mpeg.walk_frames(io.BytesIO(frame * n), 0)
+    assert (stats.frames, stats.seconds, stats.audio_bytes) == (n, n * 384 / 48000, n * 256)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_frame_walk_counts_what_stepping_frame_by_frame_counts(seed: int, monkeypatch) -> None:
+    import random
+
+    rng = random.Random(seed)
+    # small reads, so that runs of frames cross many refills of the walk's buffer
+    monkeypatch.setattr(mpeg, "BLOCK", rng.choice([4096, 5000, 9000]))
+    monkeypatch.setattr(mpeg, "_MAX_RESYNC", 3000)  # more than the longest frame (2,881 bytes)
+    kinds = [(index, padding) for index in rng.sample(range(1, 15), 3) for padding in (0, 1)]
+    frames, kind = [], rng.choice(kinds)
+    for _ in range(rng.randrange(200, 2000)):
+        if rng.random() < rng.choice([0.05, 0.5]):  # long runs (CBR) and short ones (VBR)
+            kind = rng.choice(kinds)
+        frames.append(_frame(*kind))
+    data = b"".join(frames)
+    cut = rng.choice([0, 1, 100])  # the last frame cut short by the end of the file is not audio
+    stats = mpeg.walk_frames(io.BytesIO(data[: len(data) - cut]), 0)
+    whole = frames if not cut else frames[:-1]
+    rates = {mpeg.parse_header(int.from_bytes(f[:4]))[3] for f in whole}
+    expected = (len(whole), len(whole) * 384, sum(map(len, whole)), min(rates), max(rates), 0)
+    assert (stats.frames, stats.samples, stats.audio_bytes, stats.min_bitrate, stats.max_bitrate,
+            stats.skipped_bytes) == expected  # fmt: skip
 
 
 # ---------------------------------------------------------------- MP4 family

@@ -12,12 +12,14 @@ The walk reads the file in fixed-size blocks: memory does not grow with the file
 
 from __future__ import annotations
 
+import re
 import struct
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
-BLOCK = 256 * 1024  # small enough that the walk of a 1-hour file costs no more memory than a short one
+BLOCK = 1 << 20  # a 1-hour file costs no more memory than a short one; 256 KiB reads cost 10-20 % more time
 
 # kbit/s by (MPEG-1?, layer), index 1..14; 0 is "free format" and 15 is forbidden.
 _BITRATES = {
@@ -89,12 +91,17 @@ def walk_frames(fileobj: BinaryIO, start: int) -> FrameStats:
     The loop does the least per frame (one slice, one dict lookup): a frame's length and validity
     come from its header's first three bytes, so headers seen before are cached by those bytes (a
     slice costs less than unpacking an integer and masking it), and counted; totals are computed
-    from the counts at the end.
+    from the counts at the end. A frame with the same three bytes as the one before starts a run
+    (a constant-bitrate stream is runs of one or two frame lengths, padded or not): the rest of the
+    run is matched in C by a regular expression made for that header, `(?:K.{length - 3})*+`, and
+    counted by its length, so a 10-minute CBR file costs a few hundred steps instead of 23,000.
     """
     known: dict[bytes, int] = {}  # first 3 header bytes -> frame length, for the locked stream's headers
+    runs: dict[bytes, Callable] = {}  # first 3 header bytes -> `match` of the regex of a run of such frames
     counts: Counter[bytes] = Counter()
-    seen: list[bytes] = []  # keys of the frames walked since the last refill; counted in C by Counter
+    seen: list[bytes] = []  # keys of the frames stepped on since the last refill; counted in C by Counter
     lookup, append = known.get, seen.append
+    previous = None
     fileobj.seek(start)
     buf = fileobj.read(BLOCK)
     eof = len(buf) < BLOCK
@@ -115,7 +122,16 @@ def walk_frames(fileobj: BinaryIO, start: int) -> FrameStats:
             length = lookup(key)
             if length is None:
                 break
+            if key == previous:
+                # whole frames starting up to `limit`, as the step below takes: one cut short by the
+                # end of the file is stepped on
+                end = runs[key](buf, pos, min(len(buf), limit + length)).end()
+                if end > pos:
+                    counts[key] += (end - pos) // length
+                    pos = end
+                    continue
             append(key)
+            previous = key
             pos += length
         if len(buf) - pos < 4 or (eof and pos > limit):
             break
@@ -126,7 +142,9 @@ def walk_frames(fileobj: BinaryIO, start: int) -> FrameStats:
         if parsed is not None and (stream is None or header & _STREAM_MASK == stream):
             if stream is None:
                 stream = header & _STREAM_MASK
-            known[buf[pos : pos + 3]] = parsed[0]
+            head = buf[pos : pos + 3]
+            known[head] = parsed[0]
+            runs[head] = re.compile(b"(?:" + re.escape(head) + b".{%d})*+" % (parsed[0] - 3), re.DOTALL).match
             continue
         if buf.startswith(_TRAILERS, pos):
             break
