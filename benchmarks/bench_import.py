@@ -12,7 +12,8 @@ serves, against a plain urllib loop fetching the same files at the same concurre
    a feed of N items (guid, pubDate, title, HTML description, enclosure with its true length).
 2. A server is started in a child process: Python's ThreadingHTTPServer serving that folder on
    127.0.0.1 at a free port (the same server for both rows).
-3. Rounds, interleaved (reference first, then import, R times), each run in a fresh child process:
+3. Rounds, interleaved (R times; the rows' order rotates from one round to the next, so that no row
+   always follows the same one), each run in a fresh child process:
    - `ref: urllib loop`: a ThreadPoolExecutor(--jobs) calling urllib.request.urlopen on the feed and
      every enclosure and writing each body to a file (no parsing, no checks, no hashing);
    - `import`: `grandirenhlm --project P import FEED --show bench --jobs J -q` into a new project:
@@ -36,6 +37,7 @@ not import N items or the target is missed.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -44,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -230,35 +233,46 @@ def main() -> int:
         times: dict[str, list[float]] = {"ref": [], "import": [], "startup": [], "floor": []}
         times.update({name: [] for name in others})
         problems = []
-        for r in range(1, options.rounds + 1):
+
+        def reference(r: int) -> float:
             out = work / f"ref-{r}"
-            times["ref"].append(
-                timed([sys.executable, "-c", REFERENCE, " ".join(urls), str(out), str(options.jobs)])
-            )
-            log(f"round {r}: urllib loop {times['ref'][-1]:.2f} s")
-            project = work / f"project-{r}"
+            return timed([sys.executable, "-c", REFERENCE, " ".join(urls), str(out), str(options.jobs)])
+
+        def bare_floor(r: int) -> float:
+            floor = work / f"floor-{r}"
+            seconds = timed([sys.executable, "-c", FLOOR, " ".join(urls), str(floor), str(options.jobs)])
+            if len(list((floor / "records").iterdir())) != options.items:
+                problems.append(f"round {r}: the floor loop wrote the wrong number of records")
+            return seconds
+
+        def importing(name: str, src: str | None, r: int) -> float:
+            project = work / f"project-{name}-{r}"
             (project / "feeds").mkdir(parents=True)
             command = [sys.executable, "-m", "grandirenhlm", "--project", str(project), "import",
                        f"{base}/feed.xml", "--show", "bench", "--jobs", str(options.jobs), "-q"]  # fmt: skip
-            times["import"].append(timed(command))
-            log(f"round {r}: import {times['import'][-1]:.2f} s")
-            times["startup"].append(timed([sys.executable, "-m", "grandirenhlm", "--version"]))
-            floor = work / f"floor-{r}"
-            times["floor"].append(
-                timed([sys.executable, "-c", FLOOR, " ".join(urls), str(floor), str(options.jobs)])
-            )
-            log(f"round {r}: floor {times['floor'][-1]:.2f} s")
-            if len(list((floor / "records").iterdir())) != options.items:
-                problems.append(f"round {r}: the floor loop wrote the wrong number of records")
-            problems.extend(_count_records(project, options.items, f"round {r}"))
-            for name, src in others.items():
-                other = work / f"project-{name}-{r}"
-                (other / "feeds").mkdir(parents=True)
-                command[command.index(str(project))] = str(other)
+            env = None
+            if src is not None:
                 path = os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-                times[name].append(timed(command, {**os.environ, "PYTHONPATH": path}))
-                log(f"round {r}: import ({name}) {times[name][-1]:.2f} s")
-                problems.extend(_count_records(other, options.items, f"round {r}, {name}"))
+                env = {**os.environ, "PYTHONPATH": path}
+            seconds = timed(command, env)
+            problems.extend(_count_records(project, options.items, f"round {r}, {name}"))
+            return seconds
+
+        rows: dict[str, Callable[[int], float]] = {
+            "ref": reference,
+            "import": functools.partial(importing, "import", None),
+            "floor": bare_floor,
+        }
+        rows.update({name: functools.partial(importing, name, src) for name, src in others.items()})
+        order = list(rows)
+        for r in range(1, options.rounds + 1):
+            # each row runs first, second... in turn: a row pays for the one before it (the disk
+            # writing back what it downloaded), and a fixed order would charge it to the same row
+            shift = (r - 1) % len(order)
+            for name in order[shift:] + order[:shift]:
+                times[name].append(rows[name](r))
+                log(f"round {r}: {name} {times[name][-1]:.2f} s")
+            times["startup"].append(timed([sys.executable, "-m", "grandirenhlm", "--version"]))
         load_after = os.getloadavg()
     finally:
         server.terminate()
