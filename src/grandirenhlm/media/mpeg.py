@@ -123,7 +123,6 @@ def walk_frames(fileobj: BinaryIO, start: int) -> FrameStats:
             seen.clear()
         # the fast path: stop where a frame could run past the data read so far
         limit = len(buf) - (4 if eof else _MAX_RESYNC)
-        length = 0
         while pos <= limit:
             # frame by frame for `ahead` bytes (one frame at least), as cheaply as a step can be...
             stop = min(limit, pos + ahead)
