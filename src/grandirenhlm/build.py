@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from grandirenhlm import layout
-from grandirenhlm.artifact import IMMUTABLE, Artifact, Stage
+from grandirenhlm.artifact import IMMUTABLE, Artifact, Stage, Stored
 from grandirenhlm.catalog import Catalog, is_visible
 from grandirenhlm.config import Project
 from grandirenhlm.errors import ValidationError
 from grandirenhlm.feed import episode_files, render_feed_pages
 from grandirenhlm.files import display_path, escapes_project, resolving_folders_once, sha256_file
+from grandirenhlm.helper import TailHelper
+from grandirenhlm.helper import wanted as helper_wanted
 from grandirenhlm.images import CoverSet, favicon_ico, resize_cover
 from grandirenhlm.media.types import CONTENT_TYPES, HTML, XML
+from grandirenhlm.model import Episode, Show
 from grandirenhlm.opml import OPML_TYPE, render_opml
 from grandirenhlm.pages import (
     OEMBED_TYPE,
@@ -32,7 +36,7 @@ from grandirenhlm.pages import (
     site_pages,
     template_environment,
 )
-from grandirenhlm.theme import load_theme
+from grandirenhlm.theme import Theme, load_theme
 
 
 def build_site(
@@ -51,6 +55,7 @@ def build_site(
     with its index.html, so pages link to `show/` rather than `show/index.html`."""
     refuse_outside_files(project, catalog)
     env = template_environment(project, cache=cache is not None and cache.folder is not None)
+    helped = cache is not None and cache.stored and helper_wanted()  # a second core for the pages
     artifacts: list[Artifact] = list(_assets(project))
     home: list[ShowCard] = []
     site_icon: CoverSet | None = None  # the first show's cover: the icon of the pages of no show
@@ -77,61 +82,44 @@ def build_site(
             artifacts.append(Artifact.from_bytes(r.key, Stage.ASSET, r.content_type, r.data, cache=IMMUTABLE))
         site_icon = site_icon or cover
         refs: dict[str, tuple[str, ...]] = {}  # guid -> keys its feed item points at
-        for i, episode in enumerate(episodes):
-            media = episode.media
-            item_refs = [layout.media(episode)]
-            artifacts.append(
-                Artifact(
-                    layout.media(episode),
-                    Stage.MEDIA,
-                    media.mime_type,
-                    IMMUTABLE,
-                    media.sha256,
-                    media.size,
-                    source=media.path,
-                )
-            )
-            for alt in episode.alternates:  # other renditions: the audio of a video replay
-                key = layout.alternate_media(episode, alt.path.name)
-                item_refs.append(key)
-                artifacts.append(
-                    Artifact(
-                        key, Stage.MEDIA, alt.mime_type, IMMUTABLE, alt.sha256, alt.size, source=alt.path
-                    )
-                )
-            if episode.poster:  # a video's poster frame: content-addressed, like the media
+
+        episode_pages = partial(
+            _episode_pages, env, project, base_url, show, cover, episodes, cache, folders, theme
+        )
+        helper: TailHelper | None = None
+        try:
+            for i, episode in enumerate(episodes):
+                if i == 1 and helped and len(episodes) >= HELPER_MIN_EPISODES:
+                    # the first episode's templates are compiled: a second core renders from the end
+                    assert cache is not None
+                    helper = TailHelper.start(len(episodes), _captured(cache, episode_pages), _adopted(cache))
+                if helper is not None:
+                    helper.before(i)
+                artifacts += _episode_objects(episode, show.language, refs)
+                page, embed, oembed = episode_pages(i)
                 artifacts.append(
                     Artifact.from_bytes(
-                        layout.poster(episode),
-                        Stage.ASSET,
-                        mimetypes.guess_type(episode.poster.name)[0] or "image/jpeg",
-                        episode.poster.read_bytes(),
-                        cache=IMMUTABLE,
+                        layout.episode_page(episode),
+                        Stage.PAGE,
+                        HTML,
+                        page,
+                        references=(layout.media(episode),),
                     )
                 )
-            for key, content_type, data in episode_files(episode, show.language):  # chapters, transcripts
-                item_refs.append(key)
-                artifacts.append(Artifact.from_bytes(key, Stage.ASSET, content_type, data))
-            refs[episode.guid] = tuple(item_refs)
-            previous = episodes[i - 1] if i > 0 else None
-            following = episodes[i + 1] if i + 1 < len(episodes) else None
-            page = render_episode(
-                env, project, base_url, show, cover, episode, previous, following, cache=cache, **look
-            )
-            artifacts.append(
-                Artifact.from_bytes(
-                    layout.episode_page(episode), Stage.PAGE, HTML, page, references=(layout.media(episode),)
+                # The player page for other sites' iframes, and its oEmbed description.
+                artifacts.append(
+                    Artifact.from_bytes(
+                        layout.embed_page(episode),
+                        Stage.PAGE,
+                        HTML,
+                        embed,
+                        references=(layout.media(episode),),
+                    )
                 )
-            )
-            # The player page for other sites' iframes, and its oEmbed description.
-            embed = render_embed(env, project, base_url, show, cover, episode, cache=cache, **look)
-            artifacts.append(
-                Artifact.from_bytes(
-                    layout.embed_page(episode), Stage.PAGE, HTML, embed, references=(layout.media(episode),)
-                )
-            )
-            oembed = render_oembed(project, base_url, show, cover, episode, cache, folders=folders)
-            artifacts.append(Artifact.from_bytes(layout.oembed(episode), Stage.PAGE, OEMBED_TYPE, oembed))
+                artifacts.append(Artifact.from_bytes(layout.oembed(episode), Stage.PAGE, OEMBED_TYPE, oembed))
+        finally:
+            if helper is not None:
+                helper.close()
         for key, page in render_show(env, project, base_url, show, cover, episodes, cache=cache, **look):
             artifacts.append(Artifact.from_bytes(key, Stage.PAGE, HTML, page))
         page = render_subscribe(env, project, base_url, show, cover, cache, **look)
@@ -189,6 +177,77 @@ def build_site(
     if cache is not None:
         cache.prune()
     return sorted(artifacts, key=lambda a: (a.stage, a.key))
+
+
+def _episode_pages(
+    env, project: Project, base_url: str, show: Show, cover: CoverSet, episodes: list[Episode],
+    cache: PageCache | None, folders: bool, theme: Theme | None, i: int,
+) -> tuple[bytes | Stored, bytes | Stored, bytes | Stored]:  # fmt: skip
+    """Episode `i`'s page, player page and oEmbed description, rendered or from the cache."""
+    episode = episodes[i]
+    previous = episodes[i - 1] if i > 0 else None
+    following = episodes[i + 1] if i + 1 < len(episodes) else None
+    look = {"folders": folders, "theme": theme}
+    return (
+        render_episode(
+            env, project, base_url, show, cover, episode, previous, following, cache=cache, **look
+        ),
+        render_embed(env, project, base_url, show, cover, episode, cache=cache, **look),
+        render_oembed(project, base_url, show, cover, episode, cache, folders=folders),
+    )
+
+
+# A show with fewer episodes renders them in less time than a fork and its pipe cost to set up.
+HELPER_MIN_EPISODES = 100
+
+
+def _episode_objects(episode: Episode, language: str, refs: dict[str, tuple[str, ...]]) -> list[Artifact]:
+    """An episode's media, other renditions, poster, chapters and transcripts; `refs` gets the keys
+    its feed item points at."""
+    media = episode.media
+    item_refs = [layout.media(episode)]
+    objects = [
+        Artifact(
+            layout.media(episode), Stage.MEDIA, media.mime_type, IMMUTABLE, media.sha256, media.size,
+            source=media.path,
+        )
+    ]  # fmt: skip
+    for alt in episode.alternates:  # other renditions: the audio of a video replay
+        key = layout.alternate_media(episode, alt.path.name)
+        item_refs.append(key)
+        objects.append(
+            Artifact(key, Stage.MEDIA, alt.mime_type, IMMUTABLE, alt.sha256, alt.size, source=alt.path)
+        )
+    if episode.poster:  # a video's poster frame: content-addressed, like the media
+        objects.append(
+            Artifact.from_bytes(
+                layout.poster(episode),
+                Stage.ASSET,
+                mimetypes.guess_type(episode.poster.name)[0] or "image/jpeg",
+                episode.poster.read_bytes(),
+                cache=IMMUTABLE,
+            )
+        )
+    for key, content_type, data in episode_files(episode, language):  # chapters, transcripts
+        item_refs.append(key)
+        objects.append(Artifact.from_bytes(key, Stage.ASSET, content_type, data))
+    refs[episode.guid] = tuple(item_refs)
+    return objects
+
+
+def _captured(cache: PageCache, pages: Callable[[int], object]) -> Callable[[int], list]:
+    """In the helper's child: what `pages(i)` made or found in the cache, to send to the build."""
+
+    def work(i: int) -> list:
+        cache.capture = []
+        pages(i)
+        return cache.capture
+
+    return work
+
+
+def _adopted(cache: PageCache) -> Callable[[int, list], None]:
+    return lambda i, captured: cache.adopt(captured)
 
 
 def refuse_outside_files(project: Project, catalog: Catalog) -> None:

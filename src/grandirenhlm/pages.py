@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 from urllib.parse import quote, urlsplit
 
 import jinja2
@@ -307,6 +307,19 @@ class PageContext:
         return (self.folders, self.theme, icons)
 
 
+class Sink(Protocol):
+    """Where a build's rendered pages go as they are made (`storage.local.EarlyWriter`)."""
+
+    def write(self, key: str, sha256: str, data: bytes) -> None: ...
+    def write_here(self, key: str, data: bytes) -> bool: ...
+    def written_here(self, key: str, sha256: str) -> None: ...
+
+
+# What a rendering helper's child sends of one page: key, digest of its inputs, and for a page it
+# rendered its sha256, bytes and whether it wrote them itself (`Sink.write_here`).
+Captured = tuple[str, str, str | None, bytes | None, bool]
+
+
 class PageCache:
     """Pages of earlier builds, by a fingerprint of everything a page is made from.
 
@@ -333,9 +346,11 @@ class PageCache:
             if self.stored:
                 self._index = self._store.index()
         self.images: Path | None = None  # where resized covers are kept (images.resize_cover)
-        # `stored`: told (key, sha256, bytes) of each page rendered, e.g. to write it at once
-        # (`storage.local.EarlyWriter`); a page reused from the store is not
-        self.sink: Callable[[str, str, bytes], None] | None = None
+        # `stored`: told of each page rendered, to write it at once (`storage.local.EarlyWriter`:
+        # `write(key, sha256, bytes)`; in a rendering helper's child, `write_here(key, bytes)`
+        # writes it from there, and the build is told `written_here(key, sha256)`); a page reused
+        # from the store is not
+        self.sink: Sink | None = None
         self.rendered = 0  # pages rendered by templates during this build
         self.reused = 0  # pages taken from the cache
         self.rendered_keys: list[str] = []
@@ -348,6 +363,10 @@ class PageCache:
         )
         self._used: set[str] = set()
         self._salt = _code_and_templates_fingerprint(project)
+        # A rendering helper (`helper.py`): in the child, what `page` made or found, by key; in the
+        # build, the pages the child sent, by key: (digest, whether the child rendered it).
+        self.capture: list[Captured] | None = None
+        self._adopted: dict[str, tuple[str, bool]] = {}
 
     @classmethod
     def for_project(cls, project: Project, base_url: str, stored: bool = False) -> PageCache:
@@ -377,6 +396,14 @@ class PageCache:
         return hit[1]
 
     def page(self, key: str, inputs: tuple, render_page: Callable[[], bytes]) -> bytes | Stored:
+        adopted = self._adopted.pop(key, None)
+        if adopted is not None:  # made (or found in the store) by the helper, for these same inputs
+            digest, rendered = adopted
+            self._used.add(digest)
+            if not rendered:
+                self.reused += 1
+            assert self._store is not None
+            return Stored(self._store, digest, *self._index[digest])
         spelled = ", ".join(self._repr(value) for value in inputs)
         digest = hashlib.sha256(f"{self._salt}\0{key}\0{spelled}".encode()).hexdigest()
         self._used.add(digest)
@@ -402,16 +429,44 @@ class PageCache:
     def _stored(self, digest: str, key: str, render_page: Callable[[], bytes]) -> Stored:
         assert self._store is not None
         known = self._index.get(digest)
+        if self.capture is not None:  # the helper's child: sent to the build, which stores it
+            if known is not None:
+                self.capture.append((key, digest, None, None, False))
+                return Stored(self._store, digest, *known)
+            data = render_page()
+            sha256 = hashlib.sha256(data).hexdigest()
+            written = self.sink is not None and self.sink.write_here(key, data)
+            self.capture.append((key, digest, sha256, data, written))
+            return Stored(self._store, digest, sha256, len(data))
         if known is not None:
             self.reused += 1
             return Stored(self._store, digest, *known)
         data = self._render(key, render_page)
         sha256 = hashlib.sha256(data).hexdigest()
+        self._keep(key, digest, sha256, data)
+        return Stored(self._store, digest, sha256, len(data))
+
+    def _keep(self, key: str, digest: str, sha256: str, data: bytes, written: bool = False) -> None:
+        assert self._store is not None
         self._store.put(digest, sha256, data)
         self._index[digest] = (sha256, len(data))
         if self.sink is not None:
-            self.sink(key, sha256, data)
-        return Stored(self._store, digest, sha256, len(data))
+            if written:
+                self.sink.written_here(key, sha256)
+            else:
+                self.sink.write(key, sha256, data)
+
+    def adopt(self, pages: list[Captured]) -> None:
+        """Pages the helper's child captured (`capture`), taken as if this build had made them:
+        stored and handed to `sink` now, handed out by `page` when the build asks for them."""
+        for key, digest, sha256, data, written in pages:
+            rendered = data is not None and digest not in self._index
+            if rendered:
+                assert sha256 is not None and data is not None
+                self.rendered += 1
+                self.rendered_keys.append(key)
+                self._keep(key, digest, sha256, data, written)
+            self._adopted[key] = (digest, rendered)
 
     def _hold(self) -> None:
         """Stored pages are rows a later step sends: while this build holds the folder (shared),

@@ -366,7 +366,7 @@ def render(
 def _render(project, base_url, at, catalog, cache, folders=True, stored=False, sink=None):
     """`stored`: pages stay in the page cache's files (`artifact.Stored`) until they are written
     or sent, so that memory does not grow with the site (build, publish); `sink` is told each page
-    rendered (`PageCache.sink`)."""
+    rendered (`PageCache.sink`: a new output folder's `EarlyWriter`)."""
     from grandirenhlm.build import build_site
     from grandirenhlm.pages import PageCache
 
@@ -413,9 +413,7 @@ def build(
         saved.loaded(catalog)
         early = EarlyWriter.for_build(folder)  # a new folder: pages written as they are rendered
         try:
-            artifacts, pages = _render(
-                project, base, at or saved.now, catalog, True, stored=True, sink=early and early.write
-            )
+            artifacts, pages = _render(project, base, at or saved.now, catalog, True, stored=True, sink=early)
             try:
                 written, unchanged = write_folder(artifacts, folder, base, _shows(catalog), early)
             finally:

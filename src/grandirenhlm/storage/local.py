@@ -243,6 +243,30 @@ class EarlyWriter:
             return
         self.sent[key] = sha256
 
+    def write_here(self, key: str, data: bytes) -> bool:
+        """In a rendering helper's child (`helper.py`): the page written by this process, beside
+        the writer's; False, with nothing left at its name, when it cannot be (the build then
+        hands it to the writer, whose failure names the problem)."""
+        if self._state not in ("new", "running"):
+            return False
+        try:
+            target = self.storage._path(key)
+        except StorageError:
+            return False
+        try:
+            write_new(target, data)
+        except FileExistsError:  # not ours to remove
+            return False
+        except OSError:
+            with contextlib.suppress(OSError):
+                target.unlink()
+            return False
+        return True
+
+    def written_here(self, key: str, sha256: str) -> None:
+        """A page the helper's child wrote (`write_here`)."""
+        self.sent[key] = sha256
+
     def finish(self) -> dict[str, str]:
         """Wait for the pages handed over; {key: sha256} of those written. A write that failed is
         raised here, as `write_folder` would have (`StorageError` naming the file). Interrupted

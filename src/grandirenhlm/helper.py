@@ -1,0 +1,217 @@
+"""A second core for a build's longest loop: a forked process takes a list's items from its end
+while the build takes them from its start, until the two meet.
+
+A cold build of 10,000 episodes spends most of its time rendering three pages per episode, one
+after the other, on one core (the page writer, `storage/writer.py`, uses a fraction of another).
+`TailHelper` forks the build once the first item is done (its templates compiled and cached, so
+the child never writes the template cache beside the build): the child is the build's own state,
+so what it renders is byte for byte what the build would have rendered, and it sends each item's
+result back through a pipe, where the build takes it (`adopt`) as if it had made it itself.
+
+Nothing depends on the child. The build drains the pipe at each item; an item the child has not
+claimed is the build's own, an item it has claimed is waited for; if the child stops (an error in
+one item, a signal, a kill), every item it did not send is done by the build as usual, so a failure
+is raised by the build with its usual message. The two claim items under a lock (`lockf` on a
+temporary file, released by the kernel if the child dies holding it) on two integers in shared
+memory, so no item is made by both: the child may write an item's files itself. It closes every
+descriptor it inherited but its pipe and the lock (the page writer's pipe, the page cache's
+database) and ends with `os._exit`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import mmap
+import os
+import pickle
+import select
+import signal
+import struct
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+from grandirenhlm.errors import ConfigError
+
+ENV = "GRANDIRENHLM_RENDER_JOBS"  # 1: no helper; unset: a helper where there are two cores
+_FRONT, _BACK = 0, 1  # shared ints: the build's next item, the last item the child claimed
+_HEADER = struct.Struct("<iQ")  # item index (-1: the child stopped), pickled result's length
+_PIPE_SIZE = 1 << 20
+
+
+def wanted() -> bool:
+    """Whether a helper may be started: two cores to run on, fork, and not turned off by `ENV`
+    (a value that is not a whole number of at least 1 is a `ConfigError`)."""
+    setting = os.environ.get(ENV, "").strip()
+    if setting:
+        if not (setting.isascii() and setting.isdigit() and int(setting) >= 1):
+            raise ConfigError(f"{ENV}={setting!r}: not a number of processes (1 turns the helper off)")
+        if int(setting) < 2:
+            return False
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return cores >= 2 and hasattr(os, "fork")
+
+
+class TailHelper:
+    """Items `0..count-1`: the caller calls `before(i)` for each `i` in order, then does item `i`;
+    the results of items the child made are handed to `adopt(i, result)` before that call returns.
+    `close()` (or the `with` block's end) stops and reaps the child."""
+
+    def __init__(
+        self, pid: int, fd: int, lock: IO[bytes], shared: memoryview, memory: mmap.mmap, adopt
+    ) -> None:
+        self._pid: int | None = pid
+        self._fd: int | None = fd
+        self._lock = lock
+        self._shared = shared
+        self._memory = memory
+        self._adopt = adopt
+        self._buffer = bytearray()
+        self._received: set[int] = set()
+        self._ended = False  # the child sent its last item or its pipe closed
+        self.adopted = 0  # items the child made that the build took
+
+    @classmethod
+    def start(
+        cls, count: int, work: Callable[[int], Any], adopt: Callable[[int, Any], None]
+    ) -> TailHelper | None:
+        """Fork a child that runs `work(i)` for items from `count - 1` down to 1 (item 0 is done:
+        the first `before` is `before(1)`); None when no helper can be had (other threads running,
+        fork refused). The caller asks `wanted()` first."""
+        if count < 3 or threading.active_count() > 1:
+            return None  # forking a process with other threads can copy a lock another one holds
+        memory = mmap.mmap(-1, mmap.PAGESIZE)  # anonymous and shared with the child
+        shared = memoryview(memory).cast("i")
+        shared[_FRONT], shared[_BACK] = 1, count
+        pipe: tuple[int, int] | None = None
+        lock = None
+        try:
+            lock = tempfile.TemporaryFile()  # noqa: SIM115  # closed by `close()`
+            pipe = os.pipe()
+            with contextlib.suppress(OSError, AttributeError):
+                fcntl.fcntl(pipe[1], fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+            pid = os.fork()
+        except OSError:
+            for fd in pipe or ():
+                os.close(fd)
+            if lock is not None:
+                lock.close()
+            shared.release()
+            memory.close()
+            return None
+        if pid == 0:  # the child: never returns
+            _child(count, work, pipe[1], lock.fileno(), shared)
+        os.close(pipe[1])
+        os.set_blocking(pipe[0], False)
+        return cls(pid, pipe[0], lock, shared, memory, adopt)
+
+    def before(self, i: int) -> None:
+        """The build is about to do item `i`: take what the child sent; when `i` is the child's,
+        wait for it (or for the child to stop: then the build does it)."""
+        self._drain(block=False)
+        if i in self._received or self._ended:
+            return
+        with _held(self._lock.fileno()):
+            mine = i < self._shared[_BACK]
+            if mine:
+                self._shared[_FRONT] = i + 1
+        while not mine and i not in self._received and not self._ended:
+            self._drain(block=True)
+
+    def _drain(self, block: bool) -> None:
+        if self._fd is None:
+            return
+        if block:
+            select.select([self._fd], [], [])
+        while True:
+            try:
+                chunk = os.read(self._fd, _PIPE_SIZE)
+            except BlockingIOError:
+                break
+            if not chunk:  # the child ended
+                self._ended = True
+                break
+            self._buffer += chunk
+        self._take_frames()
+
+    def _take_frames(self) -> None:
+        view = self._buffer
+        start = 0
+        while len(view) - start >= _HEADER.size:
+            index, size = _HEADER.unpack_from(view, start)
+            end = start + _HEADER.size + size
+            if len(view) < end:
+                break
+            if index < 0:
+                self._ended = True
+            else:
+                self._received.add(index)
+                self._adopt(index, pickle.loads(view[start + _HEADER.size : end]))
+                self.adopted += 1
+            start = end
+        del self._buffer[:start]
+
+    def close(self) -> None:
+        """Stop the child (done or not) and reap it."""
+        if self._pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self._pid, 0)
+            self._pid = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._lock.close()
+        self._shared.release()
+        self._memory.close()
+
+    def __enter__(self) -> TailHelper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _child(count: int, work: Callable[[int], Any], fd: int, lock: int, shared: memoryview) -> None:
+    """The forked child's whole life: items from the end while the build has not claimed them."""
+    code = 0
+    try:
+        low, high = sorted((fd, lock))
+        with contextlib.suppress(OSError):
+            os.closerange(3, low)
+            os.closerange(low + 1, high)
+            os.closerange(high + 1, os.sysconf("SC_OPEN_MAX"))
+        while True:
+            with _held(lock):
+                j = shared[_BACK] - 1
+                if j < shared[_FRONT]:
+                    break
+                shared[_BACK] = j
+            data = pickle.dumps(work(j), protocol=pickle.HIGHEST_PROTOCOL)
+            _write_all(fd, _HEADER.pack(j, len(data)) + data)
+        _write_all(fd, _HEADER.pack(-1, 0))
+    except BaseException:  # an error in one item, Ctrl-C, a closed pipe: the build does the rest
+        code = 1
+    finally:
+        os._exit(code)
+
+
+@contextlib.contextmanager
+def _held(fd: int) -> Iterator[None]:
+    fcntl.lockf(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.lockf(fd, fcntl.LOCK_UN)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

@@ -1,0 +1,234 @@
+"""The rendering helper (`helper.TailHelper`, issue 19): a forked child takes items from the end of
+a list while the build takes them from the start. Every item is made exactly once, whatever the
+child does (finishes, fails at one item, is killed); the child is always reaped; and a build with
+the helper writes byte for byte the site a build without it writes, and fails the same way."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mutagen.id3 import ID3, TIT2
+
+from grandirenhlm.build import HELPER_MIN_EPISODES
+from grandirenhlm.errors import ConfigError
+from grandirenhlm.helper import ENV, TailHelper, wanted
+from tests.support import make_cover, make_mp3, run_command
+
+COUNT = 400
+
+
+def heavy(i: int) -> str:
+    """An item's work: long enough (a few milliseconds) that the child has time to take some."""
+    data = str(i).encode()
+    for _ in range(2000):
+        data = hashlib.sha256(data).digest()
+    return data.hex()
+
+
+def run_items(
+    work_in_child, parent_stops_at: int | None = None
+) -> tuple[dict[int, str], dict[int, str], int]:
+    """The loop a build runs: item 0 first, the helper started before item 1, `before(i)` then the
+    item itself unless the child sent it. (made by the build, taken from the child, child's pid)."""
+    own: dict[int, str] = {0: heavy(0)}
+    adopted: dict[int, str] = {}
+
+    def adopt(i: int, result: str) -> None:
+        assert i not in adopted and i not in own, i
+        adopted[i] = result
+
+    helper = TailHelper.start(COUNT, work_in_child, adopt)
+    assert helper is not None
+    pid = helper._pid
+    with helper:
+        for i in range(1, COUNT):
+            if i == parent_stops_at:
+                raise RuntimeError("the build failed")
+            helper.before(i)
+            if i not in adopted:
+                own[i] = heavy(i)
+    return own, adopted, pid
+
+
+def assert_reaped(pid: int) -> None:
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+@pytest.fixture(autouse=True)
+def helper_on(monkeypatch):
+    monkeypatch.delenv(ENV, raising=False)
+    if not wanted():
+        pytest.skip("one core here: no helper is started")
+
+
+def test_every_item_is_made_once_by_one_side():
+    own, adopted, pid = run_items(heavy)
+    assert sorted(own.keys() | adopted.keys()) == list(range(COUNT))
+    assert not own.keys() & adopted.keys()
+    assert {i: heavy(i) for i in adopted} == adopted  # the child's results are the item's own
+    assert adopted, "the child took no item"
+    assert min(adopted) > max(own)  # the child from the end, the build from the start
+    assert_reaped(pid)
+
+
+def test_an_item_failing_in_the_child_is_made_by_the_build():
+    failing = COUNT - 3
+
+    def work(i: int) -> str:
+        if i == failing:
+            raise ValueError("boom")
+        return heavy(i)
+
+    own, adopted, pid = run_items(work)
+    assert sorted(own.keys() | adopted.keys()) == list(range(COUNT))
+    assert failing in own  # the child stopped there: it and everything below are the build's
+    assert set(adopted) == {COUNT - 1, COUNT - 2}
+    assert_reaped(pid)
+
+
+def test_a_child_killed_midway_leaves_its_items_to_the_build():
+    def work(i: int) -> str:
+        if i == COUNT - 5:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return heavy(i)
+
+    own, adopted, pid = run_items(work)
+    assert sorted(own.keys() | adopted.keys()) == list(range(COUNT))
+    assert set(adopted) == {COUNT - 1, COUNT - 2, COUNT - 3, COUNT - 4}
+    assert_reaped(pid)
+
+
+def test_a_build_that_fails_stops_and_reaps_the_child():
+    with pytest.raises(RuntimeError, match="the build failed"):
+        run_items(heavy, parent_stops_at=5)
+    # no child of this process is left running or unreaped
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_the_setting_turns_it_off_and_a_bad_value_is_named(monkeypatch):
+    monkeypatch.setenv(ENV, "1")
+    assert wanted() is False
+    monkeypatch.setenv(ENV, "deux")
+    with pytest.raises(ConfigError, match=f"{ENV}='deux': not a number of processes"):
+        wanted()
+
+
+# ---------------------------------------------------------------- whole builds
+
+SHOW = "archives"
+SHOW_TOML = """\
+title = "Archives des Semaines de l’innovation Hlm"
+description = "Des épisodes courts, assez pour que la construction se partage entre deux processus."
+language = "fr"
+author = "grandirenhlm"
+category = "Society & Culture"
+type = "episodic"
+image = "cover.jpg"
+
+[owner]
+name = "grandirenhlm"
+email = "archives@example.org"
+"""
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A show with enough episodes for the helper, ingested by the CLI."""
+    root = tmp_path_factory.mktemp("helper")
+    project = root / "project"
+    (project / "feeds").mkdir(parents=True)
+    (project / "feeds" / f"{SHOW}.toml").write_text(SHOW_TOML, encoding="utf-8")
+    make_cover(project / "feeds" / "cover.jpg")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    one = make_mp3(root / "one.mp3", seconds=0.3)
+    for i in range(HELPER_MIN_EPISODES + 50):
+        path = corpus / f"f{i:04d}.mp3"
+        shutil.copyfile(one, path)
+        tags = ID3()
+        tags.add(TIT2(encoding=3, text=f"Épisode {i:04d}"))
+        tags.save(path, v2_version=4)
+    done = run_command(project, "ingest", "--quiet", "--show", SHOW, str(corpus))
+    assert done.returncode == 0, done.stderr
+    return project
+
+
+def build(project: Path, output: str, jobs: str) -> subprocess.CompletedProcess[str]:
+    """A cold build (no cache) into a new folder, with or without the helper."""
+    shutil.rmtree(project / ".grandirenhlm", ignore_errors=True)
+    env = {**os.environ, ENV: jobs}
+    return subprocess.run(
+        _command(project, "build", "--output", output),
+        capture_output=True,
+        text=True,
+        cwd=project,
+        env=env,
+        timeout=600,
+    )
+
+
+def _command(project: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "grandirenhlm", "--project", str(project), *args]
+
+
+def tree(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and ".grandirenhlm" not in p.parts
+    }
+
+
+def test_a_build_with_the_helper_writes_the_same_site(project: Path):
+    alone = build(project, "alone", "1")
+    helped = build(project, "helped", "2")
+    assert alone.returncode == 0 and helped.returncode == 0, (alone.stderr, helped.stderr)
+    assert helped.stdout.replace("helped", "alone") == alone.stdout
+    built = tree(project / "alone")
+    assert len([k for k in built if k.endswith("/index.html")]) > HELPER_MIN_EPISODES
+    assert tree(project / "helped") == built
+
+
+def test_a_template_error_in_the_childs_share_fails_the_build_the_same_way(project: Path):
+    """The last episode is the child's first: its error stops the child, and the build, making
+    that episode itself, fails with the message a build without the helper gives."""
+    templates = project / "templates"
+    templates.mkdir()
+    last = f"Épisode {HELPER_MIN_EPISODES + 49:04d}"
+    (templates / "episode.html").write_text(
+        '{% extends "default:episode.html" %}\n'
+        f'{{% block main %}}{{% if episode.title == "{last}" %}}{{{{ no_such_value }}}}{{% endif %}}'
+        "{{ super() }}{% endblock %}\n",
+        encoding="utf-8",
+    )
+    try:
+        alone = build(project, "broken-alone", "1")
+        helped = build(project, "broken-helped", "2")
+    finally:
+        shutil.rmtree(templates)
+    assert alone.returncode == helped.returncode == 1
+    assert "Traceback" not in helped.stderr
+    assert helped.stderr == alone.stderr
+    assert "no_such_value" in helped.stderr and "is undefined" in helped.stderr
+    assert not (project / "broken-helped").exists() and not (project / "broken-alone").exists()
+
+
+def test_a_bad_setting_is_one_line(project: Path):
+    env = {**os.environ, ENV: "beaucoup"}
+    done = subprocess.run(
+        _command(project, "build", "--output", "never"), capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"error: {ENV}='beaucoup': not a number of processes (1 turns the helper off)"
+    ]
+    assert not (project / "never").exists()
