@@ -1,7 +1,8 @@
-"""The rendering helper (`helper.TailHelper`, issue 19): a forked child takes items from the end of
-a list while the build takes them from the start. Every item is made exactly once, whatever the
-child does (finishes, fails at one item, is killed); the child is always reaped; and a build with
-the helper writes byte for byte the site a build without it writes, and fails the same way."""
+"""The second process of a build (`helper.TailHelper`, issue 19): a forked child takes items from the
+end of a list (records to read, episodes to render) while the build takes them from the start.
+Every item is made exactly once, whatever the child does (finishes, fails at one item, is killed);
+the child is always reaped; and a build with the helper writes byte for byte the site a build
+without it writes, and fails with the same lines."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 from mutagen.id3 import ID3, TIT2
 
 from grandirenhlm.build import HELPER_MIN_EPISODES
+from grandirenhlm.catalog import HELPER_MIN_RECORDS
 from grandirenhlm.errors import ConfigError
 from grandirenhlm.helper import ENV, TailHelper, wanted
 from tests.support import make_cover, make_mp3, run_command
@@ -125,6 +127,7 @@ def test_the_setting_turns_it_off_and_a_bad_value_is_named(monkeypatch):
 # ---------------------------------------------------------------- whole builds
 
 SHOW = "archives"
+EPISODES = max(HELPER_MIN_EPISODES, HELPER_MIN_RECORDS) + 50
 SHOW_TOML = """\
 title = "Archives des Semaines de l’innovation Hlm"
 description = "Des épisodes courts, assez pour que la construction se partage entre deux processus."
@@ -142,7 +145,7 @@ email = "archives@example.org"
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    """A show with enough episodes for the helper, ingested by the CLI."""
+    """A show with enough episodes for both helpers, ingested by the CLI."""
     root = tmp_path_factory.mktemp("helper")
     project = root / "project"
     (project / "feeds").mkdir(parents=True)
@@ -151,7 +154,7 @@ def project(tmp_path_factory) -> Path:
     corpus = root / "corpus"
     corpus.mkdir()
     one = make_mp3(root / "one.mp3", seconds=0.3)
-    for i in range(HELPER_MIN_EPISODES + 50):
+    for i in range(EPISODES):
         path = corpus / f"f{i:04d}.mp3"
         shutil.copyfile(one, path)
         tags = ID3()
@@ -203,7 +206,7 @@ def test_a_template_error_in_the_childs_share_fails_the_build_the_same_way(proje
     that episode itself, fails with the message a build without the helper gives."""
     templates = project / "templates"
     templates.mkdir()
-    last = f"Épisode {HELPER_MIN_EPISODES + 49:04d}"
+    last = f"Épisode {EPISODES - 1:04d}"
     (templates / "episode.html").write_text(
         '{% extends "default:episode.html" %}\n'
         f'{{% block main %}}{{% if episode.title == "{last}" %}}{{{{ no_such_value }}}}{{% endif %}}'
@@ -229,6 +232,38 @@ def test_a_bad_setting_is_one_line(project: Path):
     )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        f"error: {ENV}='beaucoup': not a number of processes (1 turns the helper off)"
+        f"error: {ENV}='beaucoup': not a number of processes (1: no second process)"
     ]
     assert not (project / "never").exists()
+
+
+def test_records_read_by_the_helper_give_the_same_problems_in_the_same_order(project: Path, tmp_path: Path):
+    """A cold load of a catalog with broken records at its start, middle and end (the child's
+    share), and a folder of no show: `check` lists the same lines, in the same order, either way."""
+    copy = tmp_path / "project"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".grandirenhlm", "alone", "helped"))
+    records = sorted((copy / "episodes" / SHOW).glob("*.toml"))
+    for record in (records[0], records[len(records) // 2], records[-1]):
+        text = record.read_text(encoding="utf-8")
+        record.write_text(text.replace("title = ", "title = 12 #", 1), encoding="utf-8")
+    records[-2].write_text("title = [unclosed\n", encoding="utf-8")
+    (copy / "episodes" / "nowhere").mkdir()
+    checks = []
+    for jobs in ("1", "2"):
+        shutil.rmtree(copy / ".grandirenhlm", ignore_errors=True)
+        env = {**os.environ, ENV: jobs}
+        checks.append(
+            subprocess.run(_command(copy, "check"), capture_output=True, text=True, env=env, timeout=300)
+        )
+    alone, helped = checks
+    assert alone.returncode == helped.returncode == 1
+    assert helped.stderr == alone.stderr
+    lines = helped.stderr.splitlines()
+    assert len(lines) >= 5 and all(line.startswith("error: ") for line in lines), lines
+    assert any("nowhere" in line for line in lines)
+    named = [line for line in lines if SHOW in line]
+    assert (
+        records[0].name in named[0]
+        and records[-1].name in helped.stderr
+        and records[-2].name in helped.stderr
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +12,8 @@ from grandirenhlm.config import Project
 from grandirenhlm.episodecache import EpisodeCache
 from grandirenhlm.errors import ConfigError, ValidationError
 from grandirenhlm.files import display_path, record_files, resolving_folders_once
+from grandirenhlm.helper import TailHelper
+from grandirenhlm.helper import wanted as helper_wanted
 from grandirenhlm.model import Episode, Show
 from grandirenhlm.records import TomlCache, load_episode, load_show
 
@@ -73,25 +76,58 @@ def _load_catalog(project: Project) -> Catalog:
     validated = EpisodeCache.for_project(project.root)
     if validated.entries:  # a few records edited since: parsed without loading the records cache
         cache.parse_before_loading = 32
+    # Each record, or a problem of the folders, in order (the problems are listed in this order).
+    items: list[tuple[str, Path] | str] = []
     if project.episodes_dir.is_dir():
         # hidden names are not records (an editor's or macOS's `._x.toml`), as for the fingerprint
         for folder in sorted(p for p in project.episodes_dir.iterdir() if p.is_dir() and p.name[0] != "."):
             if folder.name not in shows:
-                problems.append(
+                items.append(
                     f"{display_path(folder)}: no show {folder.name!r} in {display_path(project.feeds_dir)}"
                 )
                 continue
-            for path in record_files(folder):
-                try:
-                    episodes[folder.name].append(
-                        load_episode(
-                            path, folder.name, cache, project.root, project.timezone, validated, digests
-                        )
-                    )
-                except ValidationError as exc:
-                    problems.extend(exc.problems)
-                except ConfigError as exc:
-                    problems.append(str(exc))
+            items.extend((folder.name, path) for path in record_files(folder))
+
+    def read(j: int) -> tuple[bool, Episode | list[str]]:
+        """Item `j`: (True, its episode) or (False, its problems)."""
+        item = items[j]
+        if isinstance(item, str):
+            return False, [item]
+        slug, path = item
+        try:
+            return True, load_episode(path, slug, cache, project.root, project.timezone, validated, digests)
+        except ValidationError as exc:
+            return False, exc.problems
+        except ConfigError as exc:
+            return False, [str(exc)]
+
+    outcomes: list[tuple[bool, Episode | list[str]] | None] = [None] * len(items)
+    helper: TailHelper | None = None
+    try:
+        for j in range(len(items)):
+            if j == 1 and not validated.entries and len(items) >= HELPER_MIN_RECORDS and helper_wanted():
+                # nothing validated yet (a clone, a cache deleted): every record is parsed and
+                # checked, those at the end by a second process (`helper.py`); with the episode
+                # cache, a record costs less than sending its episode across
+                helper = TailHelper.start(
+                    len(items),
+                    _reading(items, read, cache, validated, digests),
+                    _taking(items, outcomes, cache, validated, digests),
+                )
+            if helper is not None:
+                helper.before(j)
+            if outcomes[j] is None:
+                outcomes[j] = read(j)
+    finally:
+        if helper is not None:
+            helper.close()
+    for j, outcome in enumerate(outcomes):
+        assert outcome is not None
+        ok, value = outcome
+        if ok:
+            episodes[items[j][0]].append(value)  # type: ignore[arg-type,index]
+        else:
+            problems.extend(value)  # type: ignore[arg-type]
 
     cache.save()
     validated.save()
@@ -103,6 +139,55 @@ def _load_catalog(project: Project) -> Catalog:
         episodes={slug: tuple(sorted(eps, key=episode_order)) for slug, eps in episodes.items()},
         record_digests=digests,
     )
+
+
+# Below this many records (about 0.2 s of parsing with no cache), a second process is not worth its fork.
+HELPER_MIN_RECORDS = 200
+
+
+def _reading(items, read, cache: TomlCache, validated: EpisodeCache, digests: dict[str, str]):
+    """In the helper's child: item `j` read, with what it added to the caches and the digests
+    (sent to the command, which keeps them as if it had read the record itself)."""
+
+    def work(j: int) -> tuple:
+        cache.changed = validated.changed = False
+        outcome = read(j)
+        item = items[j]
+        if isinstance(item, str):
+            return outcome, None, None, False, None, False
+        key = str(item[1])
+        return (
+            outcome,
+            digests.get(os.path.abspath(item[1])),
+            cache.used.get(key),
+            cache.changed,
+            validated.used.get(key),
+            validated.changed,
+        )
+
+    return work
+
+
+def _taking(items, outcomes: list, cache: TomlCache, validated: EpisodeCache, digests: dict[str, str]):
+    """In the command: what the helper's child read of item `j` (`_reading`), taken as its own."""
+
+    def adopt(j: int, sent: tuple) -> None:
+        outcome, digest, parsed, parsed_changed, checked, checked_changed = sent
+        outcomes[j] = outcome
+        item = items[j]
+        if isinstance(item, str):
+            return
+        key = str(item[1])
+        if digest is not None:
+            digests[os.path.abspath(item[1])] = digest
+        if parsed is not None:
+            cache.used[key] = parsed
+        cache.changed |= parsed_changed
+        if checked is not None:
+            validated.used[key] = checked
+        validated.changed |= checked_changed
+
+    return adopt
 
 
 def _cross_checks(shows: dict[str, Show], episodes: dict[str, list[Episode]]) -> list[str]:

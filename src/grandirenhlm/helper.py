@@ -1,12 +1,14 @@
-"""A second core for a build's longest loop: a forked process takes a list's items from its end
-while the build takes them from its start, until the two meet.
+"""A second core for a command's longest loops: a forked process takes a list's items from its end
+while the command takes them from its start, until the two meet.
 
-A cold build of 10,000 episodes spends most of its time rendering three pages per episode, one
-after the other, on one core (the page writer, `storage/writer.py`, uses a fraction of another).
-`TailHelper` forks the build once the first item is done (its templates compiled and cached, so
-the child never writes the template cache beside the build): the child is the build's own state,
-so what it renders is byte for byte what the build would have rendered, and it sends each item's
-result back through a pipe, where the build takes it (`adopt`) as if it had made it itself.
+A cold build of 10,000 episodes spent most of its time on two loops, one after the other on one
+core (the page writer, `storage/writer.py`, used a fraction of another): reading and checking the
+records (`catalog.py`, when no episode cache answers), then rendering three pages per episode
+(`build.py`). `TailHelper` forks the command once the first item is done (for pages: the templates
+compiled and cached, so the child never writes the template cache beside the build): the child is
+the command's own state, so what it makes is byte for byte what the command would have made, and
+it sends each item's result back through a pipe, where the command takes it (`adopt`) as if it had
+made it itself.
 
 Nothing depends on the child. The build drains the pipe at each item; an item the child has not
 claimed is the build's own, an item it has claimed is waited for; if the child stops (an error in
@@ -35,7 +37,7 @@ from typing import IO, Any
 
 from grandirenhlm.errors import ConfigError
 
-ENV = "GRANDIRENHLM_RENDER_JOBS"  # 1: no helper; unset: a helper where there are two cores
+ENV = "GRANDIRENHLM_JOBS"  # 1: no helper; unset: a helper where there are two cores
 _FRONT, _BACK = 0, 1  # shared ints: the build's next item, the last item the child claimed
 _HEADER = struct.Struct("<iQ")  # item index (-1: the child stopped), pickled result's length
 _PIPE_SIZE = 1 << 20
@@ -47,7 +49,7 @@ def wanted() -> bool:
     setting = os.environ.get(ENV, "").strip()
     if setting:
         if not (setting.isascii() and setting.isdigit() and int(setting) >= 1):
-            raise ConfigError(f"{ENV}={setting!r}: not a number of processes (1 turns the helper off)")
+            raise ConfigError(f"{ENV}={setting!r}: not a number of processes (1: no second process)")
         if int(setting) < 2:
             return False
     try:
