@@ -87,10 +87,14 @@ def build_site(
             _episode_pages, env, project, base_url, show, cover, episodes, cache, folders, theme
         )
         helper: TailHelper | None = None
+        rendered = cache.rendered if cache is not None else 0
         try:
             for i, episode in enumerate(episodes):
-                if i == 1 and helped and len(episodes) >= HELPER_MIN_EPISODES:
-                    # the first episode's templates are compiled: a second core renders from the end
+                if i == 1 and helped and len(episodes) >= HELPER_MIN_EPISODES and cache.rendered > rendered:
+                    # The first episode's pages were rendered, not found in the cache (a cold
+                    # build, new templates), and its templates are compiled: a second core renders
+                    # from the end. A build that found them there (an edit elsewhere) renders a
+                    # handful of pages: a fork costs it more than it saves.
                     assert cache is not None
                     helper = TailHelper.start(len(episodes), _captured(cache, episode_pages), _adopted(cache))
                 if helper is not None:

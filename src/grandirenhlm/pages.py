@@ -357,7 +357,8 @@ class PageCache:
         self._memory: dict[str, bytes] = {}
         self._reprs: dict[int, tuple[object, str]] = {}
         self._episode_repr = _last_one(repr)  # an episode's pages are made one after the other
-        self._episode_spelled = _last_one(lambda episode: _hashed(self._episode_repr(episode)))
+        # every episode's, for the build: the show's list pages spell the episodes they list
+        self._episodes_spelled: dict[int, tuple[Episode, str]] = {}
         self._without_notes_spelled = _last_one(
             lambda value: _hashed(_spell_without_notes(self._episode_repr(value.episode), value.episode))
         )
@@ -386,6 +387,10 @@ class PageCache:
         thousand (30,000 keys at 10,000 episodes, most of them for pages that did not change)."""
         if isinstance(value, Episode):
             return self._episode_spelled(value)
+        if isinstance(value, tuple) and value and isinstance(value[0], Episode):
+            # a list page's episodes (100 of them, 10,000 across a show's pages), each spelled
+            # once per build: repr-ing them again was half of a build after one edit
+            return "(" + ", ".join(self._repr(e) for e in value) + ")"
         if isinstance(value, _WithoutNotes):
             return self._without_notes_spelled(value)
         if not isinstance(value, Project | Show | _CoverId):
@@ -394,6 +399,12 @@ class PageCache:
         if hit is None or hit[0] is not value:
             hit = self._reprs[id(value)] = (value, _hashed(repr(value)))
         return hit[1]
+
+    def _episode_spelled(self, episode: Episode) -> str:
+        known = self._episodes_spelled.get(id(episode))
+        if known is None or known[0] is not episode:
+            known = self._episodes_spelled[id(episode)] = (episode, _hashed(self._episode_repr(episode)))
+        return known[1]
 
     def page(self, key: str, inputs: tuple, render_page: Callable[[], bytes]) -> bytes | Stored:
         adopted = self._adopted.pop(key, None)
