@@ -18,6 +18,7 @@ import pytest
 from mutagen.id3 import ID3, TIT2
 
 from grandirenhlm.build import HELPER_MIN_EPISODES
+from grandirenhlm.cachekey import load_table
 from grandirenhlm.catalog import HELPER_MIN_RECORDS
 from grandirenhlm.errors import ConfigError
 from grandirenhlm.helper import ENV, TailHelper, wanted
@@ -228,7 +229,12 @@ def test_a_template_error_in_the_childs_share_fails_the_build_the_same_way(proje
 def test_a_bad_setting_is_one_line(project: Path):
     env = {**os.environ, ENV: "beaucoup"}
     done = subprocess.run(
-        _command(project, "build", "--output", "never"), capture_output=True, text=True, env=env, timeout=300
+        _command(project, "build", "--output", "never"),
+        capture_output=True,
+        text=True,
+        cwd=project,
+        env=env,
+        timeout=300,
     )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
@@ -253,7 +259,9 @@ def test_records_read_by_the_helper_give_the_same_problems_in_the_same_order(pro
         shutil.rmtree(copy / ".grandirenhlm", ignore_errors=True)
         env = {**os.environ, ENV: jobs}
         checks.append(
-            subprocess.run(_command(copy, "check"), capture_output=True, text=True, env=env, timeout=300)
+            subprocess.run(
+                _command(copy, "check"), capture_output=True, text=True, cwd=copy, env=env, timeout=300
+            )
         )
     alone, helped = checks
     assert alone.returncode == helped.returncode == 1
@@ -267,3 +275,49 @@ def test_records_read_by_the_helper_give_the_same_problems_in_the_same_order(pro
         and records[-1].name in helped.stderr
         and records[-2].name in helped.stderr
     )
+
+
+def test_a_warm_catalog_shared_with_the_helper_builds_the_same_and_keeps_every_cache_entry(
+    project: Path, tmp_path: Path
+):
+    """After a build, two records edited (the first, the build's; the last, the helper's): the
+    episode cache answers for the others in both processes, the edited ones are read again, and
+    the site and the episode cache come out as a build in one process makes them."""
+    base = tmp_path / "base"
+    shutil.copytree(
+        project, base, ignore=shutil.ignore_patterns(".grandirenhlm", "alone", "helped", "broken-*")
+    )
+    first = subprocess.run(
+        _command(base, "build", "--output", "out"), capture_output=True, text=True, cwd=base, timeout=600
+    )
+    assert first.returncode == 0, first.stderr
+    records = sorted((base / "episodes" / SHOW).glob("*.toml"))
+    for record in (records[0], records[-1]):
+        text = record.read_text(encoding="utf-8")
+        record.write_text(text.replace('title = "', 'title = "Corrigé : ', 1), encoding="utf-8")
+    trees, entries = [], []
+    for jobs in ("1", "2"):
+        copy = tmp_path / f"jobs{jobs}"
+        shutil.copytree(base, copy, symlinks=True)
+        env = {**os.environ, ENV: jobs}
+        done = subprocess.run(
+            _command(copy, "build", "--output", "out"),
+            capture_output=True,
+            text=True,
+            cwd=copy,
+            env=env,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("built ")
+        trees.append(tree(copy / "out"))
+        table = load_table(copy / ".grandirenhlm" / "episodes.json")  # signed by this user's runs
+        assert table is not None
+        entries.append(sorted(Path(name).name for name in table[1]))
+    assert trees[0] == trees[1]
+    assert any(
+        "Corrigé" in (tmp_path / "jobs2" / "out" / key).read_text(encoding="utf-8")
+        for key in trees[1]
+        if key.endswith("index.html")
+    )
+    assert entries[0] == entries[1] == [record.name for record in records]  # every record cached

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -184,7 +184,7 @@ def build_site(
 
 
 def _episode_pages(
-    env, project: Project, base_url: str, show: Show, cover: CoverSet, episodes: list[Episode],
+    env, project: Project, base_url: str, show: Show, cover: CoverSet, episodes: Sequence[Episode],
     cache: PageCache | None, folders: bool, theme: Theme | None, i: int,
 ) -> tuple[bytes | Stored, bytes | Stored, bytes | Stored]:  # fmt: skip
     """Episode `i`'s page, player page and oEmbed description, rendered or from the cache."""

@@ -90,6 +90,13 @@ class EpisodeCache:
         self.used[str(path)] = [stamp, show, str(root), _zone_key(zone), text]
         self.changed = True
 
+    def adopt(self, key: str, entry: list | None, changed: bool) -> None:
+        """What a `get` or `put` for the record at `key` left in another process's copy of this
+        cache (the helper of `catalog.py`): taken as if it had happened here."""
+        if entry is not None:
+            self.used[key] = entry
+        self.changed |= changed
+
     def save(self) -> None:
         """Keep the episodes of this run (a deleted record drops out); skipped if nothing changed."""
         if self.path is None or (not self.changed and self.used.keys() == self.entries.keys()):

@@ -154,6 +154,20 @@ class TomlCache:
         `episodecache`) but is still there: its entry stays."""
         self.kept.add(str(path))
 
+    def adopt(self, key: str, hit: list | None, kept: bool, changed: bool) -> None:
+        """What a `read` or `keep` of the record at `key` left in another process's copy of this
+        cache (the helper of `catalog.py`): taken as if it had happened here."""
+        if changed and self._entries is None:  # a read here would have counted or loaded the table
+            if self.parse_before_loading > 0:
+                self.parse_before_loading -= 1
+            else:
+                self.entries  # noqa: B018  # loaded, so that `save` keeps what was read
+        if hit is not None:
+            self.used[key] = hit
+        if kept:
+            self.kept.add(key)
+        self.changed |= changed
+
     def save(self) -> None:
         """Keep the records read or kept in this run; skipped if nothing was read (the file is then
         not even loaded: a deleted record's entry stays until a run reads one) or nothing changed."""
