@@ -15,14 +15,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from mutagen.id3 import ID3, TIT2
 
 from grandirenhlm.build import HELPER_MIN_EPISODES
 from grandirenhlm.cachekey import load_table
 from grandirenhlm.catalog import HELPER_MIN_RECORDS
 from grandirenhlm.errors import ConfigError
 from grandirenhlm.helper import ENV, TailHelper, wanted
-from tests.support import make_cover, make_mp3, run_command
+from tests.support import make_cover, make_mp3, titled_copies
 
 COUNT = 400
 
@@ -153,25 +152,17 @@ def project(tmp_path_factory) -> Path:
     (project / "feeds" / f"{SHOW}.toml").write_text(SHOW_TOML, encoding="utf-8")
     make_cover(project / "feeds" / "cover.jpg")
     corpus = root / "corpus"
-    corpus.mkdir()
-    one = make_mp3(root / "one.mp3", seconds=0.3)
-    for i in range(EPISODES):
-        path = corpus / f"f{i:04d}.mp3"
-        shutil.copyfile(one, path)
-        tags = ID3()
-        tags.add(TIT2(encoding=3, text=f"Épisode {i:04d}"))
-        tags.save(path, v2_version=4)
-    done = run_command(project, "ingest", "--quiet", "--show", SHOW, str(corpus))
+    titled_copies(make_mp3(root / "one.mp3", seconds=0.3), corpus, EPISODES, digits=4)
+    done = grandirenhlm(project, "ingest", "--quiet", "--show", SHOW, str(corpus))
     assert done.returncode == 0, done.stderr
     return project
 
 
-def build(project: Path, output: str, jobs: str) -> subprocess.CompletedProcess[str]:
-    """A cold build (no cache) into a new folder, with or without the helper."""
-    shutil.rmtree(project / ".grandirenhlm", ignore_errors=True)
-    env = {**os.environ, ENV: jobs}
+def grandirenhlm(project: Path, *args: str, jobs: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The command in a process of its own, from the project's folder, with `ENV` set to `jobs`."""
+    env = {**os.environ, ENV: jobs} if jobs is not None else None
     return subprocess.run(
-        _command(project, "build", "--output", output),
+        [sys.executable, "-m", "grandirenhlm", "--project", str(project), *args],
         capture_output=True,
         text=True,
         cwd=project,
@@ -180,8 +171,10 @@ def build(project: Path, output: str, jobs: str) -> subprocess.CompletedProcess[
     )
 
 
-def _command(project: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "grandirenhlm", "--project", str(project), *args]
+def build(project: Path, output: str, jobs: str) -> subprocess.CompletedProcess[str]:
+    """A cold build (no cache) into a new folder, with or without the helper."""
+    shutil.rmtree(project / ".grandirenhlm", ignore_errors=True)
+    return grandirenhlm(project, "build", "--output", output, jobs=jobs)
 
 
 def tree(folder: Path) -> dict[str, str]:
@@ -227,15 +220,7 @@ def test_a_template_error_in_the_childs_share_fails_the_build_the_same_way(proje
 
 
 def test_a_bad_setting_is_one_line(project: Path):
-    env = {**os.environ, ENV: "beaucoup"}
-    done = subprocess.run(
-        _command(project, "build", "--output", "never"),
-        capture_output=True,
-        text=True,
-        cwd=project,
-        env=env,
-        timeout=300,
-    )
+    done = grandirenhlm(project, "build", "--output", "never", jobs="beaucoup")
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         f"error: {ENV}='beaucoup': not a number of processes (1: no second process)"
@@ -257,12 +242,7 @@ def test_records_read_by_the_helper_give_the_same_problems_in_the_same_order(pro
     checks = []
     for jobs in ("1", "2"):
         shutil.rmtree(copy / ".grandirenhlm", ignore_errors=True)
-        env = {**os.environ, ENV: jobs}
-        checks.append(
-            subprocess.run(
-                _command(copy, "check"), capture_output=True, text=True, cwd=copy, env=env, timeout=300
-            )
-        )
+        checks.append(grandirenhlm(copy, "check", jobs=jobs))
     alone, helped = checks
     assert alone.returncode == helped.returncode == 1
     assert helped.stderr == alone.stderr
@@ -287,9 +267,7 @@ def test_a_warm_catalog_shared_with_the_helper_builds_the_same_and_keeps_every_c
     shutil.copytree(
         project, base, ignore=shutil.ignore_patterns(".grandirenhlm", "alone", "helped", "broken-*")
     )
-    first = subprocess.run(
-        _command(base, "build", "--output", "out"), capture_output=True, text=True, cwd=base, timeout=600
-    )
+    first = grandirenhlm(base, "build", "--output", "out")
     assert first.returncode == 0, first.stderr
     records = sorted((base / "episodes" / SHOW).glob("*.toml"))
     for record in (records[0], records[-1]):
@@ -299,15 +277,7 @@ def test_a_warm_catalog_shared_with_the_helper_builds_the_same_and_keeps_every_c
     for jobs in ("1", "2"):
         copy = tmp_path / f"jobs{jobs}"
         shutil.copytree(base, copy, symlinks=True)
-        env = {**os.environ, ENV: jobs}
-        done = subprocess.run(
-            _command(copy, "build", "--output", "out"),
-            capture_output=True,
-            text=True,
-            cwd=copy,
-            env=env,
-            timeout=600,
-        )
+        done = grandirenhlm(copy, "build", "--output", "out", jobs=jobs)
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith("built ")
         trees.append(tree(copy / "out"))

@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 
 import feedparser
-from mutagen.id3 import ID3, TIT2
 
-from tests.support import make_cover, make_mp3
+from tests.support import make_cover, make_mp3, titled_copies
 
 COUNT = 10_000
 SHOW = "archives"
@@ -54,14 +53,8 @@ def test_ten_thousand_files_ingest_build_and_rebuild_identically(tmp_path: Path)
     (project / "feeds" / f"{SHOW}.toml").write_text(SHOW_TOML, encoding="utf-8")
     make_cover(project / "feeds" / "cover.jpg")
     corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    one = make_mp3(tmp_path / "one.mp3", seconds=0.3)
-    for i in range(COUNT):  # the same audio, each file its own title (and so its own bytes)
-        path = corpus / f"f{i:05d}.mp3"
-        shutil.copyfile(one, path)
-        tags = ID3()
-        tags.add(TIT2(encoding=3, text=f"Épisode {i:05d}"))
-        tags.save(path, v2_version=4)
+    # the same audio, each file its own title (and so its own bytes)
+    titled_copies(make_mp3(tmp_path / "one.mp3", seconds=0.3), corpus, COUNT, digits=5)
 
     ingested = cli(project, "ingest", "--show", SHOW, str(corpus))
     assert ingested.stdout.count("created: ") == COUNT
