@@ -7,9 +7,9 @@ without it writes, and fails with the same lines."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,48 +20,25 @@ from grandirenhlm.build import HELPER_MIN_EPISODES
 from grandirenhlm.cachekey import load_table
 from grandirenhlm.catalog import HELPER_MIN_RECORDS
 from grandirenhlm.errors import ConfigError
-from grandirenhlm.helper import ENV, TailHelper, wanted
+from grandirenhlm.helper import ENV, wanted
+from tests.helper_scenarios import COUNT
 from tests.support import make_cover, make_mp3, titled_copies
 
-COUNT = 400
+REPO = Path(__file__).resolve().parent.parent
 
 
-def heavy(i: int) -> str:
-    """An item's work: long enough (a few milliseconds) that the child has time to take some."""
-    data = str(i).encode()
-    for _ in range(2000):
-        data = hashlib.sha256(data).digest()
-    return data.hex()
-
-
-def run_items(
-    work_in_child, parent_stops_at: int | None = None
-) -> tuple[dict[int, str], dict[int, str], int]:
-    """The loop a build runs: item 0 first, the helper started before item 1, `before(i)` then the
-    item itself unless the child sent it. (made by the build, taken from the child, child's pid)."""
-    own: dict[int, str] = {0: heavy(0)}
-    adopted: dict[int, str] = {}
-
-    def adopt(i: int, result: str) -> None:
-        assert i not in adopted and i not in own, i
-        adopted[i] = result
-
-    helper = TailHelper.start(COUNT, work_in_child, adopt)
-    assert helper is not None
-    pid = helper._pid
-    with helper:
-        for i in range(1, COUNT):
-            if i == parent_stops_at:
-                raise RuntimeError("the build failed")
-            helper.before(i)
-            if i not in adopted:
-                own[i] = heavy(i)
-    return own, adopted, pid
-
-
-def assert_reaped(pid: int) -> None:
-    with pytest.raises(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+def scenario(*args: str) -> dict:
+    """A `tests/helper_scenarios.py` scenario in a process of its own (see there why)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.helper_scenarios", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={k: v for k, v in os.environ.items() if k != ENV},
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 @pytest.fixture(autouse=True)
@@ -72,48 +49,35 @@ def helper_on(monkeypatch):
 
 
 def test_every_item_is_made_once_by_one_side():
-    own, adopted, pid = run_items(heavy)
-    assert sorted(own.keys() | adopted.keys()) == list(range(COUNT))
-    assert not own.keys() & adopted.keys()
-    assert {i: heavy(i) for i in adopted} == adopted  # the child's results are the item's own
+    seen = scenario("plain")
+    assert seen["started"]
+    own, adopted = seen["own"], seen["adopted"]
+    assert sorted(own + adopted) == list(range(COUNT)) and not seen["twice"]
     assert adopted, "the child took no item"
+    assert seen["adopted_right"]  # the child's results are the items' own
     assert min(adopted) > max(own)  # the child from the end, the build from the start
-    assert_reaped(pid)
+    assert seen["reaped"] and seen["error"] is None
 
 
 def test_an_item_failing_in_the_child_is_made_by_the_build():
-    failing = COUNT - 3
-
-    def work(i: int) -> str:
-        if i == failing:
-            raise ValueError("boom")
-        return heavy(i)
-
-    own, adopted, pid = run_items(work)
-    assert sorted(own.keys() | adopted.keys()) == list(range(COUNT))
-    assert failing in own  # the child stopped there: it and everything below are the build's
-    assert set(adopted) == {COUNT - 1, COUNT - 2}
-    assert_reaped(pid)
+    seen = scenario("failing")
+    assert sorted(seen["own"] + seen["adopted"]) == list(range(COUNT)) and not seen["twice"]
+    assert COUNT - 3 in seen["own"]  # the child stopped there: it and everything below are the build's
+    assert seen["adopted"] == [COUNT - 2, COUNT - 1]
+    assert seen["reaped"]
 
 
 def test_a_child_killed_midway_leaves_its_items_to_the_build():
-    def work(i: int) -> str:
-        if i == COUNT - 5:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return heavy(i)
-
-    own, adopted, pid = run_items(work)
-    assert sorted(own.keys() | adopted.keys()) == list(range(COUNT))
-    assert set(adopted) == {COUNT - 1, COUNT - 2, COUNT - 3, COUNT - 4}
-    assert_reaped(pid)
+    seen = scenario("killed")
+    assert sorted(seen["own"] + seen["adopted"]) == list(range(COUNT)) and not seen["twice"]
+    assert seen["adopted"] == [COUNT - 4, COUNT - 3, COUNT - 2, COUNT - 1]
+    assert seen["reaped"]
 
 
 def test_a_build_that_fails_stops_and_reaps_the_child():
-    with pytest.raises(RuntimeError, match="the build failed"):
-        run_items(heavy, parent_stops_at=5)
-    # no child of this process is left running or unreaped
-    with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)
+    seen = scenario("build-fails")
+    assert seen["error"] == "the build failed"
+    assert seen["reaped"]  # no child of the process is left running or unreaped
 
 
 def test_the_setting_turns_it_off_and_a_bad_value_is_named(monkeypatch):
@@ -291,3 +255,16 @@ def test_a_warm_catalog_shared_with_the_helper_builds_the_same_and_keeps_every_c
         if key.endswith("index.html")
     )
     assert entries[0] == entries[1] == [record.name for record in records]  # every record cached
+
+
+def test_a_cold_build_shares_both_loops_with_the_helper(project: Path, tmp_path: Path):
+    """Run as a user runs it (a process with no other thread), a cold build of 250 episodes has
+    the helper read records and render episodes' pages: the tests above compare outputs, this
+    one that there was a helper to compare."""
+    copy = tmp_path / "project"
+    shutil.copytree(
+        project, copy, ignore=shutil.ignore_patterns(".grandirenhlm", "alone", "helped", "broken-*")
+    )
+    seen = scenario("build", str(copy), str(tmp_path / "site"))
+    assert seen["written"] > 3 * EPISODES
+    assert seen["made"].get("records", 0) > 0 and seen["made"].get("pages", 0) > 0, seen

@@ -96,7 +96,9 @@ def build_site(
                     # from the end. A build that found them there (an edit elsewhere) renders a
                     # handful of pages: a fork costs it more than it saves.
                     assert cache is not None
-                    helper = TailHelper.start(len(episodes), _captured(cache, episode_pages), _adopted(cache))
+                    helper = TailHelper.start(
+                        len(episodes), _captured(cache, episode_pages), _adopted(cache), "pages"
+                    )
                 if helper is not None:
                     helper.before(i)
                 artifacts += _episode_objects(episode, show.language, refs)

@@ -112,6 +112,7 @@ def _load_catalog(project: Project) -> Catalog:
                     len(items),
                     _reading(items, read, cache, validated, digests),
                     _taking(items, outcomes, cache, validated, digests),
+                    "records",
                 )
             if helper is not None:
                 helper.before(j)
