@@ -3,7 +3,7 @@ while the command takes them from its start, until the two meet.
 
 A cold build of 10,000 episodes spent most of its time on two loops, one after the other on one
 core (the page writer, `storage/writer.py`, used a fraction of another): reading and checking the
-records (`catalog.py`, when no episode cache answers), then rendering three pages per episode
+records (`catalog.py`), then rendering three pages per episode
 (`build.py`). `TailHelper` forks the command once the first item is done (for pages: the templates
 compiled and cached, so the child never writes the template cache beside the build): the child is
 the command's own state, so what it makes is byte for byte what the command would have made, and
@@ -82,7 +82,6 @@ class TailHelper:
         self._buffer = bytearray()
         self._received: set[int] = set()
         self._ended = False  # the child sent its last item or its pipe closed
-        self.adopted = 0  # items the child made that the build took
 
     @classmethod
     def start(
@@ -160,7 +159,6 @@ class TailHelper:
             else:
                 self._received.add(index)
                 self._adopt(index, pickle.loads(view[start + _HEADER.size : end]))
-                self.adopted += 1
                 made[self.name] += 1
             start = end
         del self._buffer[:start]
