@@ -94,12 +94,13 @@ def make_mp3(
     return path
 
 
-def titled_copies(one: Path, folder: Path, count: int, digits: int) -> None:
-    """`count` copies of the MP3 `one` in `folder`, `f0000.mp3`..., each tagged with its own title
-    (`Épisode 0000`...), so each has its own bytes: a batch of real files made in no time."""
+def titled_copies(one: Path, folder: Path, count: int, digits: int, prefix: str = "f") -> None:
+    """`count` copies of the MP3 `one` in `folder`, `f0000.mp3`... (`prefix` first), each tagged
+    with its own title (`Épisode 0000`...), so each has its own bytes: a batch of real files made
+    in no time."""
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(count):
-        path = folder / f"f{i:0{digits}d}.mp3"
+        path = folder / f"{prefix}{i:0{digits}d}.mp3"
         shutil.copyfile(one, path)
         tags = ID3()
         tags.add(TIT2(encoding=3, text=f"Épisode {i:0{digits}d}"))

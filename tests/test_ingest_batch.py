@@ -5,14 +5,13 @@ media store, a FIFO is named as such, and two different files with the same titl
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import tomllib
 from pathlib import Path
 
 from grandirenhlm import ingest
-from tests.support import FFMPEG, GRANDIRENHLM_INTERRUPTIBLE, make_mp3, make_wav, run_command
+from tests.support import FFMPEG, GRANDIRENHLM_INTERRUPTIBLE, make_mp3, make_wav, run_command, titled_copies
 
 SHOW = "grandir-en-hlm"
 
@@ -96,18 +95,10 @@ def test_two_files_with_the_same_title_in_one_batch_are_two_episodes(project: Pa
 
 
 def _drop_of_mp3s(tmp_path: Path, count: int, folder: str = "drop") -> Path:
-    """`count` small real MP3 files, each its own title (and so its own bytes)."""
-    from mutagen.id3 import ID3, TIT2
-
+    """`count` small real MP3 files, `000.mp3`..., each its own title (and so its own bytes)."""
     drop = tmp_path / folder
     drop.mkdir()
-    one = make_mp3(tmp_path / "one.mp3", seconds=0.3)
-    for i in range(count):
-        path = drop / f"{i:03d}.mp3"
-        shutil.copyfile(one, path)
-        tags = ID3()
-        tags.add(TIT2(encoding=3, text=f"Épisode {i:03d}"))
-        tags.save(path, v2_version=4)
+    titled_copies(make_mp3(tmp_path / "one.mp3", seconds=0.3), drop, count, digits=3, prefix="")
     return drop
 
 
