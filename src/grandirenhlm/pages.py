@@ -355,10 +355,10 @@ class PageCache:
         self.reused = 0  # pages taken from the cache
         self.rendered_keys: list[str] = []
         self._memory: dict[str, bytes] = {}
+        # the hashed spellings of the large inputs, for the build (episodes included: the show's
+        # list pages spell again the episodes their own pages did)
         self._reprs: dict[int, tuple[object, str]] = {}
         self._episode_repr = _last_one(repr)  # an episode's pages are made one after the other
-        # every episode's, for the build: the show's list pages spell the episodes they list
-        self._episodes_spelled: dict[int, tuple[Episode, str]] = {}
         self._without_notes_spelled = _last_one(
             lambda value: _hashed(_spell_without_notes(self._episode_repr(value.episode), value.episode))
         )
@@ -386,7 +386,7 @@ class PageCache:
         oEmbed); hashed, they make each page's key a few hundred bytes to hash instead of a few
         thousand (30,000 keys at 10,000 episodes, most of them for pages that did not change)."""
         if isinstance(value, Episode):
-            return self._episode_spelled(value)
+            return self._hashed_once(value, self._episode_repr)
         if isinstance(value, tuple) and value and isinstance(value[0], Episode):
             # a list page's episodes (100 of them, 10,000 across a show's pages), each spelled
             # once per build: repr-ing them again was half of a build after one edit
@@ -395,16 +395,14 @@ class PageCache:
             return self._without_notes_spelled(value)
         if not isinstance(value, Project | Show | _CoverId):
             return repr(value)
+        return self._hashed_once(value, repr)
+
+    def _hashed_once(self, value: object, spell: Callable[[object], str]) -> str:
+        """`_hashed(spell(value))`, made once per build for each object (kept, so its id stays its)."""
         hit = self._reprs.get(id(value))
         if hit is None or hit[0] is not value:
-            hit = self._reprs[id(value)] = (value, _hashed(repr(value)))
+            hit = self._reprs[id(value)] = (value, _hashed(spell(value)))
         return hit[1]
-
-    def _episode_spelled(self, episode: Episode) -> str:
-        known = self._episodes_spelled.get(id(episode))
-        if known is None or known[0] is not episode:
-            known = self._episodes_spelled[id(episode)] = (episode, _hashed(self._episode_repr(episode)))
-        return known[1]
 
     def page(self, key: str, inputs: tuple, render_page: Callable[[], bytes]) -> bytes | Stored:
         adopted = self._adopted.pop(key, None)
