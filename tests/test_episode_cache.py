@@ -105,6 +105,64 @@ def test_a_named_time_zone_is_not_cached_rather_than_changed(demo_project: Path)
     assert cache.used == {}
 
 
+def test_a_page_key_spells_an_episode_from_its_entry_and_changes_with_every_field(demo_project: Path) -> None:
+    """`spellings`: the episode `get` rebuilt from an entry is spelled as the one `put` kept (so
+    its pages are found again without a `repr`): in full by what it is read from (the record's
+    bytes, show, project, zone and path), which changes with any edit; without its notes by its
+    values, the same when only the notes changed (the player page does not show them)."""
+    record = demo_project / REPLAY
+    base, _, _ = load(demo_project, REPLAY)
+    cache = EpisodeCache(demo_project / "cache.json", "salt")
+    cache.put(record, "stamp", "l-emission", demo_project, PARIS, base)
+    cache.save()
+    _, spelled, without_notes = cache.spellings[id(base)]
+    again = EpisodeCache(demo_project / "cache.json", "salt")
+    episode = again.get(record, "stamp", "l-emission", demo_project, PARIS)
+    assert episode == base and episode is not base
+    assert again.spellings[id(episode)] == (episode, spelled, without_notes)
+
+    # an edit: other bytes (another stamp), and the episode they give
+    for n, (change, notes_only) in enumerate(
+        (
+            ({"description": base.description + " Note."}, True),
+            ({"title": base.title + " (corrigé)"}, False),
+            ({"number": 7}, False),
+            ({"pub_date": base.pub_date + timedelta(seconds=1)}, False),
+            ({"chapters": base.chapters[:-1]}, False),
+        )
+    ):
+        other = dataclasses.replace(base, **change)
+        cache.put(record, f"stamp {n}", "l-emission", demo_project, PARIS, other)
+        _, spelled_other, without_other = cache.spellings[id(other)]
+        assert spelled_other != spelled, change
+        assert (without_other == without_notes) is notes_only, change
+    # the same bytes read in another zone or project, or at another path, are spelled apart
+    for setting in ((record, UTC, demo_project), (record, PARIS, demo_project / "autre")):
+        copy = dataclasses.replace(base)
+        cache.put(setting[0], "stamp", "l-emission", setting[2], setting[1], copy)
+        assert cache.spellings[id(copy)][1] != spelled
+    moved = dataclasses.replace(base, source=base.source.with_name("autre.toml"), slug="autre")
+    cache.put(record.with_name("autre.toml"), "stamp", "l-emission", demo_project, PARIS, moved)
+    assert cache.spellings[id(moved)][1] != spelled and cache.spellings[id(moved)][2] != without_notes
+
+
+def test_an_episode_the_cache_cannot_keep_drops_the_entry_found_for_its_bytes(demo_project: Path) -> None:
+    """A record found in the cache whose files changed is read again; if the episode it gives
+    cannot be kept, the entry found is not saved as its own (nor spelled as it)."""
+    record = demo_project / REPLAY
+    base, _, _ = load(demo_project, REPLAY)
+    cache = EpisodeCache(demo_project / "cache.json", "salt")
+    cache.put(record, "stamp", "l-emission", demo_project, PARIS, base)
+    cache.save()
+    again = EpisodeCache(demo_project / "cache.json", "salt")
+    assert again.get(record, "stamp", "l-emission", demo_project, PARIS) == base
+    odd = dataclasses.replace(
+        base, pub_date=base.pub_date.replace(tzinfo=timezone(timedelta(hours=1), "CET"))
+    )
+    again.put(record, "stamp", "l-emission", demo_project, PARIS, odd)
+    assert str(record) not in again.used and id(odd) not in again.spellings
+
+
 MEDIA = Path("media") / "l-emission"
 
 

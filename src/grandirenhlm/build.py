@@ -54,6 +54,8 @@ def build_site(
     instead of rendered (see `pages.PageCache`). `folders`: the target answers a folder's address
     with its index.html, so pages link to `show/` rather than `show/index.html`."""
     refuse_outside_files(project, catalog)
+    if cache is not None:
+        cache.spellings = catalog.spellings
     env = template_environment(project, cache=cache is not None and cache.folder is not None)
     helped = cache is not None and cache.stored and helper_wanted()  # a second core for the pages
     artifacts: list[Artifact] = list(_assets(project))

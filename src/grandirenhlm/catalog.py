@@ -25,6 +25,10 @@ class Catalog:
     # record path -> SHA-256 of the bytes its episode was read from (the feed's item store is keyed
     # by it: by what was loaded, not by the file as it is later, which an edit may have changed)
     record_digests: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # id of an episode -> (the episode, how a page key spells it, the same without its notes), for
+    # the episodes that came through the episode cache (`EpisodeCache.spellings`); the others are
+    # spelled from their repr (`pages.PageCache`)
+    spellings: dict[int, tuple[Episode, str, str]] = field(default_factory=dict, compare=False, repr=False)
 
     def published(self, show: str, at: datetime) -> tuple[Episode, ...]:
         """Episodes of `show` visible at `at`: not drafts, not scheduled later, media published."""
@@ -138,6 +142,7 @@ def _load_catalog(project: Project) -> Catalog:
         shows=shows,
         episodes={slug: tuple(sorted(eps, key=episode_order)) for slug, eps in episodes.items()},
         record_digests=digests,
+        spellings=validated.spellings,
     )
 
 
@@ -182,7 +187,7 @@ def _taking(items, outcomes: list, cache: TomlCache, validated: EpisodeCache, di
         if digest is not None:
             digests[os.path.abspath(item[1])] = digest
         cache.adopt(key, parsed, kept, parsed_changed)
-        validated.adopt(key, checked, checked_changed)
+        validated.adopt(key, checked, checked_changed, outcome[1] if outcome[0] else None)
 
     return adopt
 

@@ -13,8 +13,13 @@ JSON, not pickle, and signed with this user's key (`cachekey`): the project fold
 a pull request, and a cache committed there must neither run code nor hand back values that were
 never validated; a file without this user's MAC is ignored. Values are stored tagged (paths, dates
 with their time zone, tuples, the model's dataclasses by name, fields left at their default
-omitted) and come back as equal objects with the same `repr` (the page cache is keyed by it). A
-value of another kind is not cached; a damaged file or entry is ignored.
+omitted) and come back as equal objects with the same `repr`. A value of another kind is not
+cached; a damaged file or entry is ignored.
+
+The episode's place in a page's key (`PageCache`) is spelled from its entry (`spellings`): what
+the entry is keyed by, from which the episode is read, and the hash of its text without the notes
+(its player page and oEmbed JSON do not show them), made with the entry. An episode that came
+through the cache is never `repr`-ed to key its pages.
 """
 
 from __future__ import annotations
@@ -41,7 +46,9 @@ _TAG = "\x00"  # the key of a tagged value (a key no TOML record can produce her
 class EpisodeCache:
     """`get` an episode read before from the same bytes, `put` one just read, `save` at the end."""
 
-    VERSION = 2  # 1 was one JSON document; 2 is a table of one line per entry (`cachekey`)
+    # 1 was one JSON document; 2 a table of one line per entry (`cachekey`); 3 adds the hash of the
+    # text without the notes
+    VERSION = 3
 
     def __init__(self, path: Path | None, salt: str = "") -> None:
         self.path = path
@@ -49,6 +56,9 @@ class EpisodeCache:
         self.entries: dict[str, list] = {}
         self.used: dict[str, list] = {}
         self.changed = False
+        # id of each episode `get` gave or `put` kept -> (the episode, its spelling in a page key,
+        # the same without its notes), the episode held so that its id stays its own
+        self.spellings: dict[int, tuple[Episode, str, str]] = {}
         if path is not None:
             self.entries = _read_entries(path, self.VERSION, salt)
 
@@ -73,29 +83,47 @@ class EpisodeCache:
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError):
             return None  # damaged or foreign: the record is read
         self.used[key] = hit
+        self._spelled(episode, hit)
         return episode
 
     def put(self, path: Path, stamp: str, show: str, root: Path, zone: tzinfo, episode: Episode) -> None:
         """Keep `episode`, just read from `path` without a problem (unless a value is not cacheable)."""
-        try:
-            if (
-                episode.show != show
-                or episode.slug != path.stem
-                or str(episode.source) != os.path.abspath(path)
-            ):
-                return  # rebuilt from the path when read: only an episode that agrees is kept
-            text = json.dumps(_encode(episode, top=True), ensure_ascii=False, separators=(",", ":"))
-        except TypeError:
+        key, text = str(path), None
+        # rebuilt from the path when read: only an episode that agrees is kept
+        if (episode.show, episode.slug, str(episode.source)) == (show, path.stem, os.path.abspath(path)):
+            with contextlib.suppress(TypeError):  # a value not cached
+                encoded = _encode(episode, top=True)
+                text = _dumps(encoded)
+        if text is None:
+            self.used.pop(key, None)  # an entry `get` found for these bytes does not hold this episode
             return
-        self.used[str(path)] = [stamp, show, str(root), _zone_key(zone), text]
+        encoded.pop("description", None)
+        without_notes = _hashed(_dumps(encoded))
+        entry = self.used[key] = [stamp, show, str(root), _zone_key(zone), text, without_notes]
         self.changed = True
+        self._spelled(episode, entry)
 
-    def adopt(self, key: str, entry: list | None, changed: bool) -> None:
+    def adopt(self, key: str, entry: list | None, changed: bool, episode: Episode | None) -> None:
         """What a `get` or `put` for the record at `key` left in another process's copy of this
-        cache (the helper of `catalog.py`): taken as if it had happened here."""
+        cache (the helper of `catalog.py`): taken as if it had happened here; `episode`, what the
+        record gave there (None: a problem), is spelled from the entry."""
         if entry is not None:
             self.used[key] = entry
+            if episode is not None:
+                self._spelled(episode, entry)
         self.changed |= changed
+
+    def _spelled(self, episode: Episode, entry: list[str]) -> None:
+        """Keep how `episode`, the one `entry` holds, is spelled in a page key. In full: what the
+        entry is keyed by (the record's bytes, show, project and time zone), which the episode is
+        read from, with its path (the page key's salt holds the code that reads it). Without its
+        notes: the hash of the entry's text without them, with its show and path."""
+        source = str(episode.source)
+        self.spellings[id(episode)] = (
+            episode,
+            _hashed("\0".join(("episode", *entry[:4], source))),
+            _hashed("\0".join(("episode without notes", entry[5], episode.show, source))),
+        )
 
     def save(self) -> None:
         """Keep the episodes of this run (a deleted record drops out); skipped if nothing changed."""
@@ -118,8 +146,16 @@ def _read_entries(path: Path, version: int, salt: str) -> dict[str, list]:
     return {
         key: entry
         for key, entry in entries.items()
-        if isinstance(entry, list) and len(entry) == 5 and all(isinstance(v, str) for v in entry)
+        if isinstance(entry, list) and len(entry) == 6 and all(isinstance(v, str) for v in entry)
     }
+
+
+def _dumps(encoded: dict) -> str:
+    return json.dumps(encoded, ensure_ascii=False, separators=(",", ":"))
+
+
+def _hashed(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @cache

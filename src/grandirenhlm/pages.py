@@ -18,7 +18,7 @@ import html
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -358,6 +358,9 @@ class PageCache:
         # the hashed spellings of the large inputs, for the build (episodes included: the show's
         # list pages spell again the episodes their own pages did)
         self._reprs: dict[int, tuple[object, str]] = {}
+        # the same, made before the build for the episodes that came through the episode cache
+        # (`Catalog.spellings`: the entry's text, not a repr): (episode, spelling, without notes)
+        self.spellings: Mapping[int, tuple[Episode, str, str]] = {}
         self._episode_repr = _last_one(repr)  # an episode's pages are made one after the other
         self._without_notes_spelled = _last_one(
             lambda value: _hashed(_spell_without_notes(self._episode_repr(value.episode), value.episode))
@@ -386,12 +389,18 @@ class PageCache:
         oEmbed); hashed, they make each page's key a few hundred bytes to hash instead of a few
         thousand (30,000 keys at 10,000 episodes, most of them for pages that did not change)."""
         if isinstance(value, Episode):
+            known = self.spellings.get(id(value))
+            if known is not None and known[0] is value:
+                return known[1]
             return self._hashed_once(value, self._episode_repr)
         if isinstance(value, tuple) and value and isinstance(value[0], Episode):
             # a list page's episodes (100 of them, 10,000 across a show's pages), each spelled
             # once per build: repr-ing them again was half of a build after one edit
             return "(" + ", ".join(self._repr(e) for e in value) + ")"
         if isinstance(value, _WithoutNotes):
+            known = self.spellings.get(id(value.episode))
+            if known is not None and known[0] is value.episode:
+                return known[2]
             return self._without_notes_spelled(value)
         if not isinstance(value, Project | Show | _CoverId):
             return repr(value)
