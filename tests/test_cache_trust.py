@@ -108,6 +108,34 @@ def test_a_signed_table_comes_back_whole_or_not_at_all(tmp_path: Path) -> None:
     assert cachekey.load_table(path) == ({"version": 1}, {"k": 2})  # a later line replaces
 
 
+def test_entries_added_to_a_signed_table_replace_earlier_ones_and_a_foreign_table_is_left_alone(
+    tmp_path: Path,
+) -> None:
+    """`cachekey.append_table`: the table's lines copied, the header replaced, the entries after
+    them (a later line replaces), all under a new MAC; a table whose MAC is not this user's is
+    neither copied nor signed (False, the file as it was), so its lines never get this user's MAC."""
+    from grandirenhlm import cachekey
+
+    path = tmp_path / "t.json"
+    cachekey.save_table(path, {"version": 1}, {"a": 1, "b": [2, "deux"], "c": 3}.items())
+    lines_before = path.read_bytes().count(b"\n")
+    assert cachekey.append_table(path, {"version": 1, "added": 2}, [("b", "bis"), ("d", {"x": None})])
+    assert cachekey.load_table(path) == (
+        {"version": 1, "added": 2},
+        {"a": 1, "b": "bis", "c": 3, "d": {"x": None}},
+    )
+    assert path.read_bytes().count(b"\n") == lines_before + 2  # the old lines are kept, not rewritten
+    assert [p.name for p in tmp_path.iterdir()] == ["t.json"]  # no temporary file left
+
+    signed = path.read_bytes()
+    for foreign in (b"0" * 64 + signed[64:], signed[65:], signed[:-1], b""):
+        path.write_bytes(foreign)
+        assert not cachekey.append_table(path, {"version": 1}, [("e", 5)])
+        assert path.read_bytes() == foreign
+    assert not cachekey.append_table(tmp_path / "missing.json", {"version": 1}, [("e", 5)])
+    assert not (tmp_path / "missing.json").exists()
+
+
 def test_forged_cover_renditions_are_not_published(demo_project: Path, tmp_path: Path) -> None:
     """Cover renditions are published as the cache holds them: one committed with the project
     (an image under a real rendition's name) is made again from the cover instead."""

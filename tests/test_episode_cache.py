@@ -163,6 +163,65 @@ def test_an_episode_the_cache_cannot_keep_drops_the_entry_found_for_its_bytes(de
     assert str(record) not in again.used and id(odd) not in again.spellings
 
 
+def test_an_edit_adds_its_entry_to_the_file_which_is_written_whole_once_additions_pile_up(
+    demo_project: Path,
+) -> None:
+    """`save` after a few records changed adds their entries after the file's lines instead of
+    writing every entry again; a deleted record, or additions reaching an eighth of the entries,
+    write the file whole (the deleted record's entry gone, the additions counted from zero)."""
+    base, _, _ = load(demo_project, REPLAY)
+    folder = (demo_project / REPLAY).parent
+    paths = [folder / f"copie-{n:02d}.toml" for n in range(24)]
+    cache_file = demo_project / "cache.json"
+
+    def run(edits: dict[int, str], kept: list[Path]) -> EpisodeCache:
+        """One run: every record in `kept` found in the cache, or put anew (edited: its new title)."""
+        cache = EpisodeCache(cache_file, "salt")
+        for n, path in enumerate(paths):
+            if path not in kept:
+                continue
+            episode = dataclasses.replace(base, slug=path.stem, source=path, title=edits.get(n, base.title))
+            stamp = "stamp " + edits.get(n, "")
+            if cache.get(path, stamp, "l-emission", demo_project, PARIS) is None:
+                cache.put(path, stamp, "l-emission", demo_project, PARIS, episode)
+        cache.save()
+        return cache
+
+    def titles() -> dict[str, str]:
+        return {Path(k).stem: v[4]["title"] for k, v in read_table(cache_file)["entries"].items()}
+
+    run({}, paths)
+    whole = cache_file.read_bytes()
+    assert read_table(cache_file).get("added") is None and len(titles()) == 24
+    assert run({}, paths).used.keys() == set(map(str, paths))
+    assert cache_file.read_bytes() == whole  # nothing changed: not written
+
+    run({3: "Titre corrigé"}, paths)
+    assert cache_file.read_bytes().startswith(whole[:64]) is False  # signed anew
+    assert cache_file.read_bytes().count(b"\n") == whole.count(b"\n") + 1  # one line added
+    assert read_table(cache_file)["added"] == 1 and titles()["copie-03"] == "Titre corrigé"
+    again = EpisodeCache(cache_file, "salt")
+    assert (
+        again.get(paths[3], "stamp Titre corrigé", "l-emission", demo_project, PARIS).title == "Titre corrigé"
+    )
+
+    run({3: "Titre corrigé", 5: "Cinq"}, paths)  # 2 added: 3 lines added in all (24 / 8)
+    assert read_table(cache_file)["added"] == 2
+    run({3: "Titre corrigé", 5: "Cinq", 6: "Six"}, paths)
+    assert read_table(cache_file)["added"] == 3
+    run({3: "Titre corrigé", 5: "Cinq", 6: "Six", 7: "Sept"}, paths)  # a 4th: written whole
+    assert read_table(cache_file).get("added") is None
+    assert cache_file.read_bytes().count(b"\n") == whole.count(b"\n")
+    assert [titles()[f"copie-0{n}"] for n in (3, 5, 6, 7)] == ["Titre corrigé", "Cinq", "Six", "Sept"]
+
+    edits = {3: "Encore", 5: "Cinq", 6: "Six", 7: "Sept"}
+    run(edits, paths)
+    assert read_table(cache_file)["added"] == 1
+    run(edits, paths[1:])  # a record deleted
+    assert read_table(cache_file).get("added") is None and "copie-00" not in titles()
+    assert len(titles()) == 23 and titles()["copie-03"] == "Encore"
+
+
 MEDIA = Path("media") / "l-emission"
 
 
@@ -250,7 +309,7 @@ def test_an_edit_is_read_without_loading_or_rewriting_the_records_cache(demo_pro
     ]
     assert records.read_bytes() == before
     cached = _cache_table(demo_project)["entries"]
-    assert len(cached) == 7 and "Témoignage 3" in cached[str(record)][4]
+    assert len(cached) == 7 and cached[str(record)][4]["title"] == "Témoignage 3"
 
 
 def _cache_table(root: Path) -> dict:
@@ -265,8 +324,8 @@ def test_a_cache_not_signed_by_this_user_is_ignored(demo_project: Path) -> None:
     table = _cache_table(demo_project)
     key = str(demo_project / REPLAY)
     entry = table["entries"][key]
-    entry[4] = entry[4].replace('"mime_type":"video/mp4"', '"mime_type":"text/html"')
-    assert "text/html" in entry[4]
+    assert entry[4]["media"]["mime_type"] == "video/mp4"
+    entry[4]["media"]["mime_type"] = "text/html"
     forged = table_bytes(table)
     cache_file = demo_project / ".grandirenhlm" / "episodes.json"
     for blob in (forged, b"0" * 64 + b"\n" + forged, cachekey.sign(forged)[:-1] + b" "):
@@ -286,6 +345,11 @@ def test_a_damaged_cache_is_ignored_without_a_traceback(demo_project: Path) -> N
     entry = table["entries"][key]
     cache_file = demo_project / ".grandirenhlm" / "episodes.json"
     deep = '{"\\u0000": "Episode", "title": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    pub_date = entry[4]["pub_date"]
+
+    def entry_with(value) -> str:
+        return table_bytes({**table, "entries": {key: [*entry[:4], value, entry[5]]}}).decode()
+
     header = json.dumps({k: v for k, v in table.items() if k != "entries"}) + "\n"
     for junk in (
         "{not json",
@@ -297,12 +361,18 @@ def test_a_damaged_cache_is_ignored_without_a_traceback(demo_project: Path) -> N
         table_bytes({**table, "entries": {key: {"a": 1}}}).decode(),
         table_bytes({**table, "entries": {key: 7}}).decode(),
         table_bytes({**table, "entries": {key: entry[:4]}}).decode(),
-        table_bytes({**table, "entries": {key: [*entry[:4], '{"title": 1, "bogus": 2}']}}).decode(),
-        table_bytes({**table, "entries": {key: [*entry[:4], "[1, 2]"]}}).decode(),
-        table_bytes({**table, "entries": {key: [*entry[:4], deep]}}).decode(),
-        table_bytes({**table, "entries": {key: [*entry[:4], entry[4].replace("0.0]", "1e20]")]}}).decode(),
+        table_bytes({**table, "entries": {key: entry[:5]}}).decode(),
+        entry_with({"title": 1, "bogus": 2}),
+        entry_with({**entry[4], "bogus": 2}),
+        entry_with({**entry[4], "media": "media.mp4"}),
+        entry_with({**entry[4], "chapters": "chapitres"}),
+        entry_with([1, 2]),
+        entry_with("{}"),
+        header + json.dumps([key, [*entry[:4], "@@", entry[5]]]).replace('"@@"', deep) + "\n",
+        entry_with({**entry[4], "pub_date": [pub_date[0], 1e20]}),
         # a tag naming something else is only text: nothing is looked up, nothing runs
-        table_bytes({**table, "entries": {key: [*entry[:4], '{"\\u0000": "os.system"}']}}).decode(),
+        entry_with({"\u0000": "os.system"}),
+        entry_with({**entry[4], "media": {**entry[4]["media"], "\u0000": "os.system"}}),
     ):
         cache_file.write_bytes(cachekey.sign(junk.encode()))
         assert load_catalog(project) == expected

@@ -121,6 +121,49 @@ def save_table(
         fh.write(mac.hexdigest().encode("ascii"))
 
 
+def append_table(
+    target: Path,
+    header: dict[str, Any],
+    entries: Iterable[tuple[str, Any]],
+    default: Callable[[Any], Any] | None = None,
+) -> bool:
+    """`save_table` of the table at `target` with `header` for its own and `entries` after its
+    lines (a later line replaces an earlier one of the same key): its lines are copied as they are,
+    not encoded again, once its MAC is checked (a copy, not an append in place: a reader sees the old
+    table or the new one). False, and nothing written, when `target` is not a table of this user's."""
+    try:
+        with target.open("rb") as old:
+            tag = old.read(len(_BLANK_TAG))
+            if tag[64:] != b"\n":
+                return False
+            check = hmac.new(key(), digestmod=hashlib.sha256)
+            while chunk := old.read(1024 * 1024):
+                check.update(chunk)
+            if not hmac.compare_digest(tag[:64], check.hexdigest().encode("ascii")):
+                return False
+            old.seek(len(_BLANK_TAG))
+            if not old.readline().endswith(b"\n"):  # its header: replaced
+                return False
+            mac = hmac.new(key(), digestmod=hashlib.sha256)
+            with atomic_path(target, durable=False) as tmp, tmp.open("r+b") as fh:
+                fh.write(_BLANK_TAG)
+                line = _json_line(header, default)
+                mac.update(line)
+                fh.write(line)
+                while chunk := old.read(1024 * 1024):
+                    mac.update(chunk)
+                    fh.write(chunk)
+                for name, value in entries:
+                    line = _json_line([name, value], default)
+                    mac.update(line)
+                    fh.write(line)
+                fh.seek(0)
+                fh.write(mac.hexdigest().encode("ascii"))
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def load_table(
     path: Path, object_hook: Callable[[dict], Any] | None = None
 ) -> tuple[Any, dict[str, Any]] | None:

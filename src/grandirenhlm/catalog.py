@@ -167,7 +167,7 @@ def _reading(items, read, cache: TomlCache, validated: EpisodeCache, digests: di
             cache.used.get(key),
             key in cache.kept,
             cache.changed,
-            validated.used.get(key),
+            validated.sent(key),
             validated.changed,
         )
 

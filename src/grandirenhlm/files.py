@@ -229,9 +229,13 @@ def outside_project(value: str, base: Path, root: Path) -> str | None:
     return escapes_project(os.path.abspath(os.path.join(base, value)), root, repr(value))
 
 
-def escapes_project(path: Path | str, root: Path, name: str | None = None) -> str | None:
+def escapes_project(
+    path: Path | str, root: Path, name: str | None = None, *, not_a_link: bool = False
+) -> str | None:
     """Why the absolute `path` lies outside the project `root` (named `name` in the message), or
-    None. `build` asks again just before reading, so a symlink changed after `check` is caught."""
+    None. `build` asks again just before reading, so a symlink changed after `check` is caught.
+    `not_a_link`: the caller has just seen (`os.lstat`) that the file itself is not a link (its
+    folders are still resolved)."""
     absolute, top = os.path.abspath(path), os.path.abspath(root)
     inside = _inside(absolute, top)
     if inside is None:
@@ -239,7 +243,7 @@ def escapes_project(path: Path | str, root: Path, name: str | None = None) -> st
     elif _hidden(inside):
         why = "{} is in a hidden file or folder; only the project's own files are published"
     else:
-        real = _inside(_realpath(absolute), _realpath(top))
+        real = _inside(_realpath(absolute, not_a_link), _realpath(top))
         if real is None:
             why = "{} is a symbolic link to a file outside the project; copy the file into the project"
         elif _hidden(real):
@@ -269,9 +273,10 @@ def resolving_folders_once() -> Iterator[None]:
         _FOLDERS.reset(token)
 
 
-def _realpath(path: str) -> str:
+def _realpath(path: str, not_a_link: bool = False) -> str:
     """`os.path.realpath` of an absolute, normalised path; within `resolving_folders_once`, its
-    folder's from the pass's memo (the project root's too: it is asked for every file)."""
+    folder's from the pass's memo (the project root's too: it is asked for every file), and the
+    file itself looked at only if it may be a link."""
     known = _FOLDERS.get()
     if known is None:
         return os.path.realpath(path)
@@ -282,7 +287,7 @@ def _realpath(path: str) -> str:
         if parent is None:
             parent = known[folder] = os.path.realpath(folder or os.sep)
         real = os.path.join(parent, name)
-        if os.path.islink(real):
+        if not not_a_link and os.path.islink(real):
             real = os.path.realpath(real)
         known[path] = real
     return real

@@ -913,10 +913,13 @@ def _files_unchanged(episode: Episode, root: Path) -> bool:
     for media in (episode.media, *episode.alternates):
         if media is None:
             continue
-        if escapes_project(media.path, root) is not None:
-            return False
-        try:
-            st = os.stat(media.path)
+        try:  # one system call for most files (10,000 media files at 10,000 episodes)
+            st = os.lstat(media.path)
+            link = stat.S_ISLNK(st.st_mode)
+            if escapes_project(media.path, root, not_a_link=not link) is not None:
+                return False
+            if link:
+                st = os.stat(media.path)
         except OSError:
             return False
         if not stat.S_ISREG(st.st_mode) or st.st_size != media.size:
