@@ -40,6 +40,7 @@ from grandirenhlm.files import cache_folder
 from grandirenhlm.model import Chapter, Episode, EpisodeMedia, Live, Location, Person
 
 _CLASSES: dict[str, type] = {c.__name__: c for c in (Episode, EpisodeMedia, Chapter, Person, Location, Live)}
+_CONCRETE_PATH = type(Path())  # PosixPath (WindowsPath): what a catalog's record paths are
 _TAG = "\x00"  # the key of a tagged value (a key no TOML record can produce here: these are fields)
 
 
@@ -79,7 +80,11 @@ class EpisodeCache:
             return None
         try:  # signed by this user's runs (`_read_entries`), yet a bug must not stop a build
             fields = _arguments("Episode", hit[4])
-            source = Path(os.path.abspath(path))
+            text = os.fspath(path)
+            absolute = os.path.abspath(text)
+            # the record's own path when it is already absolute and normal (a catalog's are): a
+            # Path made again is 10 us an episode
+            source = path if absolute == text and type(path) is _CONCRETE_PATH else Path(absolute)
             episode = Episode(show=show, slug=source.stem, source=source, **fields)
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError):
             return None  # damaged or foreign: the record is read
