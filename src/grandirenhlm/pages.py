@@ -1142,7 +1142,8 @@ def site_pages(
 
     made = [
         (ACCESSIBILITY_PAGE, HTML, (), page(ACCESSIBILITY_PAGE, "accessibility.html")),
-        (LEGAL_PAGE, HTML, (), page(LEGAL_PAGE, "legal.html", audience_notice=_audience_notice())),
+        # its notice made only when the page is (the stats package is not imported for a page reused)
+        (LEGAL_PAGE, HTML, (), lambda: page(LEGAL_PAGE, "legal.html", audience_notice=_audience_notice())()),
         (NOT_FOUND_PAGE, HTML, (), page(NOT_FOUND_PAGE, "404.html")),
         (layout.FEED_STYLESHEET, XML, (), page(layout.FEED_STYLESHEET, "feed.xsl")),
         ("sitemap.xml", XML, tuple(listed), lambda: render_sitemap(env, project, base_url, listed, folders)),
