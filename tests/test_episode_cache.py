@@ -49,6 +49,45 @@ def test_an_unchanged_record_comes_back_equal_without_being_read(demo_project: P
     assert first.poster and first.transcript and first.alternates and first.chapters  # a full record
 
 
+def test_a_record_file_as_it_was_is_not_read_again_and_any_write_to_it_is_seen(
+    demo_project: Path, monkeypatch
+) -> None:
+    """`EpisodeCache.unchanged`: a record whose size, times and inode are those seen when its bytes
+    were hashed is not read again; a write keeping its size and modification time (set back with
+    utime) still moves its change time, and it is read; a file changed too recently to trust its
+    times is read every time."""
+    from grandirenhlm import fingerprint, records
+
+    reads: list[Path] = []
+    real = records.read_toml_file
+    monkeypatch.setattr(records, "read_toml_file", lambda path: reads.append(path) or real(path))
+    record = demo_project / REPLAY
+    monkeypatch.setattr(fingerprint, "RACY_NS", 10**18)  # every time too recent to trust
+    first, _, _ = load(demo_project, REPLAY)
+    assert reads == [record]
+    again, _, episodes = load(demo_project, REPLAY)
+    assert again == first and reads == [record, record]  # read again: its time was not trusted
+    assert episodes.entries[str(record)][6] == ""
+
+    monkeypatch.setattr(fingerprint, "RACY_NS", 0)  # as if three seconds had passed
+    load(demo_project, REPLAY)  # read once more, its state kept now
+    reads.clear()
+    again, _, episodes = load(demo_project, REPLAY)
+    assert again == first and reads == []  # not read, not hashed: the kept digest stands
+    assert not episodes.changed
+
+    text = record.read_text(encoding="utf-8")
+    assert 'title = "' in text
+    before = record.stat()
+    edited = text.replace('title = "', 'title = "X', 1).replace("\n\n", "\n", 1)  # the same size
+    assert len(edited.encode()) == len(text.encode())
+    record.write_text(edited, encoding="utf-8")
+    os.utime(record, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert record.stat().st_mtime_ns == before.st_mtime_ns and record.stat().st_size == before.st_size
+    changed, _, _ = load(demo_project, REPLAY)
+    assert reads == [record] and changed.title == "X" + first.title
+
+
 def test_every_kind_of_value_comes_back_with_the_same_repr(demo_project: Path) -> None:
     base, _, _ = load(demo_project, REPLAY)
     rich = dataclasses.replace(
@@ -348,7 +387,7 @@ def test_a_damaged_cache_is_ignored_without_a_traceback(demo_project: Path) -> N
     pub_date = entry[4]["pub_date"]
 
     def entry_with(value) -> str:
-        return table_bytes({**table, "entries": {key: [*entry[:4], value, entry[5]]}}).decode()
+        return table_bytes({**table, "entries": {key: [*entry[:4], value, *entry[5:]]}}).decode()
 
     header = json.dumps({k: v for k, v in table.items() if k != "entries"}) + "\n"
     for junk in (
@@ -368,7 +407,8 @@ def test_a_damaged_cache_is_ignored_without_a_traceback(demo_project: Path) -> N
         entry_with({**entry[4], "chapters": "chapitres"}),
         entry_with([1, 2]),
         entry_with("{}"),
-        header + json.dumps([key, [*entry[:4], "@@", entry[5]]]).replace('"@@"', deep) + "\n",
+        header + json.dumps([key, [*entry[:4], "@@", *entry[5:]]]).replace('"@@"', deep) + "\n",
+        table_bytes({**table, "entries": {key: [*entry[:6], 7]}}).decode(),  # a file state not text
         entry_with({**entry[4], "pub_date": [pub_date[0], 1e20]}),
         # a tag naming something else is only text: nothing is looked up, nothing runs
         entry_with({"\u0000": "os.system"}),

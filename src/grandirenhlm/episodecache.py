@@ -3,7 +3,10 @@ does not read and check 10,000 unchanged records again.
 
 An entry is the `Episode` a record gave when it was read without a problem, keyed by the record's
 path and the SHA-256 of its bytes (an edit that keeps the size and time is seen), the show, the
-project folder and the time zone it was read with; the whole file is keyed by the code that read it
+project folder and the time zone it was read with. The bytes are not read and hashed again while
+the file's size, modification and change times and inode are those seen when they were (its change
+time, which no one sets, moves with every write; a change time within three seconds of the reading
+is not trusted, as a write in the same tick of the clock would keep it); the whole file is keyed by the code that read it
 (`fingerprint.code_lines`: an upgrade or an edit of the schema reads every record again). What lies
 outside the record is not trusted to the cache: `records.load_episode` checks the files a cached
 episode names again (inside the project, there, the same size, a poster's first bytes) and reads
@@ -29,6 +32,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import time
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import cache
 from pathlib import Path
@@ -51,7 +55,8 @@ class EpisodeCache:
     """`get` an episode read before from the same bytes, `put` one just read, `save` at the end."""
 
     # 1 was one JSON document; 2 a table of one line per entry (`cachekey`), the episode as text;
-    # 3 the episode as a table in the line (one parse), and the hash of its text without the notes
+    # 3 the episode as a table in the line (one parse), the hash of its text without the notes and
+    # the record file's state when its bytes were hashed
     VERSION = 3
 
     def __init__(self, path: Path | None, salt: str = "") -> None:
@@ -72,8 +77,22 @@ class EpisodeCache:
     def for_project(cls, root: Path) -> EpisodeCache:
         return cls(cache_folder(root) / "episodes.json", _code_salt())
 
-    def get(self, path: Path, stamp: str, show: str, root: Path, zone: tzinfo) -> Episode | None:
-        """The episode read from these very bytes in the same setting, or None."""
+    def unchanged(self, path: Path) -> str | None:
+        """The SHA-256 of the record's bytes kept in its entry when the file is as it was when they
+        were read (size, times, inode: its change time moves with any write), else None."""
+        entry = self.entries.get(str(path))
+        if entry is None or not entry[6]:
+            return None
+        try:
+            return entry[0] if _file_key(os.stat(path)) == entry[6] else None
+        except (OSError, ValueError):
+            return None
+
+    def get(
+        self, path: Path, stamp: str, show: str, root: Path, zone: tzinfo, seen: os.stat_result | None = None
+    ) -> Episode | None:
+        """The episode read from these very bytes in the same setting, or None. `seen`: the file as
+        its bytes were just read, kept in the entry from now on (`unchanged`)."""
         key = str(path)
         hit = self.entries.get(key)
         if hit is None or hit[:4] != [stamp, show, str(root), _zone_key(zone)]:
@@ -88,12 +107,25 @@ class EpisodeCache:
             episode = Episode(show=show, slug=source.stem, source=source, **fields)
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError):
             return None  # damaged or foreign: the record is read
+        if seen is not None and _file_key(seen) != hit[6]:  # touched, or too recent to trust: again
+            hit = [*hit[:6], _file_key(seen)]
+            self.changed = True
         self.used[key] = hit
         self._spelled(episode, hit)
         return episode
 
-    def put(self, path: Path, stamp: str, show: str, root: Path, zone: tzinfo, episode: Episode) -> None:
-        """Keep `episode`, just read from `path` without a problem (unless a value is not cacheable)."""
+    def put(
+        self,
+        path: Path,
+        stamp: str,
+        show: str,
+        root: Path,
+        zone: tzinfo,
+        episode: Episode,
+        seen: os.stat_result | None = None,
+    ) -> None:
+        """Keep `episode`, just read from `path` without a problem (unless a value is not cacheable);
+        `seen`: the file as its bytes were read (`unchanged`)."""
         key, encoded = str(path), None
         # rebuilt from the path when read: only an episode that agrees is kept
         if (episode.show, episode.slug, str(episode.source)) == (show, path.stem, os.path.abspath(path)):
@@ -103,7 +135,8 @@ class EpisodeCache:
             self.used.pop(key, None)  # an entry `get` found for these bytes does not hold this episode
             return
         without_notes = _hashed(_dumps({k: v for k, v in encoded.items() if k != "description"}))
-        entry = self.used[key] = [stamp, show, str(root), _zone_key(zone), encoded, without_notes]
+        file_key = _file_key(seen) if seen is not None else ""
+        entry = self.used[key] = [stamp, show, str(root), _zone_key(zone), encoded, without_notes, file_key]
         self.changed = True
         self._spelled(episode, entry)
 
@@ -176,10 +209,21 @@ def _read_entries(path: Path, version: int, salt: str) -> tuple[dict[str, list],
         key: entry
         for key, entry in entries.items()
         if isinstance(entry, list)
-        and len(entry) == 6
+        and len(entry) == 7
         and isinstance(entry[4], dict)
-        and all(isinstance(entry[i], str) for i in (0, 1, 2, 3, 5))
+        and all(isinstance(entry[i], str) for i in (0, 1, 2, 3, 5, 6))
     }, added if type(added) is int and added >= 0 else len(entries)  # odd: written whole next time
+
+
+def _file_key(seen: os.stat_result) -> str:
+    """What says a record file is as it was (`EpisodeCache.unchanged`): its size, modification
+    and change times and inode; "" while its change time is too close to now to trust (a write in
+    the same tick of the file system's clock would keep it), as for folders in `fingerprint`."""
+    from grandirenhlm import fingerprint
+
+    if seen.st_ctime_ns >= time.time_ns() - fingerprint.RACY_NS:
+        return ""
+    return f"{seen.st_size}:{seen.st_mtime_ns}:{seen.st_ctime_ns}:{seen.st_ino}"
 
 
 def _dumps(encoded: dict) -> str:

@@ -185,7 +185,7 @@ def tree_stamp(folder: Path, cache_dir: Path | None = None) -> str:
 # the file system's clock (coarse on Linux, two seconds on FAT) and keep its time: such a folder
 # is read again by every later stamp until its time is old enough, as Git does for its "racily
 # clean" index entries.
-_RACY_NS = 3_000_000_000
+RACY_NS = 3_000_000_000
 _TREES_VERSION = 4
 
 
@@ -258,7 +258,7 @@ def _scan_one(
     # which differs from a listed time older than a tick
     tree[rel] = [
         st.st_mtime_ns,
-        st.st_mtime_ns >= now - _RACY_NS,
+        st.st_mtime_ns >= now - RACY_NS,
         "\0".join(names),
         st.st_ino,
         st.st_ctime_ns,

@@ -208,9 +208,15 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 def read_toml_bytes(path: Path) -> bytes:
     """The bytes of a TOML file, at most `MAX_TOML_BYTES`; a failure is a one-line `ConfigError`."""
+    return read_toml_file(path)[0]
+
+
+def read_toml_file(path: Path) -> tuple[bytes, os.stat_result]:
+    """`read_toml_bytes`, and the file's `fstat` taken before its bytes were read."""
     try:
         with path.open("rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
+            seen = os.fstat(fh.fileno())
+            size = seen.st_size
             if size > MAX_TOML_BYTES:
                 raise ConfigError(
                     f"{display_path(path)}: {size} bytes, a TOML file here may hold at most "
@@ -230,7 +236,7 @@ def read_toml_bytes(path: Path) -> bytes:
         raise ConfigError(f"{display_path(path)}: permission denied") from exc
     if len(raw) > MAX_TOML_BYTES:
         raise ConfigError(f"{display_path(path)}: more than {MAX_TOML_BYTES} bytes (1 MiB)")
-    return raw
+    return raw, seen
 
 
 def parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
@@ -881,23 +887,33 @@ def load_episode(
             read_toml(path), path, show_slug, replacing_media=False, root=root, zone=zone
         )
         return episode
-    raw = read_toml_bytes(path)  # it names the problem
-    stamp = hashlib.sha256(raw).hexdigest()
+    # A record whose file is as it was when its bytes were hashed (`EpisodeCache.unchanged`) is
+    # not read again; another is read (which names the problem) and hashed.
+    raw, seen = None, None
+    stamp = episodes.unchanged(path) if episodes is not None else None
+    if stamp is None:
+        raw, seen = read_toml_file(path)
+        stamp = hashlib.sha256(raw).hexdigest()
     if digests is not None:
         digests[os.path.abspath(path)] = stamp
     known = root if root is not None else _project_of(path)
     if episodes is not None:
-        hit = episodes.get(path, stamp, show_slug, known, zone)
+        hit = episodes.get(path, stamp, show_slug, known, zone, seen)
         if hit is not None and _files_unchanged(hit, known):
             cache.keep(path)
             return hit
+    if raw is None:  # the record as it was, whose files changed: read, as the problem is named then
+        raw, seen = read_toml_file(path)
+        stamp = hashlib.sha256(raw).hexdigest()
+        if digests is not None:
+            digests[os.path.abspath(path)] = stamp
     data = cache.read(path, raw, stamp)
     episode, _ = _read_episode(
         data, path, show_slug, replacing_media=False, root=root, zone=zone, clean=cache.clean(path)
     )
     cache.mark_clean(path)  # read without a problem: no control character either
     if episodes is not None:
-        episodes.put(path, stamp, show_slug, known, zone, episode)
+        episodes.put(path, stamp, show_slug, known, zone, episode, seen)
     return episode
 
 
