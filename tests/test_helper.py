@@ -220,19 +220,27 @@ def test_records_read_by_the_helper_give_the_same_problems_in_the_same_order(pro
     )
 
 
-def test_a_warm_catalog_shared_with_the_helper_builds_the_same_and_keeps_every_cache_entry(
+def test_a_catalog_partly_in_the_episode_cache_shared_with_the_helper_builds_the_same_and_keeps_every_entry(
     project: Path, tmp_path: Path
 ):
-    """After a build, two records edited (the first, the build's; the last, the helper's): the
-    episode cache answers for the others in both processes, the edited ones are read again, and
-    the site and the episode cache come out as a build in one process makes them."""
+    """After a build of the first and last 60 records (the cache answers for fewer than half of
+    them, so the helper shares the loading), the other 130 back and two of the cached ones edited
+    (the first, the build's; the last, the helper's): the cache answers for the others in both
+    processes, the edited and new ones are read, and the site and the episode cache come out as a
+    build in one process makes them. With every record in the cache, the build loads them alone."""
     base = tmp_path / "base"
     shutil.copytree(
         project, base, ignore=shutil.ignore_patterns(".grandirenhlm", "alone", "helped", "broken-*")
     )
+    records = sorted((base / "episodes" / SHOW).glob("*.toml"))
+    away = tmp_path / "away"
+    away.mkdir()
+    for record in records[60:-60]:
+        record.rename(away / record.name)
     first = grandirenhlm(base, "build", "--output", "out")
     assert first.returncode == 0, first.stderr
-    records = sorted((base / "episodes" / SHOW).glob("*.toml"))
+    for record in records[60:-60]:
+        (away / record.name).rename(record)
     for record in (records[0], records[-1]):
         text = record.read_text(encoding="utf-8")
         record.write_text(text.replace('title = "', 'title = "Corrigé : ', 1), encoding="utf-8")
@@ -247,7 +255,7 @@ def test_a_warm_catalog_shared_with_the_helper_builds_the_same_and_keeps_every_c
         # the cache's lines: its MAC, its header, then one [record, entry] per episode (read as
         # they are: the MAC is the build's key's, which this process may hold another of)
         lines = (copy / ".grandirenhlm" / "episodes.json").read_text(encoding="utf-8").splitlines()
-        entries.append(sorted(Path(json.loads(line)[0]).name for line in lines[2:]))
+        entries.append(sorted({Path(json.loads(line)[0]).name for line in lines[2:]}))
     assert trees[0] == trees[1]
     assert any(
         "Corrigé" in (tmp_path / "jobs2" / "out" / key).read_text(encoding="utf-8")
@@ -255,6 +263,12 @@ def test_a_warm_catalog_shared_with_the_helper_builds_the_same_and_keeps_every_c
         if key.endswith("index.html")
     )
     assert entries[0] == entries[1] == [record.name for record in records]  # every record cached
+
+    shared = tmp_path / "shared"
+    shutil.copytree(base, shared, symlinks=True)
+    assert scenario("build", str(shared), str(tmp_path / "shared-site"))["made"].get("records", 0) > 0
+    # now in the cache, every one of them: loaded by the build alone (pages reused: no page helper)
+    assert scenario("build", str(shared), str(tmp_path / "warm-site"))["made"] == {}
 
 
 def test_a_cold_build_shares_both_loops_with_the_helper(project: Path, tmp_path: Path):
