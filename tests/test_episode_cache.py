@@ -67,7 +67,7 @@ def test_a_record_file_as_it_was_is_not_read_again_and_any_write_to_it_is_seen(
     assert reads == [record]
     again, _, episodes = load(demo_project, REPLAY)
     assert again == first and reads == [record, record]  # read again: its time was not trusted
-    assert episodes.entries[str(record)][6] == ""
+    assert episodes.entries[str(record)][7] == ""
 
     monkeypatch.setattr(fingerprint, "RACY_NS", 0)  # as if three seconds had passed
     load(demo_project, REPLAY)  # read once more, its state kept now
@@ -408,7 +408,7 @@ def test_a_damaged_cache_is_ignored_without_a_traceback(demo_project: Path) -> N
         entry_with([1, 2]),
         entry_with("{}"),
         header + json.dumps([key, [*entry[:4], "@@", *entry[5:]]]).replace('"@@"', deep) + "\n",
-        table_bytes({**table, "entries": {key: [*entry[:6], 7]}}).decode(),  # a file state not text
+        table_bytes({**table, "entries": {key: [*entry[:7], 7]}}).decode(),  # a file state not text
         entry_with({**entry[4], "pub_date": [pub_date[0], 1e20]}),
         # a tag naming something else is only text: nothing is looked up, nothing runs
         entry_with({"\u0000": "os.system"}),

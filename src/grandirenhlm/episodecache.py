@@ -19,10 +19,10 @@ with their time zone, tuples, the model's dataclasses by name, fields left at th
 omitted) and come back as equal objects with the same `repr`. A value of another kind is not
 cached; a damaged file or entry is ignored.
 
-The episode's place in a page's key (`PageCache`) is spelled from its entry (`spellings`): what
-the entry is keyed by, from which the episode is read, and the hash of its table without the notes
-(its player page and oEmbed JSON do not show them), made with the entry. An episode that came
-through the cache is never `repr`-ed to key its pages.
+The episode's place in a page's key (`PageCache`) is spelled from its entry (`spellings`): the
+hash of what the entry is keyed by, from which the episode is read, and the hash of its table
+without the notes (its player page and oEmbed JSON do not show them), made with the entry. An
+episode that came through the cache is never `repr`-ed to key its pages.
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ class EpisodeCache:
     """`get` an episode read before from the same bytes, `put` one just read, `save` at the end."""
 
     # 1 was one JSON document; 2 a table of one line per entry (`cachekey`), the episode as text;
-    # 3 the episode as a table in the line (one parse), the hash of its text without the notes and
-    # the record file's state when its bytes were hashed
+    # 3 the episode as a table in the line (one parse), how page keys spell it and the record
+    # file's state when its bytes were hashed
     VERSION = 3
 
     def __init__(self, path: Path | None, salt: str = "") -> None:
@@ -81,10 +81,10 @@ class EpisodeCache:
         """The SHA-256 of the record's bytes kept in its entry when the file is as it was when they
         were read (size, times, inode: its change time moves with any write), else None."""
         entry = self.entries.get(str(path))
-        if entry is None or not entry[6]:
+        if entry is None or not entry[7]:
             return None
         try:
-            return entry[0] if _file_key(os.stat(path)) == entry[6] else None
+            return entry[0] if _file_key(os.stat(path)) == entry[7] else None
         except (OSError, ValueError):
             return None
 
@@ -107,8 +107,8 @@ class EpisodeCache:
             episode = Episode(show=show, slug=source.stem, source=source, **fields)
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError):
             return None  # damaged or foreign: the record is read
-        if seen is not None and _file_key(seen) != hit[6]:  # touched, or too recent to trust: again
-            hit = [*hit[:6], _file_key(seen)]
+        if seen is not None and _file_key(seen) != hit[7]:  # touched, or too recent to trust: again
+            hit = [*hit[:7], _file_key(seen)]
             self.changed = True
         self.used[key] = hit
         self._spelled(episode, hit)
@@ -134,9 +134,20 @@ class EpisodeCache:
         if encoded is None:
             self.used.pop(key, None)  # an entry `get` found for these bytes does not hold this episode
             return
-        without_notes = _hashed(_dumps({k: v for k, v in encoded.items() if k != "description"}))
+        # how a page key spells the episode (`_spelled`): in full, what the entry is keyed by, which
+        # the episode is read from, with its path (the page key's salt holds the code that reads
+        # it); without its notes, its table without them, with its show and path
+        where = (show, os.path.abspath(path))
+        spelled = _hashed("\0".join(("episode", stamp, str(root), _zone_key(zone), *where)))
+        notes_out = _dumps({k: v for k, v in encoded.items() if k != "description"})
+        spelled_without_notes = _hashed("\0".join(("episode without notes", *where, notes_out)))
         file_key = _file_key(seen) if seen is not None else ""
-        entry = self.used[key] = [stamp, show, str(root), _zone_key(zone), encoded, without_notes, file_key]
+        # the table as text until it is saved (a cold catalog's 10,000 tables as dicts held 7 MiB
+        # more of a build's peak); in the file, and as `entries` read from it, it is a table
+        text = _dumps(encoded)
+        entry = self.used[key] = [
+            stamp, show, str(root), _zone_key(zone), text, spelled, spelled_without_notes, file_key
+        ]  # fmt: skip
         self.changed = True
         self._spelled(episode, entry)
 
@@ -159,17 +170,9 @@ class EpisodeCache:
         self.changed |= changed
 
     def _spelled(self, episode: Episode, entry: list) -> None:
-        """Keep how `episode`, the one `entry` holds, is spelled in a page key. In full: what the
-        entry is keyed by (the record's bytes, show, project and time zone), which the episode is
-        read from, with its path (the page key's salt holds the code that reads it). Without its
-        notes: the hash of the episode's table without them, with its show and path. Not hashed
-        again: the page key is (no text here holds a NUL)."""
-        source = str(episode.source)
-        self.spellings[id(episode)] = (
-            episode,
-            "\0".join(("episode", *entry[:4], source)),
-            "\0".join(("episode without notes", entry[5], episode.show, source)),
-        )
+        """Keep how `episode`, the one `entry` holds, is spelled in a page key: the two hashes
+        `put` made with the entry (no string more per episode: 10,000 of them in a build)."""
+        self.spellings[id(episode)] = (episode, entry[5], entry[6])
 
     def save(self) -> None:
         """Keep the episodes of this run (a deleted record drops out); skipped if nothing changed.
@@ -182,7 +185,11 @@ class EpisodeCache:
             return
         header = {"version": self.VERSION, "salt": self.salt}
         with contextlib.suppress(OSError):  # a cache: the next run reads the records
-            new = [(key, entry) for key, entry in self.used.items() if entry is not self.entries.get(key)]
+            new = [
+                (key, _as_line(entry))
+                for key, entry in self.used.items()
+                if entry is not self.entries.get(key)
+            ]
             added = self.added + len(new)
             if (
                 self.entries
@@ -191,7 +198,9 @@ class EpisodeCache:
                 and cachekey.append_table(self.path, {**header, "added": added}, new)
             ):
                 return
-            cachekey.save_table(self.path, header, self.used.items())
+            cachekey.save_table(
+                self.path, header, ((key, _as_line(entry)) for key, entry in self.used.items())
+            )
 
 
 def _read_entries(path: Path, version: int, salt: str) -> tuple[dict[str, list], int]:
@@ -209,9 +218,9 @@ def _read_entries(path: Path, version: int, salt: str) -> tuple[dict[str, list],
         key: entry
         for key, entry in entries.items()
         if isinstance(entry, list)
-        and len(entry) == 7
+        and len(entry) == 8
         and isinstance(entry[4], dict)
-        and all(isinstance(entry[i], str) for i in (0, 1, 2, 3, 5, 6))
+        and all(isinstance(entry[i], str) for i in (0, 1, 2, 3, 5, 6, 7))
     }, added if type(added) is int and added >= 0 else len(entries)  # odd: written whole next time
 
 
@@ -224,6 +233,11 @@ def _file_key(seen: os.stat_result) -> str:
     if seen.st_ctime_ns >= time.time_ns() - fingerprint.RACY_NS:
         return ""
     return f"{seen.st_size}:{seen.st_mtime_ns}:{seen.st_ctime_ns}:{seen.st_ino}"
+
+
+def _as_line(entry: list) -> list:
+    """An entry as its line holds it: the episode's table parsed back from the text `put` kept."""
+    return entry if isinstance(entry[4], dict) else [*entry[:4], json.loads(entry[4]), *entry[5:]]
 
 
 def _dumps(encoded: dict) -> str:
