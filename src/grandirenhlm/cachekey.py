@@ -25,7 +25,7 @@ import stat
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from grandirenhlm.files import atomic_path, sha256_file, write_atomic
 
@@ -107,18 +107,7 @@ def save_table(
     """Write a signed table to `target` atomically (not fsynced: a cache): the `header`, then one
     `[key, value]` per entry, each one line of JSON (`default` encodes what JSON lacks), preceded by
     the MAC of all the lines, as `sign` would. Each line is made, hashed and written before the next."""
-    mac = hmac.new(key(), digestmod=hashlib.sha256)
-    with atomic_path(target, durable=False) as tmp, tmp.open("r+b") as fh:
-        fh.write(_BLANK_TAG)
-        line = _json_line(header, default)
-        mac.update(line)
-        fh.write(line)
-        for name, value in entries:
-            line = _json_line([name, value], default)
-            mac.update(line)
-            fh.write(line)
-        fh.seek(0)
-        fh.write(mac.hexdigest().encode("ascii"))
+    _write_table(target, header, None, entries, default)
 
 
 def append_table(
@@ -133,35 +122,50 @@ def append_table(
     table or the new one). False, and nothing written, when `target` is not a table of this user's."""
     try:
         with target.open("rb") as old:
-            tag = old.read(len(_BLANK_TAG))
-            if tag[64:] != b"\n":
+            if not _signed(old) or not old.readline().endswith(b"\n"):  # its header: replaced
                 return False
-            check = hmac.new(key(), digestmod=hashlib.sha256)
-            while chunk := old.read(1024 * 1024):
-                check.update(chunk)
-            if not hmac.compare_digest(tag[:64], check.hexdigest().encode("ascii")):
-                return False
-            old.seek(len(_BLANK_TAG))
-            if not old.readline().endswith(b"\n"):  # its header: replaced
-                return False
-            mac = hmac.new(key(), digestmod=hashlib.sha256)
-            with atomic_path(target, durable=False) as tmp, tmp.open("r+b") as fh:
-                fh.write(_BLANK_TAG)
-                line = _json_line(header, default)
-                mac.update(line)
-                fh.write(line)
-                while chunk := old.read(1024 * 1024):
-                    mac.update(chunk)
-                    fh.write(chunk)
-                for name, value in entries:
-                    line = _json_line([name, value], default)
-                    mac.update(line)
-                    fh.write(line)
-                fh.seek(0)
-                fh.write(mac.hexdigest().encode("ascii"))
+            _write_table(target, header, old, entries, default)
     except FileNotFoundError:
         return False
     return True
+
+
+def _write_table(
+    target: Path,
+    header: dict[str, Any],
+    lines: BinaryIO | None,
+    entries: Iterable[tuple[str, Any]],
+    default: Callable[[Any], Any] | None,
+) -> None:
+    """The header, what is left of `lines` (another table's entries), then the entries."""
+    mac = hmac.new(key(), digestmod=hashlib.sha256)
+    with atomic_path(target, durable=False) as tmp, tmp.open("r+b") as fh:
+        fh.write(_BLANK_TAG)
+        line = _json_line(header, default)
+        mac.update(line)
+        fh.write(line)
+        while lines is not None and (chunk := lines.read(1024 * 1024)):
+            mac.update(chunk)
+            fh.write(chunk)
+        for name, value in entries:
+            line = _json_line([name, value], default)
+            mac.update(line)
+            fh.write(line)
+        fh.seek(0)
+        fh.write(mac.hexdigest().encode("ascii"))
+
+
+def _signed(fh: BinaryIO) -> bool:
+    """Whether the table open in `fh` carries this user's MAC over all its lines (read before any is
+    parsed); `fh` is left at its first line."""
+    tag = fh.read(len(_BLANK_TAG))
+    if tag[64:] != b"\n":
+        return False
+    mac = hmac.new(key(), digestmod=hashlib.sha256)
+    while chunk := fh.read(1024 * 1024):
+        mac.update(chunk)
+    fh.seek(len(_BLANK_TAG))
+    return hmac.compare_digest(tag[:64], mac.hexdigest().encode("ascii"))
 
 
 def load_table(
@@ -172,15 +176,8 @@ def load_table(
     that is not JSON or not a `[key, value]` pair. Later lines replace earlier ones of the same key."""
     try:
         with path.open("rb") as fh:
-            tag = fh.read(len(_BLANK_TAG))
-            if tag[64:] != b"\n":
+            if not _signed(fh):
                 return None
-            mac = hmac.new(key(), digestmod=hashlib.sha256)
-            while chunk := fh.read(1024 * 1024):
-                mac.update(chunk)
-            if not hmac.compare_digest(tag[:64], mac.hexdigest().encode("ascii")):
-                return None
-            fh.seek(len(_BLANK_TAG))
             header = json.loads(fh.readline().decode("utf-8", "surrogateescape"), object_hook=object_hook)
             entries: dict[str, Any] = {}
             for line in fh:
