@@ -106,6 +106,14 @@ def test_a_signed_table_comes_back_whole_or_not_at_all(tmp_path: Path) -> None:
         assert cachekey.load_table(path) is None, lines
     path.write_bytes(cachekey.sign(b'{"version": 1}\n["k", 1]\n["k", 2]\n'))
     assert cachekey.load_table(path) == ({"version": 1}, {"k": 2})  # a later line replaces
+    # a value given as its JSON text is written as it is, and read back as the value it encodes
+    text = '{"t": "é\\u00e9 \\"x\\"", "n": [1, 2.5, null]}'
+    cachekey.save_table(path, {"version": 1}, [(odd_key, cachekey.Encoded(text)), ("plain", 7)])
+    assert cachekey.load_table(path) == (
+        {"version": 1},
+        {odd_key: {"t": 'éé "x"', "n": [1, 2.5, None]}, "plain": 7},
+    )
+    assert text.encode() in path.read_bytes()
 
 
 def test_entries_added_to_a_signed_table_replace_earlier_ones_and_a_foreign_table_is_left_alone(

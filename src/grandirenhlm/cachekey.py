@@ -92,9 +92,18 @@ def verified(blob: bytes, name: str | None = None) -> bytes | None:
 _BLANK_TAG = b"0" * 64 + b"\n"  # where a signed table's MAC goes, written once the lines are
 
 
+class Encoded(str):
+    """A table entry's value given as the JSON text that encodes it (made by the caller with
+    `json.dumps`), which its line holds as it is: a value already made as text is not parsed back
+    to be encoded again."""
+
+
 def _json_line(value: Any, default: Callable[[Any], Any] | None) -> bytes:
+    if type(value) is list and len(value) == 2 and type(value[1]) is Encoded:  # an entry [key, text]
+        text = f"[{json.dumps(value[0], ensure_ascii=False)}, {value[1]}]"
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=default)
     # surrogateescape: a path that is not UTF-8 comes back as the same str
-    text = json.dumps(value, ensure_ascii=False, default=default)
     return text.encode("utf-8", "surrogateescape") + b"\n"
 
 

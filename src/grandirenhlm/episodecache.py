@@ -185,17 +185,15 @@ class EpisodeCache:
             return
         header = {"version": self.VERSION, "salt": self.salt}
         with contextlib.suppress(OSError):  # a cache: the next run reads the records
-            new = [
-                (key, _as_line(entry))
-                for key, entry in self.used.items()
-                if entry is not self.entries.get(key)
-            ]
+            new = [key for key, entry in self.used.items() if entry is not self.entries.get(key)]
             added = self.added + len(new)
             if (
                 self.entries
                 and self.entries.keys() <= self.used.keys()
                 and added * 8 <= len(self.used)
-                and cachekey.append_table(self.path, {**header, "added": added}, new)
+                and cachekey.append_table(
+                    self.path, {**header, "added": added}, ((key, _as_line(self.used[key])) for key in new)
+                )
             ):
                 return
             cachekey.save_table(
@@ -235,9 +233,14 @@ def _file_key(seen: os.stat_result) -> str:
     return f"{seen.st_size}:{seen.st_mtime_ns}:{seen.st_ctime_ns}:{seen.st_ino}"
 
 
-def _as_line(entry: list) -> list:
-    """An entry as its line holds it: the episode's table parsed back from the text `put` kept."""
-    return entry if isinstance(entry[4], dict) else [*entry[:4], json.loads(entry[4]), *entry[5:]]
+def _as_line(entry: list) -> list | cachekey.Encoded:
+    """An entry as its line holds it: read from the file, as it was read; from `put`, as JSON text
+    around the table's text `put` kept (not parsed back to be encoded again: 10,000 tables in a
+    cold build)."""
+    if isinstance(entry[4], dict):
+        return entry
+    spelled = [json.dumps(value, ensure_ascii=False) for value in (*entry[:4], *entry[5:])]
+    return cachekey.Encoded(f"[{', '.join(spelled[:4])}, {entry[4]}, {', '.join(spelled[4:])}]")
 
 
 def _dumps(encoded: dict) -> str:
