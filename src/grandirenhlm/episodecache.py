@@ -107,8 +107,8 @@ class EpisodeCache:
             episode = Episode(show=show, slug=source.stem, source=source, **fields)
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError):
             return None  # damaged or foreign: the record is read
-        if seen is not None and _file_key(seen) != hit[7]:  # touched, or too recent to trust: again
-            hit = [*hit[:7], _file_key(seen)]
+        if seen is not None and (file_key := _file_key(seen)) != hit[7]:  # touched, or too recent
+            hit = [*hit[:7], file_key]  # to trust: again
             self.changed = True
         self.used[key] = hit
         self._spelled(episode, hit)
@@ -138,16 +138,15 @@ class EpisodeCache:
         # the episode is read from, with its path (the page key's salt holds the code that reads
         # it); without its notes, its table without them, with its show and path
         where = (show, os.path.abspath(path))
-        spelled = _hashed("\0".join(("episode", stamp, str(root), _zone_key(zone), *where)))
+        setting = [stamp, show, str(root), _zone_key(zone)]  # what `get` compares
+        spelled = _hashed("\0".join(("episode", stamp, *setting[2:], *where)))
         notes_out = _dumps({k: v for k, v in encoded.items() if k != "description"})
         spelled_without_notes = _hashed("\0".join(("episode without notes", *where, notes_out)))
         file_key = _file_key(seen) if seen is not None else ""
         # the table as text until it is saved (a cold catalog's 10,000 tables as dicts held 7 MiB
         # more of a build's peak); in the file, and as `entries` read from it, it is a table
         text = _dumps(encoded)
-        entry = self.used[key] = [
-            stamp, show, str(root), _zone_key(zone), text, spelled, spelled_without_notes, file_key
-        ]  # fmt: skip
+        entry = self.used[key] = [*setting, text, spelled, spelled_without_notes, file_key]
         self.changed = True
         self._spelled(episode, entry)
 
