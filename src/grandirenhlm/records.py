@@ -887,14 +887,22 @@ def load_episode(
             read_toml(path), path, show_slug, replacing_media=False, root=root, zone=zone
         )
         return episode
+
+    def read() -> tuple[bytes, os.stat_result, str]:
+        """The record's bytes (a problem reading them is named), the file as read, their SHA-256."""
+        raw, seen = read_toml_file(path)
+        stamp = hashlib.sha256(raw).hexdigest()
+        if digests is not None:
+            digests[os.path.abspath(path)] = stamp
+        return raw, seen, stamp
+
     # A record whose file is as it was when its bytes were hashed (`EpisodeCache.unchanged`) is
     # not read again; another is read (which names the problem) and hashed.
     raw, seen = None, None
     stamp = episodes.unchanged(path) if episodes is not None else None
     if stamp is None:
-        raw, seen = read_toml_file(path)
-        stamp = hashlib.sha256(raw).hexdigest()
-    if digests is not None:
+        raw, seen, stamp = read()
+    elif digests is not None:
         digests[os.path.abspath(path)] = stamp
     known = root if root is not None else _project_of(path)
     if episodes is not None:
@@ -903,10 +911,7 @@ def load_episode(
             cache.keep(path)
             return hit
     if raw is None:  # the record as it was, whose files changed: read, as the problem is named then
-        raw, seen = read_toml_file(path)
-        stamp = hashlib.sha256(raw).hexdigest()
-        if digests is not None:
-            digests[os.path.abspath(path)] = stamp
+        raw, seen, stamp = read()
     data = cache.read(path, raw, stamp)
     episode, _ = _read_episode(
         data, path, show_slug, replacing_media=False, root=root, zone=zone, clean=cache.clean(path)
