@@ -139,9 +139,9 @@ class EpisodeCache:
         # it); without its notes, its table without them, with its show and path
         where = (show, os.path.abspath(path))
         setting = [stamp, show, str(root), _zone_key(zone)]  # what `get` compares
-        spelled = _hashed("\0".join(("episode", stamp, *setting[2:], *where)))
+        spelled = hashed("\0".join(("episode", stamp, *setting[2:], *where)))
         notes_out = _dumps({k: v for k, v in encoded.items() if k != "description"})
-        spelled_without_notes = _hashed("\0".join(("episode without notes", *where, notes_out)))
+        spelled_without_notes = hashed("\0".join(("episode without notes", *where, notes_out)))
         file_key = _file_key(seen) if seen is not None else ""
         # the table as text until it is saved (a cold catalog's 10,000 tables as dicts held 7 MiB
         # more of a build's peak); in the file, and as `entries` read from it, it is a table
@@ -246,8 +246,11 @@ def _dumps(encoded: dict) -> str:
     return json.dumps(encoded, ensure_ascii=False, separators=(",", ":"))
 
 
-def _hashed(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+def hashed(spelled: str) -> str:
+    """A long input's place in a page key (`pages.PageCache`): the SHA-256 of its spelling (as sound
+    as the spelling). Here, where the cache spells its episodes for page keys, since pages imports
+    this module."""
+    return hashlib.sha256(spelled.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @cache

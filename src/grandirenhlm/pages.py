@@ -33,6 +33,7 @@ from grandirenhlm import cachekey, layout
 from grandirenhlm.artifact import Stored
 from grandirenhlm.catalog import episode_order
 from grandirenhlm.config import Project
+from grandirenhlm.episodecache import hashed as _hashed  # the episodes' own spellings are made there
 from grandirenhlm.errors import ConfigError
 from grandirenhlm.feed import _URL as WEB_ADDRESS  # the feed's pattern: the same addresses become links
 from grandirenhlm.feed import APPLE_TAGS
@@ -540,11 +541,6 @@ class PageCache:
                 fcntl.flock(lock, fcntl.LOCK_SH)  # back to a shared hold until `close()`
             else:
                 os.close(lock)
-
-
-def _hashed(spelled: str) -> str:
-    """A long input's place in a page key: the SHA-256 of its spelling (as sound as the spelling)."""
-    return hashlib.sha256(spelled.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _code_and_templates_fingerprint(project: Project) -> str:
