@@ -155,16 +155,21 @@ def paced_ffmpeg(tmp_path: Path, speed: int = 20) -> dict[str, str]:
 
 
 def test_sigint_to_the_command_during_a_long_encode(project: Path, tmp_path: Path) -> None:
-    master = make_master(tmp_path / "long.wav", 240.0, channels=2)  # two passes of 12 s at least
+    # Two passes of 12 s at least (60 s of audio read at 5 times real time), whatever the machine,
+    # and the progress lines span both: at the first quarter, 18 s at least are still to come. (240
+    # s read at 20 times real time gave the same bounds, but loudnorm's own speed, about 5 times
+    # real time here, made the test last a minute.)
+    master = make_master(tmp_path / "long.wav", 60.0, channels=2)
     proc = subprocess.Popen(
         [*GRANDIRENHLM_INTERRUPTIBLE, "--project", str(project), "ingest", "--show", SHOW,
          "--normalize", str(master)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project, env=paced_ffmpeg(tmp_path),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project,
+        env=paced_ffmpeg(tmp_path, speed=5),
     )  # fmt: skip
     assert proc.stderr is not None
-    first = proc.stderr.readline()  # "encoding ... (4:00)": ffmpeg is starting
+    first = proc.stderr.readline()  # "encoding ... (1:00)": ffmpeg is starting
     assert first.startswith(f"encoding {master}"), first
-    progress = proc.stderr.readline()  # "encoding ...: 1:00 of 4:00": ffmpeg is a quarter through
+    progress = proc.stderr.readline()  # "encoding ...: 0:15 of 1:00": ffmpeg is a quarter through
     assert progress.startswith(f"encoding {master}: "), progress
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
@@ -182,12 +187,13 @@ def test_sigint_to_the_command_during_a_long_encode(project: Path, tmp_path: Pat
 def test_sigint_with_two_jobs_stops_both_encodes(project: Path, tmp_path: Path) -> None:
     folder = tmp_path / "masters"
     folder.mkdir()
-    for i, name in enumerate(("a", "b")):
-        make_master(folder / f"{name}.wav", 150.0, channels=2, seed=i)
+    for i, name in enumerate(("a", "b")):  # passes of 12 s at least (60 s read at 5 times real time)
+        make_master(folder / f"{name}.wav", 60.0, channels=2, seed=i)  # 60 s: progress is reported
     proc = subprocess.Popen(
         [*GRANDIRENHLM_INTERRUPTIBLE, "--project", str(project), "ingest", "--show", SHOW,
          "--jobs", "2", "--normalize", str(folder)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project, env=paced_ffmpeg(tmp_path),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project,
+        env=paced_ffmpeg(tmp_path, speed=5),
     )  # fmt: skip
     assert proc.stderr is not None
     started = {proc.stderr.readline().split(" (")[0] for _ in range(2)}  # both ffmpegs are starting
