@@ -99,10 +99,17 @@ class Encoded(str):
 
 
 def _json_line(value: Any, default: Callable[[Any], Any] | None) -> bytes:
-    if type(value) is list and len(value) == 2 and type(value[1]) is Encoded:  # an entry [key, text]
-        text = f"[{json.dumps(value[0], ensure_ascii=False)}, {value[1]}]"
-    else:
-        text = json.dumps(value, ensure_ascii=False, default=default)
+    return _line(json.dumps(value, ensure_ascii=False, default=default))
+
+
+def _entry_line(name: str, value: Any, default: Callable[[Any], Any] | None) -> bytes:
+    """An entry's line, `[name, value]`; an `Encoded` value is put in as it is."""
+    if type(value) is Encoded:
+        return _line(f"[{json.dumps(name, ensure_ascii=False)}, {value}]")
+    return _json_line([name, value], default)
+
+
+def _line(text: str) -> bytes:
     # surrogateescape: a path that is not UTF-8 comes back as the same str
     return text.encode("utf-8", "surrogateescape") + b"\n"
 
@@ -157,7 +164,7 @@ def _write_table(
             mac.update(chunk)
             fh.write(chunk)
         for name, value in entries:
-            line = _json_line([name, value], default)
+            line = _entry_line(name, value, default)
             mac.update(line)
             fh.write(line)
         fh.seek(0)

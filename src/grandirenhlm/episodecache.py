@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from grandirenhlm import cachekey
+from grandirenhlm import cachekey, fingerprint
 from grandirenhlm.files import cache_folder
 from grandirenhlm.model import Chapter, Episode, EpisodeMedia, Live, Location, Person
 
@@ -126,9 +126,9 @@ class EpisodeCache:
     ) -> None:
         """Keep `episode`, just read from `path` without a problem (unless a value is not cacheable);
         `seen`: the file as its bytes were read (`unchanged`)."""
-        key, encoded = str(path), None
+        key, encoded, absolute = str(path), None, os.path.abspath(path)
         # rebuilt from the path when read: only an episode that agrees is kept
-        if (episode.show, episode.slug, str(episode.source)) == (show, path.stem, os.path.abspath(path)):
+        if (episode.show, episode.slug, str(episode.source)) == (show, path.stem, absolute):
             with contextlib.suppress(TypeError):  # a value not cached
                 encoded = _encode(episode, top=True)
         if encoded is None:
@@ -137,7 +137,7 @@ class EpisodeCache:
         # how a page key spells the episode (`_spelled`): in full, what the entry is keyed by, which
         # the episode is read from, with its path (the page key's salt holds the code that reads
         # it); without its notes, its table without them, with its show and path
-        where = (show, os.path.abspath(path))
+        where = (show, absolute)
         setting = [stamp, show, str(root), _zone_key(zone)]  # what `get` compares
         spelled = hashed("\0".join(("episode", stamp, *setting[2:], *where)))
         notes_out = _dumps({k: v for k, v in encoded.items() if k != "description"})
@@ -225,8 +225,6 @@ def _file_key(seen: os.stat_result) -> str:
     """What says a record file is as it was (`EpisodeCache.unchanged`): its size, modification
     and change times and inode; "" while its change time is too close to now to trust (a write in
     the same tick of the file system's clock would keep it), as for folders in `fingerprint`."""
-    from grandirenhlm import fingerprint
-
     if seen.st_ctime_ns >= time.time_ns() - fingerprint.RACY_NS:
         return ""
     return f"{seen.st_size}:{seen.st_mtime_ns}:{seen.st_ctime_ns}:{seen.st_ino}"
