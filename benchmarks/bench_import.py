@@ -244,8 +244,9 @@ def main() -> int:
     try:
         base = f"http://127.0.0.1:{int(server.stdout.readline())}"
         for n, seconds in enumerate(corpora):
-            results.append(_measure(options, work / f"corpus-{n}", f"{base}/corpus-{n}", seconds, problems))
-            if n == 0 and len(corpora) > 1:
+            corpus, judged = work / f"corpus-{n}", n == 0
+            results.append(_measure(options, corpus, f"{base}/{corpus.name}", seconds, judged, problems))
+            if n + 1 < len(corpora):
                 print()
     finally:
         server.terminate()
@@ -265,8 +266,9 @@ def main() -> int:
     return 1 if problems or ratio > TARGET else 0
 
 
-def _measure(options, corpus: Path, base: str, seconds: float, problems: list[str]) -> dict:
-    """One corpus of `options.items` MP3s of `seconds`: its rows in interleaved rounds, the table printed."""
+def _measure(options, corpus: Path, base: str, seconds: float, judged: bool, problems: list[str]) -> dict:
+    """One corpus of `options.items` MP3s of `seconds`: its rows in interleaved rounds, the table
+    printed (`judged`: with the target)."""
     corpus.mkdir()
     work = corpus.parent
     log(f"making {options.items} MP3s of {seconds:g} s and their feed in {corpus}")
@@ -284,10 +286,10 @@ def _measure(options, corpus: Path, base: str, seconds: float, problems: list[st
 
     def bare_floor(r: int) -> float:
         floor = work / f"{label}-floor-{r}"
-        seconds = timed([sys.executable, "-c", FLOOR, " ".join(urls), str(floor), str(options.jobs)])
+        took = timed([sys.executable, "-c", FLOOR, " ".join(urls), str(floor), str(options.jobs)])
         if len(list((floor / "records").iterdir())) != options.items:
             problems.append(f"{label}, round {r}: the floor loop wrote the wrong number of records")
-        return seconds
+        return took
 
     def importing(name: str, src: str | None, r: int) -> float:
         project = work / f"{label}-project-{name}-{r}"
@@ -298,9 +300,9 @@ def _measure(options, corpus: Path, base: str, seconds: float, problems: list[st
         if src is not None:
             path = os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
             env = {**os.environ, "PYTHONPATH": path}
-        seconds = timed(command, env)
+        took = timed(command, env)
         problems.extend(_count_records(project, options.items, f"{label}, round {r}, {name}"))
-        return seconds
+        return took
 
     rows: dict[str, Callable[[int], float]] = {
         "ref": reference,
@@ -322,12 +324,12 @@ def _measure(options, corpus: Path, base: str, seconds: float, problems: list[st
     startup = statistics.median(times["startup"])
     floor = statistics.median(times["floor"])
     ratio = imp / ref
-    judged = "target <= 1.5" if corpus.name == "corpus-0" else "not judged: per-item cost"
+    verdict = f"target <= {TARGET}" if judged else "not judged: per-item cost"
     print(f"{options.items} items of {seconds:g} s, {total / 2**20:.1f} MiB of media, "
           f"{'with' if options.info_header else 'without'} an Info header, {options.jobs} at once, "
           f"{options.rounds} interleaved rounds, medians")  # fmt: skip
     print(f"| row | seconds | ratio |\n|---|---|---|\n| ref: urllib loop | {ref:.2f} | 1.00 |")
-    print(f"| import | {imp:.2f} | {ratio:.2f} ({judged}) |")
+    print(f"| import | {imp:.2f} | {ratio:.2f} ({verdict}) |")
     print(f"| of which: CLI start-up (grandirenhlm --version) | {startup:.2f} | |")
     print(
         f"| floor: bare libraries (urllib, lxml, mutagen, sha256, tomli-w) | {floor:.2f} | {floor / ref:.2f} |"
