@@ -62,14 +62,16 @@ def test_a_record_file_as_it_was_is_not_read_again_and_any_write_to_it_is_seen(
     real = records.read_toml_file
     monkeypatch.setattr(records, "read_toml_file", lambda path: reads.append(path) or real(path))
     record = demo_project / REPLAY
-    monkeypatch.setattr(fingerprint, "RACY_NS", 10**18)  # every time too recent to trust
+    for window in ("RACY_NS", "RACY_FINE_NS"):  # every time too recent to trust
+        monkeypatch.setattr(fingerprint, window, 10**18)
     first, _, _ = load(demo_project, REPLAY)
     assert reads == [record]
     again, _, episodes = load(demo_project, REPLAY)
     assert again == first and reads == [record, record]  # read again: its time was not trusted
     assert episodes.entries[str(record)][7] == ""
 
-    monkeypatch.setattr(fingerprint, "RACY_NS", 0)  # as if three seconds had passed
+    for window in ("RACY_NS", "RACY_FINE_NS"):  # as if three seconds had passed
+        monkeypatch.setattr(fingerprint, window, 0)
     load(demo_project, REPLAY)  # read once more, its state kept now
     reads.clear()
     again, _, episodes = load(demo_project, REPLAY)

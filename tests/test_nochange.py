@@ -335,17 +335,39 @@ def test_the_output_stamp_answers_from_its_listing_and_sees_what_was_removed_or_
     assert fingerprint.tree_stamp(out, cache) not in (first, removed, added)
 
 
-def test_a_folder_changed_within_its_clock_tick_is_read_again(tmp_path: Path) -> None:
+def _clock(monkeypatch, recent: bool) -> None:
+    """Every time the stamps read is too recent to trust (`recent`: written in the clock's current
+    tick), or none is (read long after): what the real clock gives depends on the machine's load."""
+    monkeypatch.setattr(fingerprint, "too_recent", lambda time_ns, now: recent)
+
+
+def test_a_time_is_trusted_once_older_than_its_file_systems_tick() -> None:
+    """Three seconds for a file system whose times are whole seconds (FAT keeps two), a tenth of
+    one for a finer one (Linux moves its times at each timer tick, 1 to 10 ms)."""
+    now = 1_700_000_010_500_000_000
+    whole = 1_700_000_008_000_000_000  # 2.5 s before now, no fraction: a coarse file system
+    assert fingerprint.too_recent(whole, now)
+    assert not fingerprint.too_recent(whole - 1_000_000_000, now)  # 3.5 s
+    fine = now - 150_000_000 + 1  # 0.15 s before, with a fraction: a fine one
+    assert not fingerprint.too_recent(fine, now)
+    assert fingerprint.too_recent(now - 50_000_001, now)
+    assert fingerprint.too_recent(now + 1_000, now)  # set in the future: never trusted
+    assert fingerprint.too_recent(now - 100_000_000, now)  # the edge of the window is in it
+
+
+def test_a_folder_changed_within_its_clock_tick_is_read_again(tmp_path: Path, monkeypatch) -> None:
     """A folder written just before the stamp may change again and keep its time (the clock of the
-    file system moves in ticks): its entries are compared, not only its time."""
+    file system moves in ticks): its entries are compared, not only its time, by every later stamp."""
     out, cache = tmp_path / "out", tmp_path / "cache"
     _site(out)
+    _clock(monkeypatch, recent=True)
     first = fingerprint.tree_stamp(out, cache)
     assert "show/ep-1/" in _racy(cache)
     folder = out / "show" / "ep-1"
     before = folder.stat()
     (folder / "index.html").unlink()
     os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))  # the same tick: the same time
+    _clock(monkeypatch, recent=False)  # a later command: what the listing marked is read again
     assert fingerprint.tree_stamp(out, cache) != first
 
 
@@ -380,17 +402,20 @@ def test_a_change_between_the_walk_and_the_saved_listing_is_seen(tmp_path: Path,
         return digest(lines)
 
     monkeypatch.setattr(fingerprint, "_digest", then_another_writer)
+    _clock(monkeypatch, recent=True)
     first = fingerprint.tree_stamp(out, cache)
     monkeypatch.setattr(fingerprint, "_digest", digest)
+    _clock(monkeypatch, recent=False)
     assert fingerprint.tree_stamp(out, cache) != first
 
 
 def test_folders_old_enough_are_trusted_by_their_time_from_then_on(tmp_path: Path, monkeypatch) -> None:
     out, cache = tmp_path / "out", tmp_path / "cache"
     _site(out)
+    _clock(monkeypatch, recent=True)
     first = fingerprint.tree_stamp(out, cache)
     assert _racy(cache)  # just written: every folder is read again on the next stamp
-    monkeypatch.setattr(fingerprint, "RACY_NS", 0)  # as if three seconds had passed
+    _clock(monkeypatch, recent=False)  # as if their file system's tick had passed
     assert fingerprint.tree_stamp(out, cache) == first
     assert _racy(cache) == set()
     (out / "show" / "ep-1" / "index.html").unlink()

@@ -225,7 +225,7 @@ def _file_key(seen: os.stat_result) -> str:
     """What says a record file is as it was (`EpisodeCache.unchanged`): its size, modification
     and change times and inode; "" while its change time is too close to now to trust (a write in
     the same tick of the file system's clock would keep it), as for folders in `fingerprint`."""
-    if seen.st_ctime_ns >= time.time_ns() - fingerprint.RACY_NS:
+    if fingerprint.too_recent(seen.st_ctime_ns, time.time_ns()):
         return ""
     return f"{seen.st_size}:{seen.st_mtime_ns}:{seen.st_ctime_ns}:{seen.st_ino}"
 

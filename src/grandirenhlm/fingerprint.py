@@ -181,11 +181,22 @@ def tree_stamp(folder: Path, cache_dir: Path | None = None) -> str:
     return digest
 
 
-# A folder whose time is this close to when it was read may change again within the same tick of
-# the file system's clock (coarse on Linux, two seconds on FAT) and keep its time: such a folder
-# is read again by every later stamp until its time is old enough, as Git does for its "racily
-# clean" index entries.
+# A folder (or a record: `episodecache`) whose time is this close to when it was read may change
+# again within the same tick of the file system's clock and keep its time: it is read again by
+# every later stamp until its time is old enough, as Git does for its "racily clean" index entries.
+# The tick is the file system's: one that keeps whole seconds (FAT: two; ext3's small inodes, HFS+)
+# writes times with no fraction of a second, and is given three; one that keeps finer times (ext4,
+# XFS, Btrfs, APFS, NTFS; Linux moves them at each timer tick, every 1 to 10 ms) a tenth of one, so
+# that the folders a build wrote in its last seconds are not all read again by the next command.
 RACY_NS = 3_000_000_000
+RACY_FINE_NS = 100_000_000
+
+
+def too_recent(time_ns: int, now: int) -> bool:
+    """Whether a file or folder time `time_ns`, read at `now`, may still be shared by a later change."""
+    return time_ns >= now - (RACY_NS if time_ns % 1_000_000_000 == 0 else RACY_FINE_NS)
+
+
 _TREES_VERSION = 4
 
 
@@ -258,7 +269,7 @@ def _scan_one(
     # which differs from a listed time older than a tick
     tree[rel] = [
         st.st_mtime_ns,
-        st.st_mtime_ns >= now - RACY_NS,
+        too_recent(st.st_mtime_ns, now),
         "\0".join(names),
         st.st_ino,
         st.st_ctime_ns,
