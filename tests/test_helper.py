@@ -182,6 +182,54 @@ def test_a_template_error_in_the_childs_share_fails_the_build_the_same_way(proje
     assert not (project / "broken-helped").exists() and not (project / "broken-alone").exists()
 
 
+def test_a_template_error_in_a_list_page_fails_the_build_the_same_way(project: Path):
+    """The show's list pages and its feed are shared with a second process too (`build._show_tail`):
+    an error in the last list page, made there or here, fails the build with the same message."""
+    templates = project / "templates"
+    templates.mkdir()
+    (templates / "show.html").write_text(
+        '{% extends "default:show.html" %}\n'
+        "{% block main %}{% if paging and paging.number == 1 %}{{ no_such_list }}{% endif %}"
+        "{{ super() }}{% endblock %}\n",
+        encoding="utf-8",
+    )
+    try:
+        alone = build(project, "broken-list-alone", "1")
+        helped = build(project, "broken-list-helped", "2")
+    finally:
+        shutil.rmtree(templates)
+    assert alone.returncode == helped.returncode == 1
+    assert "Traceback" not in helped.stderr
+    assert helped.stderr == alone.stderr
+    assert "no_such_list" in helped.stderr and "is undefined" in helped.stderr
+
+
+def test_feed_pages_sent_by_the_helper_come_back_with_their_own_episodes(project: Path):
+    """The child sends a feed page's episodes as the run of the show's they are; the build gets
+    the same episode objects back, for the pages of a paged feed too."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from grandirenhlm import layout, site
+    from grandirenhlm.build import _sent_feed, _taken_feed
+    from grandirenhlm.feed import FeedPage, render_feed_pages
+
+    catalog = site.load_catalog(site.open_project(project))
+    show = replace(catalog.shows[SHOW], page_size=60)  # RFC 5005 pages of 60 items
+    episodes = catalog.published(SHOW, datetime.now(UTC))
+    pages = render_feed_pages(show, episodes, "https://example.org/", layout.cover(show, "0" * 64))
+    assert len(pages) == -(-len(episodes) // 60) > 2
+    back = _taken_feed(_sent_feed(pages, episodes), episodes)
+    assert [(p.key, p.data) for p in back] == [(p.key, p.data) for p in pages]
+    for got, sent in zip(back, pages, strict=True):
+        assert len(got.episodes) == len(sent.episodes)
+        assert all(a is b for a, b in zip(got.episodes, sent.episodes, strict=True))
+    shuffled = FeedPage("flux.xml", b"", (episodes[3], episodes[1]))  # not a run: made by the build
+    with pytest.raises(ValueError, match="not a run"):
+        _sent_feed([shuffled], episodes)
+    assert _taken_feed(_sent_feed([FeedPage("vide.xml", b"", ())], episodes), episodes)[0].episodes == ()
+
+
 def test_a_bad_setting_is_one_line(project: Path):
     done = grandirenhlm(project, "build", "--output", "never", jobs="beaucoup")
     assert done.returncode == 1

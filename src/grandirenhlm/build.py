@@ -14,7 +14,7 @@ from grandirenhlm.artifact import IMMUTABLE, Artifact, Stage, Stored
 from grandirenhlm.catalog import Catalog, is_visible
 from grandirenhlm.config import Project
 from grandirenhlm.errors import ValidationError
-from grandirenhlm.feed import episode_files, render_feed_pages
+from grandirenhlm.feed import FeedPage, episode_files, render_feed_pages
 from grandirenhlm.files import display_path, escapes_project, resolving_folders_once, sha256_file
 from grandirenhlm.helper import TailHelper
 from grandirenhlm.helper import wanted as helper_wanted
@@ -31,8 +31,8 @@ from grandirenhlm.pages import (
     render_episode,
     render_home,
     render_oembed,
-    render_show,
     render_subscribe,
+    show_pages,
     site_pages,
     template_environment,
 )
@@ -128,15 +128,12 @@ def build_site(
         finally:
             if helper is not None:
                 helper.close()
-        for key, page in render_show(env, project, base_url, show, cover, episodes, cache=cache, **look):
-            artifacts.append(Artifact.from_bytes(key, Stage.PAGE, HTML, page))
-        page = render_subscribe(env, project, base_url, show, cover, cache, **look)
-        artifacts.append(Artifact.from_bytes(layout.subscribe_page(show), Stage.PAGE, HTML, page))
         live = catalog.live_items(slug, at)
         # RFC 5005 pages; with a page cache on disk, rendered items are kept beside it for the next build
         store = project.cache_dir / "feeds" if cache is not None and cache.folder is not None else None
         announce = (project.notify.websub_hubs, bool(project.notify.podping_url))
-        for feed in render_feed_pages(
+        feed_pages = partial(
+            render_feed_pages,
             show,
             episodes,
             base_url,
@@ -145,7 +142,16 @@ def build_site(
             store=store,
             announce=announce,
             digests=catalog.record_digests,
-        ):
+        )
+        list_pages = show_pages(env, project, base_url, show, cover, episodes, cache=cache, **look)
+        listed, feeds = _show_tail(
+            cache, helped and len(episodes) >= HELPER_MIN_EPISODES, list_pages, feed_pages, episodes
+        )
+        for key, page in listed:
+            artifacts.append(Artifact.from_bytes(key, Stage.PAGE, HTML, page))
+        page = render_subscribe(env, project, base_url, show, cover, cache, **look)
+        artifacts.append(Artifact.from_bytes(layout.subscribe_page(show), Stage.PAGE, HTML, page))
+        for feed in feeds:
             # everything the feed points at, which must answer before the feed goes out
             references = (cover_key, *(key for e in feed.episodes for key in refs[e.guid]))
             statuses = (
@@ -241,6 +247,73 @@ def _episode_objects(episode: Episode, language: str, refs: dict[str, tuple[str,
         objects.append(Artifact.from_bytes(key, Stage.ASSET, content_type, data))
     refs[episode.guid] = tuple(item_refs)
     return objects
+
+
+def _show_tail(
+    cache: PageCache | None,
+    helped: bool,
+    list_pages: Sequence[Callable[[], tuple[str, bytes | Stored]]],
+    feed_pages: Callable[[], list[FeedPage]],
+    episodes: Sequence[Episode],
+) -> tuple[list[tuple[str, bytes | Stored]], list[FeedPage]]:
+    """A show's list pages (`pages.show_pages`), then its feed pages. When they are rendered, not
+    found in the caches (a cold build, new templates), a second process (`helper.py`, when
+    `helped`) takes the feed first, then list pages from the last one down, while this one renders
+    them from the first: at 10,000 episodes the 100 list pages took 1.7 s and the feed 1.35 s
+    here, one after the other, with the other core idle."""
+    count = len(list_pages) + 1  # the feed is the last item
+    made: list = [None] * count
+    rendered = cache.rendered if cache is not None else 0
+
+    def work(i: int) -> object:  # in the helper's child
+        if i == len(list_pages):
+            return _sent_feed(feed_pages(), episodes)
+        assert cache is not None
+        cache.capture = []
+        list_pages[i]()
+        return cache.capture
+
+    def adopt(i: int, result) -> None:
+        if i == len(list_pages):
+            made[i] = _taken_feed(result, episodes)
+        else:
+            assert cache is not None
+            cache.adopt(result)
+
+    helper: TailHelper | None = None
+    try:
+        for i in range(count):
+            if i == 1 and helped and cache is not None and cache.rendered > rendered:
+                helper = TailHelper.start(count, work, adopt, "show")
+            if helper is not None:
+                helper.before(i)
+            if made[i] is None:  # a list page the child made is taken from the cache's adopted ones
+                made[i] = list_pages[i]() if i < len(list_pages) else feed_pages()
+    finally:
+        if helper is not None:
+            helper.close()
+    return made[:-1], made[-1]
+
+
+def _sent_feed(pages: list[FeedPage], episodes: Sequence[Episode]) -> list[tuple[str, bytes, int, int]]:
+    """Feed pages as the helper's child sends them: each page's episodes as the run of the show's
+    they are (a page of an RFC 5005 feed lists consecutive episodes), not as copies of them."""
+    where = {id(e): i for i, e in enumerate(episodes)}
+    sent = []
+    for page in pages:
+        start = where[id(page.episodes[0])] if page.episodes else 0
+        stop = start + len(page.episodes)
+        if len(episodes[start:stop]) != len(page.episodes) or any(
+            a is not b for a, b in zip(episodes[start:stop], page.episodes, strict=True)
+        ):
+            raise ValueError(f"{page.key}: its episodes are not a run of the show's")  # the build makes it
+        sent.append((page.key, page.data, start, stop))
+    return sent
+
+
+def _taken_feed(sent: list[tuple[str, bytes, int, int]], episodes: Sequence[Episode]) -> list[FeedPage]:
+    """The feed pages `_sent_feed` sent, with their episodes, in the build."""
+    return [FeedPage(key, data, tuple(episodes[start:stop])) for key, data, start, stop in sent]
 
 
 def _captured(cache: PageCache, pages: Callable[[int], object]) -> Callable[[int], list]:

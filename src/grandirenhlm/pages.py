@@ -20,6 +20,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -723,13 +724,33 @@ def render_show(
     *,
     folders: bool = True,
     theme: Theme | None = None,
-) -> list[tuple[str, bytes]]:
+) -> list[tuple[str, bytes | Stored]]:
     """The show's list pages (`show_blocks`) as (key, page) pairs, the show's own page first (also
     when it has no episode yet)."""
+    makers = show_pages(env, project, base_url, show, cover, episodes, cache, folders=folders, theme=theme)
+    return [make() for make in makers]
+
+
+def show_pages(
+    env,
+    project: Project,
+    base_url: str,
+    show: Show,
+    cover: CoverSet,
+    episodes: Sequence[Episode],
+    cache: PageCache | None = None,
+    *,
+    folders: bool = True,
+    theme: Theme | None = None,
+) -> list[Callable[[], tuple[str, bytes | Stored]]]:
+    """`render_show` one page at a time: for each list page, in the same order, a function that
+    renders it (or finds it in `cache`) and gives (key, page). A build shares them with its helper
+    (`build._show_tail`)."""
     blocks = show_blocks(show, episodes)
     keys = [layout.show_page(show, number) for number, _, _ in blocks]
-    out = []
-    for i, (number, listed, start) in enumerate(blocks):
+
+    def page(i: int) -> tuple[str, bytes | Stored]:
+        number, listed, start = blocks[i]
         paging = Paging(
             number,
             keys[i - 1] if i > 0 else None,
@@ -738,14 +759,10 @@ def render_show(
         )
         ctx = PageContext(project, keys[i], base_url, folders=folders, theme=theme, icon=cover)
         inputs = (project, base_url, ctx.fingerprint(), show, _cover_id(cover), tuple(listed), paging)
-        page = _cached(
-            cache,
-            keys[i],
-            inputs,
-            lambda ctx=ctx, listed=listed, paging=paging: _render_show(env, ctx, show, cover, listed, paging),
-        )
-        out.append((keys[i], page))
-    return out
+        made = _cached(cache, keys[i], inputs, lambda: _render_show(env, ctx, show, cover, listed, paging))
+        return keys[i], made
+
+    return [partial(page, i) for i in range(len(blocks))]
 
 
 def _render_show(env, ctx: PageContext, show: Show, cover: CoverSet, ordered, paging: Paging) -> bytes:
