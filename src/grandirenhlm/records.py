@@ -14,6 +14,7 @@ import ast
 import contextlib
 import difflib
 import hashlib
+import json
 import os
 import re
 import stat
@@ -127,15 +128,22 @@ class TomlCache:
         if self._entries is None and self.parse_before_loading > 0:
             # kept as read (saved if a later read loads the table), without loading it now
             self.parse_before_loading -= 1
-            hit = self.used[key] = [stamp, parse_toml(path, raw), False]
-            self.changed = True
-            return hit[1]
+            return self._parsed(key, path, raw, stamp)
         hit = self.entries.get(key)
         if hit is None or hit[0] != stamp:
-            hit = [stamp, parse_toml(path, raw), False]
-            self.changed = True
+            return self._parsed(key, path, raw, stamp)
         self.used[key] = hit
         return hit[1]
+
+    def _parsed(self, key: str, path: Path, raw: bytes, stamp: str) -> dict[str, Any]:
+        """A record parsed now: kept as the JSON text `save` writes, not as the parsed tables,
+        which weigh twice as much (10,000 of them held through a cold load), and which a helper's
+        child sends in one string instead of a tree of objects to unpickle (`catalog.py`)."""
+        parsed = parse_toml(path, raw)
+        text = json.dumps(parsed, ensure_ascii=False, default=self._encode)
+        self.used[key] = [stamp, cachekey.Encoded(text), False]
+        self.changed = True
+        return parsed
 
     def clean(self, path: Path) -> bool:
         """Whether the record read last from `path` was found free of control characters, in any
@@ -176,8 +184,17 @@ class TomlCache:
         used = self.used | {k: self._entries[k] for k in self.kept - self.used.keys() if k in self._entries}
         if not self.changed and used.keys() == self._entries.keys():
             return
+        lines = ((key, self._line(hit)) for key, hit in used.items())
         with contextlib.suppress(OSError):  # a read-only project still builds, only slower
-            cachekey.save_table(self.path, {"version": self.VERSION}, used.items(), default=self._encode)
+            cachekey.save_table(self.path, {"version": self.VERSION}, lines, default=self._encode)
+
+    @staticmethod
+    def _line(hit: list) -> list | cachekey.Encoded:
+        """An entry as its line holds it: read from the file, as it was read; parsed in this run,
+        as JSON text around the text `_parsed` kept."""
+        if type(hit[1]) is not cachekey.Encoded:
+            return hit
+        return cachekey.Encoded(f"[{json.dumps(hit[0])}, {hit[1]}, {json.dumps(hit[2])}]")
 
     @classmethod
     def _encode(cls, value: Any) -> dict[str, str]:
