@@ -514,7 +514,15 @@ class PageCache:
 
     def prune(self) -> None:
         """Forget the pages this build did not ask for (old versions), unless another build is
-        using the cache (its pages are then pruned by a later build)."""
+        using the cache (its pages are then pruned by a later build). The build's last call: what
+        found its pages is let go too (at 10,000 episodes, 30,000 rows of the index and as many
+        digests), before the site is written; the store stays open for the pages it holds."""
+        try:
+            self._prune()
+        finally:
+            self._index, self._used, self._reprs, self.spellings = {}, set(), {}, {}
+
+    def _prune(self) -> None:
         self._memory = {k: v for k, v in self._memory.items() if k in self._used}
         if self._store is None or self.folder is None:
             return
