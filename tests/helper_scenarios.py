@@ -104,8 +104,64 @@ def build(project: str, output: str) -> dict:
     return {"written": result.written, "made": dict(helper.made)}
 
 
+def show_tail() -> dict:
+    """`build._show_tail` as a cold build drives it, with a page cache that keeps what each side
+    made (the part of `pages.PageCache` it uses): a feed slow to render and many list pages."""
+    from grandirenhlm.build import _show_tail
+    from grandirenhlm.feed import FeedPage
+
+    parent = os.getpid()
+    episodes = tuple(object() for _ in range(30))  # only where each is in the show is sent
+
+    class Cache:
+        def __init__(self) -> None:
+            self.rendered = 0
+            self.capture: list | None = None
+            self.adopted: dict[str, str] = {}
+
+        def page(self, key: str, make) -> str:
+            if key in self.adopted:  # the child made it: handed out, as PageCache.page does
+                return self.adopted.pop(key)
+            made = make()
+            self.rendered += 1
+            if self.capture is not None:
+                self.capture.append((key, made))
+            return made
+
+        def adopt(self, captured: list) -> None:
+            self.adopted.update(captured)
+
+    cache = Cache()
+
+    def list_page(i: int):
+        return lambda: (f"page-{i}", cache.page(f"page-{i}", lambda: f"{heavy(i)} by {os.getpid()}"))
+
+    def feed_pages() -> list[FeedPage]:
+        for i in range(10):
+            heavy(i)
+        made_by = str(os.getpid()).encode()
+        return [FeedPage("feed.xml", made_by, episodes[12:]), FeedPage("feed-1.xml", made_by, episodes[:12])]
+
+    listed, feeds = _show_tail(cache, True, [list_page(i) for i in range(COUNT)], feed_pages, episodes)  # type: ignore[arg-type]
+    return {
+        "keys": [key for key, _ in listed],
+        "right": all(page.startswith(heavy(i)) for i, (_, page) in enumerate(listed)),
+        "by_child": sorted(i for i, (_, page) in enumerate(listed) if not page.endswith(f" by {parent}")),
+        "feed_by_child": all(f.data != str(parent).encode() for f in feeds),
+        "feed_keys": [f.key for f in feeds],
+        "feed_runs": [len(f.episodes) for f in feeds] == [18, 12]
+        and all(
+            a is b
+            for a, b in zip(feeds[0].episodes + feeds[1].episodes, episodes[12:] + episodes[:12], strict=True)
+        ),
+        "left": cache.adopted,
+    }
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "build":
         print(json.dumps(build(sys.argv[2], sys.argv[3])))
+    elif sys.argv[1] == "show-tail":
+        print(json.dumps(show_tail()))
     else:
         print(json.dumps(run(sys.argv[1])))

@@ -73,6 +73,19 @@ def test_a_child_killed_midway_leaves_its_items_to_the_build():
     assert seen["reaped"]
 
 
+def test_a_shows_feed_and_last_list_pages_are_made_by_the_child():
+    """`build._show_tail`: the child takes the feed (the last item) first, then list pages from the
+    end; each page is made once, by one side, and handed out in order; the feed's pages come back
+    with their own episodes (the same objects, as the run of the show's they are)."""
+    seen = scenario("show-tail")
+    assert seen["keys"] == [f"page-{i}" for i in range(COUNT)] and seen["right"]
+    assert seen["feed_by_child"] and seen["feed_keys"] == ["feed.xml", "feed-1.xml"]
+    assert seen["feed_runs"]
+    assert seen["by_child"], "the child made no list page"
+    assert seen["by_child"] == list(range(min(seen["by_child"]), COUNT))  # from the end
+    assert seen["left"] == {}  # every page the child sent was handed out
+
+
 def test_a_build_that_fails_stops_and_reaps_the_child():
     seen = scenario("build-fails")
     assert seen["error"] == "the build failed"

@@ -338,21 +338,38 @@ def test_the_output_stamp_answers_from_its_listing_and_sees_what_was_removed_or_
 def _clock(monkeypatch, recent: bool) -> None:
     """Every time the stamps read is too recent to trust (`recent`: written in the clock's current
     tick), or none is (read long after): what the real clock gives depends on the machine's load."""
-    monkeypatch.setattr(fingerprint, "too_recent", lambda time_ns, now: recent)
+    monkeypatch.setattr(fingerprint, "too_recent", lambda time_ns, now, device=None: recent)
 
 
-def test_a_time_is_trusted_once_older_than_its_file_systems_tick() -> None:
-    """Three seconds for a file system whose times are whole seconds (FAT keeps two), a tenth of
-    one for a finer one (Linux moves its times at each timer tick, 1 to 10 ms)."""
+def test_a_time_is_trusted_once_older_than_its_file_systems_tick(monkeypatch) -> None:
+    """A tenth of a second for a time with a fraction on a local file system (Linux moves its times
+    at each timer tick, 1 to 10 ms); three seconds for one whose times are whole seconds (FAT keeps
+    two), one on a network file system (another machine's clock) or one not known."""
+    local, network = 1, 2
+    monkeypatch.setattr(fingerprint, "_local_devices", lambda: frozenset({local}))
     now = 1_700_000_010_500_000_000
+    fine = now - 150_000_000 + 1  # 0.15 s before, with a fraction
+    assert not fingerprint.too_recent(fine, now, local)
+    assert fingerprint.too_recent(fine, now, network) and fingerprint.too_recent(fine, now)
+    assert fingerprint.too_recent(now - 50_000_001, now, local)
+    assert fingerprint.too_recent(now - 100_000_000, now, local)  # the edge of the window is in it
+    assert fingerprint.too_recent(now + 1_000, now, local)  # set in the future: never trusted
     whole = 1_700_000_008_000_000_000  # 2.5 s before now, no fraction: a coarse file system
-    assert fingerprint.too_recent(whole, now)
-    assert not fingerprint.too_recent(whole - 1_000_000_000, now)  # 3.5 s
-    fine = now - 150_000_000 + 1  # 0.15 s before, with a fraction: a fine one
-    assert not fingerprint.too_recent(fine, now)
-    assert fingerprint.too_recent(now - 50_000_001, now)
-    assert fingerprint.too_recent(now + 1_000, now)  # set in the future: never trusted
-    assert fingerprint.too_recent(now - 100_000_000, now)  # the edge of the window is in it
+    assert fingerprint.too_recent(whole, now, local)
+    assert not fingerprint.too_recent(whole - 1_000_000_000, now, local)  # 3.5 s
+    assert not fingerprint.too_recent(fine - 3_000_000_000, now, network)
+
+
+def test_local_file_systems_are_found_in_the_mount_table() -> None:
+    mountinfo = (
+        "22 1 252:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n"
+        "23 22 0:21 / /tmp rw,nosuid shared:2 master:1 - tmpfs tmpfs rw\n"
+        "24 22 0:45 / /mnt/partage rw - nfs4 serveur:/export rw,vers=4.2\n"
+        "25 22 0:46 / /mnt/c rw - 9p drvfs rw\n"
+        "26 22 0:47 / /home/u/sshfs rw - fuse.sshfs u@hote: rw\n"
+        "damaged line\n"
+    )
+    assert fingerprint.local_devices_in(mountinfo) == {os.makedev(252, 1), os.makedev(0, 21)}
 
 
 def test_a_folder_changed_within_its_clock_tick_is_read_again(tmp_path: Path, monkeypatch) -> None:
@@ -367,8 +384,18 @@ def test_a_folder_changed_within_its_clock_tick_is_read_again(tmp_path: Path, mo
     before = folder.stat()
     (folder / "index.html").unlink()
     os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))  # the same tick: the same time
+    _same_tick_for_the_listing(cache, "show/ep-1/", folder)
     _clock(monkeypatch, recent=False)  # a later command: what the listing marked is read again
     assert fingerprint.tree_stamp(out, cache) != first
+
+
+def _same_tick_for_the_listing(cache: Path, rel: str, folder: Path) -> None:
+    """The listing as if the change to `folder` had kept its change time too (one tick): only the
+    folder's mark as too recent to trust can make the next stamp read it again."""
+    (file,) = (cache / "trees").glob("*.json")
+    data = json.loads(file.read_bytes())
+    data["folders"][rel][4] = folder.stat().st_ctime_ns
+    file.write_text(json.dumps(data), "utf-8")
 
 
 def test_a_damaged_or_foreign_listing_costs_a_walk(tmp_path: Path) -> None:
@@ -405,6 +432,7 @@ def test_a_change_between_the_walk_and_the_saved_listing_is_seen(tmp_path: Path,
     _clock(monkeypatch, recent=True)
     first = fingerprint.tree_stamp(out, cache)
     monkeypatch.setattr(fingerprint, "_digest", digest)
+    _same_tick_for_the_listing(cache, "show/", out / "show")
     _clock(monkeypatch, recent=False)
     assert fingerprint.tree_stamp(out, cache) != first
 

@@ -144,8 +144,16 @@ def build_site(
             digests=catalog.record_digests,
         )
         list_pages = show_pages(env, project, base_url, show, cover, episodes, cache=cache, **look)
+        # a helper for them too when the episodes' pages were rendered, not found in the cache (a
+        # cold build, new templates): after a new episode or an edit, most list pages and feed
+        # items are reused, and the show's page alone being rendered again is not worth a fork
+        renders_all = cache is not None and cache.rendered - rendered >= len(episodes)
         listed, feeds = _show_tail(
-            cache, helped and len(episodes) >= HELPER_MIN_EPISODES, list_pages, feed_pages, episodes
+            cache,
+            helped and renders_all and len(episodes) >= HELPER_MIN_EPISODES,
+            list_pages,
+            feed_pages,
+            episodes,
         )
         for key, page in listed:
             artifacts.append(Artifact.from_bytes(key, Stage.PAGE, HTML, page))
@@ -256,11 +264,11 @@ def _show_tail(
     feed_pages: Callable[[], list[FeedPage]],
     episodes: Sequence[Episode],
 ) -> tuple[list[tuple[str, bytes | Stored]], list[FeedPage]]:
-    """A show's list pages (`pages.show_pages`), then its feed pages. When they are rendered, not
-    found in the caches (a cold build, new templates), a second process (`helper.py`, when
-    `helped`) takes the feed first, then list pages from the last one down, while this one renders
-    them from the first: at 10,000 episodes the 100 list pages took 1.7 s and the feed 1.35 s
-    here, one after the other, with the other core idle."""
+    """A show's list pages (`pages.show_pages`), then its feed pages. When `helped` and the first
+    list page was rendered, not found in the cache, a second process (`helper.py`) takes the feed
+    first, then list pages from the last one down, while this one renders them from the first: at
+    10,000 episodes the 100 list pages took 1.7 s and the feed 1.35 s here, one after the other,
+    with the other core idle."""
     count = len(list_pages) + 1  # the feed is the last item
     made: list = [None] * count
     rendered = cache.rendered if cache is not None else 0

@@ -32,7 +32,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import time
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import cache
 from pathlib import Path
@@ -84,12 +83,18 @@ class EpisodeCache:
         if entry is None or not entry[7]:
             return None
         try:
-            return entry[0] if _file_key(os.stat(path)) == entry[7] else None
+            return entry[0] if _file_key(fingerprint.Seen.of(path)) == entry[7] else None
         except (OSError, ValueError):
             return None
 
     def get(
-        self, path: Path, stamp: str, show: str, root: Path, zone: tzinfo, seen: os.stat_result | None = None
+        self,
+        path: Path,
+        stamp: str,
+        show: str,
+        root: Path,
+        zone: tzinfo,
+        seen: fingerprint.Seen | None = None,
     ) -> Episode | None:
         """The episode read from these very bytes in the same setting, or None. `seen`: the file as
         its bytes were just read, kept in the entry from now on (`unchanged`)."""
@@ -122,7 +127,7 @@ class EpisodeCache:
         root: Path,
         zone: tzinfo,
         episode: Episode,
-        seen: os.stat_result | None = None,
+        seen: fingerprint.Seen | None = None,
     ) -> None:
         """Keep `episode`, just read from `path` without a problem (unless a value is not cacheable);
         `seen`: the file as its bytes were read (`unchanged`)."""
@@ -221,13 +226,15 @@ def _read_entries(path: Path, version: int, salt: str) -> tuple[dict[str, list],
     }, added if type(added) is int and added >= 0 else len(entries)  # odd: written whole next time
 
 
-def _file_key(seen: os.stat_result) -> str:
+def _file_key(seen: fingerprint.Seen) -> str:
     """What says a record file is as it was (`EpisodeCache.unchanged`): its size, modification
-    and change times and inode; "" while its change time is too close to now to trust (a write in
-    the same tick of the file system's clock would keep it), as for folders in `fingerprint`."""
-    if fingerprint.too_recent(seen.st_ctime_ns, time.time_ns()):
+    and change times and inode; "" while its change time is too close to when it was seen to trust
+    (a write in the same tick of the file system's clock would keep it), as for folders in
+    `fingerprint`."""
+    st = seen.stat
+    if fingerprint.too_recent(st.st_ctime_ns, seen.at, st.st_dev):
         return ""
-    return f"{seen.st_size}:{seen.st_mtime_ns}:{seen.st_ctime_ns}:{seen.st_ino}"
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
 def _as_line(entry: list) -> list | cachekey.Encoded:

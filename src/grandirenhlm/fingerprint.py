@@ -23,6 +23,7 @@ It imports only the standard library (and the project's configuration): it runs 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -31,7 +32,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 VERSION = 1
 FILE = "fingerprints.json"
@@ -184,17 +185,65 @@ def tree_stamp(folder: Path, cache_dir: Path | None = None) -> str:
 # A folder (or a record: `episodecache`) whose time is this close to when it was read may change
 # again within the same tick of the file system's clock and keep its time: it is read again by
 # every later stamp until its time is old enough, as Git does for its "racily clean" index entries.
-# The tick is the file system's: one that keeps whole seconds (FAT: two; ext3's small inodes, HFS+)
-# writes times with no fraction of a second, and is given three; one that keeps finer times (ext4,
-# XFS, Btrfs, APFS, NTFS; Linux moves them at each timer tick, every 1 to 10 ms) a tenth of one, so
-# that the folders a build wrote in its last seconds are not all read again by the next command.
+# Three seconds by default: enough for a file system that keeps whole seconds (FAT: two; ext3's
+# small inodes, HFS+), and for a network one whose server's clock lags this machine's a little.
+# A tenth of one for a time with a fraction of a second on a local file system of this machine
+# (ext4, XFS, Btrfs, tmpfs...: its times come from this machine's clock, which Linux moves at each
+# timer tick, every 1 to 10 ms), so that the folders a build wrote in its last seconds are not all
+# read again by the next command.
 RACY_NS = 3_000_000_000
 RACY_FINE_NS = 100_000_000
+_LOCAL_TYPES = frozenset(
+    {"ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "f2fs", "bcachefs", "jfs", "nilfs2", "reiserfs", "zfs"}
+)
 
 
-def too_recent(time_ns: int, now: int) -> bool:
-    """Whether a file or folder time `time_ns`, read at `now`, may still be shared by a later change."""
-    return time_ns >= now - (RACY_NS if time_ns % 1_000_000_000 == 0 else RACY_FINE_NS)
+class Seen(NamedTuple):
+    """A file's `stat` and this machine's clock read just before it was taken: its times are judged
+    against that moment (`too_recent`), not a later one, which a stalled process could push past
+    the window while the file changed again in the tick it was read in."""
+
+    stat: os.stat_result
+    at: int
+
+    @classmethod
+    def of(cls, path: str | os.PathLike[str] | int) -> Seen:
+        at = time.time_ns()
+        return cls(os.fstat(path) if isinstance(path, int) else os.stat(path), at)
+
+
+def too_recent(time_ns: int, now: int, device: int | None = None) -> bool:
+    """Whether a file or folder time `time_ns`, read at `now` (or later), may still be shared by a
+    later change; `device`: the `st_dev` of its file system (None: not known to be local)."""
+    fine = time_ns % 1_000_000_000 != 0 and device is not None and device in _local_devices()
+    return time_ns >= now - (RACY_FINE_NS if fine else RACY_NS)
+
+
+@functools.cache
+def _local_devices() -> frozenset[int]:
+    """The devices (`st_dev`) of the local file systems mounted here (Linux: /proc/self/mountinfo);
+    none elsewhere, where every time gets the default window."""
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as fh:
+            return local_devices_in(fh.read())
+    except OSError:
+        return frozenset()
+
+
+def local_devices_in(mountinfo: str) -> frozenset[int]:
+    """The devices of the mounts of `mountinfo` (proc(5): "ID parent major:minor root point options
+    [optional fields] - type source options") whose type is a local file system's."""
+    devices = set()
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        try:
+            kind = fields[fields.index("-", 6) + 1]
+            major, minor = fields[2].split(":")
+            if kind in _LOCAL_TYPES:
+                devices.add(os.makedev(int(major), int(minor)))
+        except (ValueError, IndexError):
+            continue
+    return frozenset(devices)
 
 
 _TREES_VERSION = 4
@@ -269,7 +318,7 @@ def _scan_one(
     # which differs from a listed time older than a tick
     tree[rel] = [
         st.st_mtime_ns,
-        too_recent(st.st_mtime_ns, now),
+        too_recent(st.st_mtime_ns, now, st.st_dev),
         "\0".join(names),
         st.st_ino,
         st.st_ctime_ns,

@@ -40,6 +40,7 @@ from grandirenhlm.files import (
     outside_project,
     write_atomic,
 )
+from grandirenhlm.fingerprint import Seen
 from grandirenhlm.model import (
     PUBLISHABLE_MIME_TYPES,
     Chapter,
@@ -228,12 +229,12 @@ def read_toml_bytes(path: Path) -> bytes:
     return read_toml_file(path)[0]
 
 
-def read_toml_file(path: Path) -> tuple[bytes, os.stat_result]:
-    """`read_toml_bytes`, and the file's `fstat` taken before its bytes were read."""
+def read_toml_file(path: Path) -> tuple[bytes, Seen]:
+    """`read_toml_bytes`, and the file's `fstat` taken before its bytes were read (with the time)."""
     try:
         with path.open("rb") as fh:
-            seen = os.fstat(fh.fileno())
-            size = seen.st_size
+            seen = Seen.of(fh.fileno())
+            size = seen.stat.st_size
             if size > MAX_TOML_BYTES:
                 raise ConfigError(
                     f"{display_path(path)}: {size} bytes, a TOML file here may hold at most "
@@ -905,7 +906,7 @@ def load_episode(
         )
         return episode
 
-    def read() -> tuple[bytes, os.stat_result, str]:
+    def read() -> tuple[bytes, Seen, str]:
         """The record's bytes (a problem reading them is named), the file as read, their SHA-256."""
         raw, seen = read_toml_file(path)
         stamp = hashlib.sha256(raw).hexdigest()
