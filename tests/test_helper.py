@@ -174,46 +174,43 @@ def test_a_build_with_the_helper_writes_the_same_site(project: Path):
 def test_a_template_error_in_the_childs_share_fails_the_build_the_same_way(project: Path):
     """The last episode is the child's first: its error stops the child, and the build, making
     that episode itself, fails with the message a build without the helper gives."""
+    last = f"Épisode {EPISODES - 1:04d}"
+    condition = f'episode.title == "{last}"'
+    helped = broken_builds(project, "episode.html", condition, "no_such_value", "broken")
+    assert "no_such_value" in helped.stderr and "is undefined" in helped.stderr
+    assert not (project / "broken-helped").exists() and not (project / "broken-alone").exists()
+
+
+def broken_builds(
+    project: Path, template: str, condition: str, undefined: str, output: str
+) -> subprocess.CompletedProcess[str]:
+    """Cold builds without and with the helper, `template`'s main block naming an `undefined`
+    value where `condition` holds: both fail the same way, without a traceback (the helped one is
+    returned)."""
     templates = project / "templates"
     templates.mkdir()
-    last = f"Épisode {EPISODES - 1:04d}"
-    (templates / "episode.html").write_text(
-        '{% extends "default:episode.html" %}\n'
-        f'{{% block main %}}{{% if episode.title == "{last}" %}}{{{{ no_such_value }}}}{{% endif %}}'
+    (templates / template).write_text(
+        f'{{% extends "default:{template}" %}}\n'
+        f"{{% block main %}}{{% if {condition} %}}{{{{ {undefined} }}}}{{% endif %}}"
         "{{ super() }}{% endblock %}\n",
         encoding="utf-8",
     )
     try:
-        alone = build(project, "broken-alone", "1")
-        helped = build(project, "broken-helped", "2")
+        alone = build(project, f"{output}-alone", "1")
+        helped = build(project, f"{output}-helped", "2")
     finally:
         shutil.rmtree(templates)
     assert alone.returncode == helped.returncode == 1
     assert "Traceback" not in helped.stderr
     assert helped.stderr == alone.stderr
-    assert "no_such_value" in helped.stderr and "is undefined" in helped.stderr
-    assert not (project / "broken-helped").exists() and not (project / "broken-alone").exists()
+    return helped
 
 
 def test_a_template_error_in_a_list_page_fails_the_build_the_same_way(project: Path):
     """The show's list pages and its feed are shared with a second process too (`build._show_tail`):
     an error in the last list page, made there or here, fails the build with the same message."""
-    templates = project / "templates"
-    templates.mkdir()
-    (templates / "show.html").write_text(
-        '{% extends "default:show.html" %}\n'
-        "{% block main %}{% if paging and paging.number == 1 %}{{ no_such_list }}{% endif %}"
-        "{{ super() }}{% endblock %}\n",
-        encoding="utf-8",
-    )
-    try:
-        alone = build(project, "broken-list-alone", "1")
-        helped = build(project, "broken-list-helped", "2")
-    finally:
-        shutil.rmtree(templates)
-    assert alone.returncode == helped.returncode == 1
-    assert "Traceback" not in helped.stderr
-    assert helped.stderr == alone.stderr
+    condition = "paging and paging.number == 1"
+    helped = broken_builds(project, "show.html", condition, "no_such_list", "broken-list")
     assert "no_such_list" in helped.stderr and "is undefined" in helped.stderr
 
 

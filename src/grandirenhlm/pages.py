@@ -721,24 +721,6 @@ def show_blocks(show: Show, episodes: Sequence[Episode]) -> list[tuple[int | Non
     return pages
 
 
-def render_show(
-    env,
-    project: Project,
-    base_url: str,
-    show: Show,
-    cover: CoverSet,
-    episodes: Sequence[Episode],
-    cache: PageCache | None = None,
-    *,
-    folders: bool = True,
-    theme: Theme | None = None,
-) -> list[tuple[str, bytes | Stored]]:
-    """The show's list pages (`show_blocks`) as (key, page) pairs, the show's own page first (also
-    when it has no episode yet)."""
-    makers = show_pages(env, project, base_url, show, cover, episodes, cache, folders=folders, theme=theme)
-    return [make() for make in makers]
-
-
 def show_pages(
     env,
     project: Project,
@@ -751,9 +733,9 @@ def show_pages(
     folders: bool = True,
     theme: Theme | None = None,
 ) -> list[Callable[[], tuple[str, bytes | Stored]]]:
-    """`render_show` one page at a time: for each list page, in the same order, a function that
-    renders it (or finds it in `cache`) and gives (key, page). A build shares them with its helper
-    (`build._show_tail`)."""
+    """The show's list pages (`show_blocks`), the show's own page first (also when it has no
+    episode yet): for each, a function that renders it (or finds it in `cache`) and gives (key,
+    page), so that a build can share them with its helper (`build._show_tail`)."""
     blocks = show_blocks(show, episodes)
     keys = [layout.show_page(show, number) for number, _, _ in blocks]
 
