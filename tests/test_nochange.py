@@ -611,3 +611,20 @@ def test_a_folder_that_cannot_be_listed_is_named_and_the_walk_goes_on(tmp_path: 
     unreadable = [line for line in lines if line.startswith("?")]
     assert len(unreadable) == 1 and len(unreadable[0]) > 4096
     assert any(line.startswith(str(root / "show" / "a.toml") + "\0") for line in lines)
+
+
+def test_a_listing_written_a_thousand_folders_at_a_time_reads_back_whole(tmp_path: Path) -> None:
+    """`_save_tree` writes its JSON in pieces: every folder comes back, at a piece's edge too, with
+    names that are not UTF-8 (surrogate escapes) and NULs."""
+    for count in (1, 1000, 1001, 2500):
+        tree = {
+            ("" if i == 0 else f"dossier-{i}/"): [i * 1_000_003, i % 2 == 0, f"a\0b{i}\udcff", i, i + 5]
+            for i in range(count)
+        }
+        listing = tmp_path / f"{count}.json"
+        fingerprint._save_tree(listing, "/site/", "empreinte", tree)
+        assert fingerprint._read_listing(listing, "/site/") == ("empreinte", tree)
+        saved = json.loads(listing.read_bytes())
+        assert list(saved) == ["version", "root", "digest", "folders"] and list(saved["folders"]) == list(
+            tree
+        )

@@ -147,21 +147,28 @@ class TailHelper:
         self._take_frames()
 
     def _take_frames(self) -> None:
-        view = self._buffer
+        buffer = self._buffer
         start = 0
-        while len(view) - start >= _HEADER.size:
-            index, size = _HEADER.unpack_from(view, start)
+        while len(buffer) - start >= _HEADER.size:
+            index, size = _HEADER.unpack_from(buffer, start)
             end = start + _HEADER.size + size
-            if len(view) < end:
+            if len(buffer) < end:
                 break
             if index < 0:
                 self._ended = True
             else:
                 self._received.add(index)
-                self._adopt(index, pickle.loads(view[start + _HEADER.size : end]))
+                # unpickled from the buffer in place: a slice of it would be a copy (a show's
+                # feed is one item: 8.6 MB more at 10,000 episodes, at the build's peak)
+                with memoryview(buffer) as view:
+                    result = pickle.loads(view[start + _HEADER.size : end])
+                self._adopt(index, result)
                 made[self.name] += 1
             start = end
-        del self._buffer[:start]
+        if start == len(buffer):  # all taken: let its memory go (`del` keeps it for the rest)
+            self._buffer = bytearray()
+        else:
+            del buffer[:start]
 
     def close(self) -> None:
         """Stop the child (done or not) and reap it."""

@@ -27,7 +27,7 @@ from grandirenhlm.lock import LOCK_KEY
 if TYPE_CHECKING:
     from grandirenhlm.artifact import Artifact
 
-from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Manifest, Progress, writer
+from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Manifest, Progress, dump_manifest, writer
 
 # Errors after which the next object would fail the same way: the run stops at once.
 _FATAL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM)
@@ -334,22 +334,26 @@ def write_folder(
         if manifest.belongs_to_another(shows):
             raise StorageError(_another_project(display_path(folder), manifest))
         known = manifest.objects
-        objects = dict(known)
+        objects = dict(known)  # a new folder's stays empty: its manifest is made from `artifacts`
         ordered = sorted(artifacts, key=lambda a: (a.stage, a.key))
         by_key = {a.key: a for a in ordered}
+        ahead_kept = []
         for key, sha256 in ahead.items():
             a = by_key.get(key)
             if a is not None and a.sha256 == sha256:
-                objects[key] = {"sha256": a.sha256, "size": a.size, "stage": int(a.stage)}
+                ahead_kept.append(key)
             else:  # not the site's object after all (pages are keyed by their artifact's key)
                 storage._path(key).unlink(missing_ok=True)
-        ahead_kept = [key for key in ahead if key in objects]
+        kept = set(ahead_kept)
         todo = [
             a
             for a in ordered
-            if a.key not in objects
-            or objects[a.key].get("sha256") != a.sha256
-            or objects[a.key].get("size") != a.size
+            if a.key not in kept
+            and (
+                a.key not in objects
+                or objects[a.key].get("sha256") != a.sha256
+                or objects[a.key].get("size") != a.size
+            )
         ]
         written: list[str] = list(ahead_kept)
 
@@ -359,26 +363,31 @@ def write_folder(
         try:
             failed = storage.put_many(todo, done)
         finally:
-            for key in written:
-                a = by_key[key]
-                objects[key] = {"sha256": a.sha256, "size": a.size, "stage": int(a.stage)}
-                if a.redirect:
-                    objects[key]["redirect"] = a.redirect
-            if staging is None and (
-                objects != known or manifest.base_url != base_url or manifest.shows != shows
-            ):
-                storage.write_manifest(Manifest(objects, shows, base_url).dump())
+            if staging is None:
+                for key in written:
+                    objects[key] = _entry(by_key[key])
+                if objects != known or manifest.base_url != base_url or manifest.shows != shows:
+                    storage.write_manifest(Manifest(objects, shows, base_url).dump())
         if failed:
             key, reason = sorted(failed.items())[0]
             raise StorageError(f"{display_path(folder)}: cannot write {key}: {reason}")
-        if staging is not None:
-            storage.write_manifest(Manifest(objects, shows, base_url).dump())
+        if staging is not None:  # every object was written: the manifest lists them all
+            entries = ((key, _entry(by_key[key])) for key in sorted(by_key))
+            storage.write_manifest(dump_manifest(shows, base_url, entries))
             _move_into_place(staging, folder)
     except BaseException:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         raise
     return len(written), len(artifacts) - len(todo) - len(ahead_kept)
+
+
+def _entry(a: Artifact) -> dict:
+    """What a manifest records of an object written."""
+    entry = {"sha256": a.sha256, "size": a.size, "stage": int(a.stage)}
+    if a.redirect:
+        entry["redirect"] = a.redirect
+    return entry
 
 
 def _staging(folder: Path) -> Path:
