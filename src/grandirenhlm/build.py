@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+import operator
 import os
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -273,20 +274,22 @@ def _show_tail(
     made: list = [None] * count
     rendered = cache.rendered if cache is not None else 0
 
+    captured, adopted = (
+        (_captured(cache, lambda i: list_pages[i]()), _adopted(cache)) if cache else (None, None)
+    )
+
     def work(i: int) -> object:  # in the helper's child
         if i == len(list_pages):
             return _sent_feed(feed_pages(), episodes)
-        assert cache is not None
-        cache.capture = []
-        list_pages[i]()
-        return cache.capture
+        assert captured is not None
+        return captured(i)
 
     def adopt(i: int, result) -> None:
         if i == len(list_pages):
             made[i] = _taken_feed(result, episodes)
         else:
-            assert cache is not None
-            cache.adopt(result)
+            assert adopted is not None
+            adopted(i, result)
 
     helper: TailHelper | None = None
     try:
@@ -311,9 +314,8 @@ def _sent_feed(pages: list[FeedPage], episodes: Sequence[Episode]) -> list[tuple
     for page in pages:
         start = where[id(page.episodes[0])] if page.episodes else 0
         stop = start + len(page.episodes)
-        if len(episodes[start:stop]) != len(page.episodes) or any(
-            a is not b for a, b in zip(episodes[start:stop], page.episodes, strict=True)
-        ):
+        run = episodes[start:stop]
+        if len(run) != len(page.episodes) or any(map(operator.is_not, run, page.episodes)):
             raise ValueError(f"{page.key}: its episodes are not a run of the show's")  # the build makes it
         sent.append((page.key, page.data, start, stop))
     return sent

@@ -98,6 +98,14 @@ class Encoded(str):
     to be encoded again."""
 
 
+def encoded_list(values: Iterable[Any]) -> Encoded:
+    """A list's JSON text, each `Encoded` value put in as it is and the others encoded: an entry
+    whose table was kept as text in the run is not parsed back to be encoded again."""
+    return Encoded(
+        "[" + ", ".join(v if type(v) is Encoded else json.dumps(v, ensure_ascii=False) for v in values) + "]"
+    )
+
+
 def _json_line(value: Any, default: Callable[[Any], Any] | None) -> bytes:
     return _line(json.dumps(value, ensure_ascii=False, default=default))
 

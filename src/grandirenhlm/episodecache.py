@@ -150,7 +150,7 @@ class EpisodeCache:
         file_key = _file_key(seen) if seen is not None else ""
         # the table as text until it is saved (a cold catalog's 10,000 tables as dicts held 7 MiB
         # more of a build's peak); in the file, and as `entries` read from it, it is a table
-        text = _dumps(encoded)
+        text = cachekey.Encoded(_dumps(encoded))
         entry = self.used[key] = [*setting, text, spelled, spelled_without_notes, file_key]
         self.changed = True
         self._spelled(episode, entry)
@@ -243,8 +243,7 @@ def _as_line(entry: list) -> list | cachekey.Encoded:
     cold build)."""
     if isinstance(entry[4], dict):
         return entry
-    spelled = [json.dumps(value, ensure_ascii=False) for value in (*entry[:4], *entry[5:])]
-    return cachekey.Encoded(f"[{', '.join(spelled[:4])}, {entry[4]}, {', '.join(spelled[4:])}]")
+    return cachekey.encoded_list(entry)
 
 
 def _dumps(encoded: dict) -> str:

@@ -195,7 +195,7 @@ class TomlCache:
         as JSON text around the text `_parsed` kept."""
         if type(hit[1]) is not cachekey.Encoded:
             return hit
-        return cachekey.Encoded(f"[{json.dumps(hit[0])}, {hit[1]}, {json.dumps(hit[2])}]")
+        return cachekey.encoded_list(hit)
 
     @classmethod
     def _encode(cls, value: Any) -> dict[str, str]:
