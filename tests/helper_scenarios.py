@@ -104,20 +104,42 @@ def build(project: str, output: str) -> dict:
     return {"written": result.written, "made": dict(helper.made)}
 
 
-def show_tail() -> dict:
+def show_tail(folder: str | None = None) -> dict:
     """`build._show_tail` as a cold build drives it, with a page cache that keeps what each side
-    made (the part of `pages.PageCache` it uses): a feed slow to render and many list pages."""
+    made (the part of `pages.PageCache` it uses): a feed slow to render and many list pages. With
+    a `folder`, the cache has a sink writing there (a new output folder's `EarlyWriter`)."""
+    from pathlib import Path
+
+    from grandirenhlm.artifact import Written
     from grandirenhlm.build import _show_tail
     from grandirenhlm.feed import FeedPage
 
     parent = os.getpid()
     episodes = tuple(object() for _ in range(30))  # only where each is in the show is sent
 
+    class Sink:
+        def __init__(self, root: Path) -> None:
+            self.root = root
+            self.written_by: dict[str, int] = {}  # key -> the process that wrote it
+            self.told: dict[str, str] = {}  # written_here: key -> sha256
+
+        def write_here(self, key: str, data: bytes) -> bool:
+            (self.root / key).write_bytes(data)
+            (self.root / f"{key}.by").write_text(str(os.getpid()))
+            return True
+
+        def written_here(self, key: str, sha256: str) -> None:
+            self.told[key] = sha256
+
+        def file(self, key: str) -> Path:
+            return self.root / key
+
     class Cache:
         def __init__(self) -> None:
             self.rendered = 0
             self.capture: list | None = None
             self.adopted: dict[str, str] = {}
+            self.sink = Sink(Path(folder)) if folder else None
 
         def page(self, key: str, make) -> str:
             if key in self.adopted:  # the child made it: handed out, as PageCache.page does
@@ -143,11 +165,24 @@ def show_tail() -> dict:
         return [FeedPage("feed.xml", made_by, episodes[12:]), FeedPage("feed-1.xml", made_by, episodes[:12])]
 
     listed, feeds = _show_tail(cache, True, [list_page(i) for i in range(COUNT)], feed_pages, episodes)  # type: ignore[arg-type]
+    if cache.sink is not None:  # written by the child, not sent: each page stands for its file
+        files = [f.data for f in feeds]
+        feed_by_child = all(
+            isinstance(w, Written)
+            and w.path == cache.sink.file(f.key)
+            and w.path.read_bytes() == (cache.sink.root / f"{f.key}.by").read_text().encode()
+            and w.sha256 == hashlib.sha256(w.path.read_bytes()).hexdigest() == cache.sink.told[f.key]
+            and w.size == len(w.path.read_bytes())
+            and (cache.sink.root / f"{f.key}.by").read_text() != str(parent)
+            for f, w in zip(feeds, files, strict=True)
+        ) and sorted(cache.sink.told) == sorted(f.key for f in feeds)
+    else:
+        feed_by_child = all(f.data != str(parent).encode() for f in feeds)
     return {
         "keys": [key for key, _ in listed],
         "right": all(page.startswith(heavy(i)) for i, (_, page) in enumerate(listed)),
         "by_child": sorted(i for i, (_, page) in enumerate(listed) if not page.endswith(f" by {parent}")),
-        "feed_by_child": all(f.data != str(parent).encode() for f in feeds),
+        "feed_by_child": feed_by_child,
         "feed_keys": [f.key for f in feeds],
         "feed_runs": [len(f.episodes) for f in feeds] == [18, 12]
         and all(
@@ -162,6 +197,6 @@ if __name__ == "__main__":
     if sys.argv[1] == "build":
         print(json.dumps(build(sys.argv[2], sys.argv[3])))
     elif sys.argv[1] == "show-tail":
-        print(json.dumps(show_tail()))
+        print(json.dumps(show_tail(*sys.argv[2:])))
     else:
         print(json.dumps(run(sys.argv[1])))

@@ -73,11 +73,14 @@ def test_a_child_killed_midway_leaves_its_items_to_the_build():
     assert seen["reaped"]
 
 
-def test_a_shows_feed_and_last_list_pages_are_made_by_the_child():
+@pytest.mark.parametrize("sink", [False, True], ids=["sent", "written-by-the-child"])
+def test_a_shows_feed_and_last_list_pages_are_made_by_the_child(sink: bool, tmp_path: Path):
     """`build._show_tail`: the child takes the feed (the last item) first, then list pages from the
     end; each page is made once, by one side, and handed out in order; the feed's pages come back
-    with their own episodes (the same objects, as the run of the show's they are)."""
-    seen = scenario("show-tail")
+    with their own episodes (the same objects, as the run of the show's they are). With a sink (a
+    new output folder), the child writes the feed's pages there and sends only their sha256 and
+    size: the build gets each as its file and tells the sink."""
+    seen = scenario("show-tail", *([str(tmp_path)] if sink else []))
     assert seen["keys"] == [f"page-{i}" for i in range(COUNT)] and seen["right"]
     assert seen["feed_by_child"] and seen["feed_keys"] == ["feed.xml", "feed-1.xml"]
     assert seen["feed_runs"]

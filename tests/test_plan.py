@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from grandirenhlm.artifact import Artifact, Stage
 from grandirenhlm.plan import plan_publish, stage_of
-from grandirenhlm.storage import Manifest
+from grandirenhlm.storage import MANIFEST_KEY, Manifest
 
 keys = st.text(alphabet="abcdef/", min_size=1, max_size=8)
 
@@ -98,3 +99,23 @@ def test_a_manifest_is_written_as_an_indented_json_dump_and_read_back(objects, s
     back = Manifest.parse(dumped, "test")
     same = json.dumps(back.objects, sort_keys=True) == json.dumps(objects, sort_keys=True)  # NaN != NaN
     assert same and back.shows == shows
+
+
+def test_a_new_folders_manifest_is_written_as_it_is_made(tmp_path: Path):
+    """`write_folder` writes a new folder's manifest piece by piece (`manifest_pieces` into
+    `LocalStorage.write_manifest`): the file holds the bytes `Manifest.dump` makes, whole, and no
+    temporary file is left beside it."""
+    from grandirenhlm.storage import manifest_pieces
+    from grandirenhlm.storage.local import LocalStorage
+
+    objects = {f"épisode-{i}/index.html": {"sha256": f"{i:064x}", "size": i, "stage": 2} for i in range(2500)}
+    shows = {"grandir": "urn:uuid:0", "émission": ""}
+    storage = LocalStorage(tmp_path / "site")
+    storage.root.mkdir()
+    storage.write_manifest(manifest_pieces(shows, "https://exemple.fr/", sorted(objects.items())))
+    written = (storage.root / MANIFEST_KEY).read_bytes()
+    assert written == Manifest(objects, shows, "https://exemple.fr/").dump()
+    assert json.loads(written)["objects"] == objects
+    assert [p.relative_to(storage.root).as_posix() for p in storage.root.rglob("*") if p.is_file()] == [
+        MANIFEST_KEY
+    ]

@@ -47,6 +47,16 @@ class Stored:
 
 
 @dataclass(frozen=True)
+class Written:
+    """Bytes a build made that another process wrote to a file, not held here (a new output
+    folder's feed, written by the rendering helper's child: `build._sent_feed`)."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
 class Artifact:
     key: str
     stage: Stage
@@ -80,13 +90,19 @@ class Artifact:
         key: str,
         stage: Stage,
         content_type: str,
-        data: bytes | Stored,
+        data: bytes | Stored | Written,
         references: tuple[str, ...] = (),
         cache: str = SHORT,
         live: tuple[tuple[str, str], ...] = (),
         redirect: str | None = None,
     ) -> Artifact:
-        """An object made by the build; `Stored` bytes stay in the page cache until they are sent."""
+        """An object made by the build; `Stored` bytes stay in the page cache until they are sent,
+        `Written` ones in their file."""
+        if isinstance(data, Written):
+            return cls(
+                key, stage, content_type, cache, data.sha256, data.size, source=data.path,
+                references=references, live=live, redirect=redirect,
+            )  # fmt: skip
         if isinstance(data, Stored):
             return cls(
                 key, stage, content_type, cache, data.sha256, data.size, stored=data,

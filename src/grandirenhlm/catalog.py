@@ -14,6 +14,7 @@ from grandirenhlm.errors import ConfigError, ValidationError
 from grandirenhlm.files import display_path, record_files, resolving_folders_once
 from grandirenhlm.helper import TailHelper
 from grandirenhlm.helper import wanted as helper_wanted
+from grandirenhlm.memory import give_back
 from grandirenhlm.model import Episode, Show
 from grandirenhlm.records import TomlCache, load_episode, load_show
 
@@ -55,7 +56,11 @@ def episode_order(episode: Episode) -> tuple:
 def load_catalog(project: Project) -> Catalog:
     """Load `feeds/*.toml` and `episodes/<show>/*.toml`; raise one error listing every problem."""
     with resolving_folders_once():  # the containment check of each file a record names
-        return _load_catalog(project)
+        catalog = _load_catalog(project)
+    # what the records were read through (their texts, the caches' lines) is let go: its free
+    # memory goes back before the build, and before its helpers fork (`memory.py`)
+    give_back()
+    return catalog
 
 
 def _load_catalog(project: Project) -> Catalog:

@@ -34,6 +34,7 @@ from feedgen.version import version_str as feedgen_version
 
 from grandirenhlm import cachekey, layout
 from grandirenhlm import chapters as chaps
+from grandirenhlm.artifact import Written
 from grandirenhlm.errors import ConfigError
 from grandirenhlm.files import atomic_path, display_path
 from grandirenhlm.model import Episode, Show
@@ -99,7 +100,7 @@ NO_ANNOUNCE: Announce = ((), False)
 @dataclass(frozen=True)
 class FeedPage:
     key: str
-    data: bytes
+    data: bytes | Written  # Written: in a file, by a build's helper (`build._taken_feed`)
     episodes: tuple[Episode, ...]
 
 

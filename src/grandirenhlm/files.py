@@ -15,7 +15,7 @@ import hashlib
 import itertools
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -124,14 +124,20 @@ def cache_folder(root: Path) -> Path:
     return root / CACHE_FOLDER
 
 
-def write_atomic(target: Path, data: bytes, *, durable: bool = True) -> None:
+def write_atomic(target: Path, data: bytes | Iterable[bytes], *, durable: bool = True) -> None:
     """Write `data` to `target` atomically (see the module docstring), in as few system calls as
-    it takes: a build writes one file per page."""
+    it takes: a build writes one file per page. `data` may be given in pieces, written as they
+    come (a text made as it is written, never whole)."""
     made: list[Path] = []
     try:
         fd = _create_beside(target, ".tmp", made)
         try:
-            _write_all(fd, data)
+            if isinstance(data, bytes):
+                _write_all(fd, data)
+            else:
+                with open(fd, "wb", buffering=1 << 20, closefd=False) as out:
+                    for piece in data:
+                        out.write(piece)
             if durable:
                 os.fsync(fd)
         finally:

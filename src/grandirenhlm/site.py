@@ -41,6 +41,7 @@ from grandirenhlm import fingerprint
 from grandirenhlm.config import Project, Target, find_project, load_project, with_overrides
 from grandirenhlm.errors import GrandirError
 from grandirenhlm.files import CACHE_FOLDER, display_path
+from grandirenhlm.memory import give_back
 from grandirenhlm.progress import Reporter, make_reporter
 from grandirenhlm.storage import all_options, another_project, backend, open_storage
 
@@ -415,6 +416,7 @@ def build(
         try:
             artifacts, pages = _render(project, base, at or saved.now, catalog, True, stored=True, sink=early)
             try:
+                give_back()  # what the pages were rendered with, before the rest is written
                 written, unchanged = write_folder(artifacts, folder, base, _shows(catalog), early)
             finally:
                 pages.close()
@@ -423,7 +425,12 @@ def build(
                 early.abort()
             raise
     until = None if at else fingerprint.next_change(catalog, saved.now)
-    saved.remember({"objects": len(artifacts)}, output_stamp=folder_state(where, cache_dir), until=until)
+    objects = len(artifacts)
+    # The site is written: what it was made from (the catalog, 40,000 artifacts, the keys the
+    # page writer wrote) is let go before the output is stamped, which reads its 20,000 folders
+    del catalog, artifacts, pages, early
+    give_back()
+    saved.remember({"objects": objects}, output_stamp=folder_state(where, cache_dir), until=until)
     return BuildResult(folder, written, unchanged)
 
 

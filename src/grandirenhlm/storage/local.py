@@ -9,7 +9,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,7 @@ from grandirenhlm.lock import LOCK_KEY
 if TYPE_CHECKING:
     from grandirenhlm.artifact import Artifact
 
-from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Manifest, Progress, dump_manifest, writer
+from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Manifest, Progress, manifest_pieces, writer
 
 # Errors after which the next object would fail the same way: the run stops at once.
 _FATAL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM)
@@ -177,7 +177,8 @@ class LocalStorage:
                     break
                 parent.rmdir()
 
-    def write_manifest(self, data: bytes) -> None:
+    def write_manifest(self, data: bytes | Iterable[bytes]) -> None:
+        """`data`: its bytes, or its pieces as they are made (`manifest_pieces`)."""
         try:
             write_atomic(self.root / MANIFEST_KEY, data)
         except OSError as exc:
@@ -266,6 +267,10 @@ class EarlyWriter:
     def written_here(self, key: str, sha256: str) -> None:
         """A page the helper's child wrote (`write_here`)."""
         self.sent[key] = sha256
+
+    def file(self, key: str) -> Path:
+        """Where `write_here` wrote `key` (until `write_folder` moves the folder into place)."""
+        return self.storage._path(key)
 
     def finish(self) -> dict[str, str]:
         """Wait for the pages handed over; {key: sha256} of those written. A write that failed is
@@ -373,7 +378,7 @@ def write_folder(
             raise StorageError(f"{display_path(folder)}: cannot write {key}: {reason}")
         if staging is not None:  # every object was written: the manifest lists them all
             entries = ((key, _entry(by_key[key])) for key in sorted(by_key))
-            storage.write_manifest(dump_manifest(shows, base_url, entries))
+            storage.write_manifest(manifest_pieces(shows, base_url, entries))
             _move_into_place(staging, folder)
     except BaseException:
         if staging is not None:
