@@ -101,9 +101,10 @@ class Encoded(str):
 def encoded_list(values: Iterable[Any]) -> Encoded:
     """A list's JSON text, each `Encoded` value put in as it is and the others encoded: an entry
     whose table was kept as text in the run is not parsed back to be encoded again."""
-    return Encoded(
-        "[" + ", ".join(v if type(v) is Encoded else json.dumps(v, ensure_ascii=False) for v in values) + "]"
-    )
+    return Encoded("[" + ", ".join(v if type(v) is Encoded else _encode(v) for v in values) + "]")
+
+
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(v, ensure_ascii=False), made once
 
 
 def _json_line(value: Any, default: Callable[[Any], Any] | None) -> bytes:

@@ -32,7 +32,7 @@ import tomli_w
 
 from grandirenhlm import cachekey
 from grandirenhlm import namespace as ns
-from grandirenhlm.characters import control_character
+from grandirenhlm.characters import CONTROL, control_character
 from grandirenhlm.errors import ConfigError, ValidationError
 from grandirenhlm.files import (
     DisplayPath,
@@ -300,9 +300,36 @@ def _line_break(key: str) -> str | None:
     return None if found is None else f"U+{ord(found.group()):04X}"
 
 
+# What `control_character_problems` finds in a key: a control character or a line break
+_BAD_IN_KEY = re.compile(f"{CONTROL.pattern}|[\t\n\x85\u2028\u2029]")
+
+
+def _clean_texts(data: Any) -> bool:
+    """Whether no text and no key of `data` (at any depth) holds what `control_character_problems`
+    reports: every text and every key searched once, joined by spaces (a record's 30 texts in two
+    searches, not 30 searches and the names of 30 keys made in case one is bad)."""
+    keys: list[str] = []
+    texts: list[str] = []
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            keys.extend(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str):
+            texts.append(value)
+    return not CONTROL.search(" ".join(texts)) and not _BAD_IN_KEY.search(" ".join(keys))
+
+
 def control_character_problems(data: Any, prefix: str = "") -> list[tuple[str, str]]:
     """(key, problem) for every key (at any depth, `a.b[0].c`) whose text or name holds a control
     character; a key that holds one is named by its `repr` (the message never prints it raw)."""
+    return [] if _clean_texts(data) else _problems_of(data, prefix)
+
+
+def _problems_of(data: Any, prefix: str) -> list[tuple[str, str]]:
     problems = []
     if isinstance(data, dict):
         for key, value in data.items():
@@ -311,10 +338,10 @@ def control_character_problems(data: Any, prefix: str = "") -> list[tuple[str, s
             if bad is not None:
                 problems.append((repr(name), f"the key holds the control character {bad}; remove it"))
                 continue
-            problems += control_character_problems(value, f"{name}.")
+            problems += _problems_of(value, f"{name}.")
     elif isinstance(data, list):
         for i, item in enumerate(data):
-            problems += control_character_problems(item, f"{prefix.removesuffix('.')}[{i}].")
+            problems += _problems_of(item, f"{prefix.removesuffix('.')}[{i}].")
     elif isinstance(data, str):
         bad = control_character(data)
         if bad is not None:
@@ -1190,11 +1217,14 @@ def _read_live(r: FieldReader) -> Live | None:
     return None
 
 
+_SHA256 = re.compile("[0-9a-f]{64}")  # as hexdigest() writes it
+
+
 def _media_from(m: FieldReader, base: Path) -> EpisodeMedia | None:
     m.unknown_keys(MEDIA_KEYS)
     path = m.relative_path("file", base)
     sha256 = m.text("sha256")
-    if sha256 and (len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256)):
+    if sha256 and not _SHA256.fullmatch(sha256):
         m.problem("sha256", "expected 64 lowercase hexadecimal digits")
     size = m.integer("size", minimum=1, required=True, maximum=2**40)  # 1 TiB
     mime_type = m.text("mime_type")
