@@ -29,7 +29,7 @@ class Stage(IntEnum):
     FEED = 3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Stored:
     """Bytes a build keeps out of memory until they are written or sent (a rendered page in the
     page cache's store)."""
@@ -46,7 +46,7 @@ class Stored:
         return data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Written:
     """Bytes a build made that another process wrote to a file, not held here (a new output
     folder's feed, written by the rendering helper's child: `build._sent_feed`)."""
@@ -56,7 +56,7 @@ class Written:
     size: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Artifact:
     key: str
     stage: Stage
