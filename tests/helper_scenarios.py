@@ -16,6 +16,7 @@ import sys
 from grandirenhlm.helper import TailHelper
 
 COUNT = 400
+EPISODE_ITEMS = 60  # `show_tail`: items before the show's list pages and feed
 
 
 def heavy(i: int) -> str:
@@ -105,13 +106,15 @@ def build(project: str, output: str) -> dict:
 
 
 def show_tail(folder: str | None = None) -> dict:
-    """`build._show_tail` as a cold build drives it, with a page cache that keeps what each side
-    made (the part of `pages.PageCache` it uses): a feed slow to render and many list pages. With
-    a `folder`, the cache has a sink writing there (a new output folder's `EarlyWriter`)."""
+    """A show's loop as a cold build drives it (`build_site`): its episodes' items, then its list
+    pages and its feed (`build._Tail`), shared with one helper, with a page cache that keeps what
+    each side made (the part of `pages.PageCache` it uses): a feed slow to render and many list
+    pages. With a `folder`, the cache has a sink writing there (a new output folder's
+    `EarlyWriter`)."""
     from pathlib import Path
 
     from grandirenhlm.artifact import Written
-    from grandirenhlm.build import _show_tail
+    from grandirenhlm.build import _shared, _Tail
     from grandirenhlm.feed import FeedPage
 
     parent = os.getpid()
@@ -164,7 +167,28 @@ def show_tail(folder: str | None = None) -> dict:
         made_by = str(os.getpid()).encode()
         return [FeedPage("feed.xml", made_by, episodes[12:]), FeedPage("feed-1.xml", made_by, episodes[:12])]
 
-    listed, feeds = _show_tail(cache, True, [list_page(i) for i in range(COUNT)], feed_pages, episodes)  # type: ignore[arg-type]
+    tail = _Tail(cache, [list_page(i) for i in range(COUNT)], feed_pages, episodes)  # type: ignore[arg-type]
+    episode_items: list[str | None] = [None] * EPISODE_ITEMS  # an episode's pages: heavy(-1 - i)
+    by_child_episodes = []
+
+    def adopt_episode(i: int, made: str) -> None:
+        episode_items[i] = made
+        by_child_episodes.append(i)
+
+    helper = None
+    try:
+        for i in range(EPISODE_ITEMS):
+            if i == 1:  # as build_site: the show's page made here first, then the fork
+                tail.make(0)
+                helper = _shared(EPISODE_ITEMS, lambda i: heavy(-1 - i), adopt_episode, tail)
+            if helper is not None:
+                helper.before(i)
+            if episode_items[i] is None:
+                episode_items[i] = heavy(-1 - i)
+        listed, feeds = tail.made_here(helper, EPISODE_ITEMS)
+    finally:
+        if helper is not None:
+            helper.close()
     if cache.sink is not None:  # written by the child, not sent: each page stands for its file
         files = [f.data for f in feeds]
         feed_by_child = all(
@@ -190,6 +214,9 @@ def show_tail(folder: str | None = None) -> dict:
             for a, b in zip(feeds[0].episodes + feeds[1].episodes, episodes[12:] + episodes[:12], strict=True)
         ),
         "left": cache.adopted,
+        "episodes_right": episode_items == [heavy(-1 - i) for i in range(EPISODE_ITEMS)],
+        "episodes_by_child": sorted(by_child_episodes),
+        "rendered": cache.rendered,
     }
 
 

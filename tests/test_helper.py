@@ -20,7 +20,7 @@ from grandirenhlm.build import HELPER_MIN_EPISODES
 from grandirenhlm.catalog import HELPER_MIN_RECORDS
 from grandirenhlm.errors import ConfigError
 from grandirenhlm.helper import ENV, wanted
-from tests.helper_scenarios import COUNT
+from tests.helper_scenarios import COUNT, EPISODE_ITEMS
 from tests.support import make_cover, make_mp3, titled_copies
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,18 +75,26 @@ def test_a_child_killed_midway_leaves_its_items_to_the_build():
 
 @pytest.mark.parametrize("sink", [False, True], ids=["sent", "written-by-the-child"])
 def test_a_shows_feed_and_last_list_pages_are_made_by_the_child(sink: bool, tmp_path: Path):
-    """`build._show_tail`: the child takes the feed (the last item) first, then list pages from the
-    end; each page is made once, by one side, and handed out in order; the feed's pages come back
-    with their own episodes (the same objects, as the run of the show's they are). With a sink (a
-    new output folder), the child writes the feed's pages there and sends only their sha256 and
-    size: the build gets each as its file and tells the sink."""
+    """`build._Tail`: a show's list pages and feed are the last items of the loop over its
+    episodes, so the child takes the feed first, then list pages from the end (then episodes');
+    each page is made once, by one side, and handed out in order; the show's page, made before
+    the fork, is not made again; the feed's pages come back with their own episodes (the same
+    objects, as the run of the show's they are). With a sink (a new output folder), the child
+    writes the feed's pages there and sends only their sha256 and size: the build gets each as
+    its file and tells the sink."""
     seen = scenario("show-tail", *([str(tmp_path)] if sink else []))
     assert seen["keys"] == [f"page-{i}" for i in range(COUNT)] and seen["right"]
     assert seen["feed_by_child"] and seen["feed_keys"] == ["feed.xml", "feed-1.xml"]
     assert seen["feed_runs"]
     assert seen["by_child"], "the child made no list page"
     assert seen["by_child"] == list(range(min(seen["by_child"]), COUNT))  # from the end
+    # each list page made once, by one side: the show's page here, before the fork
+    assert 0 not in seen["by_child"] and seen["rendered"] + len(seen["by_child"]) == COUNT
     assert seen["left"] == {}  # every page the child sent was handed out
+    assert seen["episodes_right"]
+    # what the child took of the episodes' items, it took from the end, after the show's items
+    taken = seen["episodes_by_child"]
+    assert not taken or (seen["by_child"][0] == 1 and taken == list(range(min(taken), EPISODE_ITEMS)))
 
 
 def test_a_build_that_fails_stops_and_reaps_the_child():

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from grandirenhlm import layout
 from grandirenhlm.artifact import IMMUTABLE, Artifact, Stage, Stored, Written
@@ -91,6 +92,24 @@ def build_site(
         episode_pages = partial(
             _episode_pages, env, project, base_url, show, cover, episodes, cache, folders, theme
         )
+        live = catalog.live_items(slug, at)
+        # RFC 5005 pages; with a page cache on disk, rendered items are kept beside it for the next build
+        store = project.cache_dir / "feeds" if cache is not None and cache.folder is not None else None
+        announce = (project.notify.websub_hubs, bool(project.notify.podping_url))
+        feed_pages = partial(
+            render_feed_pages,
+            show,
+            episodes,
+            base_url,
+            cover_key,
+            live,
+            store=store,
+            announce=announce,
+            digests=catalog.record_digests,
+        )
+        list_pages = show_pages(env, project, base_url, show, cover, episodes, cache=cache, **look)
+        # after the episodes' pages, the show's list pages and its feed: items of the same loop
+        tail = _Tail(cache, list_pages, feed_pages, episodes)
         helper: TailHelper | None = None
         rendered = cache.rendered if cache is not None else 0
         try:
@@ -98,12 +117,12 @@ def build_site(
                 if i == 1 and helped and len(episodes) >= HELPER_MIN_EPISODES and cache.rendered > rendered:
                     # The first episode's pages were rendered, not found in the cache (a cold
                     # build, new templates), and its templates are compiled: a second core renders
-                    # from the end. A build that found them there (an edit elsewhere) renders a
-                    # handful of pages: a fork costs it more than it saves.
+                    # from the end (the feed first, then the list pages, then episodes' pages). A
+                    # build that found them there (an edit elsewhere) renders a handful of pages:
+                    # a fork costs it more than it saves.
                     assert cache is not None
-                    helper = TailHelper.start(
-                        len(episodes), _captured(cache, episode_pages), _adopted(cache), "pages"
-                    )
+                    tail.make(0)  # the show's page: its template compiled here too, not in the child
+                    helper = _shared(len(episodes), _captured(cache, episode_pages), _adopted(cache), tail)
                 if helper is not None:
                     helper.before(i)
                 artifacts += _episode_objects(episode, show.language, refs)
@@ -128,36 +147,10 @@ def build_site(
                     )
                 )
                 artifacts.append(Artifact.from_bytes(layout.oembed(episode), Stage.PAGE, OEMBED_TYPE, oembed))
+            listed, feeds = tail.made_here(helper, len(episodes))
         finally:
             if helper is not None:
                 helper.close()
-        live = catalog.live_items(slug, at)
-        # RFC 5005 pages; with a page cache on disk, rendered items are kept beside it for the next build
-        store = project.cache_dir / "feeds" if cache is not None and cache.folder is not None else None
-        announce = (project.notify.websub_hubs, bool(project.notify.podping_url))
-        feed_pages = partial(
-            render_feed_pages,
-            show,
-            episodes,
-            base_url,
-            cover_key,
-            live,
-            store=store,
-            announce=announce,
-            digests=catalog.record_digests,
-        )
-        list_pages = show_pages(env, project, base_url, show, cover, episodes, cache=cache, **look)
-        # a helper for them too when the episodes' pages were rendered, not found in the cache (a
-        # cold build, new templates): after a new episode or an edit, most list pages and feed
-        # items are reused, and the show's page alone being rendered again is not worth a fork
-        renders_all = cache is not None and cache.rendered - rendered >= len(episodes)
-        listed, feeds = _show_tail(
-            cache,
-            helped and renders_all and len(episodes) >= HELPER_MIN_EPISODES,
-            list_pages,
-            feed_pages,
-            episodes,
-        )
         for key, page in listed:
             artifacts.append(Artifact.from_bytes(key, Stage.PAGE, HTML, page))
         page = render_subscribe(env, project, base_url, show, cover, cache, **look)
@@ -260,53 +253,75 @@ def _episode_objects(episode: Episode, language: str, refs: dict[str, tuple[str,
     return objects
 
 
-def _show_tail(
-    cache: PageCache | None,
-    helped: bool,
-    list_pages: Sequence[Callable[[], tuple[str, bytes | Stored]]],
-    feed_pages: Callable[[], list[FeedPage]],
-    episodes: Sequence[Episode],
-) -> tuple[list[tuple[str, bytes | Stored]], list[FeedPage]]:
-    """A show's list pages (`pages.show_pages`), then its feed pages. When `helped` and the first
-    list page was rendered, not found in the cache, a second process (`helper.py`) takes the feed
-    first, then list pages from the last one down, while this one renders them from the first: at
-    10,000 episodes the 100 list pages took 1.7 s and the feed 1.35 s here, one after the other,
-    with the other core idle."""
-    count = len(list_pages) + 1  # the feed is the last item
-    made: list = [None] * count
-    rendered = cache.rendered if cache is not None else 0
+class _Tail:
+    """A show's list pages (`pages.show_pages`), then its feed pages: the last items of the loop
+    over its episodes (`build_site`), which a helper's child takes from the end. The child thus
+    makes the feed first, then list pages from the last one down, then episodes' pages, while the
+    build renders episodes' pages from the first: the feed (1.35 s at 10,000 episodes) is made
+    beside the episodes' pages, not after them with the build waiting for it, and in a child forked
+    before the build held the pages' bookkeeping (its memory peaked 30 MiB higher)."""
 
-    captured, adopted = (
-        (_captured(cache, lambda i: list_pages[i]()), _adopted(cache)) if cache else (None, None)
-    )
-    sink = cache.sink if cache is not None else None
+    def __init__(
+        self,
+        cache: PageCache | None,
+        list_pages: Sequence[Callable[[], tuple[str, bytes | Stored]]],
+        feed_pages: Callable[[], list[FeedPage]],
+        episodes: Sequence[Episode],
+    ) -> None:
+        self.list_pages, self.feed_pages, self.episodes = list_pages, feed_pages, episodes
+        self.count = len(list_pages) + 1  # the feed is the last item
+        self.made: list = [None] * self.count
+        self.sink = cache.sink if cache is not None else None
+        self._captured = _captured(cache, lambda j: list_pages[j]()) if cache is not None else None
+        self._adopted = _adopted(cache) if cache is not None else None
 
-    def work(i: int) -> object:  # in the helper's child
-        if i == len(list_pages):
-            return _sent_feed(feed_pages(), episodes, sink)
-        assert captured is not None
-        return captured(i)
+    def work(self, j: int) -> object:
+        """In the helper's child: item `j`, sent to the build (None: made before the fork)."""
+        if self.made[j] is not None:
+            return None
+        if j == len(self.list_pages):
+            return _sent_feed(self.feed_pages(), self.episodes, self.sink)
+        assert self._captured is not None
+        return self._captured(j)
 
-    def adopt(i: int, result) -> None:
-        if i == len(list_pages):
-            made[i] = _taken_feed(result, episodes, sink)
+    def adopt(self, j: int, result: Any) -> None:
+        """In the build: what the child made of item `j`, taken as the build's own."""
+        if result is None:
+            return
+        if j == len(self.list_pages):
+            self.made[j] = _taken_feed(result, self.episodes, self.sink)
         else:
-            assert adopted is not None
-            adopted(i, result)
+            assert self._adopted is not None
+            self._adopted(j, result)
 
-    helper: TailHelper | None = None
-    try:
-        for i in range(count):
-            if i == 1 and helped and cache is not None and cache.rendered > rendered:
-                helper = TailHelper.start(count, work, adopt, "show")
+    def made_here(
+        self, helper: TailHelper | None, offset: int
+    ) -> tuple[list[tuple[str, bytes | Stored]], list[FeedPage]]:
+        """The list pages and the feed pages, made by the build or taken from the child (whose
+        items these are from `offset` on)."""
+        for j in range(self.count):
             if helper is not None:
-                helper.before(i)
-            if made[i] is None:  # a list page the child made is taken from the cache's adopted ones
-                made[i] = list_pages[i]() if i < len(list_pages) else feed_pages()
-    finally:
-        if helper is not None:
-            helper.close()
-    return made[:-1], made[-1]
+                helper.before(offset + j)
+            self.make(j)
+        return self.made[:-1], self.made[-1]
+
+    def make(self, j: int) -> None:
+        """Item `j` made by the build, unless it was made (a list page the child made is taken
+        from the cache's adopted ones)."""
+        if self.made[j] is None:
+            self.made[j] = self.list_pages[j]() if j < len(self.list_pages) else self.feed_pages()
+
+
+def _shared(
+    count: int, work: Callable[[int], object], adopt: Callable[[int, Any], None], tail: _Tail
+) -> TailHelper | None:
+    """A helper for `count` items and then the items of `tail`."""
+    return TailHelper.start(
+        count + tail.count,
+        lambda i: work(i) if i < count else tail.work(i - count),
+        lambda i, result: adopt(i, result) if i < count else tail.adopt(i - count, result),
+        "pages",
+    )
 
 
 # What a helper's child sends of one feed page: its key; its bytes, or None when it wrote them
