@@ -126,6 +126,7 @@ def build_site(
                 if helper is not None:
                     helper.before(i)
                 artifacts += _episode_objects(episode, show.language, refs)
+                media_key = refs[episode.guid][0]
                 page, embed, oembed = episode_pages(i)
                 artifacts.append(
                     Artifact.from_bytes(
@@ -133,7 +134,7 @@ def build_site(
                         Stage.PAGE,
                         HTML,
                         page,
-                        references=(layout.media(episode),),
+                        references=(media_key,),
                     )
                 )
                 # The player page for other sites' iframes, and its oEmbed description.
@@ -143,7 +144,7 @@ def build_site(
                         Stage.PAGE,
                         HTML,
                         embed,
-                        references=(layout.media(episode),),
+                        references=(media_key,),
                     )
                 )
                 artifacts.append(Artifact.from_bytes(layout.oembed(episode), Stage.PAGE, OEMBED_TYPE, oembed))
@@ -223,13 +224,13 @@ def _episode_objects(episode: Episode, language: str, refs: dict[str, tuple[str,
     """An episode's media, other renditions, poster, chapters and transcripts; `refs` gets the keys
     its feed item points at."""
     media = episode.media
-    item_refs = [layout.media(episode)]
+    media_key = layout.media(episode)  # one string for the artifact, and the pages and feed pointing at it
+    item_refs = [media_key]
     objects = [
         Artifact(
-            layout.media(episode), Stage.MEDIA, media.mime_type, IMMUTABLE, media.sha256, media.size,
-            source=media.path,
+            media_key, Stage.MEDIA, media.mime_type, IMMUTABLE, media.sha256, media.size, source=media.path
         )
-    ]  # fmt: skip
+    ]
     for alt in episode.alternates:  # other renditions: the audio of a video replay
         key = layout.alternate_media(episode, alt.path.name)
         item_refs.append(key)
