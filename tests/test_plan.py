@@ -119,3 +119,15 @@ def test_a_new_folders_manifest_is_written_as_it_is_made(tmp_path: Path):
     assert [p.relative_to(storage.root).as_posix() for p in storage.root.rglob("*") if p.is_file()] == [
         MANIFEST_KEY
     ]
+
+
+def test_an_atomic_write_takes_one_bytes_like_object_or_pieces(tmp_path: Path):
+    """`files.write_atomic`: bytes, a bytearray or a memoryview are written as one piece; any other
+    iterable is taken as the pieces of the file, written as they come."""
+    from grandirenhlm.files import write_atomic
+
+    target = tmp_path / "objet.bin"
+    for data in (b"abc", bytearray(b"abc"), memoryview(b"abc"), iter([b"a", b"bc"]), [b"ab", b"", b"c"]):
+        write_atomic(target, data, durable=False)
+        assert target.read_bytes() == b"abc", data
+    assert [p.name for p in tmp_path.iterdir()] == ["objet.bin"]  # no temporary file left

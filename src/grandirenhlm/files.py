@@ -124,7 +124,9 @@ def cache_folder(root: Path) -> Path:
     return root / CACHE_FOLDER
 
 
-def write_atomic(target: Path, data: bytes | Iterable[bytes], *, durable: bool = True) -> None:
+def write_atomic(
+    target: Path, data: bytes | bytearray | memoryview | Iterable[bytes], *, durable: bool = True
+) -> None:
     """Write `data` to `target` atomically (see the module docstring), in as few system calls as
     it takes: a build writes one file per page. `data` may be given in pieces, written as they
     come (a text made as it is written, never whole)."""
@@ -132,7 +134,7 @@ def write_atomic(target: Path, data: bytes | Iterable[bytes], *, durable: bool =
     try:
         fd = _create_beside(target, ".tmp", made)
         try:
-            if isinstance(data, bytes):
+            if isinstance(data, bytes | bytearray | memoryview):  # one piece
                 _write_all(fd, data)
             else:
                 with open(fd, "wb", buffering=1 << 20, closefd=False) as out:

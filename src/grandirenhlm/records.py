@@ -69,9 +69,9 @@ if TYPE_CHECKING:
 class TomlCache:
     """Parsed records by path, size and modification time, kept in `.grandirenhlm/records.json`.
 
-    TOML parses in Python (tomli, even compiled): parsing 1,000 episode records takes longer than
-    everything else a no-op publish does. JSON loads in C, so an unchanged record costs a read and a SHA-256 (both in C)
-    instead. TOML's dates and times, which JSON lacks, are stored tagged and restored as the same
+    Parsing TOML is slow, even compiled (tomli): 1,000 episode records took longer than everything
+    else a no-op publish does. JSON loads in C, so an unchanged record costs a read and a SHA-256
+    (both in C) instead. TOML's dates and times, which JSON lacks, are stored tagged and restored as the same
     objects. The cache only skips parsing: entries are keyed by the file's content (not its size
     and time, which an edit can keep), and a damaged cache is ignored.
     """
