@@ -295,13 +295,16 @@ def _depth(data: Any) -> int:
     return deepest
 
 
+_LINE_BREAK = re.compile("[\t\n\x85\u2028\u2029]")  # a key is one line: no tab or line break
+
+
 def _line_break(key: str) -> str | None:
-    found = re.search("[\t\n\x85\u2028\u2029]", key)
+    found = _LINE_BREAK.search(key)
     return None if found is None else f"U+{ord(found.group()):04X}"
 
 
 # What `control_character_problems` finds in a key: a control character or a line break
-_BAD_IN_KEY = re.compile(f"{CONTROL.pattern}|[\t\n\x85\u2028\u2029]")
+_BAD_IN_KEY = re.compile(f"{CONTROL.pattern}|{_LINE_BREAK.pattern}")
 
 
 def _clean_texts(data: Any) -> bool:
