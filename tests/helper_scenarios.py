@@ -105,6 +105,25 @@ def build(project: str, output: str) -> dict:
     return {"written": result.written, "made": dict(helper.made)}
 
 
+def build_killed_after_writing(project: str, output: str, kind: str) -> dict:
+    """`build`, the pages' child killed (as the kernel's OOM killer would) right after it wrote
+    into the new folder, before it sent what it wrote: its first feed page (`kind` "feed"), or
+    the first other page ("page": the show's last list page). The build makes them again itself."""
+    from grandirenhlm.storage.local import EarlyWriter
+
+    parent = os.getpid()
+    write_here = EarlyWriter.write_here
+
+    def killed_after(self: EarlyWriter, key: str, data: bytes) -> bool:
+        written = write_here(self, key, data)
+        if written and os.getpid() != parent and key.endswith(".xml") == (kind == "feed"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return written
+
+    EarlyWriter.write_here = killed_after  # type: ignore[method-assign]
+    return build(project, output)
+
+
 def show_tail(folder: str | None = None) -> dict:
     """A show's loop as a cold build drives it (`build_site`): its episodes' items, then its list
     pages and its feed (`build._Tail`), shared with one helper, with a page cache that keeps what
@@ -223,6 +242,8 @@ def show_tail(folder: str | None = None) -> dict:
 if __name__ == "__main__":
     if sys.argv[1] == "build":
         print(json.dumps(build(sys.argv[2], sys.argv[3])))
+    elif sys.argv[1] == "build-killed-after-writing":
+        print(json.dumps(build_killed_after_writing(*sys.argv[2:])))
     elif sys.argv[1] == "show-tail":
         print(json.dumps(show_tail(*sys.argv[2:])))
     else:

@@ -182,6 +182,26 @@ def test_a_build_with_the_helper_writes_the_same_site(project: Path):
     assert tree(project / "helped") == built
 
 
+@pytest.mark.parametrize("kind", ["feed", "page"])
+def test_a_child_killed_after_writing_a_file_leaves_a_build_that_writes_it_again(
+    project: Path, tmp_path: Path, kind: str
+):
+    """The pages' child writes into the new folder and then sends what it wrote: killed in
+    between, it leaves a file the build knows nothing of. The build makes that page again, and
+    its write replaces the file (a new folder's staging copy: no one else writes there)."""
+    copy = tmp_path / "project"
+    shutil.copytree(
+        project, copy, ignore=shutil.ignore_patterns(".grandirenhlm", "alone", "helped", "broken-*")
+    )
+    seen = scenario("build-killed-after-writing", str(copy), str(tmp_path / "site"), kind)
+    # killed at once: before it sent anything, or (a page) after the feed it makes first
+    assert seen["made"].get("pages", 0) <= (1 if kind == "page" else 0), seen
+    alone = grandirenhlm(copy, "build", "--output", str(tmp_path / "alone"), jobs="1")
+    assert alone.returncode == 0, alone.stderr
+    assert tree(tmp_path / "site") == tree(tmp_path / "alone")
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
 def test_a_template_error_in_the_childs_share_fails_the_build_the_same_way(project: Path):
     """The last episode is the child's first: its error stops the child, and the build, making
     that episode itself, fails with the message a build without the helper gives."""

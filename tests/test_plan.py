@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -131,3 +132,24 @@ def test_an_atomic_write_takes_one_bytes_like_object_or_pieces(tmp_path: Path):
         write_atomic(target, data, durable=False)
         assert target.read_bytes() == b"abc", data
     assert [p.name for p in tmp_path.iterdir()] == ["objet.bin"]  # no temporary file left
+
+
+def test_write_new_refuses_a_file_there_unless_told_to_replace_it(tmp_path: Path):
+    """`files.write_new` (a staged build's files): a name taken is refused, or with `replace` the
+    file, or a link, is replaced by the new bytes, and what a link pointed at is left alone."""
+    from grandirenhlm.files import write_new
+
+    target = tmp_path / "show" / "episode" / "index.html"
+    write_new(target, b"first")  # its folders made
+    with pytest.raises(FileExistsError):
+        write_new(target, b"second")
+    assert target.read_bytes() == b"first"
+    write_new(target, b"second", replace=True)
+    assert target.read_bytes() == b"second" and (target.stat().st_mode & 0o777) == 0o644
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_bytes(b"not the site's")
+    link = tmp_path / "show" / "feed.xml"
+    link.symlink_to(elsewhere)
+    write_new(link, b"<rss/>", replace=True)
+    assert not link.is_symlink() and link.read_bytes() == b"<rss/>"
+    assert elsewhere.read_bytes() == b"not the site's"

@@ -175,10 +175,20 @@ def _write_all(fd: int, data: bytes) -> None:
     os.fchmod(fd, 0o644)
 
 
-def write_new(target: Path, data: bytes) -> None:
+def write_new(target: Path, data: bytes, *, replace: bool = False) -> None:
     """Write a new file (it must not exist) straight to its name, its folders made as needed. Only
-    inside a folder no one reads until it is complete (a staged build): elsewhere, `write_atomic`."""
-    fd = _open_new(target)
+    inside a folder no one reads until it is complete (a staged build): elsewhere, `write_atomic`.
+
+    `replace`: a file already at that name is replaced, not refused. For the build's own writes
+    into its staging folder: such a file was written there by a rendering helper's child killed
+    before it told the build (`EarlyWriter.write_here`), which then made that page again."""
+    try:
+        fd = _open_new(target)
+    except FileExistsError:
+        if not replace:
+            raise
+        target.unlink()  # the name, a link included, not what it may point at
+        fd = _open_new(target)
     try:
         _write_all(fd, data)
     finally:

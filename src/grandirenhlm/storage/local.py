@@ -124,8 +124,8 @@ class LocalStorage:
                 link_or_copy_new(artifact.source, path)
             else:
                 copy_atomic(artifact.source, path, durable=False)
-        elif self.staged:
-            write_new(path, data)
+        elif self.staged:  # a page a killed helper's child left there is replaced (`write_here`)
+            write_new(path, data, replace=True)
         else:
             write_atomic(path, data, durable=False)
 

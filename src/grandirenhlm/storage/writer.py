@@ -1,5 +1,6 @@
 """The writer process of `storage.local.EarlyWriter`: pages handed over a pipe as they are rendered,
-each written as a new file of a staging folder by `files.write_new` (the file a build writes itself).
+each written as a new file of a staging folder by `files.write_new` (the file a build writes itself;
+one a killed rendering helper's child left at that name is replaced).
 
 The build sends `frame(key, data)` for each page; the process reads them from its standard input
 until it ends, and answers the first failure on its standard output as "key NUL reason", then
@@ -44,7 +45,7 @@ def serve(root: Path, source: BinaryIO, answer: BinaryIO) -> bool:
         key = source.read(key_length).decode("utf-8", "surrogateescape")
         data = source.read(data_length)
         try:
-            write_new(root.joinpath(*key.split("/")), data)
+            write_new(root.joinpath(*key.split("/")), data, replace=True)
         except OSError as exc:
             answer.write(f"{key}\0{exc.strerror or exc}\n".encode("utf-8", "surrogateescape"))
             answer.flush()
