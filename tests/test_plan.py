@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from grandirenhlm.artifact import Artifact, Stage
 from grandirenhlm.plan import plan_publish, stage_of
-from grandirenhlm.storage import MANIFEST_KEY, Manifest
+from grandirenhlm.storage import MANIFEST_KEY, PLAIN_ENTRY, Manifest, entry_table
 
 keys = st.text(alphabet="abcdef/", min_size=1, max_size=8)
 
@@ -100,6 +100,58 @@ def test_a_manifest_is_written_as_an_indented_json_dump_and_read_back(objects, s
     back = Manifest.parse(dumped, "test")
     same = json.dumps(back.objects, sort_keys=True) == json.dumps(objects, sort_keys=True)  # NaN != NaN
     assert same and back.shows == shows
+    # read compact (a build's entries as tuples), the same tables and the same bytes again
+    compact = Manifest.parse(dumped, "test", compact=True)
+    assert compact.dump() == dumped and compact.shows == shows
+    tables = {k: entry_table(v) for k, v in compact.objects.items()}
+    assert json.dumps(tables, sort_keys=True) == json.dumps(objects, sort_keys=True)
+    plain = {k for k, v in objects.items() if tuple(v) == PLAIN_ENTRY}
+    assert {k for k, v in compact.objects.items() if type(v) is tuple} == plain
+
+
+def test_a_rebuild_into_a_folder_rewrites_only_the_changed_entries_of_its_manifest(tmp_path: Path):
+    """`write_folder` into a folder a publish wrote (entries with more than a build writes): the
+    file whose bytes changed is written and its entry replaced; every other entry, its settings
+    and verification included, is kept as it was; nothing changed, the manifest is not rewritten."""
+    import hashlib
+
+    from grandirenhlm.artifact import Artifact, Stage
+    from grandirenhlm.storage.local import write_folder
+
+    folder = tmp_path / "site"
+    pages = {f"épisode-{i}/index.html": f"<p>{i}</p>".encode() for i in range(5)}
+
+    def artifacts() -> list[Artifact]:
+        return [Artifact.from_bytes(k, Stage.PAGE, "text/html; charset=utf-8", v) for k, v in pages.items()]
+
+    shows = {"grandir": "urn:uuid:0"}
+    assert write_folder(artifacts(), folder, "https://exemple.fr/", shows) == (5, 0)
+    manifest = Manifest.parse((folder / MANIFEST_KEY).read_bytes(), "test")
+    published = dict(manifest.objects)
+    published["épisode-1/index.html"] = {
+        **published["épisode-1/index.html"],
+        "verified": "https://exemple.fr/",
+    }
+    published["épisode-2/index.html"] = {
+        **published["épisode-2/index.html"],
+        "settings": {"CacheControl": "max-age=300"},
+    }
+    (folder / MANIFEST_KEY).write_bytes(Manifest(published, shows, "https://exemple.fr/").dump())
+    before = (folder / MANIFEST_KEY).stat().st_mtime_ns
+
+    assert write_folder(artifacts(), folder, "https://exemple.fr/", shows) == (0, 5)
+    assert (folder / MANIFEST_KEY).stat().st_mtime_ns == before  # not rewritten
+
+    pages["épisode-3/index.html"] = b"<p>3, corrige</p>"
+    assert write_folder(artifacts(), folder, "https://exemple.fr/", shows) == (1, 4)
+    expected = dict(published)
+    expected["épisode-3/index.html"] = {
+        "sha256": hashlib.sha256(pages["épisode-3/index.html"]).hexdigest(),
+        "size": len(pages["épisode-3/index.html"]),
+        "stage": int(Stage.PAGE),
+    }
+    assert (folder / MANIFEST_KEY).read_bytes() == Manifest(expected, shows, "https://exemple.fr/").dump()
+    assert (folder / "épisode-3/index.html").read_bytes() == pages["épisode-3/index.html"]
 
 
 def test_a_new_folders_manifest_is_written_as_it_is_made(tmp_path: Path):

@@ -13,7 +13,6 @@ Adding a backend (Azure Blob, Google Cloud Storage) is one module with a `BACKEN
 from __future__ import annotations
 
 import importlib
-import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -196,9 +195,12 @@ class Manifest:
     base_url: str | None = None
 
     @classmethod
-    def parse(cls, raw: bytes, where: str) -> Manifest:
+    def parse(cls, raw: bytes, where: str, *, compact: bool = False) -> Manifest:
+        """`compact`: each entry that is what a build writes (`PLAIN_ENTRY`) is held as the tuple
+        of its values (`entry_table` gives its table back), made as it is parsed: a folder's 40,000
+        objects as dicts were the peak of a build after one edit (`storage.local.write_folder`)."""
         try:
-            data = json.loads(raw)
+            data = json.loads(raw, object_hook=_compacted if compact else None)
             objects = data["objects"]
             if not isinstance(objects, dict):
                 raise TypeError("objects is not a table")
@@ -211,14 +213,14 @@ class Manifest:
             ) from exc
         base = data.get("base_url")
         return cls(
-            {k: v for k, v in objects.items() if isinstance(v, dict) and "sha256" in v},
+            {k: v for k, v in objects.items() if type(v) is tuple or (isinstance(v, dict) and "sha256" in v)},
             {str(k): str(v) for k, v in shows.items()},
             base if isinstance(base, str) and base.startswith(("http://", "https://")) else None,
         )
 
     def dump(self) -> bytes:
-        """`json.dumps(data, indent=1)` of the manifest (`dump_manifest`)."""
-        return dump_manifest(self.shows, self.base_url, sorted(self.objects.items()))
+        """`json.dumps(data, indent=1)` of the manifest (`manifest_pieces`)."""
+        return b"".join(manifest_pieces(self.shows, self.base_url, sorted(self.objects.items())))
 
     def belongs_to_another(self, shows: dict[str, str]) -> bool:
         """True when the manifest names shows and none of them is one of `shows` (same slug or
@@ -229,19 +231,33 @@ class Manifest:
         return not (set(self.shows) & set(shows)) and not ({g for g in self.shows.values() if g} & guids)
 
 
-def dump_manifest(shows: dict[str, str], base_url: str | None, objects: Iterable[tuple[str, dict]]) -> bytes:
-    """`Manifest(dict(objects), shows, base_url).dump()`, the objects given in the order of their
-    keys and taken one at a time (`manifest_pieces`)."""
-    out = io.BytesIO()
-    for piece in manifest_pieces(shows, base_url, objects):
-        out.write(piece)
-    return out.getvalue()
+# What a build records of each object it writes (`storage.local._entry`), in this order.
+PLAIN_ENTRY = ("sha256", "size", "stage")
+
+
+def _compacted(table: dict) -> dict | tuple:
+    """A table of a manifest as `Manifest.parse(compact=True)` holds it."""
+    if tuple(table) == PLAIN_ENTRY:
+        sha256, size, stage = values = tuple(table.values())
+        if type(sha256) is str and type(size) is int and type(stage) is int:
+            return values
+    return table
+
+
+def entry_table(entry: dict | tuple) -> dict:
+    """An object's entry in a manifest as a table (a compact one's values named)."""
+    return dict(zip(PLAIN_ENTRY, entry, strict=True)) if type(entry) is tuple else entry
+
+
+def entry_size(entry: dict | tuple) -> object:
+    return entry[1] if type(entry) is tuple else entry.get("size")
 
 
 def manifest_pieces(
-    shows: dict[str, str], base_url: str | None, objects: Iterable[tuple[str, dict]]
+    shows: dict[str, str], base_url: str | None, objects: Iterable[tuple[str, dict | tuple]]
 ) -> Iterator[bytes]:
-    """The bytes of `dump_manifest`, a piece per object, made as they are taken: a new site's 40,000
+    """`Manifest(dict(objects), shows, base_url).dump()`, the objects given in the order of their
+    keys, a piece per object, made as they are taken: a new site's 40,000
     objects are made from its artifacts as they are written here, not held as tables, and its
     7 MB of text is written as it is made (held whole, with the tables before, they were the
     largest part of a cold build's peak).
@@ -267,12 +283,13 @@ _SCALARS = {
 }
 
 
-def _indented_table(entry: dict) -> str:
+def _indented_table(entry: dict | tuple) -> str:
     """`entry` as `json.dumps(..., indent=1)` writes it two levels down: a table of text and
     whole numbers (every object's, but for the odd setting) spelled here, another by json (JSON
     strings hold no raw newline: every newline of a dump is one of the layout, indented in place)."""
     if not entry:
         return "{}"
+    entry = entry_table(entry)
     try:
         members = ",\n   ".join(f"{_quoted(k)}: {_SCALARS[type(v)](v)}" for k, v in entry.items())
     except (KeyError, TypeError):  # a value of another kind, a key that is not text

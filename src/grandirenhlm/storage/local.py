@@ -27,7 +27,16 @@ from grandirenhlm.lock import LOCK_KEY
 if TYPE_CHECKING:
     from grandirenhlm.artifact import Artifact
 
-from grandirenhlm.storage import MANIFEST_KEY, BytesProgress, Manifest, Progress, manifest_pieces, writer
+from grandirenhlm.storage import (
+    MANIFEST_KEY,
+    BytesProgress,
+    Manifest,
+    Progress,
+    entry_size,
+    entry_table,
+    manifest_pieces,
+    writer,
+)
 
 # Errors after which the next object would fail the same way: the run stops at once.
 _FATAL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM)
@@ -54,25 +63,28 @@ class LocalStorage:
     def state(self) -> str:
         return folder_state(self.root, self.cache_dir)
 
-    def read_manifest(self) -> Manifest:
+    def read_manifest(self, *, compact: bool = False) -> Manifest:
+        """`compact`: plain entries held as tuples (`Manifest.parse`)."""
         path = self.root / MANIFEST_KEY
         if not path.is_file():
             return Manifest()
-        manifest = Manifest.parse(path.read_bytes(), self.name)
+        manifest = Manifest.parse(path.read_bytes(), self.name, compact=compact)
         # Trust the manifest only for files still there with their size: someone may have
         # deleted part of the folder by hand. One stat per file, of a joined string (40,000 of
         # them after a one-record edit at 10,000 episodes: two stats and a Path each were a tenth
         # of that build).
         root = os.path.join(self.root, "")
-        kept = {}
+        gone = []  # dropped after: not a second table of 40,000 entries
         for key, entry in manifest.objects.items():
             try:
                 info = os.stat(root + key)
             except (OSError, ValueError):  # ValueError: a NUL in a key of a damaged manifest
+                gone.append(key)
                 continue
-            if stat.S_ISREG(info.st_mode) and info.st_size == entry.get("size"):
-                kept[key] = entry
-        manifest.objects = kept
+            if not stat.S_ISREG(info.st_mode) or info.st_size != entry_size(entry):
+                gone.append(key)
+        for key in gone:
+            del manifest.objects[key]
         return manifest
 
     def existing(self, artifacts: Sequence[Artifact]) -> dict[str, dict]:
@@ -335,11 +347,11 @@ def write_folder(
         storage = LocalStorage(staging or folder, display_path(folder), staged=staging is not None)
     try:
         ahead = early.finish() if early is not None else {}
-        manifest = storage.read_manifest() if early is None else Manifest()
+        # what the folder holds (a new folder: nothing), its entries compact (`Manifest.parse`)
+        manifest = storage.read_manifest(compact=True) if early is None else Manifest()
         if manifest.belongs_to_another(shows):
             raise StorageError(_another_project(display_path(folder), manifest))
         known = manifest.objects
-        objects = dict(known)  # a new folder's stays empty: its manifest is made from `artifacts`
         ordered = sorted(artifacts, key=lambda a: (a.stage, a.key))
         by_key = {a.key: a for a in ordered}
         ahead_kept = []
@@ -350,16 +362,7 @@ def write_folder(
             else:  # not the site's object after all (pages are keyed by their artifact's key)
                 storage._path(key).unlink(missing_ok=True)
         kept = set(ahead_kept)
-        todo = [
-            a
-            for a in ordered
-            if a.key not in kept
-            and (
-                a.key not in objects
-                or objects[a.key].get("sha256") != a.sha256
-                or objects[a.key].get("size") != a.size
-            )
-        ]
+        todo = [a for a in ordered if a.key not in kept and _differs(known.get(a.key), a)]
         written: list[str] = list(ahead_kept)
 
         def done(key: str, size: int) -> None:
@@ -368,11 +371,15 @@ def write_folder(
         try:
             failed = storage.put_many(todo, done)
         finally:
-            if staging is None:
-                for key in written:
-                    objects[key] = _entry(by_key[key])
-                if objects != known or manifest.base_url != base_url or manifest.shows != shows:
-                    storage.write_manifest(Manifest(objects, shows, base_url).dump())
+            if staging is None:  # what was written, over the folder's manifest
+                new = {key: _entry(by_key[key]) for key in written}
+                if (
+                    any(key not in known or entry_table(known[key]) != e for key, e in new.items())
+                    or manifest.base_url != base_url
+                    or manifest.shows != shows
+                ):
+                    entries = ((k, new.get(k) or known[k]) for k in sorted(known.keys() | new.keys()))
+                    storage.write_manifest(manifest_pieces(shows, base_url, entries))
         if failed:
             key, reason = sorted(failed.items())[0]
             raise StorageError(f"{display_path(folder)}: cannot write {key}: {reason}")
@@ -385,6 +392,15 @@ def write_folder(
             shutil.rmtree(staging, ignore_errors=True)
         raise
     return len(written), len(artifacts) - len(todo) - len(ahead_kept)
+
+
+def _differs(entry: dict | tuple | None, a: Artifact) -> bool:
+    """Whether the folder's manifest entry (None: none) is not that of `a`'s bytes."""
+    if entry is None:
+        return True
+    if type(entry) is tuple:
+        return entry[0] != a.sha256 or entry[1] != a.size
+    return entry.get("sha256") != a.sha256 or entry.get("size") != a.size
 
 
 def _entry(a: Artifact) -> dict:
