@@ -126,7 +126,7 @@ def build_site(
                 if helper is not None:
                     helper.before(i)
                 artifacts += _episode_objects(episode, show.language, refs)
-                media_key = refs[episode.guid][0]
+                plays = (refs[episode.guid][0],)  # the media its page and player page point at
                 page, embed, oembed = episode_pages(i)
                 artifacts.append(
                     Artifact.from_bytes(
@@ -134,7 +134,7 @@ def build_site(
                         Stage.PAGE,
                         HTML,
                         page,
-                        references=(media_key,),
+                        references=plays,
                     )
                 )
                 # The player page for other sites' iframes, and its oEmbed description.
@@ -144,7 +144,7 @@ def build_site(
                         Stage.PAGE,
                         HTML,
                         embed,
-                        references=(media_key,),
+                        references=plays,
                     )
                 )
                 artifacts.append(Artifact.from_bytes(layout.oembed(episode), Stage.PAGE, OEMBED_TYPE, oembed))

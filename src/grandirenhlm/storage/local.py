@@ -54,11 +54,15 @@ class LocalStorage:
         self.staged = staged
 
     def _path(self, key: str) -> Path:
-        # A lexical check (keys are ours, made by `layout`): no system call per key.
+        return self.root.joinpath(*self._parts(key))
+
+    def _parts(self, key: str) -> list[str]:
+        """The names along `key`, refused if it would leave the folder. A lexical check (keys
+        are ours, made by `layout`): no system call, and no `Path` made when only checked."""
         parts = key.split("/")
         if not key or key.startswith("/") or "\\" in key or any(p in ("", ".", "..") for p in parts):
             raise StorageError(f"{self.name}: key {key!r} escapes the target folder")
-        return self.root.joinpath(*parts)
+        return parts
 
     def state(self) -> str:
         return folder_state(self.root, self.cache_dir)
@@ -232,7 +236,7 @@ class EarlyWriter:
 
     def write(self, key: str, sha256: str, data: bytes) -> None:
         """Called by the build for each page it renders: handed to the writer process."""
-        self.storage._path(key)  # a key that would leave the folder is refused here
+        self.storage._parts(key)  # a key that would leave the folder is refused here
         if self._state == "new":
             try:
                 self._process = subprocess.Popen(
