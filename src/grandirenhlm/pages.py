@@ -142,6 +142,9 @@ def template_environment(project: Project, cache: bool = False) -> jinja2.Enviro
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,  # one build, templates fixed: no stat() of every template on each page
+        # a plain dict of the few templates, not a locked LRU list moved on each of the four or
+        # five lookups a page makes (its template, what it extends, what it imports)
+        cache_size=-1,
         bytecode_cache=_bytecode_cache(project) if cache else None,
     )
     env.filters.update(
