@@ -193,6 +193,40 @@ def test_sitemap_lists_every_page_and_robots_points_at_it(demo: Path):
     assert f"Sitemap: {BASE}sitemap.xml" in robots
 
 
+def test_more_pages_than_a_sitemap_may_list_are_split_under_a_sitemap_index(tmp_path: Path):
+    """sitemaps.org allows 50,000 URLs in one sitemap: a site with more pages (25,000 episodes)
+    gets numbered sitemaps of at most that many, each page in exactly one, and `sitemap.xml` is
+    their index, where robots.txt points. One page fewer, and `sitemap.xml` lists them all."""
+    from grandirenhlm.pages import SITEMAP_URLS, site_pages, template_environment
+
+    project = load_project(REPO)
+    env = template_environment(project)
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    always = 2  # the accessibility statement and the legal notice are listed too
+    for count, parts in ((SITEMAP_URLS - always, 0), (2 * SITEMAP_URLS + 10, 3)):
+        keys = [f"archives/episode-{i:06d}/index.html" for i in range(count)]
+        made = {key: data for key, _, data in site_pages(env, project, BASE, keys)}
+        index = lxml.etree.fromstring(made["sitemap.xml"])
+        if not parts:
+            assert lxml.etree.QName(index).localname == "urlset"
+            assert len(index.xpath("//s:url/s:loc/text()", namespaces=ns)) == SITEMAP_URLS
+            assert not [k for k in made if k.startswith("sitemap-")]
+            continue
+        assert lxml.etree.QName(index).localname == "sitemapindex"
+        listed = index.xpath("//s:sitemap/s:loc/text()", namespaces=ns)
+        assert listed == [f"{BASE}sitemap-{n}.xml" for n in range(1, parts + 1)]
+        urls: list[str] = []
+        for n in range(1, parts + 1):
+            part = lxml.etree.fromstring(made[f"sitemap-{n}.xml"])
+            found = part.xpath("//s:url/s:loc/text()", namespaces=ns)
+            assert lxml.etree.QName(part).localname == "urlset" and 0 < len(found) <= SITEMAP_URLS
+            assert len(made[f"sitemap-{n}.xml"]) < 50 * 1024 * 1024  # the protocol's other limit
+            urls += found
+        assert len(urls) == len(set(urls)) == count + always
+        assert {BASE + layout.folder(k) for k in keys} <= set(urls)
+        assert f"Sitemap: {BASE}sitemap.xml" in made["robots.txt"].decode()
+
+
 def test_the_404_page_links_from_the_site_root(demo: Path):
     """Served for any missing path, so its links cannot be relative to where it lives."""
     doc = lxml.html.fromstring((demo / "404.html").read_bytes())

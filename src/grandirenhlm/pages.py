@@ -1138,9 +1138,29 @@ def site_pages(
     icon: CoverSet | None = None,
 ) -> list[tuple[str, str, bytes]]:
     """(key, content type, bytes) of the pages outside the shows, the feeds' XSLT stylesheet, then
-    `sitemap.xml` listing `page_keys` and those pages (not the 404), and `robots.txt`."""
+    `sitemap.xml` listing `page_keys` and those pages (not the 404), and `robots.txt`. More pages
+    than one sitemap may list (`SITEMAP_URLS`): numbered sitemaps of that many, and `sitemap.xml`
+    is their index."""
     listed = sorted({*page_keys, ACCESSIBILITY_PAGE, LEGAL_PAGE} - {NOT_FOUND_PAGE})
     look = (folders, tuple(r.key for r in icon.renditions) if icon else None)
+
+    def sitemap(key: str, keys: list[str], template: str = "sitemap.xml") -> tuple:
+        return (
+            key,
+            XML,
+            tuple(keys),
+            lambda: render_sitemap(env, project, base_url, keys, folders, key, template),
+        )
+
+    if len(listed) <= SITEMAP_URLS:
+        sitemaps = [sitemap("sitemap.xml", listed)]
+    else:
+        parts = {
+            sitemap_part(n): listed[start : start + SITEMAP_URLS]
+            for n, start in enumerate(range(0, len(listed), SITEMAP_URLS), start=1)
+        }
+        sitemaps = [sitemap(key, keys) for key, keys in parts.items()]
+        sitemaps.append(sitemap("sitemap.xml", list(parts), "sitemapindex.xml"))
 
     def page(key: str, template: str, **values: object) -> Callable[[], bytes]:
         return lambda: render_site_page(
@@ -1153,7 +1173,7 @@ def site_pages(
         (LEGAL_PAGE, HTML, (), lambda: page(LEGAL_PAGE, "legal.html", audience_notice=_audience_notice())()),
         (NOT_FOUND_PAGE, HTML, (), page(NOT_FOUND_PAGE, "404.html")),
         (layout.FEED_STYLESHEET, XML, (), page(layout.FEED_STYLESHEET, "feed.xsl")),
-        ("sitemap.xml", XML, tuple(listed), lambda: render_sitemap(env, project, base_url, listed, folders)),
+        *sitemaps,
         ("robots.txt", "text/plain; charset=utf-8", (), lambda: render_robots(env, project, base_url)),
     ]
     return [
@@ -1186,10 +1206,29 @@ def _audience_notice() -> str:
     return privacy_notice_fr()
 
 
-def render_sitemap(env, project: Project, base_url: str, keys: Sequence[str], folders: bool = True) -> bytes:
-    """`sitemap.xml` (sitemaps.org 0.9): the public URL of each page."""
-    ctx = PageContext(project, "sitemap.xml", base_url, folders=folders)
-    return render(env, "sitemap.xml", ctx, keys=keys)
+# sitemaps.org 0.9: a sitemap lists at most 50,000 URLs (a site of 25,000 episodes has more pages);
+# more are listed by numbered sitemaps that a sitemap index names.
+SITEMAP_URLS = 50_000
+
+
+def sitemap_part(n: int) -> str:
+    """The key of the `n`th sitemap (from 1) of a site whose pages need more than one."""
+    return f"sitemap-{n}.xml"
+
+
+def render_sitemap(
+    env,
+    project: Project,
+    base_url: str,
+    keys: Sequence[str],
+    folders: bool = True,
+    key: str = "sitemap.xml",
+    template: str = "sitemap.xml",
+) -> bytes:
+    """`sitemap.xml` (sitemaps.org 0.9): the public URL of each page; with the template
+    `sitemapindex.xml`, a sitemap index: the URL of each sitemap of `keys`."""
+    ctx = PageContext(project, key, base_url, folders=folders)
+    return render(env, template, ctx, keys=keys)
 
 
 def render_robots(env, project: Project, base_url: str) -> bytes:
