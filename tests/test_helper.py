@@ -213,19 +213,20 @@ def test_a_template_error_in_the_childs_share_fails_the_build_the_same_way(proje
 
 
 def broken_builds(
-    project: Path, template: str, condition: str, undefined: str, output: str
+    project: Path, template: str, condition: str, undefined: str, output: str, *more: tuple[str, str, str]
 ) -> subprocess.CompletedProcess[str]:
     """Cold builds without and with the helper, `template`'s main block naming an `undefined`
-    value where `condition` holds: both fail the same way, without a traceback (the helped one is
-    returned)."""
+    value where `condition` holds (and so for each of `more`: template, condition, undefined):
+    both fail the same way, without a traceback (the helped one is returned)."""
     templates = project / "templates"
     templates.mkdir()
-    (templates / template).write_text(
-        f'{{% extends "default:{template}" %}}\n'
-        f"{{% block main %}}{{% if {condition} %}}{{{{ {undefined} }}}}{{% endif %}}"
-        "{{ super() }}{% endblock %}\n",
-        encoding="utf-8",
-    )
+    for name, where, value in ((template, condition, undefined), *more):
+        (templates / name).write_text(
+            f'{{% extends "default:{name}" %}}\n'
+            f"{{% block main %}}{{% if {where} %}}{{{{ {value} }}}}{{% endif %}}"
+            "{{ super() }}{% endblock %}\n",
+            encoding="utf-8",
+        )
     try:
         alone = build(project, f"{output}-alone", "1")
         helped = build(project, f"{output}-helped", "2")
@@ -243,6 +244,17 @@ def test_a_template_error_in_a_list_page_fails_the_build_the_same_way(project: P
     condition = "paging and paging.number == 1"
     helped = broken_builds(project, "show.html", condition, "no_such_list", "broken-list")
     assert "no_such_list" in helped.stderr and "is undefined" in helped.stderr
+
+
+def test_errors_in_the_show_page_and_an_episode_are_reported_in_the_same_order(project: Path):
+    """The show's page is made before the helper forks (its template compiled once, here): an
+    error there is kept until the build reaches the show's pages, so that an episode's error,
+    met first in the order of a build without the helper, is still the one reported."""
+    episode = ("episode.html", f'episode.title == "Épisode {EPISODES - 1:04d}"', "no_such_episode")
+    helped = broken_builds(
+        project, "show.html", "not (paging and paging.number)", "no_such_show", "broken-both", episode
+    )
+    assert "no_such_episode" in helped.stderr and "no_such_show" not in helped.stderr
 
 
 def test_feed_pages_sent_by_the_helper_come_back_with_their_own_episodes(project: Path):

@@ -121,7 +121,7 @@ def build_site(
                     # build that found them there (an edit elsewhere) renders a handful of pages:
                     # a fork costs it more than it saves.
                     assert cache is not None
-                    tail.make(0)  # the show's page: its template compiled here too, not in the child
+                    tail.make_ahead(0)  # the show's page: its template compiled here too, not in the child
                     helper = _shared(len(episodes), _captured(cache, episode_pages), _adopted(cache), tail)
                 if helper is not None:
                     helper.before(i)
@@ -272,6 +272,7 @@ class _Tail:
         self.list_pages, self.feed_pages, self.episodes = list_pages, feed_pages, episodes
         self.count = len(list_pages) + 1  # the feed is the last item
         self.made: list = [None] * self.count
+        self.failed: dict[int, Exception] = {}  # items made ahead whose error waits for their turn
         self.sink = cache.sink if cache is not None else None
         self._captured = _captured(cache, lambda j: list_pages[j]()) if cache is not None else None
         self._adopted = _adopted(cache) if cache is not None else None
@@ -306,9 +307,20 @@ class _Tail:
             self.make(j)
         return self.made[:-1], self.made[-1]
 
+    def make_ahead(self, j: int) -> None:
+        """`make(j)` before the loop reaches it; its error is raised when it does, so that the
+        build fails on the error a build without the helper meets first (an episode's)."""
+        try:
+            self.make(j)
+        except Exception as exc:
+            self.failed[j] = exc
+
     def make(self, j: int) -> None:
         """Item `j` made by the build, unless it was made (a list page the child made is taken
         from the cache's adopted ones)."""
+        failed = self.failed.pop(j, None)
+        if failed is not None:
+            raise failed
         if self.made[j] is None:
             self.made[j] = self.list_pages[j]() if j < len(self.list_pages) else self.feed_pages()
 
