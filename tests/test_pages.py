@@ -227,6 +227,29 @@ def test_more_pages_than_a_sitemap_may_list_are_split_under_a_sitemap_index(tmp_
         assert f"Sitemap: {BASE}sitemap.xml" in made["robots.txt"].decode()
 
 
+def test_the_sitemap_is_made_again_when_the_pages_it_lists_change(tmp_path: Path):
+    """The sitemap's page key holds a digest of what it lists: the same pages, it comes from the
+    page cache; one page more, it is rendered again and lists it."""
+    from grandirenhlm.pages import site_pages, template_environment
+
+    project = load_project(REPO)
+    env = template_environment(project)
+    keys = [f"archives/episode-{i:03d}/index.html" for i in range(300)]
+
+    def sitemap(listed: list[str]) -> tuple[bytes, int]:
+        cache = PageCache(project, tmp_path / "pages")
+        made = {key: data for key, _, data in site_pages(env, project, BASE, listed, cache=cache)}
+        cache.close()
+        return made["sitemap.xml"], cache.rendered
+
+    first, rendered = sitemap(keys)
+    assert rendered == 6  # the site's pages: nothing in the cache yet
+    assert sitemap(list(keys)) == (first, 0)
+    more, rendered = sitemap([*keys, "archives/episode-300/index.html"])
+    assert rendered == 1 and f"{BASE}archives/episode-300/".encode() in more
+    assert f"{BASE}archives/episode-300/".encode() not in first
+
+
 def test_the_404_page_links_from_the_site_root(demo: Path):
     """Served for any missing path, so its links cannot be relative to where it lives."""
     doc = lxml.html.fromstring((demo / "404.html").read_bytes())

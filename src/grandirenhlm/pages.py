@@ -15,6 +15,8 @@ import contextlib
 import fcntl
 import hashlib
 import html
+import io
+import itertools
 import json
 import os
 import re
@@ -632,12 +634,22 @@ def _cached(cache: PageCache | None, key: str, inputs: tuple, render_page: Calla
     return render_page() if cache is None else cache.page(key, inputs, render_page)
 
 
-def render(env: jinja2.Environment, name: str, ctx: PageContext, **values: object) -> bytes:
+def render(
+    env: jinja2.Environment, name: str, ctx: PageContext, *, streamed: bool = False, **values: object
+) -> bytes:
+    """The page `name` renders for `ctx`. `streamed`: a long page (the sitemap's 20,000 URLs at
+    10,000 episodes) encoded a thousand pieces at a time from Jinja2's stream, instead of the list
+    of all its pieces (`render` joins one) and its whole text beside its bytes."""
     try:
         template = env.get_template(name)
-        return template.render(page=ctx, site=ctx.project, layout=layout, pages=SITE_PAGES, **values).encode(
-            "utf-8"
-        )
+        names = {"page": ctx, "site": ctx.project, "layout": layout, "pages": SITE_PAGES, **values}
+        if not streamed:
+            return template.render(**names).encode("utf-8")
+        out = io.BytesIO()
+        pieces = template.generate(**names)
+        while batch := list(itertools.islice(pieces, 1000)):  # (a piece may be empty)
+            out.write("".join(batch).encode("utf-8"))
+        return out.getvalue()
     except jinja2.TemplateNotFound as exc:
         raise ConfigError(f"templates/{exc.name}: template not found") from exc
     except jinja2.TemplateSyntaxError as exc:
@@ -1145,12 +1157,12 @@ def site_pages(
     look = (folders, tuple(r.key for r in icon.renditions) if icon else None)
 
     def sitemap(key: str, keys: list[str], template: str = "sitemap.xml") -> tuple:
-        return (
-            key,
-            XML,
-            tuple(keys),
-            lambda: render_sitemap(env, project, base_url, keys, folders, key, template),
-        )
+        # its page key holds the digest of what it lists, not its 20,000 keys spelled out
+        listing = hashlib.sha256()
+        for k in keys:
+            listing.update(k.encode("utf-8", "surrogateescape") + b"\0")
+        make = partial(render_sitemap, env, project, base_url, keys, folders, key, template)
+        return (key, XML, ("listing", listing.hexdigest()), make)
 
     if len(listed) <= SITEMAP_URLS:
         sitemaps = [sitemap("sitemap.xml", listed)]
@@ -1228,7 +1240,7 @@ def render_sitemap(
     """`sitemap.xml` (sitemaps.org 0.9): the public URL of each page; with the template
     `sitemapindex.xml`, a sitemap index: the URL of each sitemap of `keys`."""
     ctx = PageContext(project, key, base_url, folders=folders)
-    return render(env, template, ctx, keys=keys)
+    return render(env, template, ctx, streamed=True, keys=keys)
 
 
 def render_robots(env, project: Project, base_url: str) -> bytes:
