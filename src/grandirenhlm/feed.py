@@ -281,7 +281,7 @@ def _read_store(path: Path) -> tuple[dict[str, bytes | memoryview], int]:
             pos += 4 + n
             mac = data[pos : pos + _MAC_BYTES]
             pos += _MAC_BYTES
-            if not hmac.compare_digest(mac, _item_mac(raw_stamp, item)):  # (views compare as bytes)
+            if not hmac.compare_digest(mac, _item_mac(raw_stamp, item)):  # views: compared as bytes
                 return {}, 0  # not this user's (or cut short): render everything
             items[raw_stamp.decode("utf-8")] = item
             entries += 1

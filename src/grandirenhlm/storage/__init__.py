@@ -13,6 +13,7 @@ Adding a backend (Azure Blob, Google Cloud Storage) is one module with a `BACKEN
 from __future__ import annotations
 
 import importlib
+import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -190,7 +191,7 @@ class Manifest:
     - `base_url`: the address the site's links were built for (`serve` rewrites it to its own).
     """
 
-    objects: dict[str, dict] = field(default_factory=dict)
+    objects: dict[str, dict | tuple] = field(default_factory=dict)  # tuples: read `compact`
     shows: dict[str, str] = field(default_factory=dict)
     base_url: str | None = None
 
@@ -219,8 +220,12 @@ class Manifest:
         )
 
     def dump(self) -> bytes:
-        """`json.dumps(data, indent=1)` of the manifest (`manifest_pieces`)."""
-        return b"".join(manifest_pieces(self.shows, self.base_url, sorted(self.objects.items())))
+        """`json.dumps(data, indent=1)` of the manifest (`manifest_pieces`), written into one
+        buffer as the pieces are made (joined, they would first be a list of every piece)."""
+        out = io.BytesIO()
+        for piece in manifest_pieces(self.shows, self.base_url, sorted(self.objects.items())):
+            out.write(piece)
+        return out.getvalue()
 
     def belongs_to_another(self, shows: dict[str, str]) -> bool:
         """True when the manifest names shows and none of them is one of `shows` (same slug or
