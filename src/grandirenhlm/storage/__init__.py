@@ -242,8 +242,8 @@ PLAIN_ENTRY = ("sha256", "size", "stage")
 
 def _compacted(table: dict) -> dict | tuple:
     """A table of a manifest as `Manifest.parse(compact=True)` holds it."""
-    if tuple(table) == PLAIN_ENTRY:
-        sha256, size, stage = values = tuple(table.values())
+    if len(table) == 3 and tuple(table) == PLAIN_ENTRY:
+        values = sha256, size, stage = tuple(table.values())
         if type(sha256) is str and type(size) is int and type(stage) is int:
             return values
     return table
@@ -292,9 +292,11 @@ def _indented_table(entry: dict | tuple) -> str:
     """`entry` as `json.dumps(..., indent=1)` writes it two levels down: a table of text and
     whole numbers (every object's, but for the odd setting) spelled here, another by json (JSON
     strings hold no raw newline: every newline of a dump is one of the layout, indented in place)."""
+    if type(entry) is tuple:  # a compact entry: text and whole numbers (`_compacted`)
+        sha256, size, stage = entry
+        return f'{{\n   "sha256": {_quoted(sha256)},\n   "size": {size!r},\n   "stage": {stage!r}\n  }}'
     if not entry:
         return "{}"
-    entry = entry_table(entry)
     try:
         members = ",\n   ".join(f"{_quoted(k)}: {_SCALARS[type(v)](v)}" for k, v in entry.items())
     except (KeyError, TypeError):  # a value of another kind, a key that is not text

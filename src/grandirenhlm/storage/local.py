@@ -378,7 +378,10 @@ def write_folder(
             if staging is None:  # what was written, over the folder's manifest
                 new = {key: _entry(by_key[key]) for key in written}
                 if (
-                    any(key not in known or entry_table(known[key]) != e for key, e in new.items())
+                    any(
+                        key not in known or entry_table(known[key]) != entry_table(e)
+                        for key, e in new.items()
+                    )
                     or manifest.base_url != base_url
                     or manifest.shows != shows
                 ):
@@ -407,12 +410,13 @@ def _differs(entry: dict | tuple | None, a: Artifact) -> bool:
     return entry.get("sha256") != a.sha256 or entry.get("size") != a.size
 
 
-def _entry(a: Artifact) -> dict:
-    """What a manifest records of an object written."""
-    entry = {"sha256": a.sha256, "size": a.size, "stage": int(a.stage)}
+def _entry(a: Artifact) -> dict | tuple:
+    """What a manifest records of an object written: compact (`storage.PLAIN_ENTRY`'s values,
+    written by `manifest_pieces` without a table made for each of 40,000 objects) unless it
+    has a redirect."""
     if a.redirect:
-        entry["redirect"] = a.redirect
-    return entry
+        return {"sha256": a.sha256, "size": a.size, "stage": int(a.stage), "redirect": a.redirect}
+    return (a.sha256, a.size, int(a.stage))
 
 
 def _staging(folder: Path) -> Path:
