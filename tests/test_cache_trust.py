@@ -5,10 +5,12 @@ this user's MAC (`cachekey`), and those without it are rendered again."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import sqlite3
 import struct
 from pathlib import Path
 
+from grandirenhlm import cachekey
 from grandirenhlm import feed as feed_module
 from tests.support import run_cli
 
@@ -238,3 +240,12 @@ def test_a_forged_encode_is_not_published(project: Path, tmp_path: Path) -> None
         return MP3(stored).info.length
 
     assert round(seconds("un")) == round(seconds("deux")) == 1 and round(seconds("trois")) == 2
+
+
+def test_the_mac_is_hmac_sha256_with_the_users_key_for_every_message() -> None:
+    """`cachekey.mac` copies one keyed HMAC for each message: each is the HMAC of that message
+    alone, whatever came before (the copy's base is never fed)."""
+    messages = [b"", b"page", b"x" * 200, b"page", bytes(range(256)) * 3]
+    macs = [cachekey.mac(m) for m in messages]
+    assert macs == [hmac.new(cachekey.key(), m, hashlib.sha256).digest() for m in messages]
+    assert macs[1] == macs[3] and len(set(macs)) == 4
