@@ -53,15 +53,16 @@ APPLE_TAGS = {"p", "ol", "ul", "li", "a"}
 MAX_DESCRIPTION_BYTES = 4000
 
 
+# One sanitiser, built once: `nh3.clean` builds ammonia's from its arguments at every call (at
+# 10,000 episodes, two thirds of its time went to that).
+_APPLE = nh3.Cleaner(
+    tags=APPLE_TAGS, attributes={"a": {"href"}}, url_schemes={"http", "https", "mailto"}, link_rel=None
+)
+
+
 def apple_html(html: str) -> str:
     """HTML reduced to the tags Apple allows (nh3, the ammonia sanitiser); links keep only href."""
-    return nh3.clean(
-        html,
-        tags=APPLE_TAGS,
-        attributes={"a": {"href"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel=None,
-    )
+    return _APPLE.clean(html)
 
 
 _URL = re.compile(r"\bhttps?://[^\s<>\"«»]+[^\s<>\"«».,;:!?)»]")

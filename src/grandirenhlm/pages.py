@@ -213,15 +213,16 @@ def notes_html(text: str, page: PageContext) -> Markup:
         escaped = html.escape(paragraph, quote=False)
         linked = WEB_ADDRESS.sub(lambda m: _link(m.group(0), own), escaped)
         paragraphs.append("<p>" + linked.replace("\n", "<br>") + "</p>")
-    return Markup(
-        nh3.clean(
-            "".join(paragraphs),
-            tags=APPLE_TAGS | {"br"},
-            attributes={"a": {"href", "rel"}},
-            url_schemes={"http", "https", "mailto"},
-            link_rel=None,
-        )
-    )
+    return Markup(_NOTES.clean("".join(paragraphs)))
+
+
+# built once (`feed._APPLE`): the feed's rules, plus `<br>` and the `rel` links get here
+_NOTES = nh3.Cleaner(
+    tags=APPLE_TAGS | {"br"},
+    attributes={"a": {"href", "rel"}},
+    url_schemes={"http", "https", "mailto"},
+    link_rel=None,
+)
 
 
 def _link(escaped_url: str, own) -> str:
