@@ -127,27 +127,11 @@ def build_site(
                     helper.before(i)
                 artifacts += _episode_objects(episode, show.language, refs)
                 plays = (refs[episode.guid][0],)  # the media its page and player page point at
-                page, embed, oembed = episode_pages(i)
-                artifacts.append(
-                    Artifact.from_bytes(
-                        layout.episode_page(episode),
-                        Stage.PAGE,
-                        HTML,
-                        page,
-                        references=plays,
-                    )
-                )
+                (page_key, page), (embed_key, embed), (oembed_key, oembed) = episode_pages(i)
+                artifacts.append(Artifact.from_bytes(page_key, Stage.PAGE, HTML, page, references=plays))
                 # The player page for other sites' iframes, and its oEmbed description.
-                artifacts.append(
-                    Artifact.from_bytes(
-                        layout.embed_page(episode),
-                        Stage.PAGE,
-                        HTML,
-                        embed,
-                        references=plays,
-                    )
-                )
-                artifacts.append(Artifact.from_bytes(layout.oembed(episode), Stage.PAGE, OEMBED_TYPE, oembed))
+                artifacts.append(Artifact.from_bytes(embed_key, Stage.PAGE, HTML, embed, references=plays))
+                artifacts.append(Artifact.from_bytes(oembed_key, Stage.PAGE, OEMBED_TYPE, oembed))
             listed, feeds = tail.made_here(helper, len(episodes))
         finally:
             if helper is not None:
@@ -201,18 +185,21 @@ def build_site(
 def _episode_pages(
     env, project: Project, base_url: str, show: Show, cover: CoverSet, episodes: Sequence[Episode],
     cache: PageCache | None, folders: bool, theme: Theme | None, i: int,
-) -> tuple[bytes | Stored, bytes | Stored, bytes | Stored]:  # fmt: skip
-    """Episode `i`'s page, player page and oEmbed description, rendered or from the cache."""
+) -> tuple[tuple[str, bytes | Stored], tuple[str, bytes | Stored], tuple[str, bytes | Stored]]:  # fmt: skip
+    """Episode `i`'s page, player page and oEmbed description as (key, rendered or from the
+    cache): each key one string for the page, its artifact and the cache's bookkeeping."""
     episode = episodes[i]
     previous = episodes[i - 1] if i > 0 else None
     following = episodes[i + 1] if i + 1 < len(episodes) else None
     look = {"folders": folders, "theme": theme}
+    page, embed, oembed = layout.episode_page(episode), layout.embed_page(episode), layout.oembed(episode)
+    rendered = render_episode(
+        env, project, base_url, show, cover, episode, previous, following, cache=cache, key=page, **look
+    )
     return (
-        render_episode(
-            env, project, base_url, show, cover, episode, previous, following, cache=cache, **look
-        ),
-        render_embed(env, project, base_url, show, cover, episode, cache=cache, **look),
-        render_oembed(project, base_url, show, cover, episode, cache, folders=folders),
+        (page, rendered),
+        (embed, render_embed(env, project, base_url, show, cover, episode, cache=cache, key=embed, **look)),
+        (oembed, render_oembed(project, base_url, show, cover, episode, cache, folders=folders, key=oembed)),
     )
 
 

@@ -852,9 +852,12 @@ def render_episode(
     *,
     folders: bool = True,
     theme: Theme | None = None,
+    key: str | None = None,
 ) -> bytes:
-    """`transcript`: the episode's, already loaded (else read from `episode.transcript`)."""
-    key = layout.episode_page(episode)
+    """`transcript`: the episode's, already loaded (else read from `episode.transcript`); `key`:
+    the page's (`layout.episode_page`), when the caller made it (one string for the page's
+    artifact and the cache's bookkeeping, not two: 30,000 pages at 10,000 episodes)."""
+    key = key or layout.episode_page(episode)
     inputs = (
         project,
         base_url,
@@ -1016,10 +1019,12 @@ def render_embed(
     *,
     folders: bool = True,
     theme: Theme | None = None,
+    key: str | None = None,
 ) -> bytes:
     """The episode's player page for an iframe: player, title, show, cover, chapters and
-    transcript that seek; nothing from another origin, no cookie, `preload="none"`."""
-    key = layout.embed_page(episode)
+    transcript that seek; nothing from another origin, no cookie, `preload="none"` (`key`: as
+    for `render_episode`)."""
+    key = key or layout.embed_page(episode)
     inputs = (
         project,
         base_url,
@@ -1058,10 +1063,12 @@ def render_oembed(
     cache: PageCache | None = None,
     *,
     folders: bool = True,
+    key: str | None = None,
 ) -> bytes:
     """The episode's oEmbed 1.0 JSON (https://oembed.com/, type `rich`), which the episode page
-    announces with `<link rel="alternate" type="application/json+oembed">`."""
-    key = layout.oembed(episode)
+    announces with `<link rel="alternate" type="application/json+oembed">` (`key`: as for
+    `render_episode`)."""
+    key = key or layout.oembed(episode)
     ctx = PageContext(project, key, base_url, folders=folders)
 
     def make() -> bytes:
