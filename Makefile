@@ -30,7 +30,7 @@ test: lint
 	-./scripts/ensure-test-browser
 	-./scripts/ensure-test-java
 	-./scripts/ensure-test-gpodder
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 serve: $(VENV)/.installed
 	$(BIN)/grandirenhlm serve

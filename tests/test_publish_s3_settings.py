@@ -93,6 +93,7 @@ def _closed_port() -> int:
         (f"http://admin:{SECRET}@127.0.0.1:{_closed_port()}", "cannot reach the endpoint http://127.0.0.1:"),
         (None, "the bucket does not exist (NoSuchBucket)"),
     ],
+    ids=["unreachable endpoint", "missing bucket"],  # not the port: test workers collect alike
 )
 def test_secrets_never_appear_in_messages(
     demo_project, moto_endpoint, aws_env, endpoint, fragment, monkeypatch

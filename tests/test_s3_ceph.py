@@ -40,7 +40,8 @@ from tests.support import (
 )
 from tests.test_publish_s3_settings import add_big_episodes, configure, media_heads
 
-pytestmark = pytest.mark.integration
+# one worker starts the gateways, one after the other (`make test` runs the tests on two: `--dist loadgroup`)
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("ceph")]
 S3_SCRIPTS = REPO.parent / "shared" / "s3"
 
 

@@ -29,7 +29,8 @@ from grandirenhlm.config import load_project
 from grandirenhlm.stats import EpisodeRef, count_downloads, episode_refs
 from tests.conftest import REPO, allow_anonymous_reads
 
-pytestmark = pytest.mark.integration
+# one worker starts the gateways, one after the other (`make test` runs the tests on two: `--dist loadgroup`)
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("ceph")]
 S3_SCRIPTS = REPO.parent / "shared" / "s3"
 
 ANTENNAPOD = "AntennaPod/3.4.0"
