@@ -7,8 +7,10 @@ test-artifacts/screenshots/ (git-ignored) to be looked at by a person.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
+import os
 import shutil
 import threading
 import tomllib
@@ -505,10 +507,21 @@ def test_page_weight_without_media_is_under_100_kb_and_nothing_comes_from_elsewh
     assert any(u.endswith((".webp", ".jpg")) for u in sizes) or kind != "show", sizes
     total = sum(sizes.values())
     assert total < 100_000, f"{path}: {total} bytes without media: {sizes}"
+    _record_weight(kind, {"path": path, "bytes": total, "files": len(sizes)})
+
+
+def _record_weight(kind: str, weight: dict) -> None:
+    """`weight` added to WEIGHTS. The kinds are measured by whichever test worker takes them
+    (`make test` runs two): each adds its own under a lock and replaces the file whole, so that
+    no worker reads the file while another is writing it."""
     WEIGHTS.parent.mkdir(parents=True, exist_ok=True)
-    weights = json.loads(WEIGHTS.read_text(encoding="utf-8")) if WEIGHTS.is_file() else {}
-    weights[kind] = {"path": path, "bytes": total, "files": len(sizes)}
-    WEIGHTS.write_text(json.dumps(dict(sorted(weights.items())), indent=1) + "\n", encoding="utf-8")
+    with open(WEIGHTS.with_name(WEIGHTS.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        weights = json.loads(WEIGHTS.read_text(encoding="utf-8")) if WEIGHTS.is_file() else {}
+        weights[kind] = weight
+        partial = WEIGHTS.with_name(f"{WEIGHTS.name}.{os.getpid()}.partial")
+        partial.write_text(json.dumps(dict(sorted(weights.items())), indent=1) + "\n", encoding="utf-8")
+        partial.replace(WEIGHTS)
 
 
 # ---------------------------------------------------------------- f. the episode page's parts
