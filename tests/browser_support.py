@@ -7,8 +7,8 @@ Shared by the browser tests (tests/test_browser.py) and the accessibility and HT
 from __future__ import annotations
 
 import os
+import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -79,16 +79,16 @@ def page_files(public: Path) -> list[Path]:
 
 @contextmanager
 def serve(root: Path) -> Iterator[ServedSite]:
-    """`grandirenhlm serve` on a free port of 127.0.0.1, stopped on exit."""
-    port = _free_port()
+    """`grandirenhlm serve` on a free port of 127.0.0.1 (`--port 0`: the port the kernel gave is
+    in its first line, so no other test worker can take it between a pick and the bind), stopped
+    on exit."""
     log_path = root / "serve.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "grandirenhlm", "--project", str(root), "serve", "--port", str(port)],
+        [sys.executable, "-m", "grandirenhlm", "--project", str(root), "serve", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    base = f"http://127.0.0.1:{port}"
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline().decode()  # printed once the socket listens
@@ -96,7 +96,8 @@ def serve(root: Path) -> Iterator[ServedSite]:
             log.write(first.encode())
         # request logs go on to the file from a thread, so a full pipe can never block the server
         threading.Thread(target=_drain, args=(proc.stdout, log_path), daemon=True).start()
-        if not first.startswith(f"serving {root / 'public'} at {base}/"):
+        base = served_base(first, root / "public")
+        if base is None:
             proc.wait(timeout=10)
             pytest.fail(f"`grandirenhlm serve` did not start: {log_path.read_text()}")
         yield ServedSite(root, base)
@@ -116,10 +117,10 @@ def _drain(stream, log_path: Path) -> None:
             log.flush()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def served_base(first_line: str, folder: Path) -> str | None:
+    """The address `grandirenhlm serve` says it serves `folder` at, from its first line."""
+    found = re.match(rf"serving {re.escape(str(folder))} at (http://127\.0\.0\.1:[1-9][0-9]*)/ ", first_line)
+    return found.group(1) if found else None
 
 
 @contextmanager

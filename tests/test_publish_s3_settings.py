@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -81,26 +82,29 @@ def test_flags_override_the_target_settings(big_show: Path, s3_bucket):
     assert "'--multipart-threshold-mb': 4 is not in the range x>=5" in too_small.stderr
 
 
-def _closed_port() -> int:
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that refuses connections for the whole test: bound here and never
+    listened on, so that no other server (another test worker's) can take it meanwhile."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        yield s.getsockname()[1]
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "fragment"),
+    ("unreachable", "fragment"),
     [
-        (f"http://admin:{SECRET}@127.0.0.1:{_closed_port()}", "cannot reach the endpoint http://127.0.0.1:"),
-        (None, "the bucket does not exist (NoSuchBucket)"),
+        (True, "cannot reach the endpoint http://127.0.0.1:"),
+        (False, "the bucket does not exist (NoSuchBucket)"),
     ],
-    ids=["unreachable endpoint", "missing bucket"],  # not the port: test workers collect alike
+    ids=["unreachable endpoint", "missing bucket"],
 )
 def test_secrets_never_appear_in_messages(
-    demo_project, moto_endpoint, aws_env, endpoint, fragment, monkeypatch
+    demo_project, moto_endpoint, aws_env, unreachable, fragment, closed_port, monkeypatch
 ):
     """Neither the secret key nor a password written into an endpoint URL reaches the output."""
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")  # the closed port is retried with backoff
-    url = endpoint or moto_endpoint
+    url = f"http://admin:{SECRET}@127.0.0.1:{closed_port}" if unreachable else moto_endpoint
     for extra in ((), ("--json",), ("--dry-run",)):
         result = run_cli(
             demo_project, "publish", "--to", "s3://no-such-bucket/p", "--endpoint-url", url,

@@ -17,6 +17,7 @@ import pytest
 
 from grandirenhlm.plan import KEEP_SECONDS
 from grandirenhlm.serve import make_server
+from tests.browser_support import served_base
 from tests.support import aged_manifest, run_cli
 
 
@@ -83,9 +84,8 @@ def test_unsatisfiable_range_answers_416(served):
 def test_serve_command_serves_the_published_demo(demo_project: Path):
     assert run_cli(demo_project, "publish", "--quiet").exit_code == 0
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "grandirenhlm", "--project", str(demo_project), "serve", "--port", str(port)],
+    proc = subprocess.Popen(  # on a port the kernel gives (`--port 0`), which its first line names
+        [sys.executable, "-m", "grandirenhlm", "--project", str(demo_project), "serve", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
@@ -93,8 +93,8 @@ def test_serve_command_serves_the_published_demo(demo_project: Path):
     )
     try:
         line = proc.stdout.readline()
-        assert line.startswith(f"serving {demo_project / 'public'} at http://127.0.0.1:{port}/")
-        base = f"http://127.0.0.1:{port}"
+        base = served_base(line, demo_project / "public")
+        assert base is not None, line
         status, headers, feed = get(f"{base}/grandir-en-hlm/feed.xml")  # listening once it printed
         # XML, which browsers render and style with the feed's XSLT (Chromium shows RSS as text)
         assert status == 200 and headers["Content-Type"] == "application/xml; charset=utf-8"
@@ -120,14 +120,6 @@ def test_serve_without_output_folder_is_a_clean_error(project: Path):
     result = run_cli(project, "serve")
     assert result.exit_code == 1
     assert "no such folder; run `grandirenhlm publish`" in result.stderr
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_missing_path_gets_the_sites_404_page(served, tmp_path: Path) -> None:
